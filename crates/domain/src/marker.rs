@@ -1,0 +1,323 @@
+//! The `[Slack Update]` loop marker and every SIR comment text the integration writes.
+//!
+//! Each comment the integration writes to SIR starts with [`SLACK_UPDATE_MARKER`], so the
+//! poller can recognise it ([`is_integration_comment`]) and never copy it back to Slack. Build
+//! comment texts only with the functions here so that every one carries the marker.
+//!
+//! People are named by their Slack real name and handle: `Jane Doe (@jane)`; a missing real
+//! name falls back to `@jane`, and a missing handle too to `A Slack user`.
+
+use crate::limits::COMMENT_BODY_MAX;
+
+/// The prefix of every SIR comment the integration writes.
+pub const SLACK_UPDATE_MARKER: &str = "[Slack Update]";
+
+/// Who a comment names when Slack gave neither a real name nor a handle.
+pub const UNKNOWN_SLACK_USER: &str = "A Slack user";
+
+/// Starts every part after the first when a long comment is split.
+const CONTINUED_PREFIX: &str = "[Slack Update] (continued) ";
+
+/// Whether the integration wrote `body`: it starts with [`SLACK_UPDATE_MARKER`] after any
+/// leading whitespace.
+pub fn is_integration_comment(body: &str) -> bool {
+    body.trim_start().starts_with(SLACK_UPDATE_MARKER)
+}
+
+/// The text after the marker, trimmed, when the integration wrote `body`.
+pub fn strip_marker(body: &str) -> Option<&str> {
+    body.trim_start()
+        .strip_prefix(SLACK_UPDATE_MARKER)
+        .map(str::trim)
+}
+
+/// How a Slack user is named in comments: `Jane Doe (@jane)`, `Jane Doe`, `@jane` or
+/// [`UNKNOWN_SLACK_USER`]. Empty values count as missing; whitespace runs (newlines included)
+/// become single spaces and a leading `@` on the handle is not doubled.
+pub fn slack_author_label(real_name: Option<&str>, handle: Option<&str>) -> String {
+    let real_name = real_name.map(single_line).filter(|name| !name.is_empty());
+    let handle = handle
+        .map(|handle| single_line(handle.trim().trim_start_matches('@')))
+        .filter(|handle| !handle.is_empty());
+    match (real_name, handle) {
+        (Some(name), Some(handle)) => format!("{name} (@{handle})"),
+        (Some(name), None) => name,
+        (None, Some(handle)) => format!("@{handle}"),
+        (None, None) => UNKNOWN_SLACK_USER.to_owned(),
+    }
+}
+
+fn single_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A Slack message copied to SIR: `[Slack Update] Jane Doe (@jane): text`, or
+/// `[Slack Update] Jane Doe (@jane) replied in thread: text` for a thread reply. The text is
+/// kept as given (the mapper turns Slack markup into plain text first); only its ends are
+/// trimmed. Split the result with [`split_comment_body`] before sending.
+pub fn slack_message_comment(
+    real_name: Option<&str>,
+    handle: Option<&str>,
+    text: &str,
+    is_thread_reply: bool,
+) -> String {
+    let author = slack_author_label(real_name, handle);
+    let how = if is_thread_reply {
+        " replied in thread"
+    } else {
+        ""
+    };
+    format!("{SLACK_UPDATE_MARKER} {author}{how}: {}", text.trim())
+}
+
+/// A file shared in Slack and attached to the case:
+/// `[Slack Update] Jane Doe (@jane) uploaded file: report.pdf`, followed by the message shared
+/// with the file on the next lines, when there is one.
+pub fn file_uploaded_comment(
+    real_name: Option<&str>,
+    handle: Option<&str>,
+    file_name: &str,
+    message: Option<&str>,
+) -> String {
+    let author = slack_author_label(real_name, handle);
+    let mut comment = format!(
+        "{SLACK_UPDATE_MARKER} {author} uploaded file: {}",
+        file_name.trim()
+    );
+    if let Some(message) = message.map(str::trim).filter(|m| !m.is_empty()) {
+        comment.push_str("\n\n");
+        comment.push_str(message);
+    }
+    comment
+}
+
+/// `[Slack Update] Jane Doe joined the Slack channel`.
+pub fn member_joined_comment(real_name: Option<&str>, handle: Option<&str>) -> String {
+    let author = slack_author_label(real_name, handle);
+    format!("{SLACK_UPDATE_MARKER} {author} joined the Slack channel")
+}
+
+/// `[Slack Update] Jane Doe left the Slack channel`.
+pub fn member_left_comment(real_name: Option<&str>, handle: Option<&str>) -> String {
+    let author = slack_author_label(real_name, handle);
+    format!("{SLACK_UPDATE_MARKER} {author} left the Slack channel")
+}
+
+/// `[Slack Update] Slack channel created: #name` (a leading `#` on `channel_name` is not
+/// doubled).
+pub fn channel_created_comment(channel_name: &str) -> String {
+    let name = channel_name.trim().trim_start_matches('#');
+    format!("{SLACK_UPDATE_MARKER} Slack channel created: #{name}")
+}
+
+/// The audit record of a slash command that changed the case:
+/// `[Slack Update] Jane Doe (@jane) ran /security-ir update-title: title set to "New title"`.
+pub fn command_audit_comment(
+    real_name: Option<&str>,
+    handle: Option<&str>,
+    subcommand: &str,
+    what_changed: &str,
+) -> String {
+    let author = slack_author_label(real_name, handle);
+    format!(
+        "{SLACK_UPDATE_MARKER} {author} ran /security-ir {}: {}",
+        subcommand.trim(),
+        what_changed.trim()
+    )
+}
+
+/// Any other note from the integration: `[Slack Update] <text>`.
+pub fn system_comment(text: &str) -> String {
+    format!("{SLACK_UPDATE_MARKER} {}", text.trim())
+}
+
+/// Splits a comment body into parts SIR accepts (at most [`COMMENT_BODY_MAX`] characters
+/// each), preferring line breaks, then spaces, in the second half of each part.
+///
+/// The first part is the start of `body`; every later part starts with
+/// `[Slack Update] (continued) ` so that the poller recognises it too. A body that fits is
+/// returned as the only part; there is always at least one part.
+pub fn split_comment_body(body: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut rest = body;
+    loop {
+        let prefix = if parts.is_empty() {
+            ""
+        } else {
+            CONTINUED_PREFIX
+        };
+        let room = COMMENT_BODY_MAX - prefix.len();
+        let Some((hard_end, _)) = rest.char_indices().nth(room) else {
+            // What is left fits.
+            if parts.is_empty() || !rest.trim().is_empty() {
+                parts.push(format!("{prefix}{rest}"));
+            }
+            return parts;
+        };
+        let window = &rest[..hard_end];
+        let half = window.len() / 2;
+        let cut = window
+            .rfind('\n')
+            .filter(|&at| at > half)
+            .or_else(|| window.rfind(' ').filter(|&at| at > half))
+            // The separator stays with this part; both are one byte wide.
+            .map_or(hard_end, |at| at + 1);
+        let part = rest[..cut].trim_end();
+        if !part.is_empty() {
+            parts.push(format!("{prefix}{part}"));
+        }
+        rest = &rest[cut..];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_integration_comments() {
+        assert!(is_integration_comment("[Slack Update] Jane: hi"));
+        assert!(is_integration_comment("  \n[Slack Update] Jane: hi"));
+        assert!(!is_integration_comment("Jane: [Slack Update] hi"));
+        assert!(!is_integration_comment("[slack update] lower case"));
+        assert!(!is_integration_comment(""));
+        assert_eq!(strip_marker(" [Slack Update] hi "), Some("hi"));
+        assert_eq!(strip_marker("hi"), None);
+    }
+
+    #[test]
+    fn message_comments() {
+        assert_eq!(
+            slack_message_comment(Some("Jane Doe"), Some("jane"), " Found the IOC \n", false),
+            "[Slack Update] Jane Doe (@jane): Found the IOC"
+        );
+        assert_eq!(
+            slack_message_comment(Some("Jane Doe"), Some("@jane"), "ack", true),
+            "[Slack Update] Jane Doe (@jane) replied in thread: ack"
+        );
+        assert_eq!(
+            slack_message_comment(Some("Jane Doe"), None, "line 1\nline 2", false),
+            "[Slack Update] Jane Doe: line 1\nline 2"
+        );
+    }
+
+    #[test]
+    fn missing_names_fall_back_never_to_none() {
+        assert_eq!(slack_author_label(None, Some("jane")), "@jane");
+        assert_eq!(slack_author_label(Some("  "), Some("jane")), "@jane");
+        assert_eq!(slack_author_label(None, None), "A Slack user");
+        assert_eq!(slack_author_label(Some(""), Some("@")), "A Slack user");
+        assert_eq!(slack_author_label(Some("Jane\nDoe"), None), "Jane Doe");
+        let joined = member_joined_comment(None, None);
+        assert_eq!(
+            joined,
+            "[Slack Update] A Slack user joined the Slack channel"
+        );
+        assert!(!joined.contains("None"));
+    }
+
+    #[test]
+    fn membership_and_channel_comments() {
+        assert_eq!(
+            member_joined_comment(Some("Jane Doe"), None),
+            "[Slack Update] Jane Doe joined the Slack channel"
+        );
+        assert_eq!(
+            member_left_comment(Some("Jane Doe"), Some("jane")),
+            "[Slack Update] Jane Doe (@jane) left the Slack channel"
+        );
+        assert_eq!(
+            channel_created_comment("#aws-security-incident-response-case-1234567890"),
+            "[Slack Update] Slack channel created: #aws-security-incident-response-case-1234567890"
+        );
+    }
+
+    #[test]
+    fn file_and_audit_and_system_comments() {
+        assert_eq!(
+            file_uploaded_comment(Some("Jane Doe"), Some("jane"), "report.pdf", None),
+            "[Slack Update] Jane Doe (@jane) uploaded file: report.pdf"
+        );
+        assert_eq!(
+            file_uploaded_comment(None, Some("jane"), "report.pdf", Some(" see page 2 ")),
+            "[Slack Update] @jane uploaded file: report.pdf\n\nsee page 2"
+        );
+        assert_eq!(
+            file_uploaded_comment(None, None, "a.txt", Some("   ")),
+            "[Slack Update] A Slack user uploaded file: a.txt"
+        );
+        assert_eq!(
+            command_audit_comment(
+                Some("Jane Doe"),
+                Some("jane"),
+                "update-status",
+                "status changed from Submitted to Detection and Analysis"
+            ),
+            "[Slack Update] Jane Doe (@jane) ran /security-ir update-status: status changed from Submitted to Detection and Analysis"
+        );
+        assert_eq!(
+            system_comment("Slack channel archived"),
+            "[Slack Update] Slack channel archived"
+        );
+    }
+
+    #[test]
+    fn every_builder_writes_the_marker() {
+        let all = [
+            slack_message_comment(None, None, "", false),
+            file_uploaded_comment(None, None, "", None),
+            member_joined_comment(None, None),
+            member_left_comment(None, None),
+            channel_created_comment(""),
+            command_audit_comment(None, None, "", ""),
+            system_comment(""),
+        ];
+        for comment in all {
+            assert!(is_integration_comment(&comment), "{comment}");
+        }
+    }
+
+    #[test]
+    fn short_bodies_are_not_split() {
+        assert_eq!(
+            split_comment_body("[Slack Update] hi"),
+            ["[Slack Update] hi"]
+        );
+        assert_eq!(split_comment_body(""), [""]);
+        let exactly = "é".repeat(COMMENT_BODY_MAX);
+        assert_eq!(split_comment_body(&exactly), [exactly]);
+    }
+
+    #[test]
+    fn long_bodies_split_on_lines_and_keep_the_marker() {
+        let line = format!("{}\n", "word ".repeat(19));
+        let body = slack_message_comment(Some("Jane"), None, &line.repeat(400), false);
+        let parts = split_comment_body(&body);
+        assert!(parts.len() >= 3, "{}", parts.len());
+        for part in &parts {
+            assert!(part.chars().count() <= COMMENT_BODY_MAX);
+            assert!(is_integration_comment(part));
+            assert!(
+                part.ends_with("word"),
+                "split mid-line: {:?}",
+                &part[part.len() - 10..]
+            );
+        }
+        assert!(parts[1].starts_with("[Slack Update] (continued) word"));
+        let words: usize = parts.iter().map(|p| p.matches("word").count()).sum();
+        assert_eq!(words, 19 * 400);
+    }
+
+    #[test]
+    fn unbroken_text_splits_by_characters() {
+        let body = "é".repeat(COMMENT_BODY_MAX * 2 + 10);
+        let parts = split_comment_body(&body);
+        assert_eq!(parts.len(), 3);
+        assert_eq!(parts[0].chars().count(), COMMENT_BODY_MAX);
+        let total: usize = parts
+            .iter()
+            .map(|p| p.trim_start_matches(CONTINUED_PREFIX).chars().count())
+            .sum();
+        assert_eq!(total, COMMENT_BODY_MAX * 2 + 10);
+    }
+}
