@@ -1,0 +1,163 @@
+'use strict';
+// AwsSecurityIncidentResponseSampleIntegrationsCommonStack: the DynamoDB table, the integration
+// event bus with its archive, and the SIR poller with its two triggers, its DLQ and its alarms.
+
+const { Aws, CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack } = require('aws-cdk-lib');
+const dynamodb = require('aws-cdk-lib/aws-dynamodb');
+const events = require('aws-cdk-lib/aws-events');
+const targets = require('aws-cdk-lib/aws-events-targets');
+const { NagSuppressions } = require('cdk-nag');
+const {
+  ARCHIVE_RETENTION_DAYS,
+  ASYNC_RETRY_ATTEMPTS,
+  DEFAULT_ATTACHMENT_RECHECK_MINUTES,
+  DEFAULT_POLL_SCHEDULE,
+  FUNCTIONS,
+  INTEGRATION_EVENT_SOURCE,
+  SIR_NATIVE_EVENT_PATTERN,
+  TABLE,
+} = require('./contract');
+const {
+  AlarmTopic,
+  DeadLetterQueue,
+  RustFunction,
+  logLevelParameter,
+  toCdkEventPattern,
+} = require('./building-blocks');
+const { grantSir, grantTable } = require('./permissions');
+
+/** How long Lambda keeps retrying an asynchronous poller invocation before it goes to the DLQ. */
+const POLLER_MAX_EVENT_AGE = Duration.hours(1);
+
+class CommonStack extends Stack {
+  /**
+   * @param {import('constructs').Construct} scope
+   * @param {string} id  the stack name
+   * @param {object} props  StackProps plus `codeOptions` (see function-code.js) and `archiveName`
+   */
+  constructor(scope, id, props) {
+    const { codeOptions, archiveName, ...stackProps } = props;
+    super(scope, id, {
+      description: 'sirslack common resources: case table, integration event bus, SIR poller',
+      ...stackProps,
+    });
+
+    const logLevel = logLevelParameter(this);
+    const pollSchedule = new CfnParameter(this, 'pollSchedule', {
+      type: 'String',
+      default: DEFAULT_POLL_SCHEDULE,
+      allowedPattern: '^(rate|cron)\\(.+\\)$',
+      description: 'How often the poller reconciles every case with SIR (an EventBridge schedule expression).',
+    });
+    const attachmentRecheckMinutes = new CfnParameter(this, 'attachmentRecheckMinutes', {
+      type: 'Number',
+      default: DEFAULT_ATTACHMENT_RECHECK_MINUTES,
+      minValue: 1,
+      maxValue: 1440,
+      description: 'Minutes after which the poller looks at an open case\'s attachments again (SIR has no attachment event).',
+    });
+
+    // One table for everything (docs/data-model.md): items are read by key, never scanned.
+    this.table = new dynamodb.Table(this, 'IntegrationTable', {
+      partitionKey: { name: TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE.sortKey, type: dynamodb.AttributeType.STRING },
+      timeToLiveAttribute: TABLE.ttlAttribute,
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      // Case <-> channel links and sync state outlive a stack deletion; delete the table by hand.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.bus = new events.EventBus(this, 'IntegrationBus', {
+      eventBusName: `${Aws.STACK_NAME}-integration`,
+      description: 'sirslack integration events (CaseCreated, CaseUpdated, ...) from the SIR poller',
+    });
+    // Every event on the bus is archived, so a consumer's bad day can be replayed.
+    this.archive = this.bus.archive('IntegrationArchive', {
+      archiveName,
+      description: 'Every sirslack integration event, for replay',
+      eventPattern: { account: [Aws.ACCOUNT_ID] },
+      retention: Duration.days(ARCHIVE_RETENTION_DAYS),
+    });
+
+    this.alarms = new AlarmTopic(this, 'Alarms');
+
+    this.pollerDeadLetters = new DeadLetterQueue(this, 'PollerDeadLetters', {
+      purpose: 'a poller invocation that failed every retry (or that EventBridge could not deliver)',
+      alarmTopic: this.alarms,
+    });
+
+    this.poller = new RustFunction(this, 'Poller', {
+      spec: FUNCTIONS.poller,
+      codeOptions,
+      alarmTopic: this.alarms,
+      environment: {
+        TABLE_NAME: this.table.tableName,
+        EVENT_BUS_NAME: this.bus.eventBusName,
+        LOG_LEVEL: logLevel.valueAsString,
+        ATTACHMENT_RECHECK_MINUTES: attachmentRecheckMinutes.valueAsString,
+      },
+      functionProps: {
+        deadLetterQueue: this.pollerDeadLetters.queue,
+        retryAttempts: ASYNC_RETRY_ATTEMPTS,
+        maxEventAge: POLLER_MAX_EVENT_AGE,
+      },
+    });
+    grantSir(this.poller, 'poller');
+    grantTable(this.poller, 'poller', this.table.tableArn);
+    // The poller may publish only its own events, and only on the integration bus.
+    this.poller.allow('PublishIntegrationEvents', ['events:PutEvents'], [this.bus.eventBusArn], {
+      StringEquals: { 'events:source': INTEGRATION_EVENT_SOURCE },
+    });
+
+    const pollerTarget = () =>
+      new targets.LambdaFunction(this.poller.function, {
+        deadLetterQueue: this.pollerDeadLetters.queue,
+        retryAttempts: ASYNC_RETRY_ATTEMPTS,
+        maxEventAge: POLLER_MAX_EVENT_AGE,
+      });
+    this.scheduleRule = new events.Rule(this, 'PollScheduleRule', {
+      description: 'sirslack: periodic reconcile of every SIR case',
+      schedule: events.Schedule.expression(pollSchedule.valueAsString),
+      targets: [pollerTarget()],
+    });
+    // SIR publishes its native events to the account's default bus (no eventBus given).
+    this.sirEventsRule = new events.Rule(this, 'SirNativeEventsRule', {
+      description: 'sirslack: SIR case events on the default bus wake the poller for that case',
+      eventPattern: toCdkEventPattern(SIR_NATIVE_EVENT_PATTERN),
+      targets: [pollerTarget()],
+    });
+
+    NagSuppressions.addResourceSuppressions(
+      this.poller.role,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            'security-ir:ListCases and security-ir:ListMemberships have no resource type (Service Authorization ' +
+            'Reference), so IAM requires Resource "*"; case and membership actions are scoped to this ' +
+            'account and region with a resource-ID wildcard because the poller reads every case.',
+          appliesTo: [
+            'Resource::*',
+            'Resource::arn:<AWS::Partition>:security-ir:<AWS::Region>:<AWS::AccountId>:case/*',
+            'Resource::arn:<AWS::Partition>:security-ir:<AWS::Region>:<AWS::AccountId>:membership/*',
+          ],
+        },
+      ],
+      true,
+    );
+
+    const output = (id, value, description) => new CfnOutput(this, id, { value, description });
+    output('TableName', this.table.tableName, 'DynamoDB table of the integration');
+    output('TableArn', this.table.tableArn, 'ARN of the DynamoDB table');
+    output('EventBusName', this.bus.eventBusName, 'Integration event bus');
+    output('EventBusArn', this.bus.eventBusArn, 'ARN of the integration event bus');
+    output('EventArchiveName', this.archive.archiveName, 'Archive of the integration bus (for replays)');
+    output('PollerFunctionName', this.poller.function.functionName, 'SIR poller function');
+    output('PollerDeadLetterQueueUrl', this.pollerDeadLetters.queue.queueUrl, 'DLQ of the SIR poller');
+    output('AlarmTopicArn', this.alarms.topic.topicArn, 'SNS topic of the common stack\'s alarms');
+  }
+}
+
+module.exports = { CommonStack };

@@ -1,0 +1,177 @@
+'use strict';
+// The contract between the CDK app and the Rust functions, in one place: stack names, the table's
+// keys, the event patterns, environment variable names, SSM parameter names and function sizing.
+// Tests assert the synthesized templates against these values, and docs/infrastructure.md
+// describes them; change them here, never inline in a stack.
+
+/** Stack names users of the original integration know; a second deployment appends `-<name>`. */
+const STACK_NAMES = Object.freeze({
+  common: 'AwsSecurityIncidentResponseSampleIntegrationsCommonStack',
+  slack: 'AwsSecurityIncidentResponseSlackIntegrationStack',
+});
+
+/**
+ * The one DynamoDB table (docs/data-model.md). Mirrors crates/aws-local/src/table.rs
+ * (TABLE_PARTITION_KEY, TABLE_SORT_KEY, TABLE_TTL_ATTRIBUTE); a test reads that file to keep the
+ * two in step.
+ */
+const TABLE = Object.freeze({
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  ttlAttribute: 'expires_at',
+});
+
+/** What the poller publishes on the integration bus. */
+const INTEGRATION_EVENT_SOURCE = 'sirslack.poller';
+const INTEGRATION_DETAIL_TYPES = Object.freeze([
+  'CaseCreated',
+  'CaseUpdated',
+  'CommentAdded',
+  'AttachmentAdded',
+  'WatchersChanged',
+  'CaseClosed',
+]);
+
+/** The integration bus -> Slack client queue rule. */
+const SLACK_CLIENT_EVENT_PATTERN = Object.freeze({
+  source: [INTEGRATION_EVENT_SOURCE],
+  'detail-type': [...INTEGRATION_DETAIL_TYPES],
+});
+
+/**
+ * SIR's native events on the account's default bus -> poller. Matching on the source alone keeps
+ * the rule right whatever the exact detail-type strings are (SIR-API.md asks to verify them in a
+ * real account); CloudTrail's "AWS API Call via CloudTrail" events share the source and are left
+ * out, so the integration's own writes to SIR do not wake the poller a second time.
+ */
+const SIR_EVENT_SOURCE = 'aws.security-ir';
+const SIR_NATIVE_EVENT_PATTERN = Object.freeze({
+  source: [SIR_EVENT_SOURCE],
+  'detail-type': [{ 'anything-but': ['AWS API Call via CloudTrail'] }],
+});
+
+/** Reconcile schedule (stack parameter `pollSchedule`). */
+const DEFAULT_POLL_SCHEDULE = 'rate(5 minutes)';
+
+/** Default of the Slack stack's `parameterPrefix`; a second deployment defaults to `<this>/<name>`. */
+const DEFAULT_PARAMETER_PREFIX = '/SecurityIncidentResponse';
+
+/** SSM parameter names, relative to the parameter prefix. */
+const PARAMETER_SUFFIXES = Object.freeze({
+  botToken: '/slackBotToken', // SecureString, written by the deploy CLI
+  signingSecret: '/slackSigningSecret', // SecureString, written by the deploy CLI
+  workspaceId: '/slackWorkspaceId', // String, written by the Slack stack
+  channelPrefix: '/slackChannelPrefix', // String, written by the Slack stack
+  commandPolicy: '/slackCommandPolicy', // String, written by the Slack stack when given
+  otpSecretsPath: '/slackUsers/', // SecureStrings `<path><userId>/otpSecret`, written per user
+});
+
+const DEFAULT_CHANNEL_PREFIX = 'aws-security-incident-response-case';
+const LOG_LEVELS = Object.freeze(['info', 'debug', 'error']);
+const DEFAULT_LOG_LEVEL = 'error';
+const CHANNEL_VISIBILITIES = Object.freeze(['private', 'public']);
+const MAX_ATTACHMENT_BYTES = 104857600; // SIR's limit, 100 MiB
+const SECRETS_CACHE_TTL_SECONDS = 300;
+const DEFAULT_ATTACHMENT_RECHECK_MINUTES = 15;
+
+/**
+ * The four functions: where `cargo lambda build --release --arm64` puts each binary (relative to
+ * the repository root), and their sizing. All run on provided.al2023 / arm64.
+ */
+const FUNCTIONS = Object.freeze({
+  poller: Object.freeze({
+    binary: 'sir-poller',
+    memoryMiB: 256,
+    timeoutSeconds: 300,
+    description: 'sirslack: syncs SIR cases to the integration bus (schedule and SIR native events)',
+  }),
+  slackClient: Object.freeze({
+    binary: 'slack-client',
+    memoryMiB: 512,
+    timeoutSeconds: 900,
+    description: 'sirslack: applies integration events to the case channels in Slack',
+  }),
+  eventsHandler: Object.freeze({
+    binary: 'slack-events-handler',
+    memoryMiB: 512,
+    timeoutSeconds: 30,
+    description: 'sirslack: verifies and acknowledges Slack events, commands and actions',
+  }),
+  commandHandler: Object.freeze({
+    binary: 'command-handler',
+    memoryMiB: 256,
+    timeoutSeconds: 30,
+    description: 'sirslack: runs /security-ir commands against SIR',
+  }),
+});
+
+/** The Slack client's SQS delivery. */
+const SLACK_CLIENT_QUEUE = Object.freeze({
+  batchSize: 10,
+  maxReceiveCount: 5,
+  /** SQS visibility timeout as a multiple of the function timeout (AWS recommends at least 6). */
+  visibilityTimeoutFactor: 6,
+  /** Concurrent Slack client invocations at most, so Slack's per-workspace rate limits hold. */
+  maxConcurrency: 5,
+});
+
+/** Async invocations (poller, command handler): retries after the first failure, before the DLQ. */
+const ASYNC_RETRY_ATTEMPTS = 2;
+
+/** DLQs keep messages for the longest time SQS allows, so nothing is lost before a redrive. */
+const DLQ_RETENTION_DAYS = 14;
+
+/** Replay window of the integration bus archive. */
+const ARCHIVE_RETENTION_DAYS = 30;
+
+/** Log retention of every log group the app creates. */
+const LOG_RETENTION_DAYS = 90;
+
+/** API Gateway stage throttling (Slack sends at most 30,000 events per hour per workspace). */
+const API_THROTTLING = Object.freeze({ rateLimit: 50, burstLimit: 100 });
+const API_STAGE_NAME = 'prod';
+const API_EVENTS_PATH = Object.freeze(['slack', 'events']);
+
+/** Context keys the app reads (`cdk synth -c key=value`). */
+const CONTEXT_KEYS = Object.freeze({
+  deployment: 'deployment',
+  parameterPrefix: 'parameterPrefix',
+  functionCodeRoot: 'functionCodeRoot',
+  requireFunctionCode: 'requireFunctionCode',
+  secretsKmsKeyArn: 'secretsKmsKeyArn',
+  apiGatewayCloudWatchRole: 'apiGatewayCloudWatchRole',
+});
+
+/** Environment variable that makes synth use the placeholder code for every function. */
+const SKIP_BUNDLING_ENV = 'SIRSLACK_SKIP_BUNDLING';
+
+module.exports = {
+  STACK_NAMES,
+  TABLE,
+  INTEGRATION_EVENT_SOURCE,
+  INTEGRATION_DETAIL_TYPES,
+  SLACK_CLIENT_EVENT_PATTERN,
+  SIR_EVENT_SOURCE,
+  SIR_NATIVE_EVENT_PATTERN,
+  DEFAULT_POLL_SCHEDULE,
+  DEFAULT_PARAMETER_PREFIX,
+  PARAMETER_SUFFIXES,
+  DEFAULT_CHANNEL_PREFIX,
+  LOG_LEVELS,
+  DEFAULT_LOG_LEVEL,
+  CHANNEL_VISIBILITIES,
+  MAX_ATTACHMENT_BYTES,
+  SECRETS_CACHE_TTL_SECONDS,
+  DEFAULT_ATTACHMENT_RECHECK_MINUTES,
+  FUNCTIONS,
+  SLACK_CLIENT_QUEUE,
+  ASYNC_RETRY_ATTEMPTS,
+  DLQ_RETENTION_DAYS,
+  ARCHIVE_RETENTION_DAYS,
+  LOG_RETENTION_DAYS,
+  API_THROTTLING,
+  API_STAGE_NAME,
+  API_EVENTS_PATH,
+  CONTEXT_KEYS,
+  SKIP_BUNDLING_ENV,
+};

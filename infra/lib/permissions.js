@@ -1,0 +1,100 @@
+'use strict';
+// What each function may do, written down once. The stacks turn these lists into IAM statements
+// and the tests compare the synthesized roles with them, so a change here is a reviewed change.
+//
+// SIR (security-ir) resource types, from the Service Authorization Reference: `case` and
+// `membership`. ListCases and ListMemberships have no resource type, so they need Resource "*";
+// every other action is scoped to `case/*` or `membership/*` of this account and region.
+
+const { regionalArn } = require('./building-blocks');
+
+/** SIR actions that have no resource type: IAM requires Resource "*". */
+const SIR_ACTIONS_WITHOUT_RESOURCE = Object.freeze(['security-ir:ListCases', 'security-ir:ListMemberships']);
+
+/** SIR actions per function, by the resource type they act on. */
+const SIR_ACTIONS = Object.freeze({
+  // Incremental sync: list, read changed cases and their comments, read the IR team.
+  poller: Object.freeze({
+    unscoped: ['security-ir:ListCases', 'security-ir:ListMemberships'],
+    case: ['security-ir:GetCase', 'security-ir:ListComments'],
+    membership: ['security-ir:GetMembership'],
+  }),
+  // Copies SIR attachments to Slack, re-reads a case whose channel must be (re)created, and writes
+  // `[Slack Update]` system comments (channel created, permanent Slack errors).
+  slackClient: Object.freeze({
+    unscoped: [],
+    case: ['security-ir:CreateCaseComment', 'security-ir:GetCase', 'security-ir:GetCaseAttachmentDownloadUrl'],
+    membership: [],
+  }),
+  // Slack messages, joins/leaves -> comments; Slack files -> attachments.
+  eventsHandler: Object.freeze({
+    unscoped: [],
+    case: ['security-ir:CreateCaseComment', 'security-ir:GetCaseAttachmentUploadUrl'],
+    membership: [],
+  }),
+  // /security-ir: status, summarize (comments, edits), update-*, close, and the audit comment.
+  commandHandler: Object.freeze({
+    unscoped: [],
+    case: [
+      'security-ir:CloseCase',
+      'security-ir:CreateCaseComment',
+      'security-ir:GetCase',
+      'security-ir:ListCaseEdits',
+      'security-ir:ListComments',
+      'security-ir:UpdateCase',
+      'security-ir:UpdateCaseStatus',
+    ],
+    membership: [],
+  }),
+});
+
+/**
+ * Item-level DynamoDB actions on the one table (no index exists). Transactions are authorized by
+ * these same actions. No function may Scan (the reference integration's defect 7) or manage the table.
+ */
+const TABLE_ACTIONS = Object.freeze({
+  poller: ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+  slackClient: ['dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+  eventsHandler: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  commandHandler: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+});
+
+/** ARN patterns of the SIR resource types in this stack's account and region. */
+function sirCaseArns() {
+  return regionalArn('security-ir', 'case/*');
+}
+function sirMembershipArns() {
+  return regionalArn('security-ir', 'membership/*');
+}
+
+/**
+ * Adds the SIR statements of `functionKey` to `rustFunction`'s role: one statement per resource
+ * type, so "*" appears only with the actions that have no resource type.
+ */
+function grantSir(rustFunction, functionKey) {
+  const actions = SIR_ACTIONS[functionKey];
+  if (actions.unscoped.length > 0) {
+    rustFunction.allow('SirActionsWithoutResourceType', [...actions.unscoped], ['*']);
+  }
+  if (actions.case.length > 0) {
+    rustFunction.allow('SirCases', [...actions.case], [sirCaseArns()]);
+  }
+  if (actions.membership.length > 0) {
+    rustFunction.allow('SirMemberships', [...actions.membership], [sirMembershipArns()]);
+  }
+}
+
+/** Adds the table statement of `functionKey` (table ARN only). */
+function grantTable(rustFunction, functionKey, tableArn) {
+  rustFunction.allow('IntegrationTableItems', [...TABLE_ACTIONS[functionKey]], [tableArn]);
+}
+
+module.exports = {
+  SIR_ACTIONS,
+  SIR_ACTIONS_WITHOUT_RESOURCE,
+  TABLE_ACTIONS,
+  grantSir,
+  grantTable,
+  sirCaseArns,
+  sirMembershipArns,
+};

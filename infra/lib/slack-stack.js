@@ -1,0 +1,507 @@
+'use strict';
+// AwsSecurityIncidentResponseSlackIntegrationStack: the Slack client (integration bus -> SQS ->
+// Slack), the events handler behind API Gateway, the command handler, their DLQs and alarms, and
+// the plain SSM parameters. Secrets never pass through CloudFormation: the deploy CLI writes the
+// bot token and signing secret as SecureStrings; this stack only knows their names.
+
+const { Aws, CfnCondition, CfnOutput, CfnParameter, Duration, Fn, RemovalPolicy, Stack } = require('aws-cdk-lib');
+const apigateway = require('aws-cdk-lib/aws-apigateway');
+const cloudwatch = require('aws-cdk-lib/aws-cloudwatch');
+const events = require('aws-cdk-lib/aws-events');
+const targets = require('aws-cdk-lib/aws-events-targets');
+const iam = require('aws-cdk-lib/aws-iam');
+const { SqsEventSource } = require('aws-cdk-lib/aws-lambda-event-sources');
+const logs = require('aws-cdk-lib/aws-logs');
+const sqs = require('aws-cdk-lib/aws-sqs');
+const ssm = require('aws-cdk-lib/aws-ssm');
+const { NagSuppressions } = require('cdk-nag');
+const {
+  API_EVENTS_PATH,
+  API_STAGE_NAME,
+  API_THROTTLING,
+  ASYNC_RETRY_ATTEMPTS,
+  CHANNEL_VISIBILITIES,
+  DEFAULT_CHANNEL_PREFIX,
+  FUNCTIONS,
+  INTEGRATION_EVENT_SOURCE,
+  LOG_RETENTION_DAYS,
+  MAX_ATTACHMENT_BYTES,
+  PARAMETER_SUFFIXES,
+  SECRETS_CACHE_TTL_SECONDS,
+  SLACK_CLIENT_EVENT_PATTERN,
+  SLACK_CLIENT_QUEUE,
+} = require('./contract');
+const {
+  ALARM_PERIOD,
+  AlarmTopic,
+  DeadLetterQueue,
+  RustFunction,
+  alarmOn,
+  logLevelParameter,
+  regionalArn,
+  toCdkEventPattern,
+} = require('./building-blocks');
+const { grantSir, grantTable } = require('./permissions');
+
+/** A slash command's async invocation is worth retrying while its response_url (30 min) lives. */
+const COMMAND_MAX_EVENT_AGE = Duration.minutes(15);
+
+/** The Slack client queue alarms when its oldest message has waited this long. */
+const SLACK_CLIENT_BACKLOG_ALARM_SECONDS = 900;
+
+/**
+ * Fields of each API Gateway access log line. Request and response bodies are never logged (Slack
+ * bodies carry `response_url`s and message text), nor is any header or query string.
+ */
+const ACCESS_LOG_FIELDS = Object.freeze({
+  requestId: '$context.requestId',
+  extendedRequestId: '$context.extendedRequestId',
+  requestTime: '$context.requestTime',
+  sourceIp: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+  httpMethod: '$context.httpMethod',
+  resourcePath: '$context.resourcePath',
+  protocol: '$context.protocol',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationStatus: '$context.integration.status',
+  integrationLatency: '$context.integration.latency',
+  errorMessage: '$context.error.message',
+  validationError: '$context.error.validationErrorString',
+});
+
+/** Headers every Slack request carries; API Gateway rejects a request without them (400). */
+const REQUIRED_SLACK_HEADERS = Object.freeze(['X-Slack-Signature', 'X-Slack-Request-Timestamp']);
+
+class SlackStack extends Stack {
+  /**
+   * @param {import('constructs').Construct} scope
+   * @param {string} id  the stack name
+   * @param {object} props  StackProps plus:
+   *   common: the CommonStack (table and bus come from it as cross-stack references);
+   *   codeOptions: see function-code.js;
+   *   defaultParameterPrefix: default of the `parameterPrefix` stack parameter;
+   *   secretsKmsKeyArn: the KMS key of the SecureStrings, when it is not the AWS-managed aws/ssm key;
+   *   apiGatewayCloudWatchRole: whether this stack sets API Gateway's account-level logging role.
+   */
+  constructor(scope, id, props) {
+    const {
+      common,
+      codeOptions,
+      defaultParameterPrefix,
+      secretsKmsKeyArn,
+      apiGatewayCloudWatchRole = true,
+      ...stackProps
+    } = props;
+    super(scope, id, {
+      description: 'sirslack Slack integration: Slack client, events API, command handler',
+      ...stackProps,
+    });
+
+    // ---- parameters: nothing secret; the secrets live in SSM SecureStrings written by the CLI.
+    const logLevel = logLevelParameter(this);
+    const parameterPrefix = new CfnParameter(this, 'parameterPrefix', {
+      type: 'String',
+      default: defaultParameterPrefix,
+      allowedPattern: '^(/[A-Za-z0-9_.-]+)+$',
+      constraintDescription: 'an SSM path such as /SecurityIncidentResponse (no trailing slash)',
+      description: 'SSM path under which this deployment\'s parameters live (one path per Slack workspace).',
+    });
+    const workspaceId = new CfnParameter(this, 'slackWorkspaceId', {
+      type: 'String',
+      allowedPattern: '^[A-Z0-9]{9,11}$',
+      constraintDescription: 'a Slack workspace ID such as T1234567890',
+      description: 'Slack workspace ID (team_id) every request must come from.',
+    });
+    const channelPrefix = new CfnParameter(this, 'channelPrefix', {
+      type: 'String',
+      default: DEFAULT_CHANNEL_PREFIX,
+      allowedPattern: '^[a-z0-9_-]{1,60}$',
+      constraintDescription: 'lowercase letters, digits, - and _ (at most 60 characters)',
+      description: 'Prefix of case channel names (<prefix>-<caseId>).',
+    });
+    const channelVisibility = new CfnParameter(this, 'channelVisibility', {
+      type: 'String',
+      allowedValues: [...CHANNEL_VISIBILITIES],
+      default: 'private',
+      description: 'Whether case channels are private (default) or public.',
+    });
+    const commandPolicy = new CfnParameter(this, 'commandPolicy', {
+      type: 'String',
+      default: '',
+      maxLength: 4096,
+      description: 'Optional /security-ir authorization policy (JSON); empty: channel members may run every command.',
+    });
+    const archiveOnClose = new CfnParameter(this, 'archiveOnClose', {
+      type: 'String',
+      allowedValues: ['true', 'false'],
+      default: 'true',
+      description: 'Whether a case channel is archived when the case closes.',
+    });
+    const maxAttachmentBytes = new CfnParameter(this, 'maxAttachmentBytes', {
+      type: 'Number',
+      default: MAX_ATTACHMENT_BYTES,
+      minValue: 1,
+      maxValue: MAX_ATTACHMENT_BYTES,
+      description: 'Largest SIR attachment copied to Slack; bigger ones are announced by name and size.',
+    });
+
+    // ---- SSM parameter names (and their ARNs) of this deployment.
+    const prefix = parameterPrefix.valueAsString;
+    const parameterNames = Object.fromEntries(
+      Object.entries(PARAMETER_SUFFIXES).map(([key, suffix]) => [key, `${prefix}${suffix}`]),
+    );
+    const parameterArn = (name) => regionalArn('ssm', `parameter${name}`);
+    const otpSecretsPattern = `${parameterNames.otpSecretsPath}*`;
+
+    new ssm.CfnParameter(this, 'WorkspaceIdParameter', {
+      name: parameterNames.workspaceId,
+      type: 'String',
+      value: workspaceId.valueAsString,
+      description: 'sirslack: Slack workspace ID (team_id) of this deployment',
+    });
+    new ssm.CfnParameter(this, 'ChannelPrefixParameter', {
+      name: parameterNames.channelPrefix,
+      type: 'String',
+      value: channelPrefix.valueAsString,
+      description: 'sirslack: prefix of case channel names',
+    });
+    const hasCommandPolicy = new CfnCondition(this, 'HasCommandPolicy', {
+      expression: Fn.conditionNot(Fn.conditionEquals(commandPolicy.valueAsString, '')),
+    });
+    const commandPolicyParameter = new ssm.CfnParameter(this, 'CommandPolicyParameter', {
+      name: parameterNames.commandPolicy,
+      type: 'String',
+      value: commandPolicy.valueAsString,
+      description: 'sirslack: /security-ir authorization policy',
+    });
+    commandPolicyParameter.cfnOptions.condition = hasCommandPolicy;
+
+    const table = common.table;
+    const bus = common.bus;
+    this.alarms = new AlarmTopic(this, 'Alarms');
+    const secretsKey = secretsKmsKeyArn ?? regionalArn('kms', 'key/*');
+
+    // Reading SecureStrings: GetParameter on exactly these names, and kms:Decrypt only through
+    // SSM and only for these parameters (SSM passes the parameter ARN as encryption context).
+    const allowSecretReads = (rustFunction, plainNames, secretNames, secretPatterns = []) => {
+      const secretArns = [...secretNames.map(parameterArn), ...secretPatterns.map(parameterArn)];
+      rustFunction.allow('ReadOwnParameters', ['ssm:GetParameter'], [...plainNames.map(parameterArn), ...secretArns]);
+      rustFunction.allow('DecryptOwnSecureStrings', ['kms:Decrypt'], [secretsKey], {
+        StringEquals: { 'kms:ViaService': `ssm.${Aws.REGION}.amazonaws.com` },
+        StringLike: { 'kms:EncryptionContext:PARAMETER_ARN': secretArns },
+      });
+    };
+    // Slack-side functions may put their own events on the bus, never the poller's.
+    const allowSlackSideEvents = (rustFunction) =>
+      rustFunction.allow('PublishSlackSideEvents', ['events:PutEvents'], [bus.eventBusArn], {
+        StringLike: { 'events:source': 'sirslack.*' },
+        StringNotEquals: { 'events:source': INTEGRATION_EVENT_SOURCE },
+      });
+
+    // ---- command handler: invoked asynchronously by the events handler.
+    this.commandDeadLetters = new DeadLetterQueue(this, 'CommandHandlerDeadLetters', {
+      purpose: 'a /security-ir command or button action that failed every retry',
+      alarmTopic: this.alarms,
+    });
+    this.commandHandler = new RustFunction(this, 'CommandHandler', {
+      spec: FUNCTIONS.commandHandler,
+      codeOptions,
+      alarmTopic: this.alarms,
+      environment: {
+        TABLE_NAME: table.tableName,
+        LOG_LEVEL: logLevel.valueAsString,
+        SLACK_BOT_TOKEN_PARAMETER: parameterNames.botToken,
+        COMMAND_POLICY_PARAMETER: parameterNames.commandPolicy,
+        OTP_SECRET_PARAMETER_PREFIX: parameterNames.otpSecretsPath,
+        EVENT_BUS_NAME: bus.eventBusName,
+      },
+      functionProps: {
+        deadLetterQueue: this.commandDeadLetters.queue,
+        retryAttempts: ASYNC_RETRY_ATTEMPTS,
+        maxEventAge: COMMAND_MAX_EVENT_AGE,
+      },
+    });
+    grantSir(this.commandHandler, 'commandHandler');
+    grantTable(this.commandHandler, 'commandHandler', table.tableArn);
+    allowSecretReads(this.commandHandler, [parameterNames.commandPolicy], [parameterNames.botToken], [otpSecretsPattern]);
+    allowSlackSideEvents(this.commandHandler);
+
+    // ---- events handler: behind API Gateway, acknowledges Slack within its 3 s.
+    this.eventsHandler = new RustFunction(this, 'EventsHandler', {
+      spec: FUNCTIONS.eventsHandler,
+      codeOptions,
+      alarmTopic: this.alarms,
+      environment: {
+        TABLE_NAME: table.tableName,
+        LOG_LEVEL: logLevel.valueAsString,
+        SLACK_SIGNING_SECRET_PARAMETER: parameterNames.signingSecret,
+        SLACK_BOT_TOKEN_PARAMETER: parameterNames.botToken,
+        SLACK_WORKSPACE_ID_PARAMETER: parameterNames.workspaceId,
+        COMMAND_HANDLER_FUNCTION_NAME: this.commandHandler.function.functionName,
+        EVENT_BUS_NAME: bus.eventBusName,
+        SECRETS_CACHE_TTL_SECONDS: String(SECRETS_CACHE_TTL_SECONDS),
+      },
+    });
+    grantSir(this.eventsHandler, 'eventsHandler');
+    grantTable(this.eventsHandler, 'eventsHandler', table.tableArn);
+    allowSecretReads(this.eventsHandler, [parameterNames.workspaceId], [parameterNames.signingSecret, parameterNames.botToken]);
+    allowSlackSideEvents(this.eventsHandler);
+    // Exactly the command handler's unqualified ARN: no versions, no aliases, no other function.
+    this.eventsHandler.allow('InvokeCommandHandler', ['lambda:InvokeFunction'], [this.commandHandler.function.functionArn]);
+
+    // ---- Slack client: integration bus -> rule -> standard SQS queue -> function.
+    // Per-case order comes from the events' sequence numbers and a conditional write in the app; a
+    // FIFO target would take one static MessageGroupId and serialize every case (docs/infrastructure.md).
+    this.slackClientDeadLetters = new DeadLetterQueue(this, 'SlackClientDeadLetters', {
+      purpose: 'an integration event the Slack client could not apply (or EventBridge could not enqueue)',
+      alarmTopic: this.alarms,
+    });
+    this.slackClientQueue = new sqs.Queue(this, 'SlackClientQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(FUNCTIONS.slackClient.timeoutSeconds * SLACK_CLIENT_QUEUE.visibilityTimeoutFactor),
+      deadLetterQueue: {
+        queue: this.slackClientDeadLetters.queue,
+        maxReceiveCount: SLACK_CLIENT_QUEUE.maxReceiveCount,
+      },
+    });
+    this.slackClientRule = new events.Rule(this, 'SlackClientRule', {
+      description: 'sirslack: integration events from the poller to the Slack client queue',
+      eventBus: bus,
+      eventPattern: toCdkEventPattern(SLACK_CLIENT_EVENT_PATTERN),
+      targets: [new targets.SqsQueue(this.slackClientQueue, { deadLetterQueue: this.slackClientDeadLetters.queue })],
+    });
+    this.slackClient = new RustFunction(this, 'SlackClient', {
+      spec: FUNCTIONS.slackClient,
+      codeOptions,
+      alarmTopic: this.alarms,
+      environment: {
+        TABLE_NAME: table.tableName,
+        LOG_LEVEL: logLevel.valueAsString,
+        SLACK_BOT_TOKEN_PARAMETER: parameterNames.botToken,
+        CHANNEL_PREFIX_PARAMETER: parameterNames.channelPrefix,
+        CHANNEL_VISIBILITY: channelVisibility.valueAsString,
+        ARCHIVE_ON_CLOSE: archiveOnClose.valueAsString,
+        MAX_ATTACHMENT_BYTES: maxAttachmentBytes.valueAsString,
+        SECRETS_CACHE_TTL_SECONDS: String(SECRETS_CACHE_TTL_SECONDS),
+      },
+    });
+    this.slackClient.function.addEventSource(
+      new SqsEventSource(this.slackClientQueue, {
+        batchSize: SLACK_CLIENT_QUEUE.batchSize,
+        reportBatchItemFailures: true,
+        maxConcurrency: SLACK_CLIENT_QUEUE.maxConcurrency,
+      }),
+    );
+    grantSir(this.slackClient, 'slackClient');
+    grantTable(this.slackClient, 'slackClient', table.tableArn);
+    allowSecretReads(this.slackClient, [parameterNames.channelPrefix], [parameterNames.botToken]);
+    this.slackClientBacklogAlarm = alarmOn(this, 'SlackClientBacklogAlarm', {
+      metric: this.slackClientQueue.metricApproximateAgeOfOldestMessage({
+        period: Duration.minutes(1),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: SLACK_CLIENT_BACKLOG_ALARM_SECONDS,
+      evaluationPeriods: 5,
+      description: 'sirslack: integration events have waited over 15 minutes for the Slack client.',
+      alarmTopic: this.alarms,
+    });
+
+    // ---- API Gateway: POST /slack/events -> events handler (Lambda proxy).
+    this.api = this.slackEventsApi(apiGatewayCloudWatchRole);
+    new CfnOutput(this, 'SlackEventsApiEndpoint', {
+      value: this.api.urlForPath(`/${API_EVENTS_PATH.join('/')}`),
+      description: 'Request URL for Slack Event Subscriptions, the /security-ir slash command and interactivity',
+    });
+
+    // ---- cdk-nag: every remaining wildcard, with its reason.
+    const kmsWildcard = secretsKmsKeyArn
+      ? []
+      : ['Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*'];
+    const kmsReason = secretsKmsKeyArn
+      ? ''
+      : ' kms:Decrypt names no key because the AWS-managed aws/ssm key has a different ID in every ' +
+        'account; it is limited by kms:ViaService to SSM and by kms:EncryptionContext:PARAMETER_ARN to ' +
+        'exactly this function\'s SecureStrings (pass -c secretsKmsKeyArn=... to pin a customer key).';
+    const caseReason =
+      'SIR case actions are scoped to case/* of this account and region: the function acts on whichever ' +
+      'case a Slack channel or integration event names, and case IDs are not known at deploy time.';
+    const suppressWildcards = (rustFunction, extraFindings = [], extraReason = '') =>
+      NagSuppressions.addResourceSuppressions(
+        rustFunction.role,
+        [
+          {
+            id: 'AwsSolutions-IAM5',
+            reason: caseReason + kmsReason + extraReason,
+            appliesTo: [
+              'Resource::arn:<AWS::Partition>:security-ir:<AWS::Region>:<AWS::AccountId>:case/*',
+              ...kmsWildcard,
+              ...extraFindings,
+            ],
+          },
+        ],
+        true,
+      );
+    suppressWildcards(this.slackClient);
+    suppressWildcards(this.eventsHandler);
+    suppressWildcards(
+      this.commandHandler,
+      ['Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter<parameterPrefix>/slackUsers/*'],
+      ' The per-user TOTP secrets are SecureStrings under <parameterPrefix>/slackUsers/<userId>/otpSecret, ' +
+        'created when a user enrols, so the path is granted, not each name.',
+    );
+
+    const output = (outputId, value, description) => new CfnOutput(this, outputId, { value, description });
+    output('SlackClientFunctionName', this.slackClient.function.functionName, 'Slack client function');
+    output('EventsHandlerFunctionName', this.eventsHandler.function.functionName, 'Slack events handler function');
+    output('CommandHandlerFunctionName', this.commandHandler.function.functionName, 'Command handler function');
+    output('SlackClientQueueUrl', this.slackClientQueue.queueUrl, 'Queue between the integration bus and the Slack client');
+    output('SlackClientDeadLetterQueueUrl', this.slackClientDeadLetters.queue.queueUrl, 'DLQ of the Slack client queue');
+    output('CommandHandlerDeadLetterQueueUrl', this.commandDeadLetters.queue.queueUrl, 'DLQ of the command handler');
+    output('BotTokenParameterName', parameterNames.botToken, 'SecureString the deploy CLI writes: Slack bot token');
+    output('SigningSecretParameterName', parameterNames.signingSecret, 'SecureString the deploy CLI writes: Slack signing secret');
+    output('AlarmTopicArn', this.alarms.topic.topicArn, 'SNS topic of the Slack stack\'s alarms');
+  }
+
+  /** The REST API Slack calls, with throttling, access logs (no bodies) and a 5xx alarm. */
+  slackEventsApi(manageAccountRole) {
+    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: LOG_RETENTION_DAYS });
+    const api = new apigateway.RestApi(this, 'SlackEventsApi', {
+      restApiName: `${this.stackName}-slack-events`,
+      description: 'sirslack: Slack Events API, slash commands and interactivity',
+      endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
+      cloudWatchRole: false,
+      deployOptions: {
+        stageName: API_STAGE_NAME,
+        throttlingRateLimit: API_THROTTLING.rateLimit,
+        throttlingBurstLimit: API_THROTTLING.burstLimit,
+        metricsEnabled: true,
+        // Execution logs only for errors, and never with request/response data (bodies hold
+        // response_urls and message text): dataTraceEnabled stays false.
+        loggingLevel: apigateway.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
+        accessLogFormat: apigateway.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      },
+    });
+    // API Gateway creates the execution log group on first use without a retention; creating it
+    // here, before the stage, gives it one.
+    const executionLogs = new logs.LogGroup(this, 'ApiExecutionLogs', {
+      logGroupName: `API-Gateway-Execution-Logs_${api.restApiId}/${API_STAGE_NAME}`,
+      retention: LOG_RETENTION_DAYS,
+    });
+    api.deploymentStage.node.addDependency(executionLogs);
+    if (manageAccountRole) {
+      api.node.addDependency(this.apiGatewayAccountRole());
+    }
+
+    // At the edge: the signature headers must be present, and a JSON body must be an Events API
+    // envelope (an object with a string `type`). Form-encoded bodies (slash commands,
+    // interactivity) have no model and pass through. The handler still verifies everything.
+    const validator = api.addRequestValidator('SlackRequestValidator', {
+      requestValidatorName: 'slack-request',
+      validateRequestParameters: true,
+      validateRequestBody: true,
+    });
+    const envelopeModel = api.addModel('SlackEventEnvelope', {
+      contentType: 'application/json',
+      modelName: 'SlackEventEnvelope',
+      description: 'An Events API payload: a JSON object with a string `type`',
+      schema: {
+        schema: apigateway.JsonSchemaVersion.DRAFT4,
+        title: 'SlackEventEnvelope',
+        type: apigateway.JsonSchemaType.OBJECT,
+        required: ['type'],
+        properties: { type: { type: apigateway.JsonSchemaType.STRING } },
+      },
+    });
+    let resource = api.root;
+    for (const part of API_EVENTS_PATH) {
+      resource = resource.addResource(part);
+    }
+    resource.addMethod(
+      'POST',
+      new apigateway.LambdaIntegration(this.eventsHandler.function, { proxy: true, allowTestInvoke: false }),
+      {
+        authorizationType: apigateway.AuthorizationType.NONE,
+        requestValidator: validator,
+        requestModels: { 'application/json': envelopeModel },
+        requestParameters: Object.fromEntries(
+          REQUIRED_SLACK_HEADERS.map((header) => [`method.request.header.${header}`, true]),
+        ),
+      },
+    );
+
+    this.api5xxAlarm = alarmOn(this, 'Api5xxAlarm', {
+      metric: api.deploymentStage.metricServerError({ period: ALARM_PERIOD, statistic: cloudwatch.Stats.SUM }),
+      description: 'sirslack: the Slack events API answered 5xx; Slack retries and may disable the subscription.',
+      alarmTopic: this.alarms,
+    });
+
+    const authReason =
+      'Slack cannot sign requests with AWS credentials or Cognito tokens; every request is authenticated ' +
+      'by its X-Slack-Signature HMAC (checked in the events handler over the raw body, 5-minute window) ' +
+      'and its team_id; API Gateway already rejects requests without the signature headers.';
+    NagSuppressions.addResourceSuppressions(
+      api,
+      [
+        { id: 'AwsSolutions-APIG4', reason: authReason },
+        { id: 'AwsSolutions-COG4', reason: authReason },
+        {
+          id: 'AwsSolutions-APIG3',
+          reason:
+            'No WAF web ACL: the only route verifies an HMAC signature first, the stage is throttled, and ' +
+            'Slack\'s source addresses are not published as a stable list to allow.',
+        },
+      ],
+      true,
+    );
+    return api;
+  }
+
+  /**
+   * API Gateway writes logs with one role per account and region (AWS::ApiGateway::Account). This
+   * stack sets it so access logging works in a fresh account; the role is retained on deletion
+   * because every other REST API in the region relies on the same setting.
+   */
+  apiGatewayAccountRole() {
+    const role = new iam.Role(this, 'ApiGatewayCloudWatchRole', {
+      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+      description: 'Account-level role API Gateway uses to write execution and access logs',
+    });
+    role.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteApiGatewayLogs',
+        actions: [
+          'logs:CreateLogGroup',
+          'logs:CreateLogStream',
+          'logs:DescribeLogGroups',
+          'logs:DescribeLogStreams',
+          'logs:PutLogEvents',
+        ],
+        resources: [regionalArn('logs', 'log-group:*')],
+      }),
+    );
+    NagSuppressions.addResourceSuppressions(
+      role,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            'API Gateway uses this one role for every REST API of the account and region, writing to log ' +
+            'groups it names per API and stage; narrowing it would break the logging of other APIs.',
+          appliesTo: ['Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*'],
+        },
+      ],
+      true,
+    );
+    const account = new apigateway.CfnAccount(this, 'ApiGatewayAccount', { cloudWatchRoleArn: role.roleArn });
+    account.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    return account;
+  }
+}
+
+module.exports = { SlackStack };

@@ -1,0 +1,251 @@
+'use strict';
+// IAM, role by role: one role per function, every action named, resources scoped to ARNs, "*"
+// only where SIR has no resource type, and each statement exactly as designed.
+
+const assert = require('node:assert/strict');
+const { describe, it } = require('node:test');
+const { Match } = require('aws-cdk-lib/assertions');
+const { SIR_ACTIONS, TABLE_ACTIONS } = require('../../lib/permissions');
+const { asList, functionRoleId, parameterArn, regionalArnJoin, roleStatements, statementBySid } = require('../support/cfn');
+const { logicalId, resources } = require('../support/synth');
+
+const getAttArn = (id) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+const importOf = (pattern) => ({ 'Fn::ImportValue': Match.stringLikeRegexp(pattern) });
+const sortedActions = (statement) => [...asList(statement.Action)].sort();
+
+/** Fails unless `actual` matches the CDK Match pattern `expected`. */
+function assertMatches(actual, expected, what) {
+  const result = Match.objectLike({ value: expected }).test({ value: actual });
+  assert.ok(!result.hasFailed(), `${what}: ${result.toHumanStrings().join('; ')}`);
+}
+
+module.exports = function iamSuites({ templates }) {
+  const { common, slack } = templates;
+  const functions = [
+    ['poller', common, 'PollerFunction'],
+    ['slackClient', slack, 'SlackClientFunction'],
+    ['eventsHandler', slack, 'EventsHandlerFunction'],
+    ['commandHandler', slack, 'CommandHandlerFunction'],
+  ].map(([key, template, prefix]) => {
+    const functionId = logicalId(template, 'AWS::Lambda::Function', prefix);
+    const roleId = functionRoleId(template, functionId);
+    return { key, template, functionId, roleId, statements: roleStatements(template, roleId) };
+  });
+  const byKey = Object.fromEntries(functions.map((fn) => [fn.key, fn]));
+  const allRoles = [
+    ...functions.map((fn) => ({ name: fn.key, statements: fn.statements })),
+    { name: 'apiGatewayCloudWatchRole', statements: roleStatements(slack, logicalId(slack, 'AWS::IAM::Role', 'ApiGatewayCloudWatchRole')) },
+  ];
+
+  describe('IAM: roles', () => {
+    it('gives every function its own role, assumable by Lambda only, with no managed policy', () => {
+      assert.equal(new Set(functions.map((fn) => `${fn.template === common ? 'c' : 's'}:${fn.roleId}`)).size, 4);
+      for (const fn of functions) {
+        const role = fn.template.toJSON().Resources[fn.roleId].Properties;
+        assert.deepEqual(role.AssumeRolePolicyDocument.Statement, [
+          { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
+        ]);
+        assert.equal(role.ManagedPolicyArns, undefined, `${fn.key} has no managed policy`);
+      }
+      // No role in either stack is shared or unused: the four function roles and API Gateway's.
+      assert.equal(Object.keys(common.findResources('AWS::IAM::Role')).length, 1);
+      assert.equal(Object.keys(slack.findResources('AWS::IAM::Role')).length, 4);
+    });
+
+    it('names every action: no "*" anywhere in an action, only Allow statements', () => {
+      for (const role of allRoles) {
+        assert.ok(role.statements.length > 0);
+        for (const statement of role.statements) {
+          assert.equal(statement.Effect, 'Allow');
+          assert.equal(statement.NotAction, undefined);
+          assert.equal(statement.NotResource, undefined);
+          for (const action of asList(statement.Action)) {
+            assert.match(action, /^[a-z0-9-]+:[A-Za-z]+$/, `${role.name}: ${action} is one named action`);
+          }
+        }
+      }
+    });
+
+    it('uses Resource "*" only for the SIR actions that have no resource type', () => {
+      const starStatements = [];
+      for (const role of allRoles) {
+        for (const statement of role.statements) {
+          if (asList(statement.Resource).includes('*')) {
+            starStatements.push({ role: role.name, statement });
+          }
+        }
+      }
+      assert.equal(starStatements.length, 1);
+      assert.equal(starStatements[0].role, 'poller');
+      assert.deepEqual(starStatements[0].statement.Resource, '*');
+      assert.deepEqual(sortedActions(starStatements[0].statement), ['security-ir:ListCases', 'security-ir:ListMemberships']);
+    });
+
+    it('grants each function exactly its SIR actions, each named, scoped to case/* or membership/*', () => {
+      for (const fn of functions) {
+        const expected = SIR_ACTIONS[fn.key];
+        const granted = fn.statements.filter((statement) => asList(statement.Action).some((action) => action.startsWith('security-ir:')));
+        const caseStatement = granted.find((statement) => statement.Sid === 'SirCases');
+        assert.deepEqual(sortedActions(caseStatement), [...expected.case].sort());
+        assert.deepEqual(caseStatement.Resource, regionalArnJoin('security-ir', ':case/*'));
+        const membership = granted.find((statement) => statement.Sid === 'SirMemberships');
+        if (expected.membership.length > 0) {
+          assert.deepEqual(sortedActions(membership), [...expected.membership].sort());
+          assert.deepEqual(membership.Resource, regionalArnJoin('security-ir', ':membership/*'));
+        } else {
+          assert.equal(membership, undefined);
+        }
+        const total = granted.flatMap((statement) => asList(statement.Action)).sort();
+        assert.deepEqual(total, [...expected.unscoped, ...expected.case, ...expected.membership].sort(), fn.key);
+      }
+    });
+
+    it('grants lambda:InvokeFunction to the events handler only, on the command handler only', () => {
+      for (const fn of functions) {
+        const invokes = fn.statements.filter((statement) => asList(statement.Action).includes('lambda:InvokeFunction'));
+        if (fn.key === 'eventsHandler') {
+          assert.equal(invokes.length, 1);
+          assert.deepEqual(asList(invokes[0].Action), ['lambda:InvokeFunction']);
+          assert.deepEqual(invokes[0].Resource, getAttArn(byKey.commandHandler.functionId));
+        } else {
+          assert.equal(invokes.length, 0, `${fn.key} cannot invoke functions`);
+        }
+      }
+    });
+
+    it('lets each function write only to its own log group', () => {
+      for (const fn of functions) {
+        const logs = statementBySid(fn.statements, 'WriteOwnLogs');
+        const logGroupId = fn.template.toJSON().Resources[fn.functionId].Properties.LoggingConfig.LogGroup.Ref;
+        assert.deepEqual(sortedActions(logs), ['logs:CreateLogStream', 'logs:PutLogEvents']);
+        assert.deepEqual(logs.Resource, getAttArn(logGroupId));
+        const other = fn.statements.filter((statement) => statement !== logs && asList(statement.Action).some((a) => a.startsWith('logs:')));
+        assert.deepEqual(other, []);
+      }
+    });
+
+    it('gives table access item by item on the table only, and never Scan', () => {
+      for (const fn of functions) {
+        const table = statementBySid(fn.statements, 'IntegrationTableItems');
+        assert.deepEqual(sortedActions(table), [...TABLE_ACTIONS[fn.key]].sort());
+        const expectedResource =
+          fn.template === common ? getAttArn(logicalId(common, 'AWS::DynamoDB::Table', 'IntegrationTable')) : importOf('ExportsOutputFnGetAttIntegrationTable');
+        assertMatches(table.Resource, expectedResource, `${fn.key} table resource`);
+        const dynamo = fn.statements.flatMap((statement) => asList(statement.Action)).filter((action) => action.startsWith('dynamodb:'));
+        assert.ok(!dynamo.includes('dynamodb:Scan'), `${fn.key} cannot Scan`);
+        assert.deepEqual(dynamo.sort(), [...TABLE_ACTIONS[fn.key]].sort());
+      }
+    });
+  });
+
+  describe('IAM: SSM and KMS (secrets by name, decrypted only through SSM)', () => {
+    const ssmExpectations = {
+      poller: null,
+      slackClient: { plain: ['/slackChannelPrefix'], secret: ['/slackBotToken'] },
+      eventsHandler: { plain: ['/slackWorkspaceId'], secret: ['/slackSigningSecret', '/slackBotToken'] },
+      commandHandler: { plain: ['/slackCommandPolicy'], secret: ['/slackBotToken', '/slackUsers/*'] },
+    };
+
+    for (const [key, expected] of Object.entries(ssmExpectations)) {
+      it(`${key}: ssm:GetParameter on exactly its parameters${expected ? ', kms:Decrypt via SSM for exactly its SecureStrings' : ' (none)'}`, () => {
+        const fn = byKey[key];
+        const ssmActions = fn.statements.flatMap((statement) => asList(statement.Action)).filter((action) => action.startsWith('ssm:') || action.startsWith('kms:'));
+        if (!expected) {
+          assert.deepEqual(ssmActions, []);
+          return;
+        }
+        assert.deepEqual(ssmActions.sort(), ['kms:Decrypt', 'ssm:GetParameter']);
+        const read = statementBySid(fn.statements, 'ReadOwnParameters');
+        assert.deepEqual(read.Resource, [...expected.plain, ...expected.secret].map(parameterArn));
+        const decrypt = statementBySid(fn.statements, 'DecryptOwnSecureStrings');
+        assert.deepEqual(decrypt.Resource, regionalArnJoin('kms', ':key/*'));
+        assert.deepEqual(decrypt.Condition, {
+          StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['ssm.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
+          StringLike: { 'kms:EncryptionContext:PARAMETER_ARN': expected.secret.map(parameterArn) },
+        });
+      });
+    }
+  });
+
+  describe('IAM: EventBridge and SQS', () => {
+    it('poller: PutEvents on the integration bus, only with source sirslack.poller', () => {
+      const publish = statementBySid(byKey.poller.statements, 'PublishIntegrationEvents');
+      assert.deepEqual(publish.Action, 'events:PutEvents');
+      assert.deepEqual(publish.Resource, getAttArn(logicalId(common, 'AWS::Events::EventBus', 'IntegrationBus')));
+      assert.deepEqual(publish.Condition, { StringEquals: { 'events:source': 'sirslack.poller' } });
+    });
+
+    it('events and command handlers: PutEvents on the bus with their own sources, never the poller\'s', () => {
+      for (const key of ['eventsHandler', 'commandHandler']) {
+        const publish = statementBySid(byKey[key].statements, 'PublishSlackSideEvents');
+        assertMatches(publish.Resource, importOf('ExportsOutputFnGetAttIntegrationBus'), `${key} bus`);
+        assert.deepEqual(publish.Condition, {
+          StringLike: { 'events:source': 'sirslack.*' },
+          StringNotEquals: { 'events:source': 'sirslack.poller' },
+        });
+      }
+      const slackClientEvents = byKey.slackClient.statements.filter((statement) => asList(statement.Action).includes('events:PutEvents'));
+      assert.deepEqual(slackClientEvents, [], 'the Slack client does not publish');
+    });
+
+    it('has no statement without a Sid except the SQS ones CDK writes for DLQs and the event source', () => {
+      const unnamed = (fn) => fn.statements.filter((statement) => statement.Sid === undefined);
+      const dlqSend = (template, prefix) => [
+        { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: getAttArn(logicalId(template, 'AWS::SQS::Queue', prefix)) },
+      ];
+      assert.deepEqual(unnamed(byKey.poller), dlqSend(common, 'PollerDeadLetters'));
+      assert.deepEqual(unnamed(byKey.commandHandler), dlqSend(slack, 'CommandHandlerDeadLetters'));
+      assert.deepEqual(unnamed(byKey.eventsHandler), []);
+      assert.deepEqual(unnamed(byKey.slackClient), [
+        {
+          Action: ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+          Effect: 'Allow',
+          Resource: getAttArn(logicalId(slack, 'AWS::SQS::Queue', 'SlackClientQueue')),
+        },
+      ]);
+    });
+
+    it('lists every Sid of every role (nothing unreviewed is granted)', () => {
+      const sids = Object.fromEntries(functions.map((fn) => [fn.key, fn.statements.map((s) => s.Sid).filter(Boolean).sort()]));
+      assert.deepEqual(sids, {
+        poller: ['IntegrationTableItems', 'PublishIntegrationEvents', 'SirActionsWithoutResourceType', 'SirCases', 'SirMemberships', 'WriteOwnLogs'],
+        slackClient: ['DecryptOwnSecureStrings', 'IntegrationTableItems', 'ReadOwnParameters', 'SirCases', 'WriteOwnLogs'],
+        eventsHandler: ['DecryptOwnSecureStrings', 'IntegrationTableItems', 'InvokeCommandHandler', 'PublishSlackSideEvents', 'ReadOwnParameters', 'SirCases', 'WriteOwnLogs'],
+        commandHandler: ['DecryptOwnSecureStrings', 'IntegrationTableItems', 'PublishSlackSideEvents', 'ReadOwnParameters', 'SirCases', 'WriteOwnLogs'],
+      });
+    });
+
+    it('resource policies grant no "*" action: SQS and SNS allow only named actions to services', () => {
+      for (const template of [common, slack]) {
+        for (const [, resource] of resources(template)) {
+          if (!['AWS::SQS::QueuePolicy', 'AWS::SNS::TopicPolicy'].includes(resource.Type)) continue;
+          for (const statement of resource.Properties.PolicyDocument.Statement) {
+            if (statement.Effect !== 'Allow') continue;
+            for (const action of asList(statement.Action)) {
+              assert.doesNotMatch(action, /\*/);
+            }
+            assert.ok(statement.Principal.Service, 'allowed to a service principal');
+            assert.ok(statement.Condition?.ArnEquals?.['aws:SourceArn'], 'scoped to one source');
+          }
+        }
+      }
+    });
+  });
+
+  describe('IAM: API Gateway account logging role', () => {
+    it('writes logs only, with named actions', () => {
+      const statements = allRoles.find((role) => role.name === 'apiGatewayCloudWatchRole').statements;
+      assert.equal(statements.length, 1);
+      assert.deepEqual(sortedActions(statements[0]), [
+        'logs:CreateLogGroup',
+        'logs:CreateLogStream',
+        'logs:DescribeLogGroups',
+        'logs:DescribeLogStreams',
+        'logs:PutLogEvents',
+      ]);
+      assert.deepEqual(statements[0].Resource, regionalArnJoin('logs', ':log-group:*'));
+      const role = slack.toJSON().Resources[logicalId(slack, 'AWS::IAM::Role', 'ApiGatewayCloudWatchRole')].Properties;
+      assert.deepEqual(role.AssumeRolePolicyDocument.Statement[0].Principal, { Service: 'apigateway.amazonaws.com' });
+    });
+  });
+};

@@ -1,0 +1,527 @@
+'use strict';
+// Assertions on the two synthesized templates: every function, queue, DLQ, alarm, rule, the API,
+// the parameters and the outputs. IAM, secrets and cdk-nag have their own suites.
+
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { describe, it } = require('node:test');
+const { Match } = require('aws-cdk-lib/assertions');
+const contract = require('../../lib/contract');
+const { REPO_ROOT } = require('../../lib/function-code');
+const { prefixed } = require('../support/cfn');
+const { logicalId, resources } = require('../support/synth');
+
+const importOf = (pattern) => ({ 'Fn::ImportValue': Match.stringLikeRegexp(pattern) });
+const getAttArn = (id) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+
+/** The Lambda function with the given description prefix (one per binary). */
+function functionId(template, logicalPrefix) {
+  return logicalId(template, 'AWS::Lambda::Function', logicalPrefix);
+}
+
+/** Asserts runtime, architecture, handler, memory, timeout and the exact environment. */
+function assertFunction(template, id, spec, environment) {
+  const fn = template.toJSON().Resources[id].Properties;
+  assert.equal(fn.Runtime, 'provided.al2023');
+  assert.deepEqual(fn.Architectures, ['arm64']);
+  assert.equal(fn.Handler, 'bootstrap');
+  assert.equal(fn.MemorySize, spec.memoryMiB);
+  assert.equal(fn.Timeout, spec.timeoutSeconds);
+  template.hasResourceProperties('AWS::Lambda::Function', {
+    Description: fn.Description,
+    Environment: { Variables: Match.exact(environment) },
+  });
+  // Each function logs to its own group, which has a retention.
+  const logGroupId = fn.LoggingConfig.LogGroup.Ref;
+  assert.equal(template.toJSON().Resources[logGroupId].Properties.RetentionInDays, contract.LOG_RETENTION_DAYS);
+}
+
+/** Registers the template suites for the synthesized `templates` ({common, slack}). */
+module.exports = function templateSuites({ templates }) {
+  const common = templates.common;
+  const slack = templates.slack;
+  const commonJson = common.toJSON();
+  const slackJson = slack.toJSON();
+
+  describe('common stack', () => {
+    it('has one on-demand table with pk/sk string keys, TTL on expires_at, PITR and encryption', () => {
+      common.resourceCountIs('AWS::DynamoDB::Table', 1);
+      common.hasResource('AWS::DynamoDB::Table', {
+        DeletionPolicy: 'Retain',
+        Properties: {
+          KeySchema: [
+            { AttributeName: 'pk', KeyType: 'HASH' },
+            { AttributeName: 'sk', KeyType: 'RANGE' },
+          ],
+          AttributeDefinitions: [
+            { AttributeName: 'pk', AttributeType: 'S' },
+            { AttributeName: 'sk', AttributeType: 'S' },
+          ],
+          BillingMode: 'PAY_PER_REQUEST',
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
+          SSESpecification: { SSEEnabled: true },
+          GlobalSecondaryIndexes: Match.absent(),
+          LocalSecondaryIndexes: Match.absent(),
+        },
+      });
+    });
+
+    it('uses the key names of the local world (crates/aws-local) and of docs/data-model.md', () => {
+      const tableRs = fs.readFileSync(path.join(REPO_ROOT, 'crates', 'aws-local', 'src', 'table.rs'), 'utf8');
+      const rustConstant = (name) => {
+        const match = tableRs.match(new RegExp(`pub const ${name}: &str = "([^"]+)";`));
+        assert.ok(match, `${name} not found in crates/aws-local/src/table.rs`);
+        return match[1];
+      };
+      assert.equal(rustConstant('TABLE_PARTITION_KEY'), contract.TABLE.partitionKey);
+      assert.equal(rustConstant('TABLE_SORT_KEY'), contract.TABLE.sortKey);
+      assert.equal(rustConstant('TABLE_TTL_ATTRIBUTE'), contract.TABLE.ttlAttribute);
+      const dataModel = fs.readFileSync(path.join(REPO_ROOT, 'docs', 'data-model.md'), 'utf8');
+      for (const name of Object.values(contract.TABLE)) {
+        assert.ok(dataModel.includes(`\`${name}\``), `docs/data-model.md names \`${name}\``);
+      }
+    });
+
+    it('has the integration bus, named after the stack, with an archive of every event', () => {
+      common.resourceCountIs('AWS::Events::EventBus', 1);
+      common.hasResourceProperties('AWS::Events::EventBus', {
+        Name: { 'Fn::Join': ['', [{ Ref: 'AWS::StackName' }, '-integration']] },
+      });
+      const busId = logicalId(common, 'AWS::Events::EventBus', 'IntegrationBus');
+      common.resourceCountIs('AWS::Events::Archive', 1);
+      common.hasResourceProperties('AWS::Events::Archive', {
+        ArchiveName: 'sirslack-integration-events',
+        SourceArn: getAttArn(busId),
+        RetentionDays: contract.ARCHIVE_RETENTION_DAYS,
+        EventPattern: { account: [{ Ref: 'AWS::AccountId' }] },
+      });
+    });
+
+    it('runs the poller on arm64 provided.al2023 with exactly its environment', () => {
+      common.resourceCountIs('AWS::Lambda::Function', 1);
+      assertFunction(common, functionId(common, 'PollerFunction'), contract.FUNCTIONS.poller, {
+        TABLE_NAME: { Ref: logicalId(common, 'AWS::DynamoDB::Table', 'IntegrationTable') },
+        EVENT_BUS_NAME: { Ref: logicalId(common, 'AWS::Events::EventBus', 'IntegrationBus') },
+        LOG_LEVEL: { Ref: 'logLevel' },
+        ATTACHMENT_RECHECK_MINUTES: { Ref: 'attachmentRecheckMinutes' },
+      });
+    });
+
+    it('sends the poller\'s failed async invocations to its DLQ after 2 retries', () => {
+      const dlqId = logicalId(common, 'AWS::SQS::Queue', 'PollerDeadLetters');
+      common.hasResourceProperties('AWS::Lambda::Function', { DeadLetterConfig: { TargetArn: getAttArn(dlqId) } });
+      common.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: functionId(common, 'PollerFunction') },
+        MaximumRetryAttempts: contract.ASYNC_RETRY_ATTEMPTS,
+        MaximumEventAgeInSeconds: 3600,
+      });
+    });
+
+    it('wakes the poller on a schedule and on SIR native events on the default bus', () => {
+      const pollerArn = getAttArn(functionId(common, 'PollerFunction'));
+      const dlqArn = getAttArn(logicalId(common, 'AWS::SQS::Queue', 'PollerDeadLetters'));
+      const target = [{ Arn: pollerArn, Id: Match.anyValue(), DeadLetterConfig: { Arn: dlqArn }, RetryPolicy: Match.anyValue() }];
+      common.resourceCountIs('AWS::Events::Rule', 2);
+      common.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: { Ref: 'pollSchedule' },
+        EventBusName: Match.absent(),
+        Targets: target,
+      });
+      common.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: Match.exact({
+          source: ['aws.security-ir'],
+          'detail-type': [{ 'anything-but': ['AWS API Call via CloudTrail'] }],
+        }),
+        EventBusName: Match.absent(),
+        Targets: target,
+      });
+      assert.deepEqual(commonJson.Parameters.pollSchedule.Default, 'rate(5 minutes)');
+      // EventBridge may invoke the poller only from these two rules.
+      const permissions = common.findResources('AWS::Lambda::Permission');
+      assert.equal(Object.keys(permissions).length, 2);
+      for (const permission of Object.values(permissions)) {
+        assert.equal(permission.Properties.Principal, 'events.amazonaws.com');
+        assert.ok(permission.Properties.SourceArn['Fn::GetAtt'], 'permission scoped to a rule');
+      }
+    });
+
+    it('has the logLevel, pollSchedule, attachmentRecheckMinutes and alarmEmail parameters', () => {
+      assert.deepEqual(commonJson.Parameters.logLevel.AllowedValues, ['info', 'debug', 'error']);
+      assert.equal(commonJson.Parameters.logLevel.Default, 'error');
+      assert.equal(commonJson.Parameters.attachmentRecheckMinutes.Default, 15);
+      assert.equal(commonJson.Parameters.alarmEmail.Default, '');
+      assert.deepEqual(
+        Object.keys(commonJson.Parameters).sort(),
+        ['BootstrapVersion', 'alarmEmail', 'attachmentRecheckMinutes', 'logLevel', 'pollSchedule'],
+      );
+    });
+
+    it('outputs what the Slack stack and the deploy CLI need', () => {
+      for (const output of ['TableName', 'TableArn', 'EventBusName', 'EventBusArn', 'EventArchiveName', 'PollerFunctionName', 'PollerDeadLetterQueueUrl', 'AlarmTopicArn']) {
+        assert.ok(commonJson.Outputs[output], `output ${output}`);
+      }
+    });
+  });
+
+  describe('Slack stack', () => {
+    const table = importOf('ExportsOutputRefIntegrationTable');
+    const bus = importOf('ExportsOutputRefIntegrationBus');
+
+    it('has exactly three functions: Slack client, events handler, command handler', () => {
+      slack.resourceCountIs('AWS::Lambda::Function', 3);
+    });
+
+    it('runs the Slack client for 15 minutes with 512 MB and exactly its environment', () => {
+      assertFunction(slack, functionId(slack, 'SlackClientFunction'), contract.FUNCTIONS.slackClient, {
+        TABLE_NAME: table,
+        LOG_LEVEL: { Ref: 'logLevel' },
+        SLACK_BOT_TOKEN_PARAMETER: prefixed('/slackBotToken'),
+        CHANNEL_PREFIX_PARAMETER: prefixed('/slackChannelPrefix'),
+        CHANNEL_VISIBILITY: { Ref: 'channelVisibility' },
+        ARCHIVE_ON_CLOSE: { Ref: 'archiveOnClose' },
+        MAX_ATTACHMENT_BYTES: { Ref: 'maxAttachmentBytes' },
+        SECRETS_CACHE_TTL_SECONDS: '300',
+      });
+      assert.equal(contract.FUNCTIONS.slackClient.timeoutSeconds, 900);
+      assert.equal(contract.FUNCTIONS.slackClient.memoryMiB, 512);
+    });
+
+    it('runs the events handler for 30 s with exactly its environment', () => {
+      assertFunction(slack, functionId(slack, 'EventsHandlerFunction'), contract.FUNCTIONS.eventsHandler, {
+        TABLE_NAME: table,
+        LOG_LEVEL: { Ref: 'logLevel' },
+        SLACK_SIGNING_SECRET_PARAMETER: prefixed('/slackSigningSecret'),
+        SLACK_BOT_TOKEN_PARAMETER: prefixed('/slackBotToken'),
+        SLACK_WORKSPACE_ID_PARAMETER: prefixed('/slackWorkspaceId'),
+        COMMAND_HANDLER_FUNCTION_NAME: { Ref: functionId(slack, 'CommandHandlerFunction') },
+        EVENT_BUS_NAME: bus,
+        SECRETS_CACHE_TTL_SECONDS: '300',
+      });
+      assert.equal(contract.FUNCTIONS.eventsHandler.timeoutSeconds, 30);
+    });
+
+    it('runs the command handler for 30 s with exactly its environment', () => {
+      assertFunction(slack, functionId(slack, 'CommandHandlerFunction'), contract.FUNCTIONS.commandHandler, {
+        TABLE_NAME: table,
+        LOG_LEVEL: { Ref: 'logLevel' },
+        SLACK_BOT_TOKEN_PARAMETER: prefixed('/slackBotToken'),
+        COMMAND_POLICY_PARAMETER: prefixed('/slackCommandPolicy'),
+        OTP_SECRET_PARAMETER_PREFIX: prefixed('/slackUsers/'),
+        EVENT_BUS_NAME: bus,
+      });
+      assert.equal(contract.FUNCTIONS.commandHandler.timeoutSeconds, 30);
+    });
+
+    it('sends the command handler\'s failed async invocations to its DLQ', () => {
+      const dlqId = logicalId(slack, 'AWS::SQS::Queue', 'CommandHandlerDeadLetters');
+      const fn = slackJson.Resources[functionId(slack, 'CommandHandlerFunction')].Properties;
+      assert.deepEqual(fn.DeadLetterConfig, { TargetArn: getAttArn(dlqId) });
+      slack.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: functionId(slack, 'CommandHandlerFunction') },
+        MaximumRetryAttempts: contract.ASYNC_RETRY_ATTEMPTS,
+        MaximumEventAgeInSeconds: 900,
+      });
+    });
+
+    it('routes integration events from the bus to a standard queue with a DLQ (maxReceiveCount 5)', () => {
+      const queueId = logicalId(slack, 'AWS::SQS::Queue', 'SlackClientQueue');
+      const dlqId = logicalId(slack, 'AWS::SQS::Queue', 'SlackClientDeadLetters');
+      const queue = slackJson.Resources[queueId].Properties;
+      assert.equal(queue.FifoQueue, undefined, 'a standard queue: per-case order is kept by the app');
+      assert.equal(queue.VisibilityTimeout, 900 * 6);
+      assert.ok(queue.VisibilityTimeout >= 6 * contract.FUNCTIONS.slackClient.timeoutSeconds);
+      assert.deepEqual(queue.RedrivePolicy, { deadLetterTargetArn: getAttArn(dlqId), maxReceiveCount: 5 });
+      slack.resourceCountIs('AWS::Events::Rule', 1);
+      slack.hasResourceProperties('AWS::Events::Rule', {
+        EventBusName: bus,
+        EventPattern: Match.exact({
+          source: ['sirslack.poller'],
+          'detail-type': ['CaseCreated', 'CaseUpdated', 'CommentAdded', 'AttachmentAdded', 'WatchersChanged', 'CaseClosed'],
+        }),
+        Targets: [{ Arn: getAttArn(queueId), Id: Match.anyValue(), DeadLetterConfig: { Arn: getAttArn(dlqId) } }],
+      });
+      // EventBridge may send to the queue only from that rule.
+      slack.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: queueId }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Allow',
+              Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+              Principal: { Service: 'events.amazonaws.com' },
+              Condition: { ArnEquals: { 'aws:SourceArn': getAttArn(logicalId(slack, 'AWS::Events::Rule', 'SlackClientRule')) } },
+            }),
+          ]),
+        },
+      });
+    });
+
+    it('feeds the Slack client in batches of 10 with partial batch failure reporting', () => {
+      slack.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+      slack.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: getAttArn(logicalId(slack, 'AWS::SQS::Queue', 'SlackClientQueue')),
+        FunctionName: { Ref: functionId(slack, 'SlackClientFunction') },
+        BatchSize: 10,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: contract.SLACK_CLIENT_QUEUE.maxConcurrency },
+      });
+    });
+
+    it('serves POST /slack/events on stage prod through a Lambda proxy integration', () => {
+      slack.resourceCountIs('AWS::ApiGateway::RestApi', 1);
+      slack.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: 'slack' });
+      slack.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: 'events' });
+      slack.resourceCountIs('AWS::ApiGateway::Method', 1);
+      const handlerId = functionId(slack, 'EventsHandlerFunction');
+      slack.hasResourceProperties('AWS::ApiGateway::Method', {
+        HttpMethod: 'POST',
+        AuthorizationType: 'NONE',
+        ResourceId: { Ref: logicalId(slack, 'AWS::ApiGateway::Resource', 'SlackEventsApislackevents') },
+        Integration: {
+          Type: 'AWS_PROXY',
+          IntegrationHttpMethod: 'POST',
+          Uri: Match.anyValue(),
+        },
+        RequestParameters: {
+          'method.request.header.X-Slack-Signature': true,
+          'method.request.header.X-Slack-Request-Timestamp': true,
+        },
+        RequestValidatorId: { Ref: logicalId(slack, 'AWS::ApiGateway::RequestValidator', 'SlackEventsApiSlackRequestValidator') },
+      });
+      const method = Object.values(slack.findResources('AWS::ApiGateway::Method'))[0];
+      assert.match(JSON.stringify(method.Properties.Integration.Uri), new RegExp(handlerId));
+      slack.hasResourceProperties('AWS::ApiGateway::RequestValidator', { ValidateRequestParameters: true, ValidateRequestBody: true });
+      slack.hasResourceProperties('AWS::ApiGateway::Model', {
+        ContentType: 'application/json',
+        Schema: Match.objectLike({ type: 'object', required: ['type'] }),
+      });
+      // API Gateway may invoke the handler for this method only (no test-invoke permission).
+      slack.resourceCountIs('AWS::Lambda::Permission', 1);
+      slack.hasResourceProperties('AWS::Lambda::Permission', {
+        Principal: 'apigateway.amazonaws.com',
+        FunctionName: getAttArn(handlerId),
+        SourceArn: { 'Fn::Join': ['', Match.arrayWith(['/', { Ref: logicalId(slack, 'AWS::ApiGateway::Stage', 'SlackEventsApiDeploymentStageprod') }, '/POST/slack/events'])] },
+      });
+    });
+
+    it('throttles the stage and logs access without bodies or data trace', () => {
+      const stage = Object.values(slack.findResources('AWS::ApiGateway::Stage'));
+      assert.equal(stage.length, 1);
+      const properties = stage[0].Properties;
+      assert.equal(properties.StageName, 'prod');
+      assert.deepEqual(properties.MethodSettings, [
+        {
+          DataTraceEnabled: false,
+          HttpMethod: '*',
+          LoggingLevel: 'ERROR',
+          MetricsEnabled: true,
+          ResourcePath: '/*',
+          ThrottlingBurstLimit: contract.API_THROTTLING.burstLimit,
+          ThrottlingRateLimit: contract.API_THROTTLING.rateLimit,
+        },
+      ]);
+      const format = JSON.parse(properties.AccessLogSetting.Format);
+      assert.ok(format.requestId && format.status && format.sourceIp, 'access log has the request essentials');
+      for (const value of Object.values(format)) {
+        assert.match(value, /^\$context\.(?!.*(body|requestOverride|responseOverride|authorizer))/, `${value} is a safe context variable`);
+      }
+      assert.match(JSON.stringify(properties.AccessLogSetting.DestinationArn), new RegExp(logicalId(slack, 'AWS::Logs::LogGroup', 'ApiAccessLogs')));
+      // The execution log group exists up front so it gets a retention.
+      slack.hasResourceProperties('AWS::Logs::LogGroup', {
+        LogGroupName: { 'Fn::Join': ['', ['API-Gateway-Execution-Logs_', { Ref: logicalId(slack, 'AWS::ApiGateway::RestApi', 'SlackEventsApi') }, '/prod']] },
+        RetentionInDays: contract.LOG_RETENTION_DAYS,
+      });
+    });
+
+    it('sets API Gateway\'s account logging role so access logs work in a fresh account', () => {
+      const roleId = logicalId(slack, 'AWS::IAM::Role', 'ApiGatewayCloudWatchRole');
+      slack.hasResource('AWS::ApiGateway::Account', {
+        Properties: { CloudWatchRoleArn: getAttArn(roleId) },
+        DeletionPolicy: 'Retain',
+      });
+      slack.hasResource('AWS::IAM::Role', { DeletionPolicy: 'Retain', Properties: Match.objectLike({ ManagedPolicyArns: Match.absent() }) });
+      const api = slackJson.Resources[logicalId(slack, 'AWS::ApiGateway::RestApi', 'SlackEventsApi')];
+      assert.ok(api.DependsOn.includes('ApiGatewayAccount'), 'the API waits for the account role');
+      const stage = slackJson.Resources[logicalId(slack, 'AWS::ApiGateway::Stage', 'SlackEventsApiDeploymentStageprod')];
+      assert.ok(stage.DependsOn.includes(logicalId(slack, 'AWS::Logs::LogGroup', 'ApiExecutionLogs')), 'the execution log group exists before the stage');
+    });
+
+    it('outputs SlackEventsApiEndpoint as the full https URL ending in /prod/slack/events', () => {
+      assert.deepEqual(slackJson.Outputs.SlackEventsApiEndpoint.Value, {
+        'Fn::Join': [
+          '',
+          [
+            'https://',
+            { Ref: logicalId(slack, 'AWS::ApiGateway::RestApi', 'SlackEventsApi') },
+            '.execute-api.',
+            { Ref: 'AWS::Region' },
+            '.',
+            { Ref: 'AWS::URLSuffix' },
+            '/',
+            { Ref: logicalId(slack, 'AWS::ApiGateway::Stage', 'SlackEventsApiDeploymentStageprod') },
+            '/slack/events',
+          ],
+        ],
+      });
+    });
+
+    it('writes the plain SSM parameters (workspace ID, channel prefix, command policy when given)', () => {
+      slack.resourceCountIs('AWS::SSM::Parameter', 3);
+      slack.hasResourceProperties('AWS::SSM::Parameter', { Name: prefixed('/slackWorkspaceId'), Type: 'String', Value: { Ref: 'slackWorkspaceId' } });
+      slack.hasResourceProperties('AWS::SSM::Parameter', { Name: prefixed('/slackChannelPrefix'), Type: 'String', Value: { Ref: 'channelPrefix' } });
+      slack.hasResource('AWS::SSM::Parameter', {
+        Condition: 'HasCommandPolicy',
+        Properties: { Name: prefixed('/slackCommandPolicy'), Type: 'String', Value: { Ref: 'commandPolicy' } },
+      });
+      assert.deepEqual(slackJson.Conditions.HasCommandPolicy, { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'commandPolicy' }, ''] }] });
+    });
+
+    it('takes only non-secret parameters, with the documented defaults and formats', () => {
+      const parameters = slackJson.Parameters;
+      assert.deepEqual(Object.keys(parameters).sort(), [
+        'BootstrapVersion',
+        'alarmEmail',
+        'archiveOnClose',
+        'channelPrefix',
+        'channelVisibility',
+        'commandPolicy',
+        'logLevel',
+        'maxAttachmentBytes',
+        'parameterPrefix',
+        'slackWorkspaceId',
+      ]);
+      assert.equal(parameters.parameterPrefix.Default, '/SecurityIncidentResponse');
+      assert.equal(parameters.slackWorkspaceId.AllowedPattern, '^[A-Z0-9]{9,11}$');
+      assert.deepEqual(parameters.channelVisibility.AllowedValues, ['private', 'public']);
+      assert.equal(parameters.channelVisibility.Default, 'private');
+      assert.equal(parameters.channelPrefix.Default, 'aws-security-incident-response-case');
+      assert.equal(parameters.archiveOnClose.Default, 'true');
+      assert.equal(parameters.maxAttachmentBytes.Default, 104857600);
+      assert.equal(parameters.logLevel.Default, 'error');
+      assert.equal(parameters.alarmEmail.Default, '');
+      for (const [name, parameter] of Object.entries(parameters)) {
+        assert.notEqual(parameter.NoEcho, true, `${name} is not a secret`);
+      }
+    });
+  });
+
+  describe('observability, both stacks', () => {
+    const both = [
+      ['common', common],
+      ['slack', slack],
+    ];
+
+    /** Alarms of a template, each reduced to metric, dimensions and actions. */
+    const alarms = (template) => Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties);
+    const topicRef = (template) => ({ Ref: logicalId(template, 'AWS::SNS::Topic', 'AlarmsTopic') });
+
+    for (const [name, template] of both) {
+      it(`${name}: every alarm notifies the stack's topic on the first breach`, () => {
+        const list = alarms(template);
+        assert.ok(list.length > 0);
+        for (const alarm of list) {
+          assert.deepEqual(alarm.AlarmActions, [topicRef(template)]);
+          assert.equal(alarm.ComparisonOperator, 'GreaterThanOrEqualToThreshold');
+          assert.equal(alarm.TreatMissingData, 'notBreaching');
+          assert.ok(alarm.AlarmDescription.startsWith('sirslack: '));
+        }
+      });
+
+      it(`${name}: every function has an Errors and a Throttles alarm`, () => {
+        for (const id of Object.keys(template.findResources('AWS::Lambda::Function'))) {
+          for (const metric of ['Errors', 'Throttles']) {
+            const found = alarms(template).filter(
+              (alarm) =>
+                alarm.MetricName === metric &&
+                alarm.Namespace === 'AWS/Lambda' &&
+                JSON.stringify(alarm.Dimensions) === JSON.stringify([{ Name: 'FunctionName', Value: { Ref: id } }]),
+            );
+            assert.equal(found.length, 1, `${metric} alarm for ${id}`);
+            assert.equal(found[0].Threshold, 1);
+          }
+        }
+      });
+
+      it(`${name}: every dead-letter queue has a depth alarm at one message`, () => {
+        const json = template.toJSON();
+        const deadLetterIds = new Set();
+        for (const [, resource] of resources(template)) {
+          const redrive = resource.Type === 'AWS::SQS::Queue' && resource.Properties.RedrivePolicy;
+          if (redrive) deadLetterIds.add(redrive.deadLetterTargetArn['Fn::GetAtt'][0]);
+          const lambdaDlq = resource.Type === 'AWS::Lambda::Function' && resource.Properties.DeadLetterConfig;
+          if (lambdaDlq) deadLetterIds.add(lambdaDlq.TargetArn['Fn::GetAtt'][0]);
+          if (resource.Type === 'AWS::Events::Rule') {
+            for (const target of resource.Properties.Targets) {
+              if (target.DeadLetterConfig) deadLetterIds.add(target.DeadLetterConfig.Arn['Fn::GetAtt'][0]);
+            }
+          }
+        }
+        assert.equal(deadLetterIds.size, name === 'common' ? 1 : 2);
+        for (const id of deadLetterIds) {
+          assert.equal(json.Resources[id].Type, 'AWS::SQS::Queue');
+          const found = alarms(template).filter(
+            (alarm) =>
+              alarm.MetricName === 'ApproximateNumberOfMessagesVisible' &&
+              JSON.stringify(alarm.Dimensions) === JSON.stringify([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id, 'QueueName'] } }]),
+          );
+          assert.equal(found.length, 1, `depth alarm for ${id}`);
+          assert.equal(found[0].Threshold, 1);
+          assert.equal(json.Resources[id].Properties.MessageRetentionPeriod, 14 * 24 * 3600);
+        }
+      });
+
+      it(`${name}: the alarm topic accepts only SSL and mails the alarmEmail parameter when it is set`, () => {
+        template.resourceCountIs('AWS::SNS::Topic', 1);
+        template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+          PolicyDocument: {
+            Statement: Match.arrayWith([
+              Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+            ]),
+          },
+        });
+        template.hasResource('AWS::SNS::Subscription', {
+          Condition: 'HasAlarmEmail',
+          Properties: { Protocol: 'email', Endpoint: { Ref: 'alarmEmail' }, TopicArn: topicRef(template) },
+        });
+      });
+
+      it(`${name}: every log group keeps logs ${contract.LOG_RETENTION_DAYS} days and outlives the stack`, () => {
+        const groups = resources(template).filter(([, resource]) => resource.Type === 'AWS::Logs::LogGroup');
+        assert.equal(groups.length, name === 'common' ? 1 : 5);
+        for (const [id, group] of groups) {
+          assert.equal(group.Properties.RetentionInDays, contract.LOG_RETENTION_DAYS, id);
+          assert.equal(group.DeletionPolicy, 'Retain', id);
+        }
+      });
+
+      it(`${name}: every queue is encrypted and accepts only SSL`, () => {
+        for (const [id, resource] of resources(template).filter(([, r]) => r.Type === 'AWS::SQS::Queue')) {
+          assert.equal(resource.Properties.SqsManagedSseEnabled, true, `${id} encrypted`);
+          template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+            Queues: [{ Ref: id }],
+            PolicyDocument: {
+              Statement: Match.arrayWith([
+                Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+              ]),
+            },
+          });
+        }
+      });
+    }
+
+    it('slack: the API alarms on 5xx and the Slack client queue on a 15-minute backlog', () => {
+      const list = alarms(slack);
+      const api5xx = list.filter((alarm) => alarm.MetricName === '5XXError' && alarm.Namespace === 'AWS/ApiGateway');
+      assert.equal(api5xx.length, 1);
+      assert.deepEqual(
+        api5xx[0].Dimensions.map((dimension) => dimension.Name).sort(),
+        ['ApiName', 'Stage'],
+      );
+      const backlog = list.filter((alarm) => alarm.MetricName === 'ApproximateAgeOfOldestMessage');
+      assert.equal(backlog.length, 1);
+      assert.equal(backlog[0].Threshold, 900);
+    });
+  });
+};
