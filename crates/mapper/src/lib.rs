@@ -1,1 +1,19 @@
+//! Pure translations between the SIR API, the sirslack domain and Slack.
+//!
+//! - [`sir`]: SIR SDK responses to domain types, and domain values to SDK inputs;
+//! - [`markup`]: Slack message markup to plain text, and plain text escaped for Slack;
+//! - [`split`]: splitting long text to SIR's and Slack's limits;
+//! - [`filename`]: file names SIR accepts;
+//! - [`slack`]: domain facts rendered as Slack Block Kit messages, topics and purposes.
+//!
+//! No I/O and no async: every function is a total function or returns a typed error, and
+//! nothing panics on any input.
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod filename;
+pub mod markup;
+pub mod sir;
+pub mod slack;
+pub mod split;
