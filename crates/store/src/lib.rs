@@ -7,16 +7,17 @@
 //!
 //! | item | `pk` | `sk` | expires |
 //! |---|---|---|---|
-//! | case snapshot (poller) | `CASE#<caseId>` | `SNAPSHOT` | never while open |
-//! | synced comment | `CASE#<caseId>` | `COMMENT#<commentId>` | never while open |
-//! | synced attachment | `CASE#<caseId>` | `ATTACHMENT#<attachmentId>` | never while open |
+//! | case snapshot (poller), with its pending plan | `CASE#<caseId>` | `SNAPSHOT` | never |
+//! | synced comment | `CASE#<caseId>` | `COMMENT#<commentId>` | never (must outlive the snapshot) |
+//! | synced attachment | `CASE#<caseId>` | `ATTACHMENT#<attachmentId>` | never |
 //! | case -> channel, Slack apply cursor | `CASE#<caseId>` | `CHANNEL` | never |
 //! | channel -> case | `CHANNEL#<channelId>` | `CASE` | never |
 //! | idempotency marker | `ONCE#<scope>#<key>` | `ONCE` | `expires_at` |
 //! | lease | `LEASE#<name>` | `LEASE` | `expires_at` |
 //!
 //! Conditional writes carry every guarantee: a snapshot only advances from the
-//! version it was read at, a case is claimed for channel creation once, a
+//! version it was read at (and events are planned in it before they are published,
+//! see `docs/poller.md`), a case is claimed for channel creation once, a
 //! marker is written once.
 
 use std::collections::{HashMap, HashSet};
@@ -24,8 +25,9 @@ use std::collections::{HashMap, HashSet};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
-use chrono::{DateTime, Utc};
-use sirslack_domain::case::{Case, CaseId};
+use chrono::{DateTime, SecondsFormat, Utc};
+use sirslack_domain::case::{AttachmentStatus, Case, CaseId};
+use sirslack_domain::status::CaseStatus;
 
 /// Partition key attribute name (string).
 pub const PARTITION_KEY: &str = "pk";
@@ -34,6 +36,9 @@ pub const SORT_KEY: &str = "sk";
 /// TTL attribute name (number, epoch seconds). DynamoDB deletes expired items lazily,
 /// so readers also check it.
 pub const TTL_ATTRIBUTE: &str = "expires_at";
+
+/// Sort key of a case snapshot.
+const SNAPSHOT_SK: &str = "SNAPSHOT";
 
 /// DynamoDB's BatchGetItem limit.
 const BATCH_GET_MAX_KEYS: usize = 100;
@@ -46,7 +51,10 @@ pub enum StoreError {
     Conflict { item: String },
     /// The table answered with an error or could not be reached.
     #[error("DynamoDB {operation} failed: {message}")]
-    Dynamo { operation: &'static str, message: String },
+    Dynamo {
+        operation: &'static str,
+        message: String,
+    },
     /// An item in the table does not have the shape this code wrote.
     #[error("malformed item {item}: {reason}")]
     Malformed { item: String, reason: String },
@@ -85,12 +93,118 @@ fn is_transaction_conflict<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> 
 /// The poller's last view of a case: what it published up to `version`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseSnapshot {
+    /// The case.
+    pub case_id: CaseId,
     /// Count of events published for this case so far; the next event gets `version + 1`.
+    /// Zero for a case that was stored silently (first seen closed) or is being announced.
     pub version: u64,
+    /// The status last seen (from GetCase, or from ListCases when `case` is `None`).
+    pub status: Option<CaseStatus>,
+    /// The `lastUpdatedDate` last seen, compared exactly with ListCases on every reconcile.
+    pub updated_at: Option<DateTime<Utc>>,
     /// The case as last synced (comments are not part of it; they are items of their own).
-    pub case: Case,
+    /// `None` when only the listing was seen: a case first seen closed is never fetched.
+    pub case: Option<Case>,
     /// When the attachments of this case were last read from GetCase.
     pub attachments_checked_at: DateTime<Utc>,
+    /// Whether an attachment was still `Pending` then (it is checked again on the next reconcile).
+    pub attachments_pending: bool,
+    /// Events being published: planned before publishing so that a run that dies half-way
+    /// re-publishes exactly the same events with the same sequence numbers.
+    pub pending: Option<PendingSync>,
+}
+
+impl CaseSnapshot {
+    /// A settled snapshot of a fetched case.
+    pub fn of_case(case: Case, version: u64, attachments_checked_at: DateTime<Utc>) -> Self {
+        Self {
+            case_id: case.id.clone(),
+            version,
+            status: Some(case.status.clone()),
+            updated_at: case.updated_at,
+            attachments_pending: case
+                .attachments
+                .iter()
+                .any(|attachment| attachment.status == AttachmentStatus::Pending),
+            case: Some(case),
+            attachments_checked_at,
+            pending: None,
+        }
+    }
+
+    /// A snapshot of a case known only from ListCases (no event is ever published for it).
+    pub fn listed(
+        case_id: CaseId,
+        status: Option<CaseStatus>,
+        updated_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            case_id,
+            version: 0,
+            status,
+            updated_at,
+            case: None,
+            attachments_checked_at: now,
+            attachments_pending: false,
+            pending: None,
+        }
+    }
+}
+
+/// Events planned for a case but not yet confirmed published.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingSync {
+    /// The snapshot version once they are published (the stored version plus their count).
+    pub version: u64,
+    /// The case as it will be stored then: the events are derived from the stored case and this one.
+    pub case: Case,
+    /// The poller's description of each planned event, in sequence order (opaque to the store).
+    pub events: Vec<String>,
+    /// When the plan was written.
+    pub since: DateTime<Utc>,
+}
+
+/// What a snapshot write expects to find, so that two pollers cannot both advance a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotCondition {
+    /// No snapshot yet.
+    Absent,
+    /// A snapshot at `version` with no events pending.
+    Settled { version: u64 },
+    /// A snapshot at `version` whose pending events lead to `pending_version`.
+    Pending { version: u64, pending_version: u64 },
+}
+
+impl SnapshotCondition {
+    /// The condition that holds for `snapshot` as read (`None`: no snapshot).
+    pub fn of(snapshot: Option<&CaseSnapshot>) -> Self {
+        match snapshot {
+            None => Self::Absent,
+            Some(CaseSnapshot {
+                version,
+                pending: Some(pending),
+                ..
+            }) => Self::Pending {
+                version: *version,
+                pending_version: pending.version,
+            },
+            Some(CaseSnapshot { version, .. }) => Self::Settled { version: *version },
+        }
+    }
+}
+
+/// The part of a snapshot a reconcile compares with ListCases (read with a projection).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotSummary {
+    pub case_id: CaseId,
+    pub version: u64,
+    pub status: Option<CaseStatus>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub attachments_checked_at: DateTime<Utc>,
+    pub attachments_pending: bool,
+    /// A previous run planned events and did not confirm them.
+    pub sync_pending: bool,
 }
 
 /// Who wrote a comment or attachment that the integration knows about.
@@ -144,7 +258,9 @@ fn case_pk(case_id: &CaseId) -> String {
 type Item = HashMap<String, AttributeValue>;
 
 fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
 }
 
 fn get_n(item: &Item, name: &str) -> Option<i64> {
@@ -176,13 +292,13 @@ impl Table {
 
     // ---- case snapshots (poller) ------------------------------------------------
 
-    /// The snapshot of one case, if the poller has seen it.
+    /// The snapshot of one case, if the poller has seen it (a strongly consistent read).
     pub async fn snapshot(&self, case_id: &CaseId) -> Result<Option<CaseSnapshot>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.name)
-            .set_key(Some(Self::key(case_pk(case_id), "SNAPSHOT")))
+            .set_key(Some(Self::key(case_pk(case_id), SNAPSHOT_SK)))
             .consistent_read(true)
             .send()
             .await
@@ -190,17 +306,20 @@ impl Table {
         out.item.map(|item| parse_snapshot(&item)).transpose()
     }
 
-    /// Snapshots of many cases at once (BatchGetItem, 100 keys a call); cases never
-    /// seen are absent from the map.
-    pub async fn snapshots(
+    /// What a reconcile needs of many snapshots, read with BatchGetItem (100 keys a call) and a
+    /// projection that leaves the case JSON out; cases never seen are absent from the map.
+    ///
+    /// The reads are eventually consistent: a stale summary can only make a case look changed,
+    /// and syncing it reads the snapshot again, consistently.
+    pub async fn snapshot_summaries(
         &self,
         case_ids: &[CaseId],
-    ) -> Result<HashMap<CaseId, CaseSnapshot>, StoreError> {
+    ) -> Result<HashMap<CaseId, SnapshotSummary>, StoreError> {
         let mut found = HashMap::new();
         for chunk in case_ids.chunks(BATCH_GET_MAX_KEYS) {
             let mut pending: Vec<Item> = chunk
                 .iter()
-                .map(|id| Self::key(case_pk(id), "SNAPSHOT"))
+                .map(|id| Self::key(case_pk(id), SNAPSHOT_SK))
                 .collect();
             // Unprocessed keys come back under load: ask again for just those.
             let mut rounds = 0;
@@ -214,7 +333,11 @@ impl Table {
                 }
                 let keys = KeysAndAttributes::builder()
                     .set_keys(Some(std::mem::take(&mut pending)))
-                    .consistent_read(true)
+                    .projection_expression(
+                        "pk, version, #status, updated_at, attachments_checked_at, \
+                         attachments_pending, pending_version",
+                    )
+                    .expression_attribute_names("#status", "status")
                     .build()
                     .map_err(|e| StoreError::Dynamo {
                         operation: "BatchGetItem",
@@ -232,50 +355,141 @@ impl Table {
                     .and_then(|mut r| r.remove(&self.name))
                     .unwrap_or_default()
                 {
-                    let snapshot = parse_snapshot(&item)?;
-                    found.insert(snapshot.case.id.clone(), snapshot);
+                    let summary = parse_summary(&item)?;
+                    found.insert(summary.case_id.clone(), summary);
                 }
                 if let Some(mut unprocessed) = out.unprocessed_keys
                     && let Some(keys) = unprocessed.remove(&self.name)
                 {
                     pending = keys.keys;
+                    // Back off a little, as DynamoDB asks, before the next round.
+                    tokio::time::sleep(std::time::Duration::from_millis(50 * rounds)).await;
                 }
             }
         }
         Ok(found)
     }
 
-    /// Writes a snapshot only if the stored one is still at `expected_version`
-    /// (`None`: only if there is none), so overlapping pollers cannot both advance it.
+    /// Writes the whole snapshot item (a pending plan included when `snapshot.pending` is set,
+    /// removed otherwise) if the stored one matches `condition`; [`StoreError::Conflict`] when
+    /// it does not, so overlapping pollers cannot both advance a case.
     pub async fn put_snapshot(
         &self,
         snapshot: &CaseSnapshot,
-        expected_version: Option<u64>,
+        condition: SnapshotCondition,
     ) -> Result<(), StoreError> {
-        let case_json = serde_json::to_string(&snapshot.case).map_err(|e| StoreError::Malformed {
-            item: case_pk(&snapshot.case.id),
-            reason: e.to_string(),
-        })?;
-        let mut item = Self::key(case_pk(&snapshot.case.id), "SNAPSHOT");
+        let pk = case_pk(&snapshot.case_id);
+        let to_json = |case: &Case| {
+            serde_json::to_string(case).map_err(|e| StoreError::Malformed {
+                item: format!("{pk}/{SNAPSHOT_SK}"),
+                reason: e.to_string(),
+            })
+        };
+        let mut item = Self::key(pk.clone(), SNAPSHOT_SK);
         item.insert("version".into(), n(snapshot.version));
-        item.insert("case".into(), s(case_json));
+        if let Some(status) = &snapshot.status {
+            item.insert("status".into(), s(status.as_str()));
+        }
+        if let Some(updated_at) = snapshot.updated_at {
+            item.insert("updated_at".into(), s(exact_time(updated_at)));
+        }
+        if let Some(case) = &snapshot.case {
+            item.insert("case".into(), s(to_json(case)?));
+        }
         item.insert(
             "attachments_checked_at".into(),
             n(snapshot.attachments_checked_at.timestamp()),
         );
-        let request = self.client.put_item().table_name(&self.name).set_item(Some(item));
-        let request = match expected_version {
-            None => request.condition_expression("attribute_not_exists(pk)"),
-            Some(version) => request
-                .condition_expression("version = :expected")
+        item.insert(
+            "attachments_pending".into(),
+            AttributeValue::Bool(snapshot.attachments_pending),
+        );
+        if let Some(pending) = &snapshot.pending {
+            item.insert("pending_version".into(), n(pending.version));
+            item.insert("pending_case".into(), s(to_json(&pending.case)?));
+            item.insert(
+                "pending_events".into(),
+                AttributeValue::L(pending.events.iter().map(|e| s(e.as_str())).collect()),
+            );
+            item.insert("pending_since".into(), s(exact_time(pending.since)));
+        }
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item));
+        let request = match condition {
+            SnapshotCondition::Absent => request.condition_expression("attribute_not_exists(pk)"),
+            SnapshotCondition::Settled { version } => request
+                .condition_expression(
+                    "version = :expected AND attribute_not_exists(pending_version)",
+                )
                 .expression_attribute_values(":expected", n(version)),
+            SnapshotCondition::Pending {
+                version,
+                pending_version,
+            } => request
+                .condition_expression("version = :expected AND pending_version = :pending")
+                .expression_attribute_values(":expected", n(version))
+                .expression_attribute_values(":pending", n(pending_version)),
         };
         match request.send().await {
             Ok(_) => Ok(()),
             Err(e) if is_conditional_failure(&e) => Err(StoreError::Conflict {
-                item: format!("{}/SNAPSHOT", case_pk(&snapshot.case.id)),
+                item: format!("{pk}/{SNAPSHOT_SK}"),
             }),
             Err(e) => Err(StoreError::dynamo("PutItem", e)),
+        }
+    }
+
+    /// Moves the status and `lastUpdatedDate` of a settled snapshot at `expected_version`
+    /// (a closed case that changed again: nothing is published for it, only the listing is
+    /// kept current so that the next reconcile does not look at it again).
+    pub async fn update_listing(
+        &self,
+        case_id: &CaseId,
+        expected_version: u64,
+        status: Option<&CaseStatus>,
+        updated_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let mut sets = Vec::new();
+        let mut removes = Vec::new();
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(case_pk(case_id), SNAPSHOT_SK)))
+            .condition_expression("version = :expected AND attribute_not_exists(pending_version)")
+            .expression_attribute_values(":expected", n(expected_version))
+            .expression_attribute_names("#status", "status");
+        match status {
+            Some(status) => {
+                sets.push("#status = :status");
+                request = request.expression_attribute_values(":status", s(status.as_str()));
+            }
+            None => removes.push("#status"),
+        }
+        match updated_at {
+            Some(updated_at) => {
+                sets.push("updated_at = :updated");
+                request =
+                    request.expression_attribute_values(":updated", s(exact_time(updated_at)));
+            }
+            None => removes.push("updated_at"),
+        }
+        let mut expression = String::new();
+        if !sets.is_empty() {
+            expression.push_str(&format!("SET {}", sets.join(", ")));
+        }
+        if !removes.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        }
+        match request.update_expression(expression.trim()).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Err(StoreError::Conflict {
+                item: format!("{}/{SNAPSHOT_SK}", case_pk(case_id)),
+            }),
+            Err(e) => Err(StoreError::dynamo("UpdateItem", e)),
         }
     }
 
@@ -289,7 +503,8 @@ impl Table {
         comment_id: &str,
         origin: SyncOrigin,
     ) -> Result<bool, StoreError> {
-        self.record_child(case_id, "COMMENT", comment_id, origin).await
+        self.record_child(case_id, "COMMENT", comment_id, origin)
+            .await
     }
 
     /// Records that an attachment is known. Returns `false` when it was already recorded.
@@ -600,24 +815,99 @@ impl Table {
     }
 }
 
-fn parse_snapshot(item: &Item) -> Result<CaseSnapshot, StoreError> {
-    let pk = get_s(item, PARTITION_KEY).unwrap_or("?").to_string();
-    let malformed = |reason: &str| StoreError::Malformed {
-        item: format!("{pk}/SNAPSHOT"),
-        reason: reason.to_string(),
-    };
+/// A timestamp as text that reads back to the same instant, nanoseconds included, so that
+/// snapshot and ListCases timestamps compare exactly.
+fn exact_time(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(raw)
+        .ok()
+        .map(|time| time.with_timezone(&Utc))
+}
+
+fn case_id_of(item: &Item) -> Result<CaseId, StoreError> {
+    let pk = get_s(item, PARTITION_KEY).unwrap_or("?");
+    pk.strip_prefix("CASE#")
+        .and_then(|id| id.parse().ok())
+        .ok_or_else(|| StoreError::Malformed {
+            item: format!("{pk}/{SNAPSHOT_SK}"),
+            reason: "the partition key is not CASE#<caseId>".into(),
+        })
+}
+
+fn parse_summary(item: &Item) -> Result<SnapshotSummary, StoreError> {
+    let case_id = case_id_of(item)?;
     let version = get_n(item, "version")
         .and_then(|v| u64::try_from(v).ok())
-        .ok_or_else(|| malformed("no version"))?;
-    let case: Case = get_s(item, "case")
-        .ok_or_else(|| malformed("no case"))
-        .and_then(|raw| serde_json::from_str(raw).map_err(|e| malformed(&e.to_string())))?;
-    let attachments_checked_at = get_n(item, "attachments_checked_at")
-        .and_then(|secs| DateTime::from_timestamp(secs, 0))
-        .unwrap_or(DateTime::UNIX_EPOCH);
-    Ok(CaseSnapshot {
+        .ok_or_else(|| StoreError::Malformed {
+            item: format!("{}/{SNAPSHOT_SK}", case_pk(&case_id)),
+            reason: "no version".into(),
+        })?;
+    Ok(SnapshotSummary {
+        case_id,
         version,
+        status: get_s(item, "status").map(CaseStatus::from),
+        updated_at: get_s(item, "updated_at").and_then(parse_time),
+        attachments_checked_at: get_n(item, "attachments_checked_at")
+            .and_then(|secs| DateTime::from_timestamp(secs, 0))
+            .unwrap_or(DateTime::UNIX_EPOCH),
+        attachments_pending: item
+            .get("attachments_pending")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(false),
+        sync_pending: item.contains_key("pending_version"),
+    })
+}
+
+fn parse_snapshot(item: &Item) -> Result<CaseSnapshot, StoreError> {
+    let summary = parse_summary(item)?;
+    let malformed = |reason: String| StoreError::Malformed {
+        item: format!("{}/{SNAPSHOT_SK}", case_pk(&summary.case_id)),
+        reason,
+    };
+    let parse_case = |raw: &str| -> Result<Case, StoreError> {
+        serde_json::from_str(raw).map_err(|e| malformed(e.to_string()))
+    };
+    let case = get_s(item, "case").map(parse_case).transpose()?;
+    let pending = match get_n(item, "pending_version") {
+        None => None,
+        Some(version) => {
+            let version = u64::try_from(version).map_err(|e| malformed(e.to_string()))?;
+            let case = get_s(item, "pending_case")
+                .ok_or_else(|| malformed("a pending plan without pending_case".into()))
+                .and_then(parse_case)?;
+            let events = item
+                .get("pending_events")
+                .and_then(|v| v.as_l().ok())
+                .map(|list| {
+                    list.iter()
+                        .filter_map(|v| v.as_s().ok().cloned())
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default();
+            // The planned events carry this as their `occurredAt`: it must read back exactly.
+            let since = get_s(item, "pending_since")
+                .and_then(parse_time)
+                .ok_or_else(|| malformed("a pending plan without pending_since".into()))?;
+            Some(PendingSync {
+                version,
+                case,
+                events,
+                since,
+            })
+        }
+    };
+    Ok(CaseSnapshot {
+        case_id: summary.case_id,
+        version: summary.version,
+        status: summary.status,
+        updated_at: summary.updated_at,
         case,
-        attachments_checked_at,
+        attachments_checked_at: summary.attachments_checked_at,
+        attachments_pending: summary.attachments_pending,
+        pending,
     })
 }

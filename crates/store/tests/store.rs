@@ -1,0 +1,365 @@
+//! The table adapter against moto (the local world): every conditional write, both ways.
+
+use std::collections::HashSet;
+
+use aws_local::{LocalAws, create_table, unique_name};
+use chrono::{DateTime, TimeZone, Utc};
+use sirslack_domain::{
+    Attachment, AttachmentStatus, Case, CaseId, CaseStatus, EngagementType, ResolverType,
+};
+use sirslack_store::{CaseSnapshot, PendingSync, SnapshotCondition, StoreError, SyncOrigin, Table};
+
+async fn table() -> Table {
+    let aws = LocalAws::shared().await.expect("moto starts");
+    let name = unique_name("store");
+    create_table(&aws.dynamodb(), &name).await.expect("table");
+    Table::new(aws.dynamodb(), name)
+}
+
+fn case_id(n: u64) -> CaseId {
+    CaseId::new(&format!("{}", 2_000_000_000 + n)).unwrap()
+}
+
+fn at(seconds: i64, nanos: u32) -> DateTime<Utc> {
+    Utc.timestamp_opt(seconds, nanos).single().unwrap()
+}
+
+fn case(n: u64) -> Case {
+    let mut case = Case::new(
+        case_id(n),
+        "Suspicious login",
+        "Console login from an unknown IP",
+        CaseStatus::DetectionAndAnalysis,
+        EngagementType::SecurityIncident,
+        ResolverType::SelfManaged,
+    );
+    case.updated_at = Some(at(1_760_000_000, 123_456_789));
+    case
+}
+
+#[tokio::test]
+async fn snapshots_advance_only_from_the_version_they_were_read_at() {
+    let table = table().await;
+    let id = case_id(1);
+    assert_eq!(table.snapshot(&id).await.unwrap(), None);
+
+    let first = CaseSnapshot::of_case(case(1), 0, at(1_760_000_100, 0));
+    table
+        .put_snapshot(&first, SnapshotCondition::Absent)
+        .await
+        .unwrap();
+    // A second "first" write loses: only one poller announces a case.
+    assert!(matches!(
+        table.put_snapshot(&first, SnapshotCondition::Absent).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    let read = table.snapshot(&id).await.unwrap().unwrap();
+    assert_eq!(read, first);
+    assert_eq!(
+        SnapshotCondition::of(Some(&read)),
+        SnapshotCondition::Settled { version: 0 }
+    );
+
+    // Plan three events at version 0.
+    let mut target = case(1);
+    target.title = "Compromised key".into();
+    let mut planning = read.clone();
+    planning.pending = Some(PendingSync {
+        version: 3,
+        case: target.clone(),
+        events: vec!["updated".into(), "comment:000001".into(), "closed".into()],
+        since: at(1_760_000_200, 123_456_789),
+    });
+    table
+        .put_snapshot(&planning, SnapshotCondition::Settled { version: 0 })
+        .await
+        .unwrap();
+    // Nobody else can plan the same version, or write over a pending plan.
+    assert!(matches!(
+        table
+            .put_snapshot(&planning, SnapshotCondition::Settled { version: 0 })
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+    let read = table.snapshot(&id).await.unwrap().unwrap();
+    assert_eq!(read, planning);
+    let pending_condition = SnapshotCondition::of(Some(&read));
+    assert_eq!(
+        pending_condition,
+        SnapshotCondition::Pending {
+            version: 0,
+            pending_version: 3
+        }
+    );
+
+    // Confirming the plan drops it.
+    let settled = CaseSnapshot::of_case(target, 3, at(1_760_000_300, 0));
+    table
+        .put_snapshot(&settled, pending_condition)
+        .await
+        .unwrap();
+    assert!(matches!(
+        table.put_snapshot(&settled, pending_condition).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    let read = table.snapshot(&id).await.unwrap().unwrap();
+    assert_eq!(read, settled);
+    assert_eq!(read.pending, None);
+    assert!(matches!(
+        table
+            .put_snapshot(&settled, SnapshotCondition::Settled { version: 2 })
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+}
+
+#[tokio::test]
+async fn summaries_cover_many_cases_with_exact_timestamps() {
+    let table = table().await;
+    let mut ids = Vec::new();
+    for n in 0..130u64 {
+        let mut case = case(100 + n);
+        case.updated_at = Some(at(1_760_000_000 + n as i64, 987_654_321));
+        if n % 2 == 0 {
+            case.attachments.push(Attachment {
+                id: format!("att-{n}"),
+                file_name: "report.pdf".into(),
+                status: AttachmentStatus::Pending,
+                creator: "AWS Responder".into(),
+                created_at: at(1_760_000_000, 0),
+            });
+        }
+        let snapshot = CaseSnapshot::of_case(case, n, at(1_760_000_500, 0));
+        table
+            .put_snapshot(&snapshot, SnapshotCondition::Absent)
+            .await
+            .unwrap();
+        ids.push(case_id(100 + n));
+    }
+    let listed_closed = CaseSnapshot::listed(
+        case_id(999),
+        Some(CaseStatus::Closed),
+        Some(at(1_700_000_000, 5)),
+        at(1_760_000_500, 0),
+    );
+    table
+        .put_snapshot(&listed_closed, SnapshotCondition::Absent)
+        .await
+        .unwrap();
+    ids.push(case_id(999));
+    ids.push(case_id(5_000)); // never seen
+
+    let summaries = table.snapshot_summaries(&ids).await.unwrap();
+    assert_eq!(summaries.len(), 131);
+    assert!(!summaries.contains_key(&case_id(5_000)));
+    let seven = &summaries[&case_id(107)];
+    assert_eq!(seven.version, 7);
+    assert_eq!(seven.updated_at, Some(at(1_760_000_007, 987_654_321)));
+    assert_eq!(seven.status, Some(CaseStatus::DetectionAndAnalysis));
+    assert!(!seven.attachments_pending);
+    assert!(summaries[&case_id(108)].attachments_pending);
+    assert!(!seven.sync_pending);
+    let closed = &summaries[&case_id(999)];
+    assert_eq!(closed.status, Some(CaseStatus::Closed));
+    assert_eq!(closed.updated_at, Some(at(1_700_000_000, 5)));
+    assert_eq!(closed.version, 0);
+
+    // A listing-only snapshot reads back without a case.
+    let read = table.snapshot(&case_id(999)).await.unwrap().unwrap();
+    assert_eq!(read.case, None);
+    assert_eq!(read, listed_closed);
+}
+
+#[tokio::test]
+async fn listings_of_closed_cases_move_on_without_touching_the_case() {
+    let table = table().await;
+    let mut closed = case(3);
+    closed.status = CaseStatus::Closed;
+    let snapshot = CaseSnapshot::of_case(closed.clone(), 4, at(1_760_000_000, 0));
+    table
+        .put_snapshot(&snapshot, SnapshotCondition::Absent)
+        .await
+        .unwrap();
+
+    let later = at(1_760_100_000, 42);
+    table
+        .update_listing(&case_id(3), 4, Some(&CaseStatus::Closed), Some(later))
+        .await
+        .unwrap();
+    let read = table.snapshot(&case_id(3)).await.unwrap().unwrap();
+    assert_eq!(read.updated_at, Some(later));
+    assert_eq!(read.case, Some(closed));
+    assert_eq!(read.version, 4);
+
+    assert!(matches!(
+        table
+            .update_listing(&case_id(3), 3, Some(&CaseStatus::Closed), Some(later))
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+}
+
+#[tokio::test]
+async fn comments_and_attachments_are_recorded_once_per_kind() {
+    let table = table().await;
+    let id = case_id(4);
+    assert!(
+        table
+            .record_comment(&id, "000001", SyncOrigin::Sir)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !table
+            .record_comment(&id, "000001", SyncOrigin::Slack)
+            .await
+            .unwrap()
+    );
+    assert!(
+        table
+            .record_comment(&id, "000002", SyncOrigin::Slack)
+            .await
+            .unwrap()
+    );
+    assert!(
+        table
+            .record_attachment(&id, "000001", SyncOrigin::Sir)
+            .await
+            .unwrap()
+    );
+    assert!(
+        table
+            .record_comment(&case_id(5), "000009", SyncOrigin::Sir)
+            .await
+            .unwrap()
+    );
+
+    assert_eq!(
+        table.known_comment_ids(&id).await.unwrap(),
+        HashSet::from(["000001".to_string(), "000002".to_string()])
+    );
+    assert_eq!(
+        table.known_attachment_ids(&id).await.unwrap(),
+        HashSet::from(["000001".to_string()])
+    );
+}
+
+#[tokio::test]
+async fn every_comment_record_of_a_case_is_read_back() {
+    let table = table().await;
+    let id = case_id(6);
+    for n in 0..120 {
+        assert!(
+            table
+                .record_comment(&id, &format!("{n:06}"), SyncOrigin::Sir)
+                .await
+                .unwrap()
+        );
+    }
+    assert_eq!(table.known_comment_ids(&id).await.unwrap().len(), 120);
+}
+
+#[tokio::test]
+async fn leases_exclude_other_owners_until_released_or_expired() {
+    let table = table().await;
+    let minute = chrono::Duration::minutes(1);
+    assert!(table.acquire_lease("sync#1", "a", minute).await.unwrap());
+    assert!(!table.acquire_lease("sync#1", "b", minute).await.unwrap());
+    // The owner may renew.
+    assert!(table.acquire_lease("sync#1", "a", minute).await.unwrap());
+    // Only the owner releases.
+    table.release_lease("sync#1", "b").await.unwrap();
+    assert!(!table.acquire_lease("sync#1", "b", minute).await.unwrap());
+    table.release_lease("sync#1", "a").await.unwrap();
+    assert!(table.acquire_lease("sync#1", "b", minute).await.unwrap());
+
+    // An expired lease is free, even though moto (like DynamoDB, lazily) has not deleted it.
+    assert!(
+        table
+            .acquire_lease("sync#2", "a", chrono::Duration::seconds(-10))
+            .await
+            .unwrap()
+    );
+    assert!(table.acquire_lease("sync#2", "b", minute).await.unwrap());
+}
+
+#[tokio::test]
+async fn markers_are_written_once_until_forgotten_or_expired() {
+    let table = table().await;
+    let hour = chrono::Duration::hours(1);
+    assert!(table.put_once("event", "Ev1", hour).await.unwrap());
+    assert!(!table.put_once("event", "Ev1", hour).await.unwrap());
+    assert!(table.put_once("command", "Ev1", hour).await.unwrap());
+    table.forget_once("event", "Ev1").await.unwrap();
+    assert!(table.put_once("event", "Ev1", hour).await.unwrap());
+
+    assert!(
+        table
+            .put_once("event", "Ev2", chrono::Duration::seconds(-5))
+            .await
+            .unwrap()
+    );
+    assert!(table.put_once("event", "Ev2", hour).await.unwrap());
+}
+
+#[tokio::test]
+async fn a_case_is_claimed_once_and_linked_both_ways() {
+    let table = table().await;
+    let id = case_id(7);
+    assert_eq!(table.channel_link(&id).await.unwrap(), None);
+    assert!(table.claim_case(&id).await.unwrap());
+    assert!(!table.claim_case(&id).await.unwrap());
+    let claimed = table.channel_link(&id).await.unwrap().unwrap();
+    assert_eq!(claimed.channel_id, None);
+    assert_eq!(claimed.applied_sequence, 0);
+
+    table
+        .link_channel(
+            &id,
+            "C0123456789",
+            "aws-security-incident-response-case-2000000007",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        table.case_for_channel("C0123456789").await.unwrap(),
+        Some(id.clone())
+    );
+    assert_eq!(table.case_for_channel("C0000000000").await.unwrap(), None);
+    let linked = table.channel_link(&id).await.unwrap().unwrap();
+    assert_eq!(linked.channel_id.as_deref(), Some("C0123456789"));
+
+    // Linking a case that was never claimed fails its condition.
+    assert!(matches!(
+        table.link_channel(&case_id(8), "C1", "x").await,
+        Err(StoreError::Conflict { .. })
+    ));
+}
+
+#[tokio::test]
+async fn the_apply_cursor_moves_one_step_at_a_time() {
+    let table = table().await;
+    let id = case_id(9);
+    assert!(table.claim_case(&id).await.unwrap());
+    // Sequence 2 before 1: its predecessor is not applied.
+    assert!(matches!(
+        table.advance_applied_sequence(&id, 2).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    table.advance_applied_sequence(&id, 1).await.unwrap();
+    // Applying 1 again is a duplicate.
+    assert!(matches!(
+        table.advance_applied_sequence(&id, 1).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    table.advance_applied_sequence(&id, 2).await.unwrap();
+    assert_eq!(
+        table
+            .channel_link(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .applied_sequence,
+        2
+    );
+}
