@@ -1,0 +1,198 @@
+//! The poller's settings, from the function's environment.
+
+use std::time::Duration;
+
+/// Why the environment does not configure a poller.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A required variable is missing or empty.
+    #[error("environment variable {0} is required")]
+    Missing(&'static str),
+    /// A variable does not parse.
+    #[error("environment variable {name} must be {expected}, got `{value}`")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// What it must look like.
+        expected: &'static str,
+        /// What it holds.
+        value: String,
+    },
+}
+
+/// Everything the poller can be told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollerConfig {
+    /// The DynamoDB table (`TABLE_NAME`).
+    pub table_name: String,
+    /// The custom bus integration events go to (`EVENT_BUS_NAME`).
+    pub event_bus_name: String,
+    /// How long an open case's attachments may go unchecked before a reconcile reads the case
+    /// again (`RECONCILE_ATTACHMENT_RECHECK_MINUTES`, or `ATTACHMENT_RECHECK_MINUTES`; default
+    /// 30). Attachments have no native
+    /// event; a case with a `Pending` attachment is checked on every reconcile.
+    pub attachment_recheck: Duration,
+    /// At most this many cases are re-read for attachments alone per reconcile
+    /// (`RECONCILE_ATTACHMENT_RECHECKS_PER_RUN`, default 25), oldest check first, so that the
+    /// re-reads of many open cases spread over several runs.
+    pub attachment_rechecks_per_run: usize,
+    /// Cases synced at once (`SYNC_CONCURRENCY`, default 4).
+    pub sync_concurrency: usize,
+    /// How long a case sync holds its per-case lease (`CASE_LEASE_SECONDS`, default 120).
+    pub case_lease: Duration,
+    /// How long a reconcile holds the reconcile lease (`RECONCILE_LEASE_SECONDS`, default 300;
+    /// set it to the function timeout).
+    pub reconcile_lease: Duration,
+    /// The SIR membership whose incident response team watches every case
+    /// (`SIR_MEMBERSHIP_ID`); found with ListMemberships (and remembered) when unset.
+    pub membership_id: Option<String>,
+}
+
+impl PollerConfig {
+    /// Defaults for everything but the table and bus.
+    pub fn new(table_name: impl Into<String>, event_bus_name: impl Into<String>) -> Self {
+        Self {
+            table_name: table_name.into(),
+            event_bus_name: event_bus_name.into(),
+            attachment_recheck: Duration::from_secs(30 * 60),
+            attachment_rechecks_per_run: 25,
+            sync_concurrency: 4,
+            case_lease: Duration::from_secs(120),
+            reconcile_lease: Duration::from_secs(300),
+            membership_id: None,
+        }
+    }
+
+    /// Reads the configuration from `lookup` (the process environment in the binary).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &'static str| lookup(name).filter(|value| !value.trim().is_empty());
+        let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
+        let number = |name: &'static str, default: u64, min: u64| -> Result<u64, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(value) => value
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|parsed| *parsed >= min)
+                    .ok_or(ConfigError::Invalid {
+                        name,
+                        expected: if min == 0 {
+                            "a whole number"
+                        } else {
+                            "a whole number of at least 1"
+                        },
+                        value,
+                    }),
+            }
+        };
+        let mut config = Self::new(required("TABLE_NAME")?, required("EVENT_BUS_NAME")?);
+        // `ATTACHMENT_RECHECK_MINUTES` is the name docs/infrastructure.md gives the variable.
+        let recheck_minutes = if get("RECONCILE_ATTACHMENT_RECHECK_MINUTES").is_none()
+            && get("ATTACHMENT_RECHECK_MINUTES").is_some()
+        {
+            number("ATTACHMENT_RECHECK_MINUTES", 30, 1)?
+        } else {
+            number("RECONCILE_ATTACHMENT_RECHECK_MINUTES", 30, 1)?
+        };
+        config.attachment_recheck = Duration::from_secs(60 * recheck_minutes);
+        config.attachment_rechecks_per_run =
+            usize::try_from(number("RECONCILE_ATTACHMENT_RECHECKS_PER_RUN", 25, 0)?)
+                .unwrap_or(usize::MAX);
+        config.sync_concurrency =
+            usize::try_from(number("SYNC_CONCURRENCY", 4, 1)?).unwrap_or(usize::MAX);
+        config.case_lease = Duration::from_secs(number("CASE_LEASE_SECONDS", 120, 1)?);
+        config.reconcile_lease = Duration::from_secs(number("RECONCILE_LEASE_SECONDS", 300, 1)?);
+        config.membership_id = get("SIR_MEMBERSHIP_ID").map(|id| id.trim().to_owned());
+        Ok(config)
+    }
+
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<PollerConfig, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        PollerConfig::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_need_only_the_table_and_bus() {
+        let config = config(&[("TABLE_NAME", "t"), ("EVENT_BUS_NAME", "b")]).unwrap();
+        assert_eq!(config, PollerConfig::new("t", "b"));
+        assert_eq!(config.attachment_recheck, Duration::from_secs(1800));
+    }
+
+    #[test]
+    fn every_setting_is_read() {
+        let config = config(&[
+            ("TABLE_NAME", "t"),
+            ("EVENT_BUS_NAME", "b"),
+            ("RECONCILE_ATTACHMENT_RECHECK_MINUTES", "10"),
+            ("RECONCILE_ATTACHMENT_RECHECKS_PER_RUN", "0"),
+            ("SYNC_CONCURRENCY", "8"),
+            ("CASE_LEASE_SECONDS", "60"),
+            ("RECONCILE_LEASE_SECONDS", "900"),
+            ("SIR_MEMBERSHIP_ID", " m-123 "),
+        ])
+        .unwrap();
+        assert_eq!(config.attachment_recheck, Duration::from_secs(600));
+        assert_eq!(config.attachment_rechecks_per_run, 0);
+        assert_eq!(config.sync_concurrency, 8);
+        assert_eq!(config.case_lease, Duration::from_secs(60));
+        assert_eq!(config.reconcile_lease, Duration::from_secs(900));
+        assert_eq!(config.membership_id.as_deref(), Some("m-123"));
+    }
+
+    #[test]
+    fn the_recheck_interval_also_reads_the_infrastructure_name() {
+        let short = config(&[
+            ("TABLE_NAME", "t"),
+            ("EVENT_BUS_NAME", "b"),
+            ("ATTACHMENT_RECHECK_MINUTES", "7"),
+        ])
+        .unwrap();
+        assert_eq!(short.attachment_recheck, Duration::from_secs(420));
+        let both = config(&[
+            ("TABLE_NAME", "t"),
+            ("EVENT_BUS_NAME", "b"),
+            ("ATTACHMENT_RECHECK_MINUTES", "7"),
+            ("RECONCILE_ATTACHMENT_RECHECK_MINUTES", "9"),
+        ])
+        .unwrap();
+        assert_eq!(both.attachment_recheck, Duration::from_secs(540));
+    }
+
+    #[test]
+    fn bad_values_are_reported_by_name() {
+        let err = config(&[("EVENT_BUS_NAME", "b")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "environment variable TABLE_NAME is required"
+        );
+        let err = config(&[
+            ("TABLE_NAME", "t"),
+            ("EVENT_BUS_NAME", "b"),
+            ("SYNC_CONCURRENCY", "0"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("SYNC_CONCURRENCY"), "{err}");
+        let err = config(&[
+            ("TABLE_NAME", "t"),
+            ("EVENT_BUS_NAME", "b"),
+            ("RECONCILE_ATTACHMENT_RECHECK_MINUTES", "soon"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("`soon`"), "{err}");
+    }
+}

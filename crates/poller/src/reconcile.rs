@@ -1,0 +1,233 @@
+//! The scheduled reconcile: list every case, and sync only what changed.
+//!
+//! ListCases has no server-side filter, so every case is listed (`ceil(N/25)` calls) and
+//! compared with a projection of its snapshot (BatchGetItem, 100 a call). A case is synced
+//! when:
+//! - it was never seen and is open (it is announced), or a previous run left events planned;
+//! - its `lastUpdatedDate` or status differs from the snapshot's;
+//! - it is open and its attachments are due for a check (attachments have no native event):
+//!   every run while one is `Pending`, otherwise once per recheck interval, at most
+//!   `attachment_rechecks_per_run` per run, oldest check first.
+//!
+//! A case first seen closed, or a closed case that changed again, is stored from its listing
+//! alone, without a single SIR detail call: nothing is ever published for it.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sirslack_domain::CaseId;
+use sirslack_mapper::sir::CaseListEntry;
+use sirslack_store::SnapshotSummary;
+
+use crate::sync::SyncKind;
+
+/// What to do with a listed case that needs no SIR detail call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ListingWrite {
+    /// A case never seen, closed: store its listing (no events, ever).
+    Create(CaseListEntry),
+    /// A closed case whose listing moved on: refresh the stored listing at `version`.
+    Refresh { entry: CaseListEntry, version: u64 },
+}
+
+/// The work one reconcile does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Selection {
+    /// Cases to sync, with how much to read.
+    pub syncs: Vec<(CaseId, SyncKind)>,
+    /// Closed cases stored from their listing.
+    pub listings: Vec<ListingWrite>,
+}
+
+/// Decides, from the listing and the stored summaries, which cases to read. Pure.
+pub(crate) fn select(
+    entries: &[CaseListEntry],
+    summaries: &HashMap<CaseId, SnapshotSummary>,
+    now: DateTime<Utc>,
+    recheck: Duration,
+    max_rechecks: usize,
+) -> Selection {
+    let recheck = chrono::Duration::from_std(recheck).unwrap_or(chrono::Duration::MAX);
+    let mut selection = Selection::default();
+    let mut rechecks: Vec<(bool, DateTime<Utc>, CaseId)> = Vec::new();
+    for entry in entries {
+        let Some(summary) = summaries.get(&entry.case_id) else {
+            if entry.is_closed() {
+                selection.listings.push(ListingWrite::Create(entry.clone()));
+            } else {
+                selection
+                    .syncs
+                    .push((entry.case_id.clone(), SyncKind::Full));
+            }
+            continue;
+        };
+        if summary.sync_pending {
+            selection
+                .syncs
+                .push((entry.case_id.clone(), SyncKind::Full));
+            continue;
+        }
+        let changed = summary.updated_at != entry.last_updated || summary.status != entry.status;
+        let was_closed = summary.status.as_ref().is_some_and(|s| s.is_closed());
+        if entry.is_closed() && was_closed {
+            if changed {
+                selection.listings.push(ListingWrite::Refresh {
+                    entry: entry.clone(),
+                    version: summary.version,
+                });
+            }
+            continue;
+        }
+        if changed {
+            selection
+                .syncs
+                .push((entry.case_id.clone(), SyncKind::Full));
+            continue;
+        }
+        let due = summary.attachments_pending || now - summary.attachments_checked_at >= recheck;
+        if !entry.is_closed() && due {
+            rechecks.push((
+                summary.attachments_pending,
+                summary.attachments_checked_at,
+                entry.case_id.clone(),
+            ));
+        }
+    }
+    // Pending attachments first (someone is waiting for them), then the longest unchecked.
+    rechecks.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    selection.syncs.extend(
+        rechecks
+            .into_iter()
+            .take(max_rechecks)
+            .map(|(_, _, case_id)| (case_id, SyncKind::AttachmentsOnly)),
+    );
+    selection
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use sirslack_domain::CaseStatus;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(seconds, 0).single().unwrap()
+    }
+
+    fn id(n: u64) -> CaseId {
+        CaseId::new(&format!("{:010}", 1_000_000_000 + n)).unwrap()
+    }
+
+    fn entry(n: u64, status: CaseStatus, updated: i64) -> CaseListEntry {
+        CaseListEntry {
+            case_id: id(n),
+            last_updated: Some(at(updated)),
+            status: Some(status),
+        }
+    }
+
+    fn summary(n: u64, status: CaseStatus, updated: i64, checked: i64) -> SnapshotSummary {
+        SnapshotSummary {
+            case_id: id(n),
+            version: 3,
+            status: Some(status),
+            updated_at: Some(at(updated)),
+            attachments_checked_at: at(checked),
+            attachments_pending: false,
+            sync_pending: false,
+        }
+    }
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    fn by_id(summaries: Vec<SnapshotSummary>) -> HashMap<CaseId, SnapshotSummary> {
+        summaries
+            .into_iter()
+            .map(|s| (s.case_id.clone(), s))
+            .collect()
+    }
+
+    #[test]
+    fn unchanged_cases_need_no_reads() {
+        let entries = [
+            entry(1, CaseStatus::Submitted, 100),
+            entry(2, CaseStatus::Closed, 100),
+        ];
+        let summaries = by_id(vec![
+            summary(1, CaseStatus::Submitted, 100, 1000),
+            summary(2, CaseStatus::Closed, 100, 0),
+        ]);
+        assert_eq!(
+            select(&entries, &summaries, at(1000), HOUR, 25),
+            Selection::default()
+        );
+    }
+
+    #[test]
+    fn new_and_changed_cases_are_synced_and_closed_ones_stored_from_the_listing() {
+        let entries = [
+            entry(1, CaseStatus::Submitted, 100),
+            entry(2, CaseStatus::Closed, 100),
+            entry(3, CaseStatus::Submitted, 200),
+            entry(4, CaseStatus::Closed, 300),
+            entry(5, CaseStatus::Closed, 300),
+        ];
+        let summaries = by_id(vec![
+            summary(3, CaseStatus::Submitted, 100, 1000),
+            summary(4, CaseStatus::Closed, 100, 1000),
+            summary(5, CaseStatus::Submitted, 300, 1000),
+        ]);
+        let selection = select(&entries, &summaries, at(1000), HOUR, 25);
+        assert_eq!(
+            selection.syncs,
+            [
+                (id(1), SyncKind::Full),
+                (id(3), SyncKind::Full),
+                (id(5), SyncKind::Full)
+            ]
+        );
+        assert_eq!(
+            selection.listings,
+            [
+                ListingWrite::Create(entries[1].clone()),
+                ListingWrite::Refresh {
+                    entry: entries[3].clone(),
+                    version: 3
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn attachment_rechecks_are_due_pending_first_then_oldest_and_capped() {
+        let entries: Vec<CaseListEntry> = (1..=4)
+            .map(|n| entry(n, CaseStatus::DetectionAndAnalysis, 100))
+            .collect();
+        let mut pending = summary(4, CaseStatus::DetectionAndAnalysis, 100, 4000);
+        pending.attachments_pending = true;
+        let summaries = by_id(vec![
+            summary(1, CaseStatus::DetectionAndAnalysis, 100, 0),
+            summary(2, CaseStatus::DetectionAndAnalysis, 100, 3999),
+            summary(3, CaseStatus::DetectionAndAnalysis, 100, 100),
+            pending,
+        ]);
+        let selection = select(&entries, &summaries, at(4000), HOUR, 2);
+        assert_eq!(
+            selection.syncs,
+            [
+                (id(4), SyncKind::AttachmentsOnly),
+                (id(1), SyncKind::AttachmentsOnly)
+            ]
+        );
+    }
+
+    #[test]
+    fn unfinished_plans_are_always_synced() {
+        let entries = [entry(1, CaseStatus::Submitted, 100)];
+        let mut unfinished = summary(1, CaseStatus::Submitted, 100, 1000);
+        unfinished.sync_pending = true;
+        let selection = select(&entries, &by_id(vec![unfinished]), at(1000), HOUR, 0);
+        assert_eq!(selection.syncs, [(id(1), SyncKind::Full)]);
+    }
+}

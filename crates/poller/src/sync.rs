@@ -1,0 +1,830 @@
+//! Syncing one case: SIR state -> integration events -> bus -> snapshot.
+//!
+//! # Order of writes
+//!
+//! 1. Take the case's lease (`LEASE#sync#<caseId>`), so a native event and the schedule do not
+//!    sync the same case at once. A busy case is skipped: whoever holds it is syncing it.
+//! 2. Read the snapshot. If a previous run planned events and did not confirm them, publish
+//!    exactly those again first (step 5 onwards).
+//! 3. Read SIR: GetCase, then (unless only attachments are rechecked) every page of
+//!    ListComments; merge the IR team into the watchers.
+//! 4. Compare with the snapshot and **plan** the events: write the plan into the snapshot item
+//!    (the target case and one short descriptor per event) with a conditional write on the
+//!    snapshot version. Only one poller can plan a given version, so overlapping runs cannot
+//!    both announce a case.
+//! 5. Publish the events (every failed entry retried; any left failing fails the sync).
+//! 6. Record each published comment and attachment (`origin sir`).
+//! 7. Advance the snapshot to the planned version and drop the plan (conditional on both).
+//!
+//! A crash anywhere after step 4 leaves the plan in place; the next sync rebuilds the very
+//! same events (same sequence numbers, same payloads, same `occurredAt`) from the stored plan
+//! and publishes them again. Consumers deduplicate on `idempotencyKey` or on `sequence`; both
+//! are stable because sequence numbers are assigned once, in the plan, and never recomputed
+//! from a newer view of SIR.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::{StreamExt, TryStreamExt};
+use sirslack_bus::{Publish, PublishError};
+use sirslack_domain::events::diff_case;
+use sirslack_domain::{Case, CaseId, Comment, IntegrationEvent, Watcher};
+use sirslack_store::{CaseSnapshot, PendingSync, SnapshotCondition, StoreError, SyncOrigin, Table};
+
+use crate::sir::{SirError, SirReader};
+
+/// Most events planned (and published) in one round; a case with more new comments is synced
+/// in several rounds, so that a plan always fits comfortably in its DynamoDB item.
+pub const MAX_EVENTS_PER_ROUND: usize = 100;
+
+/// Records written at once after a publish.
+const RECORD_CONCURRENCY: usize = 8;
+
+/// One planned event, stored in the snapshot item as a short string until it is confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Planned {
+    /// `CaseCreated` with the planned case.
+    Created,
+    /// `CaseUpdated` with the field changes from the stored case to the planned one.
+    Updated,
+    /// `WatchersChanged` between the stored case and the planned one.
+    Watchers,
+    /// `CommentAdded` for this comment.
+    Comment(String),
+    /// `AttachmentAdded` for this attachment of the planned case.
+    Attachment(String),
+    /// `CaseClosed` with the planned case's closure details.
+    Closed,
+}
+
+impl Planned {
+    fn encode(&self) -> String {
+        match self {
+            Self::Created => "created".into(),
+            Self::Updated => "updated".into(),
+            Self::Watchers => "watchers".into(),
+            Self::Comment(id) => format!("comment:{id}"),
+            Self::Attachment(id) => format!("attachment:{id}"),
+            Self::Closed => "closed".into(),
+        }
+    }
+
+    fn decode(raw: &str) -> Option<Self> {
+        match raw {
+            "created" => Some(Self::Created),
+            "updated" => Some(Self::Updated),
+            "watchers" => Some(Self::Watchers),
+            "closed" => Some(Self::Closed),
+            _ => {
+                let (kind, id) = raw.split_once(':')?;
+                match kind {
+                    "comment" => Some(Self::Comment(id.to_owned())),
+                    "attachment" => Some(Self::Attachment(id.to_owned())),
+                    _ => None,
+                }
+            }
+        }
+    }
+}
+
+/// The IR team of the active membership, as far as this invocation knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Team {
+    /// Read successfully.
+    Known(Vec<Watcher>),
+    /// Could not be read: nobody may be removed from a watcher list because of that.
+    Unknown,
+}
+
+/// The watchers a case is synced with: SIR's own, plus the IR team (by lower-cased e-mail).
+/// When the team is unknown, everyone on the last synced list stays, so that a failed
+/// membership read never shows up as people leaving the case.
+pub(crate) fn merge_watchers(
+    sir: &[Watcher],
+    team: &Team,
+    previous: Option<&Case>,
+) -> Vec<Watcher> {
+    let mut merged: Vec<Watcher> = Vec::with_capacity(sir.len());
+    let mut seen = HashSet::new();
+    let extra: &[Watcher] = match team {
+        Team::Known(team) => team,
+        Team::Unknown => previous.map_or(&[], |case| case.watchers.as_slice()),
+    };
+    for watcher in sir.iter().chain(extra) {
+        if seen.insert(watcher.email_key()) {
+            merged.push(watcher.clone());
+        }
+    }
+    merged
+}
+
+/// The events one sync publishes, in order, for the move from `previous` (the case as last
+/// announced, `None` if it never was) to `current`.
+///
+/// A case never announced gets `CaseCreated`, then its comments and verified attachments. An
+/// announced case gets `CaseUpdated` (every changed field in one event), `WatchersChanged`,
+/// its new comments, its newly verified attachments, and `CaseClosed` last. Attachments in
+/// `recorded_attachments` (already published, or uploaded from Slack) are left out.
+pub(crate) fn plan_events(
+    previous: Option<&Case>,
+    current: &Case,
+    new_comments: &[Comment],
+    recorded_attachments: &HashSet<String>,
+) -> Vec<Planned> {
+    let mut planned = Vec::new();
+    let attachments: Vec<&str> = match previous {
+        None => {
+            planned.push(Planned::Created);
+            current
+                .attachments
+                .iter()
+                .filter(|attachment| attachment.is_verified())
+                .map(|attachment| attachment.id.as_str())
+                .collect()
+        }
+        Some(previous) => {
+            let diff = diff_case(previous, current);
+            if !diff.changes.is_empty() {
+                planned.push(Planned::Updated);
+            }
+            if !diff.watchers_added.is_empty() || !diff.watchers_removed.is_empty() {
+                planned.push(Planned::Watchers);
+            }
+            current
+                .attachments
+                .iter()
+                .filter(|attachment| {
+                    diff.new_attachments
+                        .iter()
+                        .any(|new| new.id == attachment.id)
+                })
+                .map(|attachment| attachment.id.as_str())
+                .collect()
+        }
+    };
+    planned.extend(
+        new_comments
+            .iter()
+            .map(|comment| Planned::Comment(comment.id.to_string())),
+    );
+    let mut seen = HashSet::new();
+    planned.extend(
+        attachments
+            .into_iter()
+            .filter(|id| !recorded_attachments.contains(*id) && seen.insert(*id))
+            .map(|id| Planned::Attachment(id.to_owned())),
+    );
+    let closes = previous.is_some_and(|previous| !previous.is_closed()) && current.is_closed();
+    if closes {
+        planned.push(Planned::Closed);
+    }
+    planned
+}
+
+/// Builds the events of a plan. Pure, so a replay builds exactly what the first attempt built.
+pub(crate) fn build_events(
+    planned: &[Planned],
+    first_sequence: u64,
+    previous: Option<&Case>,
+    current: &Case,
+    comments: &HashMap<&str, &Comment>,
+    occurred_at: DateTime<Utc>,
+) -> Result<Vec<IntegrationEvent>, SyncError> {
+    let case_id = &current.id;
+    let diff = previous.map(|previous| diff_case(previous, current));
+    planned
+        .iter()
+        .zip(first_sequence..)
+        .map(|(item, sequence)| {
+            let event = match item {
+                Planned::Created => {
+                    IntegrationEvent::case_created(current.clone(), sequence, occurred_at)
+                }
+                Planned::Updated => IntegrationEvent::case_updated(
+                    case_id.clone(),
+                    sequence,
+                    occurred_at,
+                    diff.as_ref().map(|d| d.changes.clone()).unwrap_or_default(),
+                ),
+                Planned::Watchers => IntegrationEvent::watchers_changed(
+                    case_id.clone(),
+                    sequence,
+                    occurred_at,
+                    diff.as_ref()
+                        .map(|d| d.watchers_added.clone())
+                        .unwrap_or_default(),
+                    diff.as_ref()
+                        .map(|d| d.watchers_removed.clone())
+                        .unwrap_or_default(),
+                ),
+                Planned::Comment(id) => {
+                    let comment = comments.get(id.as_str()).ok_or_else(|| {
+                        SyncError::Plan(format!("planned comment {id} is no longer listed by SIR"))
+                    })?;
+                    IntegrationEvent::comment_added(
+                        case_id.clone(),
+                        sequence,
+                        occurred_at,
+                        (*comment).clone(),
+                    )
+                }
+                Planned::Attachment(id) => {
+                    let attachment = current
+                        .attachments
+                        .iter()
+                        .find(|attachment| &attachment.id == id)
+                        .ok_or_else(|| {
+                            SyncError::Plan(format!("planned attachment {id} is not on the case"))
+                        })?;
+                    IntegrationEvent::attachment_added(
+                        case_id.clone(),
+                        sequence,
+                        occurred_at,
+                        attachment.clone(),
+                    )
+                }
+                Planned::Closed => IntegrationEvent::case_closed(current, sequence, occurred_at),
+            };
+            Ok(event)
+        })
+        .collect()
+}
+
+/// Why one case did not sync. The case is retried on the next run.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// Reading SIR failed (after the SDK's retries).
+    #[error(transparent)]
+    Sir(#[from] SirError),
+    /// The table failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Publishing failed; the snapshot was not advanced.
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+    /// A stored plan cannot be carried out.
+    #[error("cannot carry out the planned events: {0}")]
+    Plan(String),
+}
+
+/// How a case sync ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncStatus {
+    /// Nothing to publish (the snapshot may have been refreshed).
+    Unchanged,
+    /// Events were published and the snapshot advanced.
+    Published,
+    /// Stored without events: a case first seen closed, or a change to a closed case.
+    StoredSilently,
+    /// Another run holds the case; it will publish whatever changed.
+    Busy,
+}
+
+/// The result of one case sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncOutcome {
+    /// How it ended.
+    pub status: SyncStatus,
+    /// Events published (those of a finished earlier plan included).
+    pub events: usize,
+}
+
+/// How much of a case to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncKind {
+    /// Everything: the case and all its comments.
+    Full,
+    /// The case only, to see whether attachments were verified; comments are read too if the
+    /// case turns out to have changed.
+    AttachmentsOnly,
+}
+
+/// What a case sync works with; borrowed from the invocation.
+pub(crate) struct SyncContext<'a, P> {
+    pub sir: &'a SirReader,
+    pub table: &'a Table,
+    pub publisher: &'a P,
+    /// Identifies this invocation in leases.
+    pub owner: &'a str,
+    pub lease: Duration,
+}
+
+impl<P: Publish> SyncContext<'_, P> {
+    /// Syncs one case under its lease. `team` is asked at most once, and only if the case
+    /// needs its watchers merged.
+    pub async fn sync_case<F, Fut>(
+        &self,
+        case_id: &CaseId,
+        kind: SyncKind,
+        team: F,
+    ) -> Result<SyncOutcome, SyncError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Team>,
+    {
+        let lease_name = format!("sync#{case_id}");
+        let lease = chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::minutes(2));
+        if !self
+            .table
+            .acquire_lease(&lease_name, self.owner, lease)
+            .await?
+        {
+            tracing::info!(case_id = %case_id, "case is being synced by another run; skipped");
+            return Ok(SyncOutcome {
+                status: SyncStatus::Busy,
+                events: 0,
+            });
+        }
+        let result = self.sync_locked(case_id, kind, team).await;
+        if let Err(error) = self.table.release_lease(&lease_name, self.owner).await {
+            // The lease expires on its own; the sync result is what matters.
+            tracing::warn!(case_id = %case_id, %error, "could not release the case lease");
+        }
+        result
+    }
+
+    async fn sync_locked<F, Fut>(
+        &self,
+        case_id: &CaseId,
+        kind: SyncKind,
+        team: F,
+    ) -> Result<SyncOutcome, SyncError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Team>,
+    {
+        let mut snapshot = self.table.snapshot(case_id).await?;
+        let mut events = 0;
+
+        if let Some(stored) = snapshot.take_if(|s| s.pending.is_some()) {
+            let needs_comments = stored.pending.as_ref().is_some_and(|pending| {
+                pending
+                    .events
+                    .iter()
+                    .any(|raw| matches!(Planned::decode(raw), Some(Planned::Comment(_))))
+            });
+            let listed = if needs_comments {
+                self.sir.list_comments(case_id).await?
+            } else {
+                Vec::new()
+            };
+            let (settled, published) = self.finish_pending(stored, &listed).await?;
+            tracing::info!(case_id = %case_id, events = published, "re-published the events of an unfinished sync");
+            events += published;
+            snapshot = settled;
+        }
+
+        let mut current = self.sir.get_case(case_id).await?;
+        let announced = snapshot
+            .as_ref()
+            .filter(|s| s.version > 0)
+            .and_then(|s| s.case.as_ref());
+
+        // Closed and never announced, or closed again: store without events (no channel
+        // exists for an old closed case, and an announced one already got its CaseClosed).
+        if current.is_closed() && announced.is_none_or(Case::is_closed) {
+            if let Some(previous) = announced {
+                current.watchers = previous.watchers.clone();
+            }
+            let status = self
+                .store_silently(snapshot.as_ref(), current, kind)
+                .await?;
+            return Ok(SyncOutcome {
+                status: if events > 0 {
+                    SyncStatus::Published
+                } else {
+                    status
+                },
+                events,
+            });
+        }
+
+        current.watchers = merge_watchers(&current.watchers, &team().await, announced);
+
+        let case_changed = snapshot.as_ref().is_none_or(|s| {
+            s.updated_at != current.updated_at || s.status.as_ref() != Some(&current.status)
+        });
+        let new_comments = if kind == SyncKind::Full || case_changed {
+            // Listed after GetCase, never reused from before it: a comment added in between
+            // moves `lastUpdatedDate` past what is stored, so the next reconcile catches it.
+            let listed = self.sir.list_comments(case_id).await?;
+            self.new_comments(case_id, listed).await?
+        } else {
+            Vec::new()
+        };
+
+        let attachment_candidates = current.attachments.iter().any(|a| {
+            a.is_verified()
+                && announced.is_none_or(|previous| {
+                    !previous
+                        .attachments
+                        .iter()
+                        .any(|p| p.id == a.id && p.is_verified())
+                })
+        });
+        let recorded_attachments = if attachment_candidates {
+            self.table.known_attachment_ids(case_id).await?
+        } else {
+            HashSet::new()
+        };
+
+        let planned = plan_events(announced, &current, &new_comments, &recorded_attachments);
+        if planned.is_empty() {
+            let status = self
+                .store_silently(snapshot.as_ref(), current, kind)
+                .await?;
+            return Ok(SyncOutcome {
+                status: if events > 0 {
+                    SyncStatus::Published
+                } else if status == SyncStatus::StoredSilently {
+                    SyncStatus::Unchanged
+                } else {
+                    status
+                },
+                events,
+            });
+        }
+
+        let comments_by_id: Vec<Comment> = new_comments;
+        let now = Utc::now();
+        for round in planned.chunks(MAX_EVENTS_PER_ROUND) {
+            let condition = SnapshotCondition::of(snapshot.as_ref());
+            let mut planning = snapshot.clone().unwrap_or_else(|| CaseSnapshot {
+                case_id: case_id.clone(),
+                version: 0,
+                status: None,
+                updated_at: None,
+                case: None,
+                attachments_checked_at: DateTime::UNIX_EPOCH,
+                attachments_pending: false,
+                pending: None,
+            });
+            planning.pending = Some(PendingSync {
+                version: planning.version + round.len() as u64,
+                case: current.clone(),
+                events: round.iter().map(Planned::encode).collect(),
+                since: now,
+            });
+            match self.table.put_snapshot(&planning, condition).await {
+                Ok(()) => {}
+                Err(StoreError::Conflict { .. }) => {
+                    tracing::info!(case_id = %case_id, "another run planned this case first; skipped");
+                    return Ok(SyncOutcome {
+                        status: if events > 0 {
+                            SyncStatus::Published
+                        } else {
+                            SyncStatus::Busy
+                        },
+                        events,
+                    });
+                }
+                Err(other) => return Err(other.into()),
+            }
+            let (settled, published) = self.finish_pending(planning, &comments_by_id).await?;
+            events += published;
+            snapshot = settled;
+        }
+        Ok(SyncOutcome {
+            status: SyncStatus::Published,
+            events,
+        })
+    }
+
+    /// Comments not written by this integration and not published before, oldest first.
+    async fn new_comments(
+        &self,
+        case_id: &CaseId,
+        listed: Vec<Comment>,
+    ) -> Result<Vec<Comment>, SyncError> {
+        let mut candidates: Vec<Comment> = listed
+            .into_iter()
+            .filter(|comment| !comment.is_from_integration())
+            .collect();
+        if candidates.is_empty() {
+            return Ok(candidates);
+        }
+        // Both origins count: `sir` was published by the poller, `slack` was written by us.
+        let known = self.table.known_comment_ids(case_id).await?;
+        let mut seen = HashSet::new();
+        candidates.retain(|comment| {
+            !known.contains(comment.id.as_str()) && seen.insert(comment.id.clone())
+        });
+        candidates.sort_by(|a, b| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then_with(|| a.id.as_str().cmp(b.id.as_str()))
+        });
+        Ok(candidates)
+    }
+
+    /// Publishes the pending events of `stored`, records them, and settles the snapshot.
+    /// Returns the settled snapshot and the number of events published.
+    async fn finish_pending(
+        &self,
+        stored: CaseSnapshot,
+        comments: &[Comment],
+    ) -> Result<(Option<CaseSnapshot>, usize), SyncError> {
+        let Some(pending) = stored.pending.as_ref() else {
+            return Ok((Some(stored), 0));
+        };
+        let planned = pending
+            .events
+            .iter()
+            .map(|raw| {
+                Planned::decode(raw)
+                    .ok_or_else(|| SyncError::Plan(format!("unknown planned event `{raw}`")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if stored.version + planned.len() as u64 != pending.version {
+            return Err(SyncError::Plan(format!(
+                "{} events cannot take version {} to {}",
+                planned.len(),
+                stored.version,
+                pending.version
+            )));
+        }
+        let previous = stored.case.as_ref().filter(|_| stored.version > 0);
+        let comments_by_id: HashMap<&str, &Comment> = comments
+            .iter()
+            .map(|comment| (comment.id.as_str(), comment))
+            .collect();
+        let events = build_events(
+            &planned,
+            stored.version + 1,
+            previous,
+            &pending.case,
+            &comments_by_id,
+            pending.since,
+        )?;
+
+        self.publisher.publish(&events).await?;
+
+        let case_id = &stored.case_id;
+        futures::stream::iter(planned.iter())
+            .map(|item| async move {
+                match item {
+                    Planned::Comment(id) => self
+                        .table
+                        .record_comment(case_id, id, SyncOrigin::Sir)
+                        .await
+                        .map(drop),
+                    Planned::Attachment(id) => self
+                        .table
+                        .record_attachment(case_id, id, SyncOrigin::Sir)
+                        .await
+                        .map(drop),
+                    _ => Ok(()),
+                }
+            })
+            .buffer_unordered(RECORD_CONCURRENCY)
+            .try_collect::<Vec<()>>()
+            .await?;
+
+        let settled = CaseSnapshot::of_case(pending.case.clone(), pending.version, Utc::now());
+        let condition = SnapshotCondition::Pending {
+            version: stored.version,
+            pending_version: pending.version,
+        };
+        match self.table.put_snapshot(&settled, condition).await {
+            Ok(()) => Ok((Some(settled), events.len())),
+            Err(StoreError::Conflict { .. }) => {
+                // Another run finished the same plan (its lease had expired): the events are
+                // the same ones, so only the stored state needs reading again.
+                tracing::info!(case_id = %case_id, "the plan was already confirmed by another run");
+                Ok((self.table.snapshot(case_id).await?, events.len()))
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Stores `current` without publishing, if it differs from the snapshot (or the
+    /// attachments were being rechecked, which moves the recheck time).
+    async fn store_silently(
+        &self,
+        snapshot: Option<&CaseSnapshot>,
+        current: Case,
+        kind: SyncKind,
+    ) -> Result<SyncStatus, SyncError> {
+        let version = snapshot.map_or(0, |s| s.version);
+        let settled = CaseSnapshot::of_case(current, version, Utc::now());
+        let unchanged = snapshot.is_some_and(|s| {
+            s.case == settled.case
+                && s.status == settled.status
+                && s.updated_at == settled.updated_at
+                && s.attachments_pending == settled.attachments_pending
+        });
+        if unchanged && kind == SyncKind::Full {
+            return Ok(SyncStatus::Unchanged);
+        }
+        match self
+            .table
+            .put_snapshot(&settled, SnapshotCondition::of(snapshot))
+            .await
+        {
+            Ok(()) => Ok(SyncStatus::StoredSilently),
+            // Someone else moved the snapshot on: their view is at least as new.
+            Err(StoreError::Conflict { .. }) => Ok(SyncStatus::Busy),
+            Err(other) => Err(other.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use sirslack_domain::{
+        Attachment, AttachmentStatus, CaseStatus, CommentId, EngagementType, EventPayload,
+        FieldChange, ResolverType,
+    };
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(seconds, 0).single().unwrap()
+    }
+
+    fn case() -> Case {
+        let mut case = Case::new(
+            CaseId::new("1234567890").unwrap(),
+            "Suspicious login",
+            "Console login from an unknown IP",
+            CaseStatus::Submitted,
+            EngagementType::SecurityIncident,
+            ResolverType::SelfManaged,
+        );
+        case.watchers = vec![Watcher::new("jane@example.com")];
+        case
+    }
+
+    fn comment(id: &str, created: i64) -> Comment {
+        Comment {
+            id: CommentId::new(id).unwrap(),
+            body: format!("comment {id}"),
+            creator: "AWS Responder".into(),
+            created_at: at(created),
+            updated_at: None,
+        }
+    }
+
+    fn attachment(id: &str, status: AttachmentStatus) -> Attachment {
+        Attachment {
+            id: id.into(),
+            file_name: "report.pdf".into(),
+            status,
+            creator: "AWS Responder".into(),
+            created_at: at(0),
+        }
+    }
+
+    #[test]
+    fn planned_events_round_trip_through_their_stored_form() {
+        for planned in [
+            Planned::Created,
+            Planned::Updated,
+            Planned::Watchers,
+            Planned::Comment("000123".into()),
+            Planned::Attachment("3f1c6a1e-2b5d-4c1e-9a7e-0d5c2e8b9f10".into()),
+            Planned::Closed,
+        ] {
+            assert_eq!(Planned::decode(&planned.encode()), Some(planned));
+        }
+        assert_eq!(Planned::decode("something"), None);
+        assert_eq!(Planned::decode("note:1"), None);
+    }
+
+    #[test]
+    fn a_new_open_case_is_created_with_its_comments_and_verified_attachments() {
+        let mut current = case();
+        current.attachments = vec![
+            attachment("a", AttachmentStatus::Verified),
+            attachment("b", AttachmentStatus::Pending),
+            attachment("c", AttachmentStatus::Verified),
+        ];
+        let comments = [comment("000001", 1), comment("000002", 2)];
+        let recorded = HashSet::from(["c".to_string()]);
+        assert_eq!(
+            plan_events(None, &current, &comments, &recorded),
+            [
+                Planned::Created,
+                Planned::Comment("000001".into()),
+                Planned::Comment("000002".into()),
+                Planned::Attachment("a".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn status_and_title_changes_make_one_update_and_closing_comes_last() {
+        let previous = case();
+        let mut current = case();
+        current.title = "Compromised key".into();
+        current.status = CaseStatus::DetectionAndAnalysis;
+        let planned = plan_events(Some(&previous), &current, &[], &HashSet::new());
+        assert_eq!(planned, [Planned::Updated]);
+        let events = build_events(
+            &planned,
+            4,
+            Some(&previous),
+            &current,
+            &HashMap::new(),
+            at(9),
+        )
+        .unwrap();
+        let EventPayload::CaseUpdated { changes } = &events[0].payload else {
+            panic!("{events:?}")
+        };
+        assert!(matches!(
+            changes[..],
+            [FieldChange::Title { .. }, FieldChange::Status { .. }]
+        ));
+        assert_eq!(events[0].sequence, 4);
+
+        current.status = CaseStatus::Closed;
+        let late = [comment("000009", 9)];
+        let planned = plan_events(Some(&previous), &current, &late, &HashSet::new());
+        assert_eq!(
+            planned,
+            [
+                Planned::Updated,
+                Planned::Comment("000009".into()),
+                Planned::Closed
+            ]
+        );
+    }
+
+    #[test]
+    fn only_newly_verified_attachments_are_planned() {
+        let mut previous = case();
+        previous.attachments = vec![
+            attachment("a", AttachmentStatus::Verified),
+            attachment("b", AttachmentStatus::Pending),
+        ];
+        let mut current = previous.clone();
+        assert!(plan_events(Some(&previous), &current, &[], &HashSet::new()).is_empty());
+        current.attachments[1].status = AttachmentStatus::Verified;
+        assert_eq!(
+            plan_events(Some(&previous), &current, &[], &HashSet::new()),
+            [Planned::Attachment("b".into())]
+        );
+        // Uploaded from Slack (recorded by the Slack -> SIR path): never echoed.
+        let recorded = HashSet::from(["b".to_string()]);
+        assert!(plan_events(Some(&previous), &current, &[], &recorded).is_empty());
+    }
+
+    #[test]
+    fn events_are_numbered_consecutively_with_stable_keys() {
+        let current = case();
+        let first = comment("000001", 1);
+        let comments = HashMap::from([("000001", &first)]);
+        let planned = [Planned::Created, Planned::Comment("000001".into())];
+        let events = build_events(&planned, 1, None, &current, &comments, at(5)).unwrap();
+        let keys: Vec<(&str, u64)> = events
+            .iter()
+            .map(|e| (e.idempotency_key.as_str(), e.sequence))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("case-created:1234567890", 1),
+                ("comment:1234567890:000001", 2)
+            ]
+        );
+        assert!(events.iter().all(|e| e.occurred_at == at(5)));
+        let again = build_events(&planned, 1, None, &current, &comments, at(5)).unwrap();
+        assert_eq!(events, again);
+    }
+
+    #[test]
+    fn a_planned_comment_that_vanished_is_an_error() {
+        let planned = [Planned::Comment("000404".into())];
+        let error = build_events(&planned, 1, None, &case(), &HashMap::new(), at(0)).unwrap_err();
+        assert!(error.to_string().contains("000404"), "{error}");
+    }
+
+    #[test]
+    fn the_ir_team_is_merged_by_lower_cased_email() {
+        let sir = [Watcher::new("Jane@Example.com")];
+        let team = Team::Known(vec![
+            Watcher::new("jane@example.com"),
+            Watcher::new("ir-lead@example.com"),
+        ]);
+        let merged = merge_watchers(&sir, &team, None);
+        let emails: Vec<&str> = merged.iter().map(|w| w.email.as_str()).collect();
+        assert_eq!(emails, ["Jane@Example.com", "ir-lead@example.com"]);
+    }
+
+    #[test]
+    fn an_unknown_team_removes_nobody() {
+        let mut previous = case();
+        previous.watchers = vec![
+            Watcher::new("jane@example.com"),
+            Watcher::new("ir-lead@example.com"),
+        ];
+        let sir = [Watcher::new("jane@example.com")];
+        let merged = merge_watchers(&sir, &Team::Unknown, Some(&previous));
+        assert_eq!(merged.len(), 2);
+        let mut current = previous.clone();
+        current.watchers = merged;
+        assert!(plan_events(Some(&previous), &current, &[], &HashSet::new()).is_empty());
+    }
+}
