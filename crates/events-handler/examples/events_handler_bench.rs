@@ -1,0 +1,441 @@
+//! Benchmark of the Slack events handler against the local world (moto, Slack and SIR
+//! stand-ins on 127.0.0.1).
+//!
+//! 1. **Ack path**: the time from a request to its response inside the handler (the Lambda
+//!    entry point: API Gateway proxy event in, proxy response out) for a verified message event
+//!    copied inline to SIR, a slash command, and a message in a channel no case is linked to.
+//!    The hand-off to the command handler is recorded in memory (an async `lambda:Invoke` adds
+//!    one in-region round trip in AWS).
+//! 2. **Cold start**: the real `slack-events-handler` binary started under a minimal Lambda
+//!    Runtime API emulator: process start to the first response posted to the runtime API.
+//!    Its configuration points every AWS service at moto and SIR at the stand-in; the slash
+//!    command's hand-off is a real `lambda:Invoke` round trip to moto (which has no command
+//!    handler function and answers `ResourceNotFoundException`, so the ack is the fallback
+//!    text: same round trip, same status).
+//!
+//! ```sh
+//! scripts/setup-local-world   # moto, once
+//! cargo build --release -p sirslack-events-handler --bins --examples
+//! target/release/examples/events_handler_bench [requests] [cold-starts]
+//! ```
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_local::{LocalAws, OnExisting, ParameterKind, create_table, put_parameter, unique_name};
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use sir_standin::{NewCase, SirStandin};
+use sirslack_domain::CaseId;
+use sirslack_events_handler::EventsHandler;
+use sirslack_events_handler::config::{Config, LazyTransport, ParameterNames};
+use sirslack_slack_router::RecordingHandOffSink;
+use sirslack_store::Table;
+use slack_standin::signing::{EventCallback, SignedRequest, SlackSigner, SlashCommand, events};
+use slack_standin::{SeedChannel, SeedUser, SlackStandin, SlackStandinConfig};
+use tokio::sync::mpsc;
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+const JANE: &str = "U0JANEDOE1";
+
+struct LocalWorld {
+    aws: LocalAws,
+    slack: SlackStandin,
+    sir: SirStandin,
+    table_name: String,
+    parameters: ParameterNames,
+    team_id: String,
+    case_id: String,
+    channel: String,
+    other_channel: String,
+}
+
+impl LocalWorld {
+    async fn start() -> Result<Self, Error> {
+        let aws = LocalAws::shared().await?;
+        let table_name = unique_name("bench");
+        create_table(&aws.dynamodb(), &table_name).await?;
+        let slack = SlackStandin::start(SlackStandinConfig::default()).await?;
+        let team_id = slack.team_id();
+        slack.add_user(SeedUser::human(
+            JANE,
+            "jane",
+            "Jane Doe",
+            "jane@example.com",
+        ))?;
+        let mut case_channel = SeedChannel::public(&unique_name("case"));
+        case_channel.bot_is_member = true;
+        case_channel.members = vec![JANE.to_owned()];
+        let channel = slack.add_channel(case_channel)?;
+        let mut other = SeedChannel::public(&unique_name("random"));
+        other.bot_is_member = true;
+        let other_channel = slack.add_channel(other)?;
+        let prefix = format!("/{}", unique_name("bench"));
+        let parameters = ParameterNames {
+            signing_secret: format!("{prefix}/slackSigningSecret"),
+            bot_token: format!("{prefix}/slackBotToken"),
+            workspace_id: format!("{prefix}/slackWorkspaceId"),
+        };
+        let ssm = aws.ssm();
+        put_parameter(
+            &ssm,
+            &parameters.signing_secret,
+            SECRET,
+            ParameterKind::Secure,
+            OnExisting::Overwrite,
+        )
+        .await?;
+        put_parameter(
+            &ssm,
+            &parameters.bot_token,
+            &slack.bot_token(),
+            ParameterKind::Secure,
+            OnExisting::Overwrite,
+        )
+        .await?;
+        put_parameter(
+            &ssm,
+            &parameters.workspace_id,
+            &team_id,
+            ParameterKind::Plain,
+            OnExisting::Overwrite,
+        )
+        .await?;
+        let sir = SirStandin::start().await?;
+        let case_id = sir.seed_case(NewCase::default())?;
+        let table = Table::new(aws.dynamodb(), table_name.clone());
+        let case: CaseId = case_id.parse()?;
+        table.claim_case(&case).await?;
+        table.link_channel(&case, &channel, "case").await?;
+        Ok(Self {
+            aws,
+            slack,
+            sir,
+            table_name,
+            parameters,
+            team_id,
+            case_id,
+            channel,
+            other_channel,
+        })
+    }
+
+    fn config(&self) -> Config {
+        Config {
+            table_name: self.table_name.clone(),
+            parameters: self.parameters.clone(),
+            command_handler_function: "sirslack-command-handler".to_owned(),
+            lazy_transport: LazyTransport::SelfInvoke {
+                function_name: "sirslack-slack-events-handler".to_owned(),
+            },
+            secrets_cache_ttl: Duration::from_secs(300),
+            slack_api_url: self.slack.api_url(),
+            inline_budget: sirslack_events_handler::config::DEFAULT_INLINE_BUDGET,
+            dedupe_ttl: Duration::from_secs(3600),
+            transfer_timeout: Duration::from_secs(60),
+            max_body_bytes: sirslack_slack_router::DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+
+    fn message(&self, channel: &str, n: usize) -> SignedRequest {
+        let ts = format!("{}.{:06}", chrono::Utc::now().timestamp(), n % 1_000_000);
+        let event = events::message(channel, JANE, &format!("benchmark message {n}"), &ts);
+        SlackSigner::new(SECRET).sign(EventCallback::new(&self.team_id, event).into_body())
+    }
+
+    fn command(&self) -> SignedRequest {
+        let command =
+            SlashCommand::new("/security-ir", "status", JANE, &self.channel, &self.team_id)
+                .with_response_url(&self.slack.response_url("bench"));
+        SlackSigner::new(SECRET).sign(command.into_body())
+    }
+}
+
+fn proxy_event(request: &SignedRequest) -> Value {
+    let mut headers = serde_json::Map::new();
+    let mut multi = serde_json::Map::new();
+    for (name, value) in request.headers() {
+        headers.insert(name.clone(), json!(value));
+        multi.insert(name, json!([value]));
+    }
+    json!({
+        "resource": "/slack/events",
+        "path": "/slack/events",
+        "httpMethod": "POST",
+        "headers": headers,
+        "multiValueHeaders": multi,
+        "queryStringParameters": null,
+        "multiValueQueryStringParameters": null,
+        "pathParameters": null,
+        "stageVariables": null,
+        "requestContext": {
+            "resourcePath": "/slack/events", "httpMethod": "POST", "path": "/prod/slack/events",
+            "accountId": "123456789012", "protocol": "HTTP/1.1", "stage": "prod",
+            "requestId": "bench", "identity": { "sourceIp": "3.4.5.6" },
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com", "apiId": "abc123",
+        },
+        "body": request.body,
+        "isBase64Encoded": false,
+    })
+}
+
+fn percentile(sorted: &[Duration], q: f64) -> Duration {
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+fn report(name: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{name:<44} n={:<5} p50={:>7.2} ms  p99={:>7.2} ms  max={:>7.2} ms",
+        samples.len(),
+        ms(percentile(&samples, 0.50)),
+        ms(percentile(&samples, 0.99)),
+        ms(percentile(&samples, 1.0)),
+    );
+}
+
+async fn time_requests(
+    handler: &EventsHandler,
+    requests: Vec<SignedRequest>,
+) -> Result<Vec<Duration>, Error> {
+    let mut samples = Vec::with_capacity(requests.len());
+    for request in requests {
+        let event = proxy_event(&request);
+        let started = Instant::now();
+        let response = handler.handle_invocation(event).await?;
+        samples.push(started.elapsed());
+        if response["statusCode"] != 200 {
+            return Err(format!("unexpected response {response}").into());
+        }
+    }
+    Ok(samples)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let mut args = std::env::args().skip(1);
+    let requests: usize = args.next().map_or(Ok(1000), |n| n.parse())?;
+    let cold_starts: usize = args.next().map_or(Ok(10), |n| n.parse())?;
+    let world = LocalWorld::start().await?;
+    let hand_offs = Arc::new(RecordingHandOffSink::new());
+    let sir_config = aws_sdk_securityir::config::Builder::from(world.aws.sdk_config())
+        .endpoint_url(world.sir.endpoint_url())
+        .build();
+    let handler = EventsHandler::builder(world.config(), world.aws.sdk_config().clone())
+        .sir_client(aws_sdk_securityir::Client::from_conf(sir_config))
+        .hand_off(hand_offs.clone())
+        .build()
+        .await?;
+
+    // Warm-up: connection pools, the channel and user caches.
+    let warm: Vec<_> = (0..20)
+        .map(|n| world.message(&world.channel, 1_000_000 - 1 - n))
+        .collect();
+    time_requests(&handler, warm).await?;
+    time_requests(&handler, (0..20).map(|_| world.command()).collect()).await?;
+    let before = world.sir.comments(&world.case_id).len();
+
+    println!("Ack path, {requests} sequential requests each (local world, release build):");
+    let messages = (0..requests)
+        .map(|n| world.message(&world.channel, n))
+        .collect();
+    report(
+        "message event -> SIR comment (inline)",
+        time_requests(&handler, messages).await?,
+    );
+    let copied = world.sir.comments(&world.case_id).len() - before;
+    let handed_off = hand_offs.take().len();
+    report(
+        "slash command -> ack + hand-off",
+        time_requests(&handler, (0..requests).map(|_| world.command()).collect()).await?,
+    );
+    let ignored = (0..requests)
+        .map(|n| world.message(&world.other_channel, n))
+        .collect();
+    report(
+        "message in an unlinked channel (ignored)",
+        time_requests(&handler, ignored).await?,
+    );
+    println!(
+        "  messages copied inline: {copied}/{requests}; lazily handed off: {}",
+        handed_off.saturating_sub(20)
+    );
+
+    if cold_starts > 0 {
+        cold_start(&world, cold_starts).await?;
+    }
+    Ok(())
+}
+
+// ---- cold start: the real binary under a Lambda Runtime API emulator ---------------------------
+
+#[derive(Clone)]
+struct Runtime {
+    event: Arc<Mutex<Option<String>>>,
+    responses: mpsc::UnboundedSender<(Instant, String)>,
+}
+
+async fn next_invocation(State(runtime): State<Runtime>) -> (HeaderMap, String) {
+    let event = runtime.event.lock().ok().and_then(|mut slot| slot.take());
+    let Some(event) = event else {
+        // One invocation per process: later polls wait until the process is stopped.
+        std::future::pending::<()>().await;
+        unreachable!();
+    };
+    let mut headers = HeaderMap::new();
+    let deadline = chrono::Utc::now().timestamp_millis() + 30_000;
+    headers.insert(
+        "lambda-runtime-aws-request-id",
+        HeaderValue::from_static("bench-1"),
+    );
+    headers.insert("lambda-runtime-deadline-ms", HeaderValue::from(deadline));
+    headers.insert(
+        "lambda-runtime-invoked-function-arn",
+        HeaderValue::from_static("arn:aws:lambda:us-east-1:123456789012:function:bench"),
+    );
+    headers.insert(
+        "lambda-runtime-trace-id",
+        HeaderValue::from_static("Root=1-0-0"),
+    );
+    (headers, event)
+}
+
+async fn invocation_response(State(runtime): State<Runtime>, body: String) -> &'static str {
+    let _ = runtime.responses.send((Instant::now(), body));
+    "{}"
+}
+
+/// The child's log: discarded, or appended to `$BENCH_CHILD_LOG`.
+fn child_log() -> Stdio {
+    std::env::var_os("BENCH_CHILD_LOG")
+        .and_then(|path| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .ok()
+        })
+        .map_or_else(Stdio::null, Stdio::from)
+}
+
+async fn cold_start(world: &LocalWorld, runs: usize) -> Result<(), Error> {
+    let binary = std::env::current_exe()?
+        .parent()
+        .and_then(|examples| examples.parent())
+        .map(|profile| profile.join("slack-events-handler"))
+        .ok_or("cannot locate the target directory")?;
+    if !binary.exists() {
+        println!(
+            "cold start: {} not built (cargo build --release -p sirslack-events-handler --bins)",
+            binary.display()
+        );
+        return Ok(());
+    }
+    // moto loads its Lambda backend on the first Invoke it ever gets (~200 ms, once per moto
+    // process): pay that here, not in the first measured run.
+    let _ = aws_sdk_lambda::Client::new(world.aws.sdk_config())
+        .invoke()
+        .function_name("warm-up")
+        .send()
+        .await;
+    let mut command_samples = Vec::new();
+    let mut message_samples = Vec::new();
+    for run in 0..runs {
+        for (kind, request) in [
+            ("command", world.command()),
+            ("message", world.message(&world.channel, 900_000 + run)),
+        ] {
+            let elapsed = one_cold_start(world, &binary, &request).await?;
+            match kind {
+                "command" => command_samples.push(elapsed),
+                _ => message_samples.push(elapsed),
+            }
+        }
+    }
+    println!("Cold start, {runs} runs each (process start -> first response posted):");
+    report("first request: slash command", command_samples);
+    report(
+        "first request: message event -> SIR comment",
+        message_samples,
+    );
+    Ok(())
+}
+
+async fn one_cold_start(
+    world: &LocalWorld,
+    binary: &std::path::Path,
+    request: &SignedRequest,
+) -> Result<Duration, Error> {
+    let (responses, mut received) = mpsc::unbounded_channel();
+    let runtime = Runtime {
+        event: Arc::new(Mutex::new(Some(proxy_event(request).to_string()))),
+        responses,
+    };
+    let app = Router::new()
+        .route("/2018-06-01/runtime/invocation/next", get(next_invocation))
+        .route(
+            "/2018-06-01/runtime/invocation/{id}/response",
+            post(invocation_response),
+        )
+        .route(
+            "/2018-06-01/runtime/invocation/{id}/error",
+            post(invocation_response),
+        )
+        .route("/2018-06-01/runtime/init/error", post(invocation_response))
+        .with_state(runtime);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let runtime_api = listener.local_addr()?;
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let config = world.config();
+    let started = Instant::now();
+    let mut child = tokio::process::Command::new(binary)
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", runtime_api.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "sirslack-slack-events-handler")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", world.aws.endpoint_url())
+        .env("AWS_ENDPOINT_URL_SECURITY_IR", world.sir.endpoint_url())
+        .env("TABLE_NAME", &config.table_name)
+        .env(
+            "SLACK_SIGNING_SECRET_PARAMETER",
+            &config.parameters.signing_secret,
+        )
+        .env("SLACK_BOT_TOKEN_PARAMETER", &config.parameters.bot_token)
+        .env(
+            "SLACK_WORKSPACE_ID_PARAMETER",
+            &config.parameters.workspace_id,
+        )
+        .env(
+            "COMMAND_HANDLER_FUNCTION_NAME",
+            &config.command_handler_function,
+        )
+        .env("SLACK_API_URL", &config.slack_api_url)
+        .env("RUST_LOG", "info")
+        .stdout(child_log())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let answer = tokio::time::timeout(Duration::from_secs(30), received.recv()).await;
+    child.kill().await?;
+    server.abort();
+    let (at, body) = answer?.ok_or("the runtime API stopped")?;
+    let response: Value = serde_json::from_str(&body)?;
+    if response["statusCode"] != 200 {
+        return Err(format!("cold start answered {body}").into());
+    }
+    Ok(at.duration_since(started))
+}

@@ -1,0 +1,147 @@
+//! Shared state of the listeners, and the errors of the work they do.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sirslack_domain::CaseId;
+use sirslack_store::{StoreError, Table};
+
+use crate::config::Config;
+use crate::secrets::{SecretCache, SecretsError};
+use crate::sir::{Sir, SirError};
+use crate::slack::{SlackApi, SlackError};
+use crate::transfer::{FileTransfer, TransferError};
+
+/// How long a channel's case is remembered. A link never changes once made; only positive
+/// answers are cached, because a channel that is not linked yet may be linked a second later.
+const CHANNEL_CASE_TTL: Duration = Duration::from_secs(600);
+/// Most channels remembered.
+const CHANNEL_CASE_CACHE_MAX: usize = 10_000;
+
+/// Why a piece of sync work failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// A SIR call.
+    #[error(transparent)]
+    Sir(#[from] SirError),
+    /// A Slack call.
+    #[error(transparent)]
+    Slack(#[from] SlackError),
+    /// The table.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A file transfer.
+    #[error(transparent)]
+    Transfer(#[from] TransferError),
+    /// The bot token could not be read.
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
+}
+
+impl SyncError {
+    /// Whether trying again may work.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Sir(error) => error.transient,
+            Self::Slack(error) => error.transient,
+            Self::Store(StoreError::Dynamo { .. }) => true,
+            Self::Store(_) => false,
+            Self::Transfer(error) => error.transient,
+            Self::Secrets(_) => true,
+        }
+    }
+
+    /// How long to wait before trying again, when the service said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Slack(error) => error.retry_after,
+            _ => None,
+        }
+    }
+
+    /// A short reason a person can read (no URLs, no tokens).
+    pub fn for_people(&self) -> String {
+        match self {
+            Self::Sir(error) if error.message.is_empty() => {
+                format!("SIR answered {}", error.code)
+            }
+            Self::Sir(error) => format!("SIR answered {}: {}", error.code, error.message),
+            Self::Slack(error) => format!("Slack answered {}", error.code),
+            Self::Store(_) => "the integration's table is unavailable".to_owned(),
+            Self::Transfer(error) => error.reason.clone(),
+            Self::Secrets(_) => "the integration's Slack token is unavailable".to_owned(),
+        }
+    }
+}
+
+/// What every listener shares. One per container.
+pub struct App {
+    /// The configuration.
+    pub config: Config,
+    /// sirslack's table.
+    pub table: Table,
+    /// SIR.
+    pub sir: Sir,
+    /// Slack's Web API.
+    pub slack: SlackApi,
+    /// The cached SSM values.
+    pub secrets: SecretCache,
+    /// File copies.
+    pub transfer: FileTransfer,
+    channel_cases: Mutex<HashMap<String, (CaseId, Instant)>>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("table", &self.table.name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// Assembles the shared state.
+    pub fn new(
+        config: Config,
+        table: Table,
+        sir: Sir,
+        slack: SlackApi,
+        secrets: SecretCache,
+        transfer: FileTransfer,
+    ) -> Self {
+        Self {
+            config,
+            table,
+            sir,
+            slack,
+            secrets,
+            transfer,
+            channel_cases: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The case linked to `channel_id`: one GetItem by key (never a Scan), remembered for a
+    /// while once found.
+    pub async fn case_for_channel(&self, channel_id: &str) -> Result<Option<CaseId>, StoreError> {
+        if let Ok(cache) = self.channel_cases.lock()
+            && let Some((case_id, at)) = cache.get(channel_id)
+            && at.elapsed() < CHANNEL_CASE_TTL
+        {
+            return Ok(Some(case_id.clone()));
+        }
+        let found = self.table.case_for_channel(channel_id).await?;
+        if let Some(case_id) = &found
+            && let Ok(mut cache) = self.channel_cases.lock()
+        {
+            if cache.len() >= CHANNEL_CASE_CACHE_MAX {
+                cache.clear();
+            }
+            cache.insert(channel_id.to_owned(), (case_id.clone(), Instant::now()));
+        }
+        Ok(found)
+    }
+}
+
+/// Shared handle on the state.
+pub type SharedApp = Arc<App>;

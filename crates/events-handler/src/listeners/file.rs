@@ -1,0 +1,249 @@
+//! `file_shared` in a case channel: the file is streamed from Slack to the case as an
+//! attachment, in a lazy invocation (a 100 MiB copy does not fit in Slack's 3 seconds).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sirslack_domain::CaseId;
+use sirslack_domain::limits::ATTACHMENT_MAX_BYTES;
+use sirslack_domain::marker::{file_uploaded_comment, slack_author_label, system_comment};
+use sirslack_mapper::filename::sanitize_file_name;
+use sirslack_mapper::markup::slack_to_plain;
+use sirslack_mapper::split::split_sir_comment;
+use sirslack_slack_router::{
+    Ack, EventRequest, HandOff, LazyError, LazyRequest, ListenerError, Outcome,
+};
+use sirslack_store::SyncOrigin;
+use tracing::{error, info, warn};
+
+use crate::app::{App, SyncError};
+use crate::listeners::comment::write_parts;
+use crate::listeners::{LAZY_FILE_TRANSFER, notify_user};
+use crate::slack::{FileInfo, SlackError};
+
+/// Attempts of the copy itself.
+const TRANSFER_ATTEMPTS: u32 = 3;
+/// First pause between attempts (doubles).
+const TRANSFER_BACKOFF: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct FileSharedEvent {
+    file_id: Option<String>,
+    channel_id: Option<String>,
+    user_id: Option<String>,
+}
+
+/// The lazy work: one file shared into one case channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileJob {
+    /// The case.
+    pub case_id: CaseId,
+    /// The channel it was shared in.
+    pub channel: String,
+    /// `F...`.
+    pub file_id: String,
+    /// Who shared it.
+    pub user: String,
+}
+
+/// Why a shared file is not copied, decided from the event alone: this app's own upload.
+pub fn skip_reason(callback: &sirslack_slack_router::EventCallback) -> Option<&'static str> {
+    let user = callback.field("user_id")?;
+    callback
+        .authorized_user_ids
+        .iter()
+        .any(|own| own == user)
+        .then_some("own_file")
+}
+
+/// The ack path: checks the channel, hands the copy off.
+pub async fn on_file_shared(app: &App, request: EventRequest) -> Result<Outcome, ListenerError> {
+    let Ok(event) = request.callback.decode::<FileSharedEvent>() else {
+        return Ok(Outcome::ignored("undecodable"));
+    };
+    let (Some(file_id), Some(channel), Some(user)) =
+        (event.file_id, event.channel_id, event.user_id)
+    else {
+        return Ok(Outcome::ignored("incomplete"));
+    };
+    // Files this app uploads itself (SIR attachments copied to Slack) must not come back.
+    if request.callback.authorized_user_ids.contains(&user) {
+        return Ok(Outcome::ignored("own_file"));
+    }
+    let case_id = app
+        .case_for_channel(&channel)
+        .await
+        .map_err(|error| ListenerError::Transient(error.to_string()))?;
+    let Some(case_id) = case_id else {
+        return Ok(Outcome::ignored("unlinked_channel"));
+    };
+    let job = FileJob {
+        case_id,
+        channel,
+        file_id,
+        user,
+    };
+    let hand_off = HandOff::lazy(LAZY_FILE_TRANSFER, &job)
+        .map_err(|error| ListenerError::Permanent(format!("job not serialisable: {error}")))?;
+    Ok(Outcome::ack(Ack::Empty).with_hand_off(hand_off))
+}
+
+/// The lazy listener.
+pub async fn run_lazy(app: &App, request: LazyRequest) -> Result<(), LazyError> {
+    let job: FileJob = serde_json::from_value(request.payload)
+        .map_err(|error| LazyError(format!("not a file job: {error}")))?;
+    match transfer(app, &job).await {
+        Ok(outcome) => {
+            info!(case_id = %job.case_id, file_id = job.file_id, outcome, "file shared in Slack");
+            Ok(())
+        }
+        Err(error) => {
+            error!(case_id = %job.case_id, file_id = job.file_id, %error, "file not attached to the case");
+            let notice = format!(
+                "Your file could not be attached to SIR case {}: {}. Please try again, or add \
+                 it in the SIR console.",
+                job.case_id,
+                error.for_people()
+            );
+            notify_user(app, &job.channel, &job.user, &notice).await;
+            Err(LazyError(error.to_string()))
+        }
+    }
+}
+
+async fn transfer(app: &App, job: &FileJob) -> Result<&'static str, SyncError> {
+    let identity = app.slack.bot_identity().await?;
+    if identity.user_id == job.user {
+        return Ok("own_file");
+    }
+    let file = app.slack.file_info(&job.file_id, &job.channel).await?;
+    if file.user.as_deref() == Some(identity.user_id.as_str()) {
+        return Ok("own_file");
+    }
+    let author = app.slack.person_or_unknown(&job.user).await;
+    let (real_name, handle) = (author.real_name.as_deref(), author.handle.as_deref());
+    let sir_name = sanitize_file_name(&file.name);
+
+    if file.size == 0 || file.size > ATTACHMENT_MAX_BYTES {
+        let why = if file.size == 0 {
+            "it is empty"
+        } else {
+            "it is larger than 100 MiB"
+        };
+        let note = system_comment(&format!(
+            "{} shared the file {} in Slack; it was not attached to the case because {why}.",
+            slack_author_label(real_name, handle),
+            sir_name
+        ));
+        let token = format!("slack-file-note-{}-{}", job.channel, job.file_id);
+        write_parts(app, &job.case_id, &[note], &token).await?;
+        let notice = format!(
+            "Your file {} was not attached to SIR case {} because {why}. SIR accepts files from \
+             1 byte to 100 MiB.",
+            file.name, job.case_id
+        );
+        notify_user(app, &job.channel, &job.user, &notice).await;
+        return Ok("refused_size");
+    }
+
+    copy_with_retries(app, job, &file, &sir_name).await?;
+    record_attachment(app, &job.case_id, &sir_name).await;
+
+    let message = match app
+        .slack
+        .share_message_text(&job.channel, &job.file_id, file.share_ts.as_deref())
+        .await
+    {
+        Ok(text) => text.map(|text| slack_to_plain(&text, &|_: &str| None)),
+        Err(error) => {
+            warn!(%error, "could not read the message shared with the file");
+            None
+        }
+    };
+    let heading = file_uploaded_comment(real_name, handle, &sir_name, None);
+    let parts = match message
+        .as_deref()
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+    {
+        None => vec![heading],
+        Some(text) => split_sir_comment(&format!("{heading}\n\n"), text),
+    };
+    let token = format!("slack-file-{}-{}", job.channel, job.file_id);
+    write_parts(app, &job.case_id, &parts, &token).await?;
+    Ok("attached")
+}
+
+async fn copy_with_retries(
+    app: &App,
+    job: &FileJob,
+    file: &FileInfo,
+    sir_name: &str,
+) -> Result<(), SyncError> {
+    let download_url = file
+        .download_url
+        .as_deref()
+        .ok_or_else(|| SlackError::new("files.info", "no_download_url", false))?;
+    let token = format!("slack-upload-{}-{}", job.channel, job.file_id);
+    let mut pause = TRANSFER_BACKOFF;
+    let mut attempt = 1;
+    loop {
+        let result = async {
+            let upload_url = app
+                .sir
+                .attachment_upload_url(&job.case_id, sir_name, file.size, &token)
+                .await?;
+            let secrets = app.secrets.secrets().await?;
+            let sent = app
+                .transfer
+                .copy(download_url, &secrets.bot_token, &upload_url, file.size)
+                .await?;
+            Ok::<u64, SyncError>(sent)
+        }
+        .await;
+        match result {
+            Ok(sent) => {
+                info!(case_id = %job.case_id, bytes = sent, attempt, "file copied to SIR");
+                return Ok(());
+            }
+            Err(error) if error.is_transient() && attempt < TRANSFER_ATTEMPTS => {
+                warn!(%error, attempt, "file copy failed; retrying");
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+                attempt += 1;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Marks the new attachment as Slack-originated so the poller does not post it back. SIR's
+/// upload answer carries no attachment ID, so the newest attachment with this name is the one
+/// (if the poller recorded it first, the record stays the poller's). Failing to find it only
+/// costs an echo, so it is logged, not raised.
+async fn record_attachment(app: &App, case_id: &CaseId, sir_name: &str) {
+    let attachments = match app.sir.attachments(case_id).await {
+        Ok(attachments) => attachments,
+        Err(error) => {
+            warn!(%error, "could not list attachments to record the upload");
+            return;
+        }
+    };
+    let newest = attachments
+        .into_iter()
+        .filter(|attachment| attachment.file_name == sir_name)
+        .max_by_key(|attachment| attachment.created_epoch_seconds);
+    match newest {
+        Some(attachment) => {
+            if let Err(error) = app
+                .table
+                .record_attachment(case_id, &attachment.attachment_id, SyncOrigin::Slack)
+                .await
+            {
+                warn!(%error, "could not record the uploaded attachment");
+            }
+        }
+        None => warn!(case_id = %case_id, "uploaded attachment not listed yet; not recorded"),
+    }
+}

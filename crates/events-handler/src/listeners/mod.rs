@@ -1,0 +1,135 @@
+//! The listeners, and their registration on the router.
+//!
+//! | Slack | Ack path | Continued in |
+//! |---|---|---|
+//! | `message` in a case channel | comment inline within the budget | lazy `sir_comment` when over budget or failing |
+//! | `member_joined_channel` / `member_left_channel` | same | same |
+//! | `file_shared` in a case channel | channel check | lazy `file_transfer` |
+//! | `/security-ir <sub>` | `Working on it...` | the command handler |
+//! | block actions | empty ack | the command handler |
+
+pub mod command;
+pub mod comment;
+pub mod file;
+pub mod membership;
+pub mod message;
+
+use std::sync::Arc;
+
+use sirslack_domain::command::SLASH_COMMAND;
+use sirslack_slack_router::{BoxFuture, EventCallback, EventFilter, ListenerError, RouterBuilder};
+use tracing::error;
+
+use crate::app::App;
+
+/// Lazy listener writing SIR comments that did not fit the ack path.
+pub const LAZY_COMMENT: &str = "sir_comment";
+/// Lazy listener copying a shared file to SIR.
+pub const LAZY_FILE_TRANSFER: &str = "file_transfer";
+
+/// Registers every listener of the events handler.
+pub fn register(builder: RouterBuilder, app: &Arc<App>) -> RouterBuilder {
+    let on_message = Arc::clone(app);
+    let on_join = Arc::clone(app);
+    let on_leave = Arc::clone(app);
+    let on_file = Arc::clone(app);
+    let on_command = Arc::clone(app);
+    let on_action = Arc::clone(app);
+    let lazy_comment = Arc::clone(app);
+    let lazy_file = Arc::clone(app);
+    builder
+        .event_with_filter(
+            "message",
+            CaseChannelFilter::new(app, message::skip_reason),
+            move |request| {
+                let app = Arc::clone(&on_message);
+                async move { message::on_message(&app, request).await }
+            },
+        )
+        .event_with_filter(
+            "member_joined_channel",
+            CaseChannelFilter::new(app, membership::skip_reason),
+            move |request| {
+                let app = Arc::clone(&on_join);
+                async move { membership::on_membership(&app, request, true).await }
+            },
+        )
+        .event_with_filter(
+            "member_left_channel",
+            CaseChannelFilter::new(app, membership::skip_reason),
+            move |request| {
+                let app = Arc::clone(&on_leave);
+                async move { membership::on_membership(&app, request, false).await }
+            },
+        )
+        .event_with_filter(
+            "file_shared",
+            CaseChannelFilter::new(app, file::skip_reason),
+            move |request| {
+                let app = Arc::clone(&on_file);
+                async move { file::on_file_shared(&app, request).await }
+            },
+        )
+        .command(SLASH_COMMAND, move |request| {
+            let app = Arc::clone(&on_command);
+            async move { command::on_slash_command(&app, request).await }
+        })
+        .action_prefix("", move |request| {
+            let app = Arc::clone(&on_action);
+            command::on_block_action(app, request)
+        })
+        .lazy(LAZY_COMMENT, move |request| {
+            let app = Arc::clone(&lazy_comment);
+            async move { comment::run_lazy(&app, request).await }
+        })
+        .lazy(LAZY_FILE_TRANSFER, move |request| {
+            let app = Arc::clone(&lazy_file);
+            async move { file::run_lazy(&app, request).await }
+        })
+}
+
+/// Runs before dedupe: an event the listener would skip anyway (`skip_reason`, no I/O), or
+/// one in a channel no case is linked to (one GetItem by key), is acknowledged without
+/// writing dedupe markers.
+struct CaseChannelFilter {
+    app: Arc<App>,
+    skip_reason: fn(&EventCallback) -> Option<&'static str>,
+}
+
+impl CaseChannelFilter {
+    fn new(app: &Arc<App>, skip_reason: fn(&EventCallback) -> Option<&'static str>) -> Self {
+        Self {
+            app: Arc::clone(app),
+            skip_reason,
+        }
+    }
+}
+
+impl EventFilter for CaseChannelFilter {
+    fn skip<'a>(
+        &'a self,
+        event: &'a EventCallback,
+    ) -> BoxFuture<'a, Result<Option<&'static str>, ListenerError>> {
+        Box::pin(async move {
+            if let Some(why) = (self.skip_reason)(event) {
+                return Ok(Some(why));
+            }
+            let Some(channel) = event.channel() else {
+                return Ok(Some("no_channel"));
+            };
+            match self.app.case_for_channel(channel).await {
+                Ok(Some(_)) => Ok(None),
+                Ok(None) => Ok(Some("unlinked_channel")),
+                Err(error) => Err(ListenerError::Transient(error.to_string())),
+            }
+        })
+    }
+}
+
+/// Tells a person something went wrong, with an ephemeral message in the channel. A failure
+/// to do so is logged for the operator: the operator's log line always exists.
+pub async fn notify_user(app: &App, channel: &str, user: &str, text: &str) {
+    if let Err(error) = app.slack.post_ephemeral(channel, user, text).await {
+        error!(%error, channel, user, "could not tell the person about a failure");
+    }
+}

@@ -1,0 +1,437 @@
+//! The Slack Web API calls the events handler makes, through slack-morphism's client.
+//!
+//! Responses are decoded into small lenient types of our own (only the fields used), through
+//! slack-morphism's generic `http_get`: its typed `SlackFile` has no `size`, and its strict
+//! enums have failed on new values before.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use http::{Method, Request, header};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sirslack_slack_router::ResponseUrl;
+use slack_morphism::errors::SlackClientError;
+use slack_morphism::prelude::{
+    SlackApiChatPostEphemeralRequest, SlackApiToken, SlackApiTokenValue, SlackClient,
+    SlackClientHyperConnector, SlackMessageContent,
+};
+use tokio::sync::OnceCell;
+
+use crate::net::{Connector, HttpClient, full_body};
+use crate::secrets::{BotToken, SecretCache};
+
+/// How long a user's name is remembered.
+const PERSON_TTL: Duration = Duration::from_secs(600);
+/// Most users remembered (a case channel has a few dozen people).
+const PERSON_CACHE_MAX: usize = 2_000;
+/// How many recent messages are searched for the message a file was shared with.
+const SHARE_SEARCH_LIMIT: &str = "100";
+
+/// A Slack call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Slack {method} failed: {code}")]
+pub struct SlackError {
+    /// The Web API method.
+    pub method: &'static str,
+    /// Slack's error code (`user_not_found`), `ratelimited`, `http_<status>` or a transport
+    /// failure.
+    pub code: String,
+    /// Whether trying again later may work.
+    pub transient: bool,
+    /// Slack's `Retry-After`, when rate limited.
+    pub retry_after: Option<Duration>,
+}
+
+impl SlackError {
+    fn from_client(method: &'static str, error: &SlackClientError) -> Self {
+        let (code, transient, retry_after) = match error {
+            SlackClientError::ApiError(api) => (
+                api.code.clone(),
+                matches!(
+                    api.code.as_str(),
+                    "internal_error" | "fatal_error" | "service_unavailable" | "request_timeout"
+                ),
+                None,
+            ),
+            SlackClientError::RateLimitError(limited) => {
+                ("ratelimited".to_owned(), true, limited.retry_after)
+            }
+            SlackClientError::HttpError(http) => (
+                format!("http_{}", http.status_code.as_u16()),
+                http.status_code.is_server_error(),
+                None,
+            ),
+            SlackClientError::ProtocolError(_) => ("unreadable_response".to_owned(), false, None),
+            _ => ("transport".to_owned(), true, None),
+        };
+        Self {
+            method,
+            code,
+            transient,
+            retry_after,
+        }
+    }
+
+    pub(crate) fn new(method: &'static str, code: impl Into<String>, transient: bool) -> Self {
+        Self {
+            method,
+            code: code.into(),
+            transient,
+            retry_after: None,
+        }
+    }
+}
+
+/// How a Slack user is named in SIR comments.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Person {
+    /// Real name, when set.
+    pub real_name: Option<String>,
+    /// Display name, else user name: the `@handle`.
+    pub handle: Option<String>,
+    /// A bot user.
+    pub is_bot: bool,
+}
+
+impl Person {
+    /// Who to name when `users.info` failed: the user ID as handle, never "None".
+    pub fn unknown(user_id: &str) -> Self {
+        Self {
+            real_name: None,
+            handle: Some(user_id.to_owned()),
+            is_bot: false,
+        }
+    }
+
+    /// The name used for a mention of this person in converted text.
+    pub fn mention_name(&self) -> Option<String> {
+        self.real_name.clone().or_else(|| self.handle.clone())
+    }
+}
+
+/// What `files.info` says about a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileInfo {
+    /// `F...`.
+    pub id: String,
+    /// Its name in Slack.
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Where to download it with the bot token.
+    pub download_url: Option<String>,
+    /// Who uploaded it.
+    pub user: Option<String>,
+    /// `ts` of the message it was shared with in `channel`, when Slack says.
+    pub share_ts: Option<String>,
+}
+
+/// This app's bot user, from `auth.test` (once per container).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BotIdentity {
+    /// The bot user's ID.
+    pub user_id: String,
+    /// The bot's ID.
+    pub bot_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct UsersInfoResponse {
+    user: RawUser,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawUser {
+    name: Option<String>,
+    real_name: Option<String>,
+    is_bot: Option<bool>,
+    profile: Option<RawProfile>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawProfile {
+    real_name: Option<String>,
+    display_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct FilesInfoResponse {
+    file: RawFile,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawFile {
+    id: Option<String>,
+    name: Option<String>,
+    title: Option<String>,
+    size: Option<u64>,
+    url_private_download: Option<String>,
+    url_private: Option<String>,
+    user: Option<String>,
+    shares: Option<Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct HistoryResponse {
+    messages: Vec<RawMessage>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawMessage {
+    ts: Option<String>,
+    text: Option<String>,
+    files: Vec<RawFileRef>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawFileRef {
+    id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct AuthTestResponse {
+    user_id: String,
+    bot_id: Option<String>,
+}
+
+/// The Slack Web API with the bot token from the [`SecretCache`].
+pub struct SlackApi {
+    client: SlackClient<SlackClientHyperConnector<Connector>>,
+    http: HttpClient,
+    secrets: SecretCache,
+    people: Mutex<HashMap<String, (Arc<Person>, Instant)>>,
+    identity: OnceCell<BotIdentity>,
+}
+
+impl std::fmt::Debug for SlackApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlackApi").finish_non_exhaustive()
+    }
+}
+
+impl SlackApi {
+    /// A client for the Web API at `api_url` (no trailing slash).
+    pub fn new(
+        connector: Connector,
+        http: HttpClient,
+        api_url: &str,
+        secrets: SecretCache,
+    ) -> Self {
+        let hyper =
+            SlackClientHyperConnector::with_connector(connector).with_slack_api_url(api_url);
+        Self {
+            client: SlackClient::new(hyper),
+            http,
+            secrets,
+            people: Mutex::new(HashMap::new()),
+            identity: OnceCell::new(),
+        }
+    }
+
+    async fn token(&self, method: &'static str) -> Result<SlackApiToken, SlackError> {
+        let secrets = self
+            .secrets
+            .secrets()
+            .await
+            .map_err(|_| SlackError::new(method, "no_bot_token", true))?;
+        Ok(token(&secrets.bot_token))
+    }
+
+    async fn get<RS>(&self, method: &'static str, params: &[(&str, &str)]) -> Result<RS, SlackError>
+    where
+        RS: for<'de> Deserialize<'de> + Send,
+    {
+        let token = self.token(method).await?;
+        let session = self.client.open_session(&token);
+        let params: Vec<(&str, Option<&str>)> = params
+            .iter()
+            .map(|(name, value)| (*name, Some(*value)))
+            .collect();
+        session
+            .http_session_api
+            .http_get(method, &params, None)
+            .await
+            .map_err(|error| SlackError::from_client(method, &error))
+    }
+
+    /// How `user_id` is named (cached for ten minutes).
+    pub async fn person(&self, user_id: &str) -> Result<Arc<Person>, SlackError> {
+        if let Some(person) = self.cached_person(user_id) {
+            return Ok(person);
+        }
+        let response: UsersInfoResponse = self.get("users.info", &[("user", user_id)]).await?;
+        let user = response.user;
+        let profile = user.profile.unwrap_or_default();
+        let non_empty = |value: Option<String>| value.filter(|value| !value.trim().is_empty());
+        let person = Arc::new(Person {
+            real_name: non_empty(profile.real_name).or_else(|| non_empty(user.real_name)),
+            handle: non_empty(profile.display_name).or_else(|| non_empty(user.name)),
+            is_bot: user.is_bot.unwrap_or(false),
+        });
+        if let Ok(mut people) = self.people.lock() {
+            if people.len() >= PERSON_CACHE_MAX {
+                people.clear();
+            }
+            people.insert(user_id.to_owned(), (Arc::clone(&person), Instant::now()));
+        }
+        Ok(person)
+    }
+
+    fn cached_person(&self, user_id: &str) -> Option<Arc<Person>> {
+        let people = self.people.lock().ok()?;
+        let (person, at) = people.get(user_id)?;
+        (at.elapsed() < PERSON_TTL).then(|| Arc::clone(person))
+    }
+
+    /// `users.info`, or [`Person::unknown`] when it fails (a comment is worth more than a name).
+    pub async fn person_or_unknown(&self, user_id: &str) -> Arc<Person> {
+        match self.person(user_id).await {
+            Ok(person) => person,
+            Err(error) => {
+                tracing::warn!(%error, user_id, "users.info failed; naming the user by ID");
+                Arc::new(Person::unknown(user_id))
+            }
+        }
+    }
+
+    /// This app's bot user (one `auth.test` per container).
+    pub async fn bot_identity(&self) -> Result<&BotIdentity, SlackError> {
+        self.identity
+            .get_or_try_init(|| async {
+                let response: AuthTestResponse = self.get("auth.test", &[]).await?;
+                Ok(BotIdentity {
+                    user_id: response.user_id,
+                    bot_id: response.bot_id,
+                })
+            })
+            .await
+    }
+
+    /// `files.info`; `channel` picks the share whose message `ts` is reported.
+    pub async fn file_info(&self, file_id: &str, channel: &str) -> Result<FileInfo, SlackError> {
+        let response: FilesInfoResponse = self.get("files.info", &[("file", file_id)]).await?;
+        let file = response.file;
+        let share_ts = file.shares.as_ref().and_then(|shares| {
+            ["public", "private"].iter().find_map(|visibility| {
+                shares
+                    .get(visibility)?
+                    .get(channel)?
+                    .get(0)?
+                    .get("ts")?
+                    .as_str()
+                    .map(str::to_owned)
+            })
+        });
+        Ok(FileInfo {
+            id: file.id.unwrap_or_else(|| file_id.to_owned()),
+            name: file
+                .name
+                .or(file.title)
+                .unwrap_or_else(|| file_id.to_owned()),
+            size: file
+                .size
+                .ok_or_else(|| SlackError::new("files.info", "no_size", false))?,
+            download_url: file.url_private_download.or(file.url_private),
+            user: file.user,
+            share_ts,
+        })
+    }
+
+    /// The text of the message `file_id` was shared with in `channel`, if it can be found
+    /// among the recent messages and has text.
+    pub async fn share_message_text(
+        &self,
+        channel: &str,
+        file_id: &str,
+        share_ts: Option<&str>,
+    ) -> Result<Option<String>, SlackError> {
+        let mut params = vec![("channel", channel), ("limit", SHARE_SEARCH_LIMIT)];
+        if let Some(ts) = share_ts {
+            params = vec![
+                ("channel", channel),
+                ("latest", ts),
+                ("inclusive", "true"),
+                ("limit", "1"),
+            ];
+        }
+        let history: HistoryResponse = self.get("conversations.history", &params).await?;
+        let found = history.messages.into_iter().find(|message| {
+            let same_ts = share_ts.is_some_and(|ts| message.ts.as_deref() == Some(ts));
+            same_ts
+                || message
+                    .files
+                    .iter()
+                    .any(|file| file.id.as_deref() == Some(file_id))
+        });
+        Ok(found
+            .and_then(|message| message.text)
+            .filter(|text| !text.trim().is_empty()))
+    }
+
+    /// `chat.postEphemeral`: a message only `user` sees in `channel`.
+    pub async fn post_ephemeral(
+        &self,
+        channel: &str,
+        user: &str,
+        text: &str,
+    ) -> Result<(), SlackError> {
+        let token = self.token("chat.postEphemeral").await?;
+        let session = self.client.open_session(&token);
+        let request = SlackApiChatPostEphemeralRequest::new(
+            channel.into(),
+            user.into(),
+            SlackMessageContent::new().with_text(text.to_owned()),
+        );
+        session
+            .chat_post_ephemeral(&request)
+            .await
+            .map(|_| ())
+            .map_err(|error| SlackError::from_client("chat.postEphemeral", &error))
+    }
+
+    /// An ephemeral message through a `response_url` (no token needed).
+    pub async fn post_to_response_url(
+        &self,
+        url: &ResponseUrl,
+        text: &str,
+    ) -> Result<(), SlackError> {
+        const METHOD: &str = "response_url";
+        let body = json!({
+            "response_type": "ephemeral",
+            "replace_original": false,
+            "text": text,
+        });
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(url.expose())
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(full_body(body.to_string()))
+            .map_err(|_| SlackError::new(METHOD, "invalid_url", false))?;
+        let response = tokio::time::timeout(Duration::from_secs(5), self.http.request(request))
+            .await
+            .map_err(|_| SlackError::new(METHOD, "timeout", true))?
+            .map_err(|_| SlackError::new(METHOD, "transport", true))?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(SlackError::new(
+                METHOD,
+                format!("http_{}", status.as_u16()),
+                status.is_server_error(),
+            ))
+        }
+    }
+}
+
+fn token(bot_token: &BotToken) -> SlackApiToken {
+    SlackApiToken::new(SlackApiTokenValue::new(bot_token.expose().to_owned()))
+}

@@ -1,0 +1,250 @@
+//! The payload the events handler sends to the command handler (an async `lambda:Invoke`).
+//!
+//! One JSON object per slash command or button click, already checked: the request was signed,
+//! came from the configured workspace, and was made in a channel linked to `case_id`. The
+//! command handler answers the person through `response_url`.
+//!
+//! ```json
+//! {
+//!   "version": 1,
+//!   "kind": "slash_command",
+//!   "command": "/security-ir",
+//!   "command_text": "update-status containment",
+//!   "subcommand": "update-status",
+//!   "team_id": "T0123ABCD",
+//!   "user_id": "U0123ABCD",
+//!   "user_name": "jane",
+//!   "channel_id": "C0123ABCD",
+//!   "case_id": "1234567890",
+//!   "response_url": "https://hooks.slack.com/commands/...",
+//!   "trigger_id": "1700000000.123.abc",
+//!   "action_id": null,
+//!   "action_value": null,
+//!   "block_id": null,
+//!   "message_ts": null,
+//!   "received_at": "2026-01-01T12:00:00Z"
+//! }
+//! ```
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sirslack_domain::CaseId;
+use sirslack_domain::command::Command;
+
+use crate::envelope::{ActionItem, BlockAction, ResponseUrl, SlashCommand};
+
+/// The current payload version. A consumer refuses versions it does not know.
+pub const COMMAND_INVOCATION_VERSION: u32 = 1;
+
+/// What the person did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvocationKind {
+    /// Ran `/security-ir ...`.
+    SlashCommand,
+    /// Clicked a button (or picked an option) the integration posted.
+    BlockAction,
+}
+
+/// A `response_url` could not be found for a block action (it was in a modal).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the interaction has no response_url")]
+pub struct ResponseUrlError;
+
+/// The command handler's input. `Debug` redacts `response_url`, so the whole value may be
+/// logged; the field itself never may.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandInvocation {
+    /// [`COMMAND_INVOCATION_VERSION`].
+    pub version: u32,
+    /// Slash command or button.
+    pub kind: InvocationKind,
+    /// The slash command (`/security-ir`); `None` for a block action.
+    pub command: Option<String>,
+    /// The text typed after the command; for a block action, the action's value (buttons carry
+    /// a command line such as `close confirm`).
+    pub command_text: String,
+    /// The canonical subcommand name ([`Command::name`]) when `command_text` parses; the
+    /// command handler parses `command_text` again with [`Command::parse`] for the arguments.
+    pub subcommand: Option<String>,
+    /// The workspace.
+    pub team_id: String,
+    /// Who ran or clicked it.
+    pub user_id: String,
+    /// Their Slack user name, when Slack sent one.
+    pub user_name: Option<String>,
+    /// The case channel.
+    pub channel_id: String,
+    /// The case linked to the channel.
+    pub case_id: CaseId,
+    /// Where to answer. Never log it.
+    pub response_url: ResponseUrl,
+    /// Opens a modal, valid 3 seconds after `received_at`.
+    pub trigger_id: Option<String>,
+    /// The clicked element's `action_id`.
+    pub action_id: Option<String>,
+    /// The clicked element's value.
+    pub action_value: Option<String>,
+    /// The block holding the element.
+    pub block_id: Option<String>,
+    /// `ts` of the message holding the element.
+    pub message_ts: Option<String>,
+    /// When the events handler received the request.
+    pub received_at: DateTime<Utc>,
+}
+
+impl CommandInvocation {
+    /// The invocation for a slash command run in the channel of `case_id`.
+    pub fn for_slash_command(
+        command: &SlashCommand,
+        case_id: CaseId,
+        received_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            version: COMMAND_INVOCATION_VERSION,
+            kind: InvocationKind::SlashCommand,
+            command: Some(command.command.clone()),
+            command_text: command.text.clone(),
+            subcommand: subcommand_of(&command.text),
+            team_id: command.team_id.clone(),
+            user_id: command.user_id.clone(),
+            user_name: command.user_name.clone(),
+            channel_id: command.channel_id.clone(),
+            case_id,
+            response_url: command.response_url.clone(),
+            trigger_id: command.trigger_id.clone(),
+            action_id: None,
+            action_value: None,
+            block_id: None,
+            message_ts: None,
+            received_at,
+        }
+    }
+
+    /// The invocation for a click on `action` in the channel `channel_id` of `case_id`.
+    pub fn for_block_action(
+        interaction: &BlockAction,
+        action: &ActionItem,
+        channel_id: &str,
+        case_id: CaseId,
+        received_at: DateTime<Utc>,
+    ) -> Result<Self, ResponseUrlError> {
+        let response_url = interaction.response_url.clone().ok_or(ResponseUrlError)?;
+        let command_text = action.value.clone().unwrap_or_default();
+        Ok(Self {
+            version: COMMAND_INVOCATION_VERSION,
+            kind: InvocationKind::BlockAction,
+            command: None,
+            subcommand: subcommand_of(&command_text),
+            command_text,
+            team_id: interaction.team_id.clone(),
+            user_id: interaction.user_id.clone(),
+            user_name: interaction.user_name.clone(),
+            channel_id: channel_id.to_owned(),
+            case_id,
+            response_url,
+            trigger_id: interaction.trigger_id.clone(),
+            action_id: Some(action.action_id.clone()),
+            action_value: action.value.clone(),
+            block_id: action.block_id.clone(),
+            message_ts: interaction.message_ts.clone(),
+            received_at,
+        })
+    }
+}
+
+fn subcommand_of(text: &str) -> Option<String> {
+    Command::parse(text)
+        .ok()
+        .map(|command| command.name().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn command(text: &str) -> SlashCommand {
+        SlashCommand {
+            command: "/security-ir".into(),
+            text: text.into(),
+            team_id: "T1".into(),
+            user_id: "U1".into(),
+            user_name: Some("jane".into()),
+            channel_id: "C1".into(),
+            channel_name: None,
+            response_url: ResponseUrl::new("https://hooks.slack.com/commands/T1/1/secret"),
+            trigger_id: Some("1.2.3".into()),
+            api_app_id: None,
+        }
+    }
+
+    #[test]
+    fn round_trips_and_redacts() {
+        let case_id: CaseId = "1234567890".parse().unwrap();
+        let invocation =
+            CommandInvocation::for_slash_command(&command("incident-details"), case_id, Utc::now());
+        assert_eq!(invocation.subcommand.as_deref(), Some("summarize"));
+        let json = serde_json::to_value(&invocation).unwrap();
+        assert_eq!(json["kind"], "slash_command");
+        assert_eq!(json["case_id"], "1234567890");
+        assert_eq!(
+            json["response_url"],
+            "https://hooks.slack.com/commands/T1/1/secret"
+        );
+        let back: CommandInvocation = serde_json::from_value(json).unwrap();
+        assert_eq!(back, invocation);
+        let shown = format!("{invocation:?}");
+        assert!(!shown.contains("hooks.slack.com"), "{shown}");
+    }
+
+    #[test]
+    fn unparseable_text_has_no_subcommand_and_bad_case_ids_are_refused() {
+        let case_id: CaseId = "1234567890".parse().unwrap();
+        let invocation =
+            CommandInvocation::for_slash_command(&command("frobnicate"), case_id, Utc::now());
+        assert_eq!(invocation.subcommand, None);
+        let mut json = serde_json::to_value(&invocation).unwrap();
+        json["case_id"] = json!("not-a-case");
+        assert!(serde_json::from_value::<CommandInvocation>(json).is_err());
+    }
+
+    #[test]
+    fn block_actions_need_a_response_url() {
+        let case_id: CaseId = "1234567890".parse().unwrap();
+        let mut interaction = BlockAction {
+            team_id: "T1".into(),
+            user_id: "U1".into(),
+            user_name: None,
+            channel_id: Some("C1".into()),
+            message_ts: Some("1.1".into()),
+            response_url: None,
+            trigger_id: None,
+            api_app_id: None,
+            actions: vec![],
+        };
+        let action = ActionItem {
+            action_id: "sirslack_close".into(),
+            block_id: None,
+            value: Some("close confirm".into()),
+            kind: Some("button".into()),
+        };
+        assert_eq!(
+            CommandInvocation::for_block_action(
+                &interaction,
+                &action,
+                "C1",
+                case_id.clone(),
+                Utc::now()
+            ),
+            Err(ResponseUrlError)
+        );
+        interaction.response_url = Some(ResponseUrl::new("https://hooks.slack.com/actions/1"));
+        let invocation =
+            CommandInvocation::for_block_action(&interaction, &action, "C1", case_id, Utc::now())
+                .unwrap();
+        assert_eq!(invocation.kind, InvocationKind::BlockAction);
+        assert_eq!(invocation.subcommand.as_deref(), Some("close"));
+        assert_eq!(invocation.action_id.as_deref(), Some("sirslack_close"));
+    }
+}

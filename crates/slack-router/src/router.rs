@@ -1,0 +1,833 @@
+//! The router: checks, dedupe, dispatch to listeners, hand-offs, lazy listeners.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use http::{Method, Response, StatusCode, header};
+use serde_json::{Value, json};
+use tracing::{error, info, warn};
+
+use crate::ack::{Ack, Outcome};
+use crate::dedupe::{DedupeScope, Deduplicator};
+use crate::envelope::{
+    ActionItem, BlockAction, EventCallback, Inbound, SlashCommand, parse_inbound,
+};
+use crate::handoff::{HandOff, HandOffError, HandOffSink, LazyInvocation};
+use crate::keys::{KeySource, VerifierKeys};
+use crate::signature::{SignatureError, verify_signature};
+use crate::{BoxFuture, RETRY_NUM_HEADER, RETRY_REASON_HEADER};
+
+/// Default body size limit: 1 MiB. Slack's payloads are far smaller (a 40,000-character message
+/// with blocks is a few hundred KB).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+const DEFAULT_COMMAND_FAILURE_TEXT: &str =
+    "Sorry, that did not work. Please try again in a moment.";
+const DEFAULT_WRONG_WORKSPACE_TEXT: &str = "This app is not set up for this workspace.";
+
+/// Slack's redelivery headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryInfo {
+    /// `X-Slack-Retry-Num` (1 to 3).
+    pub attempt: u32,
+    /// `X-Slack-Retry-Reason`.
+    pub reason: Option<String>,
+}
+
+/// An event for a listener.
+#[derive(Debug, Clone)]
+pub struct EventRequest {
+    /// The callback, with the raw inner event.
+    pub callback: EventCallback,
+    /// Set when Slack redelivers; a retry is processed like the first delivery.
+    pub retry: Option<RetryInfo>,
+    /// When the router got the request (for time budgets).
+    pub received: Instant,
+    /// The same moment, as a timestamp.
+    pub received_at: DateTime<Utc>,
+}
+
+/// A slash command for a listener.
+#[derive(Debug, Clone)]
+pub struct CommandRequest {
+    /// The command.
+    pub command: SlashCommand,
+    /// When the router got the request.
+    pub received: Instant,
+    /// The same moment, as a timestamp.
+    pub received_at: DateTime<Utc>,
+}
+
+/// A block action for a listener: the interaction and the action that matched.
+#[derive(Debug, Clone)]
+pub struct ActionRequest {
+    /// The whole interaction.
+    pub interaction: BlockAction,
+    /// The action that matched the listener.
+    pub action: ActionItem,
+    /// When the router got the request.
+    pub received: Instant,
+    /// The same moment, as a timestamp.
+    pub received_at: DateTime<Utc>,
+}
+
+/// A lazy listener's input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LazyRequest {
+    /// The lazy listener's name.
+    pub name: String,
+    /// What the ack path handed off.
+    pub payload: Value,
+    /// When it was handed off.
+    pub handed_off_at: DateTime<Utc>,
+}
+
+/// A listener could not produce an [`Outcome`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ListenerError {
+    /// Might work on a redelivery: for events, the dedupe markers are released and Slack gets
+    /// `500` (it retries up to 3 times).
+    #[error("transient: {0}")]
+    Transient(String),
+    /// Will not work again: logged, and Slack gets `200` (events) or a short apology
+    /// (commands).
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+/// A lazy listener failed. The listener is expected to have told the person already.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("lazy listener failed: {0}")]
+pub struct LazyError(pub String);
+
+/// Handles one event type.
+pub trait EventListener: Send + Sync {
+    /// Produces the ack (and hand-offs) for an event.
+    fn on_event(&self, request: EventRequest)
+    -> BoxFuture<'static, Result<Outcome, ListenerError>>;
+}
+
+/// Handles one slash command.
+pub trait CommandListener: Send + Sync {
+    /// Produces the ack (and hand-offs) for a command.
+    fn on_command(
+        &self,
+        request: CommandRequest,
+    ) -> BoxFuture<'static, Result<Outcome, ListenerError>>;
+}
+
+/// Handles block actions with matching action IDs.
+pub trait ActionListener: Send + Sync {
+    /// Produces the ack (and hand-offs) for an action.
+    fn on_action(
+        &self,
+        request: ActionRequest,
+    ) -> BoxFuture<'static, Result<Outcome, ListenerError>>;
+}
+
+/// A cheap check run *before* an event is deduplicated: events it turns away (a bot's
+/// message, a channel no case is linked to) are acknowledged without writing dedupe markers,
+/// since nothing would happen twice anyway.
+pub trait EventFilter: Send + Sync {
+    /// `Some(reason)` (a fixed word for the request log) to acknowledge and drop the event.
+    fn skip<'a>(
+        &'a self,
+        event: &'a EventCallback,
+    ) -> BoxFuture<'a, Result<Option<&'static str>, ListenerError>>;
+}
+
+/// Runs work handed off by the ack path, in its own invocation.
+pub trait LazyListener: Send + Sync {
+    /// Does the work.
+    fn run(&self, request: LazyRequest) -> BoxFuture<'static, Result<(), LazyError>>;
+}
+
+impl<F, Fut> EventListener for F
+where
+    F: Fn(EventRequest) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<Outcome, ListenerError>> + Send + 'static,
+{
+    fn on_event(
+        &self,
+        request: EventRequest,
+    ) -> BoxFuture<'static, Result<Outcome, ListenerError>> {
+        Box::pin(self(request))
+    }
+}
+
+impl<F, Fut> CommandListener for F
+where
+    F: Fn(CommandRequest) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<Outcome, ListenerError>> + Send + 'static,
+{
+    fn on_command(
+        &self,
+        request: CommandRequest,
+    ) -> BoxFuture<'static, Result<Outcome, ListenerError>> {
+        Box::pin(self(request))
+    }
+}
+
+impl<F, Fut> ActionListener for F
+where
+    F: Fn(ActionRequest) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<Outcome, ListenerError>> + Send + 'static,
+{
+    fn on_action(
+        &self,
+        request: ActionRequest,
+    ) -> BoxFuture<'static, Result<Outcome, ListenerError>> {
+        Box::pin(self(request))
+    }
+}
+
+impl<F, Fut> LazyListener for F
+where
+    F: Fn(LazyRequest) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<(), LazyError>> + Send + 'static,
+{
+    fn run(&self, request: LazyRequest) -> BoxFuture<'static, Result<(), LazyError>> {
+        Box::pin(self(request))
+    }
+}
+
+#[derive(Clone)]
+struct EventRoute {
+    filter: Option<Arc<dyn EventFilter>>,
+    listener: Arc<dyn EventListener>,
+}
+
+enum ActionMatcher {
+    Exact(String),
+    Prefix(String),
+}
+
+impl ActionMatcher {
+    fn matches(&self, action_id: &str) -> bool {
+        match self {
+            Self::Exact(id) => id == action_id,
+            Self::Prefix(prefix) => action_id.starts_with(prefix.as_str()),
+        }
+    }
+}
+
+/// Builds a [`Router`].
+pub struct RouterBuilder {
+    keys: Arc<dyn KeySource>,
+    dedupe: Arc<dyn Deduplicator>,
+    hand_off: Arc<dyn HandOffSink>,
+    max_body_bytes: usize,
+    events: HashMap<String, EventRoute>,
+    commands: HashMap<String, Arc<dyn CommandListener>>,
+    actions: Vec<(ActionMatcher, Arc<dyn ActionListener>)>,
+    lazies: HashMap<String, Arc<dyn LazyListener>>,
+    command_failure_text: String,
+    wrong_workspace_text: String,
+}
+
+impl RouterBuilder {
+    /// The largest body accepted (bigger: `413` before anything else).
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        self.max_body_bytes = limit;
+        self
+    }
+
+    /// The listener for events of `event_type` (`message`, `file_shared`...). A later
+    /// registration for the same type replaces an earlier one.
+    pub fn event(
+        mut self,
+        event_type: impl Into<String>,
+        listener: impl EventListener + 'static,
+    ) -> Self {
+        let route = EventRoute {
+            filter: None,
+            listener: Arc::new(listener),
+        };
+        self.events.insert(event_type.into(), route);
+        self
+    }
+
+    /// Like [`RouterBuilder::event`], with an [`EventFilter`] run before dedupe.
+    pub fn event_with_filter(
+        mut self,
+        event_type: impl Into<String>,
+        filter: impl EventFilter + 'static,
+        listener: impl EventListener + 'static,
+    ) -> Self {
+        let route = EventRoute {
+            filter: Some(Arc::new(filter)),
+            listener: Arc::new(listener),
+        };
+        self.events.insert(event_type.into(), route);
+        self
+    }
+
+    /// The listener for slash command `command` (with its `/`).
+    pub fn command(
+        mut self,
+        command: impl Into<String>,
+        listener: impl CommandListener + 'static,
+    ) -> Self {
+        self.commands.insert(command.into(), Arc::new(listener));
+        self
+    }
+
+    /// The listener for block actions whose `action_id` is exactly `action_id`.
+    pub fn action(
+        mut self,
+        action_id: impl Into<String>,
+        listener: impl ActionListener + 'static,
+    ) -> Self {
+        self.actions
+            .push((ActionMatcher::Exact(action_id.into()), Arc::new(listener)));
+        self
+    }
+
+    /// The listener for block actions whose `action_id` starts with `prefix` (an empty prefix
+    /// matches every action). Matchers are tried in registration order.
+    pub fn action_prefix(
+        mut self,
+        prefix: impl Into<String>,
+        listener: impl ActionListener + 'static,
+    ) -> Self {
+        self.actions
+            .push((ActionMatcher::Prefix(prefix.into()), Arc::new(listener)));
+        self
+    }
+
+    /// The lazy listener `name`, run by [`Router::run_lazy`] in a later invocation.
+    pub fn lazy(mut self, name: impl Into<String>, listener: impl LazyListener + 'static) -> Self {
+        self.lazies.insert(name.into(), Arc::new(listener));
+        self
+    }
+
+    /// What a person sees when a command listener fails.
+    pub fn command_failure_text(mut self, text: impl Into<String>) -> Self {
+        self.command_failure_text = text.into();
+        self
+    }
+
+    /// What a person sees when running a command from a workspace the app does not serve.
+    pub fn wrong_workspace_text(mut self, text: impl Into<String>) -> Self {
+        self.wrong_workspace_text = text.into();
+        self
+    }
+
+    /// The router.
+    pub fn build(self) -> Router {
+        Router {
+            keys: self.keys,
+            dedupe: self.dedupe,
+            hand_off: self.hand_off,
+            max_body_bytes: self.max_body_bytes,
+            events: self.events,
+            commands: self.commands,
+            actions: self.actions,
+            lazies: self.lazies,
+            command_failure_text: self.command_failure_text,
+            wrong_workspace_text: self.wrong_workspace_text,
+        }
+    }
+}
+
+/// Routes Slack's requests to listeners. Build it once per process and share it.
+pub struct Router {
+    keys: Arc<dyn KeySource>,
+    dedupe: Arc<dyn Deduplicator>,
+    hand_off: Arc<dyn HandOffSink>,
+    max_body_bytes: usize,
+    events: HashMap<String, EventRoute>,
+    commands: HashMap<String, Arc<dyn CommandListener>>,
+    actions: Vec<(ActionMatcher, Arc<dyn ActionListener>)>,
+    lazies: HashMap<String, Arc<dyn LazyListener>>,
+    command_failure_text: String,
+    wrong_workspace_text: String,
+}
+
+/// What the request log line says about a request. Only fixed words and Slack identifiers:
+/// never bodies, signatures, tokens or response URLs.
+#[derive(Default)]
+struct RequestLog {
+    kind: &'static str,
+    name: Option<String>,
+    event_id: Option<String>,
+    retry: Option<u32>,
+    note: &'static str,
+}
+
+impl Router {
+    /// Starts a router over its three pluggable edges.
+    pub fn builder(
+        keys: Arc<dyn KeySource>,
+        dedupe: Arc<dyn Deduplicator>,
+        hand_off: Arc<dyn HandOffSink>,
+    ) -> RouterBuilder {
+        RouterBuilder {
+            keys,
+            dedupe,
+            hand_off,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            events: HashMap::new(),
+            commands: HashMap::new(),
+            actions: Vec::new(),
+            lazies: HashMap::new(),
+            command_failure_text: DEFAULT_COMMAND_FAILURE_TEXT.to_owned(),
+            wrong_workspace_text: DEFAULT_WRONG_WORKSPACE_TEXT.to_owned(),
+        }
+    }
+
+    /// Answers one HTTP request from Slack. Logs one line per request with the outcome and
+    /// the time to answer (`ack_ms`).
+    pub async fn handle<B: AsRef<[u8]>>(&self, request: &http::Request<B>) -> Response<String> {
+        let started = Instant::now();
+        let mut log = RequestLog {
+            kind: "unknown",
+            note: "",
+            ..RequestLog::default()
+        };
+        let response = self.process(request, started, &mut log).await;
+        let ack_ms = started.elapsed().as_secs_f64() * 1000.0;
+        info!(
+            kind = log.kind,
+            name = log.name.as_deref().unwrap_or(""),
+            event_id = log.event_id.as_deref().unwrap_or(""),
+            retry = log.retry.unwrap_or(0),
+            note = log.note,
+            status = response.status().as_u16(),
+            ack_ms,
+            "slack request"
+        );
+        response
+    }
+
+    async fn process<B: AsRef<[u8]>>(
+        &self,
+        request: &http::Request<B>,
+        started: Instant,
+        log: &mut RequestLog,
+    ) -> Response<String> {
+        if request.method() != Method::POST {
+            log.note = "method_not_allowed";
+            return status(StatusCode::METHOD_NOT_ALLOWED);
+        }
+        let body = request.body().as_ref();
+        if body.len() > self.max_body_bytes {
+            log.note = "body_too_large";
+            return status(StatusCode::PAYLOAD_TOO_LARGE);
+        }
+        let keys = match self.verified_keys(request.headers(), body).await {
+            Ok(keys) => keys,
+            Err(Rejection::Unauthorized(reason)) => {
+                log.note = reason;
+                return status(StatusCode::UNAUTHORIZED);
+            }
+            Err(Rejection::KeysUnavailable) => {
+                log.note = "keys_unavailable";
+                return status(StatusCode::INTERNAL_SERVER_ERROR);
+            }
+        };
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok());
+        let inbound = match parse_inbound(content_type, body) {
+            Ok(inbound) => inbound,
+            Err(malformed) => {
+                log.note = malformed.0;
+                return status(StatusCode::BAD_REQUEST);
+            }
+        };
+        log.kind = inbound.kind();
+        if let Some(team_id) = inbound.team_id()
+            && team_id != keys.workspace_id
+        {
+            warn!(
+                kind = inbound.kind(),
+                team_id, "request from a workspace this app does not serve"
+            );
+            log.note = "wrong_workspace";
+            return match inbound {
+                Inbound::SlashCommand(_) => Ack::ephemeral(&self.wrong_workspace_text),
+                _ => Ack::Empty,
+            }
+            .into_response();
+        }
+        let received_at = Utc::now();
+        match inbound {
+            Inbound::UrlVerification { challenge } => {
+                log.note = "challenge";
+                Ack::Json(json!({ "challenge": challenge })).into_response()
+            }
+            Inbound::AppRateLimited { .. } => {
+                warn!("Slack paused event delivery for this app (app_rate_limited)");
+                log.note = "app_rate_limited";
+                Ack::Empty.into_response()
+            }
+            Inbound::Event(callback) => {
+                log.name = Some(callback.event_type.clone());
+                log.event_id = Some(callback.event_id.clone());
+                let retry = retry_info(request.headers());
+                log.retry = retry.as_ref().map(|retry| retry.attempt);
+                let event = EventRequest {
+                    callback,
+                    retry,
+                    received: started,
+                    received_at,
+                };
+                self.dispatch_event(event, log).await
+            }
+            Inbound::SlashCommand(command) => {
+                log.name = Some(command.command.clone());
+                let command = CommandRequest {
+                    command,
+                    received: started,
+                    received_at,
+                };
+                self.dispatch_command(command, log).await
+            }
+            Inbound::BlockActions(interaction) => {
+                self.dispatch_actions(interaction, started, received_at, log)
+                    .await
+            }
+            Inbound::OtherInteraction { kind, .. } | Inbound::OtherEnvelope { kind, .. } => {
+                log.name = Some(kind);
+                log.note = "no_listener";
+                Ack::Empty.into_response()
+            }
+        }
+    }
+
+    async fn verified_keys(
+        &self,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Result<Arc<VerifierKeys>, Rejection> {
+        let keys = self.keys.keys().await.map_err(|error| {
+            error!(%error, "cannot read the signing secret");
+            Rejection::KeysUnavailable
+        })?;
+        let error = match verify_signature(&keys.signing_secret, headers, body) {
+            Ok(()) => return Ok(keys),
+            Err(error) => error,
+        };
+        if !error.may_be_rotation() {
+            return Err(Rejection::Unauthorized(signature_note(&error)));
+        }
+        match self.keys.reload_after_mismatch(&keys).await {
+            Ok(Some(newer)) => match verify_signature(&newer.signing_secret, headers, body) {
+                Ok(()) => {
+                    info!("signing secret rotation picked up");
+                    Ok(newer)
+                }
+                Err(error) => Err(Rejection::Unauthorized(signature_note(&error))),
+            },
+            Ok(None) => Err(Rejection::Unauthorized(signature_note(&error))),
+            Err(reload_error) => {
+                warn!(error = %reload_error, "re-reading the signing secret failed");
+                Err(Rejection::Unauthorized(signature_note(&error)))
+            }
+        }
+    }
+
+    async fn dispatch_event(&self, event: EventRequest, log: &mut RequestLog) -> Response<String> {
+        let Some(route) = self.events.get(&event.callback.event_type).cloned() else {
+            log.note = "no_listener";
+            return Ack::Empty.into_response();
+        };
+        if let Some(filter) = &route.filter {
+            match filter.skip(&event.callback).await {
+                Ok(None) => {}
+                Ok(Some(why)) => {
+                    log.note = why;
+                    return Ack::Empty.into_response();
+                }
+                Err(ListenerError::Transient(reason)) => {
+                    warn!(%reason, "event filter failed; Slack will retry");
+                    log.note = "filter_transient";
+                    return status(StatusCode::INTERNAL_SERVER_ERROR);
+                }
+                Err(ListenerError::Permanent(reason)) => {
+                    error!(%reason, "event filter failed for good");
+                    log.note = "filter_permanent";
+                    return Ack::Empty.into_response();
+                }
+            }
+        }
+        let event_key = event.callback.event_id.clone();
+        let content_key = event.callback.content_key();
+        // Both markers are written at once: one round trip on the ack path.
+        let (event_claim, content_claim) = match &content_key {
+            Some(key) => {
+                let (event_claim, content_claim) = futures::join!(
+                    self.dedupe.claim(DedupeScope::EventId, &event_key),
+                    self.dedupe.claim(DedupeScope::Content, key)
+                );
+                (event_claim, Some(content_claim))
+            }
+            None => (
+                self.dedupe.claim(DedupeScope::EventId, &event_key).await,
+                None,
+            ),
+        };
+        let claimed_event = matches!(event_claim, Ok(true));
+        let claimed_content = matches!(content_claim, Some(Ok(true)));
+        let failure = match (&event_claim, &content_claim) {
+            (Err(error), _) | (_, Some(Err(error))) => Some(error.clone()),
+            _ => None,
+        };
+        if let Some(error) = failure {
+            error!(%error, "event dedupe failed");
+            self.release_claimed(
+                &event_key,
+                claimed_event,
+                content_key.as_deref(),
+                claimed_content,
+            )
+            .await;
+            log.note = "dedupe_failed";
+            return status(StatusCode::INTERNAL_SERVER_ERROR);
+        }
+        if !claimed_event {
+            // A redelivery: the first delivery owns the content marker, so one claimed just
+            // now (the first one's had been released) goes back.
+            self.release_claimed(&event_key, false, content_key.as_deref(), claimed_content)
+                .await;
+            log.note = "duplicate_event_id";
+            return Ack::Empty.into_response();
+        }
+        if content_key.is_some() && !claimed_content {
+            log.note = "duplicate_content";
+            return Ack::Empty.into_response();
+        }
+        let listener = Arc::clone(&route.listener);
+        let result = listener.on_event(event).await;
+        let failed = |note: &'static str, log: &mut RequestLog| {
+            log.note = note;
+            status(StatusCode::INTERNAL_SERVER_ERROR)
+        };
+        match result {
+            Ok(outcome) => {
+                log.note = outcome.note;
+                match self.deliver_all(outcome.hand_offs).await {
+                    Ok(()) => outcome.ack.into_response(),
+                    Err(error) => {
+                        error!(%error, "could not hand off event work; Slack will retry");
+                        self.release(&event_key, content_key.as_deref()).await;
+                        if let Some(work) = outcome.on_hand_off_failure {
+                            work.await;
+                        }
+                        match outcome.if_hand_off_fails {
+                            Some(ack) => {
+                                log.note = "hand_off_failed";
+                                ack.into_response()
+                            }
+                            None => failed("hand_off_failed", log),
+                        }
+                    }
+                }
+            }
+            Err(ListenerError::Transient(reason)) => {
+                warn!(%reason, "event listener failed; Slack will retry");
+                self.release(&event_key, content_key.as_deref()).await;
+                failed("listener_transient", log)
+            }
+            Err(ListenerError::Permanent(reason)) => {
+                error!(%reason, "event listener failed for good");
+                log.note = "listener_permanent";
+                Ack::Empty.into_response()
+            }
+        }
+    }
+
+    async fn release_claimed(
+        &self,
+        event_key: &str,
+        event_claimed: bool,
+        content_key: Option<&str>,
+        content_claimed: bool,
+    ) {
+        if event_claimed {
+            self.release(event_key, content_key.filter(|_| content_claimed))
+                .await;
+        } else if let Some(key) = content_key.filter(|_| content_claimed)
+            && let Err(error) = self.dedupe.release(DedupeScope::Content, key).await
+        {
+            warn!(%error, "could not release a content marker");
+        }
+    }
+
+    async fn release(&self, event_key: &str, content_key: Option<&str>) {
+        if let Err(error) = self.dedupe.release(DedupeScope::EventId, event_key).await {
+            warn!(%error, "could not release the event marker; a retry will be dropped");
+        }
+        if let Some(key) = content_key
+            && let Err(error) = self.dedupe.release(DedupeScope::Content, key).await
+        {
+            warn!(%error, "could not release the content marker; a retry will be dropped");
+        }
+    }
+
+    async fn dispatch_command(
+        &self,
+        command: CommandRequest,
+        log: &mut RequestLog,
+    ) -> Response<String> {
+        let Some(listener) = self.commands.get(&command.command.command).cloned() else {
+            log.note = "no_listener";
+            return Ack::Empty.into_response();
+        };
+        match listener.on_command(command).await {
+            Ok(outcome) => self.finish_interactive(outcome, log).await,
+            Err(error) => {
+                error!(%error, "command listener failed");
+                log.note = "listener_failed";
+                Ack::ephemeral(&self.command_failure_text).into_response()
+            }
+        }
+    }
+
+    async fn dispatch_actions(
+        &self,
+        interaction: BlockAction,
+        started: Instant,
+        received_at: DateTime<Utc>,
+        log: &mut RequestLog,
+    ) -> Response<String> {
+        let matched = interaction.actions.iter().find_map(|action| {
+            self.actions
+                .iter()
+                .find(|(matcher, _)| matcher.matches(&action.action_id))
+                .map(|(_, listener)| (action.clone(), Arc::clone(listener)))
+        });
+        let Some((action, listener)) = matched else {
+            log.note = "no_listener";
+            return Ack::Empty.into_response();
+        };
+        log.name = Some(action.action_id.clone());
+        let request = ActionRequest {
+            interaction,
+            action,
+            received: started,
+            received_at,
+        };
+        match listener.on_action(request).await {
+            Ok(outcome) => self.finish_interactive(outcome, log).await,
+            Err(error) => {
+                // Slack shows nothing for a block_actions ack body; the listener is the one
+                // that can reach the person (response_url), so only the operator hears of it.
+                error!(%error, "action listener failed");
+                log.note = "listener_failed";
+                Ack::Empty.into_response()
+            }
+        }
+    }
+
+    /// Commands and actions: Slack never retries them, so a failed hand-off is answered with
+    /// the listener's fallback (or the generic apology), never a `500`.
+    async fn finish_interactive(&self, outcome: Outcome, log: &mut RequestLog) -> Response<String> {
+        log.note = outcome.note;
+        match self.deliver_all(outcome.hand_offs).await {
+            Ok(()) => outcome.ack.into_response(),
+            Err(error) => {
+                error!(%error, "could not hand off interactive work");
+                log.note = "hand_off_failed";
+                if let Some(work) = outcome.on_hand_off_failure {
+                    work.await;
+                }
+                outcome
+                    .if_hand_off_fails
+                    .unwrap_or_else(|| Ack::ephemeral(&self.command_failure_text))
+                    .into_response()
+            }
+        }
+    }
+
+    async fn deliver_all(&self, hand_offs: Vec<HandOff>) -> Result<(), HandOffError> {
+        for hand_off in hand_offs {
+            let (target, payload) = hand_off.into_delivery()?;
+            self.hand_off.deliver(&target, payload).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs the lazy listener a [`LazyInvocation`] names (in the invocation that received it).
+    pub async fn run_lazy(&self, invocation: LazyInvocation) -> Result<(), LazyError> {
+        let call = invocation.call;
+        let Some(listener) = self.lazies.get(&call.name).cloned() else {
+            error!(lazy = call.name, "no lazy listener with this name");
+            return Err(LazyError(format!("no lazy listener named {}", call.name)));
+        };
+        let started = Instant::now();
+        let queued_ms = (Utc::now() - call.handed_off_at).num_milliseconds();
+        let name = call.name.clone();
+        let result = listener
+            .run(LazyRequest {
+                name: call.name,
+                payload: call.payload,
+                handed_off_at: call.handed_off_at,
+            })
+            .await;
+        let run_ms = started.elapsed().as_secs_f64() * 1000.0;
+        match &result {
+            Ok(()) => info!(
+                lazy = name,
+                queued_ms,
+                run_ms,
+                outcome = "ok",
+                "lazy listener"
+            ),
+            Err(error) => {
+                error!(lazy = name, queued_ms, run_ms, %error, outcome = "failed", "lazy listener")
+            }
+        }
+        result
+    }
+
+    /// Whether a lazy listener is registered under `name`.
+    pub fn has_lazy(&self, name: &str) -> bool {
+        self.lazies.contains_key(name)
+    }
+}
+
+enum Rejection {
+    Unauthorized(&'static str),
+    KeysUnavailable,
+}
+
+fn signature_note(error: &SignatureError) -> &'static str {
+    match error {
+        SignatureError::MissingHeader(_) => "missing_signature_headers",
+        SignatureError::MalformedTimestamp => "malformed_timestamp",
+        SignatureError::OutsideWindow => "timestamp_outside_window",
+        SignatureError::Mismatch => "signature_mismatch",
+        SignatureError::BodyNotUtf8 => "body_not_utf8",
+        SignatureError::NoSecret => "no_signing_secret",
+    }
+}
+
+fn status(code: StatusCode) -> Response<String> {
+    let mut response = Response::new(String::new());
+    *response.status_mut() = code;
+    response
+}
+
+fn retry_info(headers: &http::HeaderMap) -> Option<RetryInfo> {
+    let attempt = headers
+        .get(RETRY_NUM_HEADER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let reason = headers
+        .get(RETRY_REASON_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    Some(RetryInfo { attempt, reason })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,575 @@
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use http::HeaderMap;
+
+use super::*;
+use crate::dedupe::MemoryDeduplicator;
+use crate::handoff::{HandOffTarget, RecordingHandOffSink};
+use crate::keys::{KeySourceError, StaticKeys};
+use crate::signature::SigningSecret;
+use crate::signature::tests::{now, sign};
+
+const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+const TEAM: &str = "T0TEAM";
+
+/// Keys that change to `next` on the first reload after a mismatch.
+struct RotatingKeys {
+    current: Mutex<Arc<VerifierKeys>>,
+    next: Mutex<Option<Arc<VerifierKeys>>>,
+    reloads: AtomicUsize,
+}
+
+impl RotatingKeys {
+    fn new(current: &str, next: &str) -> Self {
+        Self {
+            current: Mutex::new(Arc::new(keys(current))),
+            next: Mutex::new(Some(Arc::new(keys(next)))),
+            reloads: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl KeySource for RotatingKeys {
+    fn keys(&self) -> BoxFuture<'_, Result<Arc<VerifierKeys>, KeySourceError>> {
+        let keys = Arc::clone(&self.current.lock().unwrap());
+        Box::pin(async move { Ok(keys) })
+    }
+
+    fn reload_after_mismatch<'a>(
+        &'a self,
+        _rejected: &'a Arc<VerifierKeys>,
+    ) -> BoxFuture<'a, Result<Option<Arc<VerifierKeys>>, KeySourceError>> {
+        self.reloads.fetch_add(1, Ordering::SeqCst);
+        let next = self.next.lock().unwrap().take();
+        if let Some(next) = &next {
+            *self.current.lock().unwrap() = Arc::clone(next);
+        }
+        Box::pin(async move { Ok(next) })
+    }
+}
+
+fn keys(secret: &str) -> VerifierKeys {
+    VerifierKeys::new(SigningSecret::new(secret), TEAM)
+}
+
+struct World {
+    router: Router,
+    dedupe: Arc<MemoryDeduplicator>,
+    sink: Arc<RecordingHandOffSink>,
+    calls: Arc<AtomicUsize>,
+    lazy_payloads: Arc<Mutex<Vec<Value>>>,
+}
+
+/// How the `message` listener behaves.
+#[derive(Clone, Copy)]
+enum MessageBehaviour {
+    Ack,
+    HandOff,
+    Transient,
+    Permanent,
+}
+
+fn world_with(keys: Arc<dyn KeySource>, behaviour: MessageBehaviour) -> World {
+    let dedupe = Arc::new(MemoryDeduplicator::new());
+    let sink = Arc::new(RecordingHandOffSink::new());
+    let calls = Arc::new(AtomicUsize::new(0));
+    let lazy_payloads = Arc::new(Mutex::new(Vec::new()));
+    let message_calls = Arc::clone(&calls);
+    let command_calls = Arc::clone(&calls);
+    let action_calls = Arc::clone(&calls);
+    let lazy_seen = Arc::clone(&lazy_payloads);
+    let router = Router::builder(keys, dedupe.clone(), sink.clone())
+        .max_body_bytes(64 * 1024)
+        .event("message", move |request: EventRequest| {
+            message_calls.fetch_add(1, Ordering::SeqCst);
+            async move {
+                match behaviour {
+                    MessageBehaviour::Ack => Ok(Outcome::ack(Ack::Empty)),
+                    MessageBehaviour::HandOff => Ok(Outcome::ack(Ack::Empty)
+                        .with_hand_off(HandOff::lazy("later", &request.callback.event).unwrap())),
+                    MessageBehaviour::Transient => Err(ListenerError::Transient("busy".into())),
+                    MessageBehaviour::Permanent => Err(ListenerError::Permanent("no".into())),
+                }
+            }
+        })
+        .command("/security-ir", move |request: CommandRequest| {
+            command_calls.fetch_add(1, Ordering::SeqCst);
+            async move {
+                let text = format!("Working on it... `{}`", request.command.text);
+                Ok(Outcome::ack(Ack::ephemeral(text))
+                    .with_hand_off(
+                        HandOff::function(
+                            "command-handler",
+                            &json!({ "text": request.command.text }),
+                        )
+                        .unwrap(),
+                    )
+                    .if_hand_off_fails(Ack::ephemeral("Could not start the command.")))
+            }
+        })
+        .action_prefix("sirslack_", move |request: ActionRequest| {
+            action_calls.fetch_add(1, Ordering::SeqCst);
+            async move {
+                Ok(Outcome::ack(Ack::Empty).with_hand_off(
+                    HandOff::function(
+                        "command-handler",
+                        &json!({ "action": request.action.action_id }),
+                    )
+                    .unwrap(),
+                ))
+            }
+        })
+        .lazy("later", move |request: LazyRequest| {
+            lazy_seen.lock().unwrap().push(request.payload);
+            async { Ok(()) }
+        })
+        .build();
+    World {
+        router,
+        dedupe,
+        sink,
+        calls,
+        lazy_payloads,
+    }
+}
+
+fn world(behaviour: MessageBehaviour) -> World {
+    world_with(Arc::new(StaticKeys::new(keys(SECRET))), behaviour)
+}
+
+fn request(headers: HeaderMap, content_type: &str, body: &str) -> http::Request<Vec<u8>> {
+    let mut request = http::Request::builder()
+        .method(Method::POST)
+        .uri("/slack/events")
+        .header(header::CONTENT_TYPE, content_type)
+        .body(body.as_bytes().to_vec())
+        .unwrap();
+    request.headers_mut().extend(headers);
+    request
+}
+
+fn signed(body: &str) -> http::Request<Vec<u8>> {
+    request(sign(SECRET, now(), body), "application/json", body)
+}
+
+fn event_body(event_id: &str, team: &str, event: Value) -> String {
+    json!({
+        "type": "event_callback",
+        "team_id": team,
+        "api_app_id": "A1",
+        "event_id": event_id,
+        "event_time": now(),
+        "event": event,
+    })
+    .to_string()
+}
+
+fn message(channel: &str, ts: &str) -> Value {
+    json!({ "type": "message", "channel": channel, "user": "U1", "text": "hi", "ts": ts })
+}
+
+fn command_body(team: &str, text: &str) -> String {
+    serde_urlencoded::to_string([
+        ("team_id", team),
+        ("channel_id", "C1"),
+        ("user_id", "U1"),
+        ("user_name", "jane"),
+        ("command", "/security-ir"),
+        ("text", text),
+        ("response_url", "https://hooks.slack.com/commands/T/1/x"),
+        ("trigger_id", "1.2.3"),
+    ])
+    .unwrap()
+}
+
+fn signed_form(body: &str) -> http::Request<Vec<u8>> {
+    request(
+        sign(SECRET, now(), body),
+        "application/x-www-form-urlencoded",
+        body,
+    )
+}
+
+#[tokio::test]
+async fn a_signed_event_reaches_its_listener_once() {
+    let world = world(MessageBehaviour::Ack);
+    let body = event_body("Ev1", TEAM, message("C1", "1.1"));
+    let response = world.router.handle(&signed(&body)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(world.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(world.dedupe.len(), 2, "event and content markers");
+
+    // Slack's retry of the same event, and the same message under another event_id.
+    let mut retry = signed(&body);
+    retry
+        .headers_mut()
+        .insert(RETRY_NUM_HEADER, "1".parse().unwrap());
+    assert_eq!(world.router.handle(&retry).await.status(), StatusCode::OK);
+    let twin = event_body("Ev2", TEAM, message("C1", "1.1"));
+    assert_eq!(
+        world.router.handle(&signed(&twin)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(world.calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn unsigned_or_wrongly_signed_requests_get_401_and_nothing_else() {
+    let world = world(MessageBehaviour::Ack);
+    let body = event_body("Ev1", TEAM, message("C1", "1.1"));
+    let cases = [
+        request(HeaderMap::new(), "application/json", &body),
+        request(
+            sign("other-secret", now(), &body),
+            "application/json",
+            &body,
+        ),
+        request(sign(SECRET, now() - 301, &body), "application/json", &body),
+        request(sign(SECRET, now() + 301, &body), "application/json", &body),
+        request(
+            sign(SECRET, now(), &body),
+            "application/json",
+            &body.replace("hi", "ho"),
+        ),
+    ];
+    for request in cases {
+        let response = world.router.handle(&request).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert!(response.body().is_empty());
+    }
+    assert_eq!(world.calls.load(Ordering::SeqCst), 0);
+    assert!(world.dedupe.is_empty());
+}
+
+#[tokio::test]
+async fn url_verification_is_answered_only_when_signed() {
+    let world = world(MessageBehaviour::Ack);
+    let body = r#"{"type":"url_verification","challenge":"c-123","token":"x"}"#;
+    let unsigned = request(HeaderMap::new(), "application/json", body);
+    assert_eq!(
+        world.router.handle(&unsigned).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let response = world.router.handle(&signed(body)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let answer: Value = serde_json::from_str(response.body()).unwrap();
+    assert_eq!(answer, json!({ "challenge": "c-123" }));
+}
+
+#[tokio::test]
+async fn the_size_limit_comes_before_the_signature() {
+    let world = world(MessageBehaviour::Ack);
+    let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(70 * 1024));
+    let unsigned = request(HeaderMap::new(), "application/json", &big);
+    assert_eq!(
+        world.router.handle(&unsigned).await.status(),
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    assert_eq!(
+        world.router.handle(&signed(&big)).await.status(),
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+}
+
+#[tokio::test]
+async fn malformed_bodies_get_400_after_the_signature_and_other_methods_405() {
+    let world = world(MessageBehaviour::Ack);
+    for body in ["{not json", r#"{"type":"event_callback"}"#, "a=b"] {
+        assert_eq!(
+            world.router.handle(&signed(body)).await.status(),
+            StatusCode::BAD_REQUEST,
+            "{body}"
+        );
+    }
+    let unsigned = request(HeaderMap::new(), "application/json", "{not json");
+    assert_eq!(
+        world.router.handle(&unsigned).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let mut get = signed("{}");
+    *get.method_mut() = Method::GET;
+    assert_eq!(
+        world.router.handle(&get).await.status(),
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+}
+
+#[tokio::test]
+async fn a_rotated_secret_is_picked_up_by_one_reload() {
+    let keys = Arc::new(RotatingKeys::new("old-secret", "new-secret"));
+    let world = world_with(keys.clone(), MessageBehaviour::Ack);
+    let body = event_body("Ev1", TEAM, message("C1", "1.1"));
+    let with_new = request(sign("new-secret", now(), &body), "application/json", &body);
+    assert_eq!(
+        world.router.handle(&with_new).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(keys.reloads.load(Ordering::SeqCst), 1);
+
+    // A stale request never triggers a reload; a forged one tries once and fails.
+    let stale = request(
+        sign("new-secret", now() - 400, &body),
+        "application/json",
+        &body,
+    );
+    assert_eq!(
+        world.router.handle(&stale).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(keys.reloads.load(Ordering::SeqCst), 1);
+    let forged = request(sign("forged", now(), &body), "application/json", &body);
+    assert_eq!(
+        world.router.handle(&forged).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(keys.reloads.load(Ordering::SeqCst), 2);
+    assert_eq!(world.calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn other_workspaces_are_acknowledged_and_ignored() {
+    let world = world(MessageBehaviour::Ack);
+    let body = event_body("Ev1", "T0OTHER", message("C1", "1.1"));
+    let response = world.router.handle(&signed(&body)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.body().is_empty());
+    let response = world
+        .router
+        .handle(&signed_form(&command_body("T0OTHER", "status")))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.body().contains("not set up for this workspace"));
+    assert_eq!(world.calls.load(Ordering::SeqCst), 0);
+    assert!(world.sink.recorded().is_empty());
+    assert!(world.dedupe.is_empty());
+}
+
+#[tokio::test]
+async fn unknown_event_types_get_200_without_markers() {
+    let world = world(MessageBehaviour::Ack);
+    let body = event_body(
+        "Ev1",
+        TEAM,
+        json!({ "type": "emoji_changed", "event_ts": "1.1" }),
+    );
+    assert_eq!(
+        world.router.handle(&signed(&body)).await.status(),
+        StatusCode::OK
+    );
+    let envelope = json!({ "type": "brand_new_envelope", "team_id": TEAM }).to_string();
+    assert_eq!(
+        world.router.handle(&signed(&envelope)).await.status(),
+        StatusCode::OK
+    );
+    assert!(world.dedupe.is_empty());
+}
+
+#[tokio::test]
+async fn transient_failures_release_the_markers_so_a_retry_runs_again() {
+    let world = world(MessageBehaviour::Transient);
+    let body = event_body("Ev1", TEAM, message("C1", "1.1"));
+    assert_eq!(
+        world.router.handle(&signed(&body)).await.status(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    assert!(world.dedupe.is_empty());
+    let mut retry = signed(&body);
+    retry
+        .headers_mut()
+        .insert(RETRY_NUM_HEADER, "1".parse().unwrap());
+    world.router.handle(&retry).await;
+    assert_eq!(world.calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn permanent_failures_are_acknowledged() {
+    let world = world(MessageBehaviour::Permanent);
+    let body = event_body("Ev1", TEAM, message("C1", "1.1"));
+    assert_eq!(
+        world.router.handle(&signed(&body)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(world.dedupe.len(), 2);
+}
+
+#[tokio::test]
+async fn event_hand_offs_go_to_this_function_and_run_lazily() {
+    let world = world(MessageBehaviour::HandOff);
+    let body = event_body("Ev1", TEAM, message("C1", "1.1"));
+    assert_eq!(
+        world.router.handle(&signed(&body)).await.status(),
+        StatusCode::OK
+    );
+    let recorded = world.sink.take();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].target, HandOffTarget::ThisFunction);
+    let invocation = LazyInvocation::from_payload(&recorded[0].payload)
+        .unwrap()
+        .unwrap();
+    world.router.run_lazy(invocation).await.unwrap();
+    assert_eq!(world.lazy_payloads.lock().unwrap()[0]["ts"], "1.1");
+
+    let unknown: LazyInvocation = serde_json::from_value(json!({
+        "slack_router_lazy": { "name": "nope", "payload": {}, "handed_off_at": "2026-01-01T00:00:00Z" }
+    }))
+    .unwrap();
+    assert!(world.router.run_lazy(unknown).await.is_err());
+    assert!(world.router.has_lazy("later"));
+}
+
+#[tokio::test]
+async fn a_failed_event_hand_off_gets_500_and_releases_the_markers() {
+    let world = world(MessageBehaviour::HandOff);
+    world.sink.set_failing(true);
+    let body = event_body("Ev1", TEAM, message("C1", "1.1"));
+    assert_eq!(
+        world.router.handle(&signed(&body)).await.status(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    assert!(world.dedupe.is_empty());
+}
+
+#[tokio::test]
+async fn commands_are_acknowledged_and_handed_off() {
+    let world = world(MessageBehaviour::Ack);
+    let response = world
+        .router
+        .handle(&signed_form(&command_body(TEAM, "status")))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let ack: Value = serde_json::from_str(response.body()).unwrap();
+    assert_eq!(ack["response_type"], "ephemeral");
+    assert_eq!(ack["text"], "Working on it... `status`");
+    let recorded = world.sink.take();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(
+        recorded[0].target,
+        HandOffTarget::Function("command-handler".into())
+    );
+    assert_eq!(recorded[0].payload, json!({ "text": "status" }));
+
+    world.sink.set_failing(true);
+    let response = world
+        .router
+        .handle(&signed_form(&command_body(TEAM, "status")))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.body().contains("Could not start the command."));
+    // Commands are never deduplicated: Slack does not retry them.
+    assert!(world.dedupe.is_empty());
+}
+
+#[tokio::test]
+async fn unregistered_commands_and_actions_get_an_empty_200() {
+    let world = world(MessageBehaviour::Ack);
+    let other = command_body(TEAM, "x").replace("%2Fsecurity-ir", "%2Fother");
+    let response = world.router.handle(&signed_form(&other)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.body().is_empty());
+    let payload = json!({
+        "type": "block_actions", "team": { "id": TEAM }, "user": { "id": "U1" },
+        "actions": [{ "action_id": "someone_elses", "type": "button" }],
+    });
+    let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
+    assert_eq!(
+        world.router.handle(&signed_form(&body)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(world.calls.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn block_actions_route_by_action_id_prefix() {
+    let world = world(MessageBehaviour::Ack);
+    let payload = json!({
+        "type": "block_actions",
+        "team": { "id": TEAM },
+        "user": { "id": "U1", "username": "jane" },
+        "channel": { "id": "C1" },
+        "response_url": "https://hooks.slack.com/actions/1",
+        "actions": [{ "action_id": "sirslack_close", "type": "button", "value": "close" }],
+    });
+    let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
+    let response = world.router.handle(&signed_form(&body)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.body().is_empty());
+    assert_eq!(
+        world.sink.take()[0].payload,
+        json!({ "action": "sirslack_close" })
+    );
+}
+
+/// Skips events from channel `C_SKIP`; fails on channel `C_DOWN`.
+struct ChannelFilter;
+
+impl EventFilter for ChannelFilter {
+    fn skip<'a>(
+        &'a self,
+        event: &'a EventCallback,
+    ) -> BoxFuture<'a, Result<Option<&'static str>, ListenerError>> {
+        let channel = event.channel().map(str::to_owned);
+        Box::pin(async move {
+            match channel.as_deref() {
+                Some("C_SKIP") => Ok(Some("unlinked_channel")),
+                Some("C_DOWN") => Err(ListenerError::Transient("table down".into())),
+                _ => Ok(None),
+            }
+        })
+    }
+}
+
+#[tokio::test]
+async fn filtered_events_cost_no_dedupe_write() {
+    let dedupe = Arc::new(MemoryDeduplicator::new());
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&calls);
+    let router = Router::builder(
+        Arc::new(StaticKeys::new(keys(SECRET))),
+        dedupe.clone(),
+        Arc::new(RecordingHandOffSink::new()),
+    )
+    .event_with_filter("message", ChannelFilter, move |_request: EventRequest| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        async { Ok(Outcome::ack(Ack::Empty)) }
+    })
+    .build();
+    let skipped = event_body("Ev1", TEAM, message("C_SKIP", "1.1"));
+    assert_eq!(
+        router.handle(&signed(&skipped)).await.status(),
+        StatusCode::OK
+    );
+    assert!(dedupe.is_empty());
+    let down = event_body("Ev2", TEAM, message("C_DOWN", "1.2"));
+    assert_eq!(
+        router.handle(&signed(&down)).await.status(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    assert!(dedupe.is_empty());
+    let passed = event_body("Ev3", TEAM, message("C_CASE", "1.3"));
+    assert_eq!(
+        router.handle(&signed(&passed)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(dedupe.len(), 2);
+}
+
+#[tokio::test]
+async fn a_redelivery_never_keeps_a_content_marker_it_took() {
+    let world = world(MessageBehaviour::Ack);
+    // The first delivery's content marker is gone (released after a failure elsewhere), its
+    // event marker is not: the redelivery is a duplicate and leaves the content free.
+    world
+        .dedupe
+        .claim(DedupeScope::EventId, "Ev1")
+        .await
+        .unwrap();
+    let body = event_body("Ev1", TEAM, message("C1", "1.1"));
+    assert_eq!(
+        world.router.handle(&signed(&body)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(world.calls.load(Ordering::SeqCst), 0);
+    assert_eq!(world.dedupe.len(), 1);
+}
