@@ -1,0 +1,816 @@
+//! The Slack Web API client: construction, the retry loop, and the methods sirslack uses.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::{Method, Request};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use slack_morphism::prelude::{
+    SlackApiToken, SlackApiTokenValue, SlackClient, SlackClientHyperConnector, SlackMessageContent,
+};
+
+use crate::error::{ErrorClass, SlackApiError};
+use crate::http::{self, Connector, HttpClient, RequestBody};
+use crate::pacer::ChannelPacer;
+use crate::retry::{Deadline, RetryPolicy};
+use crate::token::BotToken;
+
+/// Slack's Web API.
+pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
+
+/// Slack's documented spacing of posts to one channel.
+pub const DEFAULT_CHANNEL_POST_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Most user IDs `conversations.invite` takes in one call.
+pub const MAX_INVITEES_PER_CALL: usize = 1_000;
+
+/// Pages of `conversations.list` read when looking for a channel by name.
+const MAX_LIST_PAGES: usize = 100;
+
+/// slack-morphism's connector over our rustls connector.
+pub type SlackConnector = SlackClientHyperConnector<Connector>;
+
+/// Building the client failed (the system's root certificates could not be loaded).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the Slack client: {0}")]
+pub struct SetupError(#[from] std::io::Error);
+
+/// Builds a [`SlackApi`].
+#[derive(Debug, Clone)]
+pub struct SlackApiBuilder {
+    api_url: String,
+    retry: RetryPolicy,
+    post_interval: Duration,
+}
+
+impl Default for SlackApiBuilder {
+    fn default() -> Self {
+        Self {
+            api_url: DEFAULT_SLACK_API_URL.to_owned(),
+            retry: RetryPolicy::default(),
+            post_interval: DEFAULT_CHANNEL_POST_INTERVAL,
+        }
+    }
+}
+
+impl SlackApiBuilder {
+    /// The Web API base URL without a trailing slash (a stand-in's `http://127.0.0.1:PORT/api`
+    /// in tests). Blank keeps the default.
+    pub fn api_url(mut self, api_url: &str) -> Self {
+        let api_url = api_url.trim().trim_end_matches('/');
+        if !api_url.is_empty() {
+            api_url.clone_into(&mut self.api_url);
+        }
+        self
+    }
+
+    /// Retry limits.
+    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Minimum spacing of posts to one channel (zero turns pacing off).
+    pub fn channel_post_interval(mut self, interval: Duration) -> Self {
+        self.post_interval = interval;
+        self
+    }
+
+    /// The client. Call it once per process (Lambda init) and share it: connections are pooled.
+    pub fn build(self) -> Result<SlackApi, SetupError> {
+        let connector = http::connector()?;
+        let slack = SlackClient::new(
+            SlackClientHyperConnector::with_connector(connector.clone())
+                .with_slack_api_url(&self.api_url),
+        );
+        Ok(SlackApi {
+            inner: Arc::new(Inner {
+                slack,
+                http: http::http_client(connector),
+                retry: self.retry,
+                pacer: ChannelPacer::new(self.post_interval),
+                api_url: self.api_url,
+            }),
+        })
+    }
+}
+
+/// The Slack Web API client shared by sirslack's functions. Cheap to clone.
+///
+/// Built over hyper-rustls (aws-lc-rs, native roots) with a configurable API URL, so the
+/// local world points it at the Slack stand-in over plain `http`. Calls go through a
+/// [`SlackSession`], which carries the bot token and the deadline of the work at hand.
+#[derive(Clone)]
+pub struct SlackApi {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    slack: SlackClient<SlackConnector>,
+    http: HttpClient,
+    retry: RetryPolicy,
+    pacer: ChannelPacer,
+    api_url: String,
+}
+
+impl std::fmt::Debug for SlackApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlackApi")
+            .field("api_url", &self.inner.api_url)
+            .field("retry", &self.inner.retry)
+            .field("post_interval", &self.inner.pacer.interval())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SlackApi {
+    /// A client for `api_url` (`None`: Slack itself) with default retries and pacing.
+    pub fn new(api_url: Option<&str>) -> Result<Self, SetupError> {
+        let builder = Self::builder();
+        match api_url {
+            Some(url) => builder.api_url(url).build(),
+            None => builder.build(),
+        }
+    }
+
+    /// A builder with the defaults.
+    pub fn builder() -> SlackApiBuilder {
+        SlackApiBuilder::default()
+    }
+
+    /// The Web API base URL.
+    pub fn api_url(&self) -> &str {
+        &self.inner.api_url
+    }
+
+    /// The retry limits.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    /// The raw HTTP client (same connector and pool), for transfers outside the Web API.
+    pub fn http_client(&self) -> &HttpClient {
+        &self.inner.http
+    }
+
+    /// Calls made with `token`, without a deadline.
+    pub fn session(&self, token: &BotToken) -> SlackSession<'_> {
+        SlackSession {
+            api: self,
+            token: SlackApiToken::new(SlackApiTokenValue(token.expose().to_owned())),
+            deadline: Deadline::NONE,
+        }
+    }
+}
+
+/// Web API calls with one bot token. Every method retries rate-limited and transient
+/// failures per the [`RetryPolicy`] (never past the session's [`Deadline`]) and returns
+/// anything else at once.
+pub struct SlackSession<'a> {
+    api: &'a SlackApi,
+    token: SlackApiToken,
+    deadline: Deadline,
+}
+
+impl std::fmt::Debug for SlackSession<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlackSession")
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Who the token belongs to (`auth.test`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct AuthIdentity {
+    /// The bot user (`U...`): the creator of the channels the app creates.
+    pub user_id: String,
+    /// The workspace.
+    #[serde(default)]
+    pub team_id: String,
+    /// The bot (`B...`).
+    #[serde(default)]
+    pub bot_id: Option<String>,
+}
+
+/// A channel as `conversations.*` describe it (only the fields sirslack reads).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ChannelInfo {
+    /// `C...`
+    pub id: String,
+    /// The name, without `#`.
+    #[serde(default)]
+    pub name: String,
+    /// Private channel.
+    #[serde(default)]
+    pub is_private: bool,
+    /// Archived.
+    #[serde(default)]
+    pub is_archived: bool,
+    /// The user who created it.
+    #[serde(default)]
+    pub creator: Option<String>,
+    /// The topic.
+    #[serde(default)]
+    pub topic: Option<TextValue>,
+    /// The purpose.
+    #[serde(default)]
+    pub purpose: Option<TextValue>,
+}
+
+/// A topic or purpose.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct TextValue {
+    /// The text.
+    #[serde(default)]
+    pub value: String,
+}
+
+/// A user found by e-mail.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SlackUser {
+    /// `U...`
+    pub id: String,
+    /// A deactivated account.
+    #[serde(default)]
+    pub deleted: bool,
+    /// A bot user.
+    #[serde(default)]
+    pub is_bot: bool,
+}
+
+/// What `conversations.invite` did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InviteOutcome {
+    /// Calls made (one per 1,000 users).
+    pub calls: usize,
+    /// Users Slack refused, with its reason (`user_not_found`, `cant_invite`...).
+    pub refused: Vec<(String, String)>,
+}
+
+/// Where to send a file's bytes (`files.getUploadURLExternal`). The URL is a capability:
+/// `Debug` hides it.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+pub struct UploadTarget {
+    /// POST the bytes here.
+    pub upload_url: String,
+    /// `F...`, for `files.completeUploadExternal`.
+    pub file_id: String,
+}
+
+impl std::fmt::Debug for UploadTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UploadTarget")
+            .field("upload_url", &"<redacted>")
+            .field("file_id", &self.file_id)
+            .finish()
+    }
+}
+
+/// A response whose body has not been read yet.
+#[derive(Debug)]
+pub struct Download {
+    /// `Content-Length`, when the server sent one.
+    pub length: Option<u64>,
+    /// The body, to stream.
+    pub body: Incoming,
+}
+
+#[derive(Deserialize)]
+struct ChannelEnvelope {
+    channel: ChannelInfo,
+}
+
+#[derive(Deserialize)]
+struct UserEnvelope {
+    user: SlackUser,
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+#[derive(Deserialize)]
+struct PostedMessage {
+    #[serde(default)]
+    ts: String,
+}
+
+#[derive(Deserialize)]
+struct ChannelPage {
+    #[serde(default)]
+    channels: Vec<ChannelInfo>,
+    #[serde(default)]
+    response_metadata: Option<ResponseMetadata>,
+}
+
+#[derive(Deserialize)]
+struct ResponseMetadata {
+    #[serde(default)]
+    next_cursor: String,
+}
+
+#[derive(Deserialize)]
+struct InviteAnswer {
+    #[serde(default)]
+    errors: Vec<InviteRefusal>,
+}
+
+#[derive(Deserialize)]
+struct InviteRefusal {
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    error: String,
+}
+
+#[derive(Serialize)]
+struct ChannelArg<'a> {
+    channel: &'a str,
+}
+
+#[derive(Serialize)]
+struct PostMessageRequest<'a> {
+    channel: &'a str,
+    #[serde(flatten)]
+    content: &'a SlackMessageContent,
+    unfurl_links: bool,
+    unfurl_media: bool,
+}
+
+#[derive(Serialize)]
+struct CompleteUploadRequest<'a> {
+    files: Vec<CompletedFile<'a>>,
+    channel_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    initial_comment: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct CompletedFile<'a> {
+    id: &'a str,
+    title: &'a str,
+}
+
+impl<'a> SlackSession<'a> {
+    /// Retries never wait past `deadline`.
+    pub fn with_deadline(mut self, deadline: Deadline) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// The deadline of this session.
+    pub fn deadline(&self) -> Deadline {
+        self.deadline
+    }
+
+    // ---- generic calls --------------------------------------------------------------------
+
+    /// One JSON POST to `method`, without retries.
+    pub async fn post_once<RQ, RS>(
+        &self,
+        method: &'static str,
+        body: &RQ,
+    ) -> Result<RS, SlackApiError>
+    where
+        RQ: Serialize + Send + Sync,
+        RS: DeserializeOwned + Send,
+    {
+        let session = self.api.inner.slack.open_session(&self.token);
+        let call = session.http_session_api.http_post(method, body, None);
+        match tokio::time::timeout(self.api.inner.retry.call_timeout, call).await {
+            Err(_) => Err(SlackApiError::timeout(method)),
+            Ok(Err(error)) => Err(SlackApiError::from_client(method, &error)),
+            Ok(Ok(answer)) => Ok(answer),
+        }
+    }
+
+    /// One GET of `method` with query `params`, without retries.
+    pub async fn get_once<RS>(
+        &self,
+        method: &'static str,
+        params: &[(&str, String)],
+    ) -> Result<RS, SlackApiError>
+    where
+        RS: DeserializeOwned + Send,
+    {
+        let params: Vec<(&str, Option<String>)> = params
+            .iter()
+            .map(|(name, value)| (*name, Some(value.clone())))
+            .collect();
+        let session = self.api.inner.slack.open_session(&self.token);
+        let call = session.http_session_api.http_get(method, &params, None);
+        match tokio::time::timeout(self.api.inner.retry.call_timeout, call).await {
+            Err(_) => Err(SlackApiError::timeout(method)),
+            Ok(Err(error)) => Err(SlackApiError::from_client(method, &error)),
+            Ok(Ok(answer)) => Ok(answer),
+        }
+    }
+
+    /// A JSON POST to `method`, retried per the policy.
+    pub async fn post<RQ, RS>(&self, method: &'static str, body: &RQ) -> Result<RS, SlackApiError>
+    where
+        RQ: Serialize + Send + Sync,
+        RS: DeserializeOwned + Send,
+    {
+        self.retrying(method, None, || self.post_once(method, body))
+            .await
+    }
+
+    /// A GET of `method`, retried per the policy.
+    pub async fn get<RS>(
+        &self,
+        method: &'static str,
+        params: &[(&str, String)],
+    ) -> Result<RS, SlackApiError>
+    where
+        RS: DeserializeOwned + Send,
+    {
+        self.retrying(method, None, || self.get_once(method, params))
+            .await
+    }
+
+    /// Runs `call` until it succeeds, fails for good, runs out of attempts, or the next wait
+    /// would pass the deadline. With `channel`, every attempt first waits for the channel's
+    /// posting slot, and a 429 holds the channel back for `Retry-After`.
+    pub async fn retrying<T, F, Fut>(
+        &self,
+        method: &'static str,
+        channel: Option<&str>,
+        mut call: F,
+    ) -> Result<T, SlackApiError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SlackApiError>>,
+    {
+        let policy = &self.api.inner.retry;
+        let pacer = &self.api.inner.pacer;
+        let mut transient_failures = 0_u32;
+        let mut rate_limited = 0_u32;
+        loop {
+            if let Some(channel) = channel {
+                pacer.wait_turn(channel).await;
+            }
+            let error = match call().await {
+                Ok(answer) => return Ok(answer),
+                Err(error) => error,
+            };
+            let wait = match error.class {
+                ErrorClass::RateLimited => {
+                    rate_limited += 1;
+                    let wait = error.retry_after.unwrap_or(policy.default_retry_after);
+                    if let Some(channel) = channel {
+                        pacer.hold_off(channel, wait);
+                    }
+                    if rate_limited > policy.max_rate_limited || wait > policy.max_retry_after {
+                        return Err(error);
+                    }
+                    wait
+                }
+                ErrorClass::Transient => {
+                    transient_failures += 1;
+                    if transient_failures >= policy.max_attempts {
+                        return Err(error);
+                    }
+                    policy.backoff(transient_failures)
+                }
+                ErrorClass::Auth | ErrorClass::Permanent => return Err(error),
+            };
+            if !self.deadline.allows(wait) {
+                return Err(error);
+            }
+            tracing::info!(
+                method,
+                code = %error.code,
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                "Slack call will be retried"
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    // ---- auth -----------------------------------------------------------------------------
+
+    /// `auth.test`: who the token belongs to.
+    pub async fn auth_test(&self) -> Result<AuthIdentity, SlackApiError> {
+        self.post("auth.test", &serde_json::json!({})).await
+    }
+
+    // ---- conversations --------------------------------------------------------------------
+
+    /// `conversations.create`.
+    ///
+    /// Sends only `name` and `is_private`: slack-morphism 2.31's request type serialises a
+    /// misspelt `user_ds` field, so this uses its own.
+    pub async fn create_channel(
+        &self,
+        name: &str,
+        is_private: bool,
+    ) -> Result<ChannelInfo, SlackApiError> {
+        let body = serde_json::json!({ "name": name, "is_private": is_private });
+        let answer: ChannelEnvelope = self.post("conversations.create", &body).await?;
+        Ok(answer.channel)
+    }
+
+    /// `conversations.info`.
+    pub async fn channel_info(&self, channel: &str) -> Result<ChannelInfo, SlackApiError> {
+        let answer: ChannelEnvelope = self
+            .get("conversations.info", &[("channel", channel.to_owned())])
+            .await?;
+        Ok(answer.channel)
+    }
+
+    /// The channel named `name` among those the bot can see (public channels, and private
+    /// ones it is in), archived ones included: `conversations.list`, page by page, at most
+    /// [`MAX_LIST_PAGES`] pages.
+    pub async fn find_channel_by_name(
+        &self,
+        name: &str,
+    ) -> Result<Option<ChannelInfo>, SlackApiError> {
+        let mut cursor = String::new();
+        for _ in 0..MAX_LIST_PAGES {
+            let mut params = vec![
+                ("types", "public_channel,private_channel".to_owned()),
+                ("limit", "1000".to_owned()),
+                ("exclude_archived", "false".to_owned()),
+            ];
+            if !cursor.is_empty() {
+                params.push(("cursor", cursor.clone()));
+            }
+            let page: ChannelPage = self.get("conversations.list", &params).await?;
+            if let Some(found) = page
+                .channels
+                .into_iter()
+                .find(|channel| channel.name == name)
+            {
+                return Ok(Some(found));
+            }
+            cursor = page
+                .response_metadata
+                .map(|metadata| metadata.next_cursor)
+                .unwrap_or_default();
+            if cursor.is_empty() {
+                return Ok(None);
+            }
+        }
+        Ok(None)
+    }
+
+    /// `conversations.invite` with `force=true` (invalid IDs are skipped, not fatal), one call
+    /// per [`MAX_INVITEES_PER_CALL`] users. Users already in the channel are not an error.
+    pub async fn invite(
+        &self,
+        channel: &str,
+        user_ids: &[String],
+    ) -> Result<InviteOutcome, SlackApiError> {
+        let mut outcome = InviteOutcome::default();
+        for chunk in user_ids.chunks(MAX_INVITEES_PER_CALL) {
+            let body = serde_json::json!({
+                "channel": channel,
+                "users": chunk.join(","),
+                "force": true,
+            });
+            outcome.calls += 1;
+            match self
+                .post::<_, InviteAnswer>("conversations.invite", &body)
+                .await
+            {
+                Ok(answer) => outcome.refused.extend(
+                    answer
+                        .errors
+                        .into_iter()
+                        .map(|refusal| (refusal.user, refusal.error)),
+                ),
+                Err(error) if error.is_code("already_in_channel") => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// `conversations.kick`. A user who is not in the channel is not an error.
+    pub async fn kick(&self, channel: &str, user_id: &str) -> Result<(), SlackApiError> {
+        let body = serde_json::json!({ "channel": channel, "user": user_id });
+        match self.post::<_, Empty>("conversations.kick", &body).await {
+            Ok(_) => Ok(()),
+            Err(error) if error.is_code("not_in_channel") => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// `conversations.setTopic`.
+    pub async fn set_topic(&self, channel: &str, topic: &str) -> Result<(), SlackApiError> {
+        let body = serde_json::json!({ "channel": channel, "topic": topic });
+        self.post::<_, Empty>("conversations.setTopic", &body)
+            .await
+            .map(|_| ())
+    }
+
+    /// `conversations.setPurpose`.
+    pub async fn set_purpose(&self, channel: &str, purpose: &str) -> Result<(), SlackApiError> {
+        let body = serde_json::json!({ "channel": channel, "purpose": purpose });
+        self.post::<_, Empty>("conversations.setPurpose", &body)
+            .await
+            .map(|_| ())
+    }
+
+    /// `conversations.archive`. Returns `false` when the channel was archived already.
+    pub async fn archive(&self, channel: &str) -> Result<bool, SlackApiError> {
+        match self
+            .post::<_, Empty>("conversations.archive", &ChannelArg { channel })
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(error) if error.is_code("already_archived") => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// `conversations.unarchive`. Returns `false` when the channel was not archived.
+    ///
+    /// A call of its own: slack-morphism 2.31's `conversations_unarchive` sends the
+    /// `conversations.setTopic` method name.
+    pub async fn unarchive(&self, channel: &str) -> Result<bool, SlackApiError> {
+        match self
+            .post::<_, Empty>("conversations.unarchive", &ChannelArg { channel })
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(error) if error.is_code("not_archived") => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    // ---- users ----------------------------------------------------------------------------
+
+    /// `users.lookupByEmail`; `None` when no user has this address (`users_not_found`).
+    pub async fn lookup_user_by_email(
+        &self,
+        email: &str,
+    ) -> Result<Option<SlackUser>, SlackApiError> {
+        match self
+            .get::<UserEnvelope>("users.lookupByEmail", &[("email", email.to_owned())])
+            .await
+        {
+            Ok(answer) => Ok(Some(answer.user)),
+            Err(error) if error.is_code("users_not_found") => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    // ---- chat -----------------------------------------------------------------------------
+
+    /// `chat.postMessage`, paced per channel; returns the message `ts`. Link unfurling is off:
+    /// SIR texts are not previews.
+    pub async fn post_message(
+        &self,
+        channel: &str,
+        content: &SlackMessageContent,
+    ) -> Result<String, SlackApiError> {
+        let body = PostMessageRequest {
+            channel,
+            content,
+            unfurl_links: false,
+            unfurl_media: false,
+        };
+        let posted: PostedMessage = self
+            .retrying("chat.postMessage", Some(channel), || {
+                self.post_once("chat.postMessage", &body)
+            })
+            .await?;
+        Ok(posted.ts)
+    }
+
+    // ---- files ----------------------------------------------------------------------------
+
+    /// `files.getUploadURLExternal` for a file of `length` bytes (at least 1).
+    pub async fn get_upload_url(
+        &self,
+        file_name: &str,
+        length: u64,
+    ) -> Result<UploadTarget, SlackApiError> {
+        self.get(
+            "files.getUploadURLExternal",
+            &[
+                ("filename", file_name.to_owned()),
+                ("length", length.to_string()),
+            ],
+        )
+        .await
+    }
+
+    /// POSTs `length` bytes from `body` (streamed: it is never collected) to the upload URL.
+    /// One attempt: a stream cannot be replayed, so the caller retries the whole transfer.
+    pub async fn upload(
+        &self,
+        target: &UploadTarget,
+        body: RequestBody,
+        length: u64,
+    ) -> Result<(), SlackApiError> {
+        const METHOD: &str = "upload";
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(target.upload_url.as_str())
+            .header(CONTENT_TYPE, "application/octet-stream")
+            .header(CONTENT_LENGTH, length)
+            .body(body)
+            .map_err(|_| SlackApiError::new(METHOD, "invalid_upload_url", ErrorClass::Permanent))?;
+        let send = self.api.inner.http.request(request);
+        let response = match self.deadline.remaining() {
+            Some(left) => tokio::time::timeout(left, send)
+                .await
+                .map_err(|_| SlackApiError::timeout(METHOD))?,
+            None => send.await,
+        }
+        .map_err(|_| SlackApiError::network(METHOD))?;
+        let status = response.status();
+        // Drain the short answer ("OK - <length>") so the connection can be reused.
+        let _ = response.into_body().collect().await;
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(SlackApiError::from_http_status(METHOD, status.as_u16()))
+        }
+    }
+
+    /// `files.completeUploadExternal`: shares the uploaded file in `channel` with
+    /// `initial_comment`, paced like a post.
+    pub async fn complete_upload(
+        &self,
+        file_id: &str,
+        title: &str,
+        channel: &str,
+        initial_comment: Option<&str>,
+    ) -> Result<(), SlackApiError> {
+        let body = CompleteUploadRequest {
+            files: vec![CompletedFile { id: file_id, title }],
+            channel_id: channel,
+            initial_comment,
+        };
+        self.retrying("files.completeUploadExternal", Some(channel), || {
+            self.post_once::<_, Empty>("files.completeUploadExternal", &body)
+        })
+        .await
+        .map(|_| ())
+    }
+
+    // ---- raw transfers --------------------------------------------------------------------
+
+    /// GETs `url` and returns the response with its body unread, for streaming. With
+    /// `bearer`, sends the bot token (Slack's `url_private_download`); never send it to a
+    /// presigned URL. Retries connection failures and 5xx before the body starts.
+    pub async fn download(
+        &self,
+        url: &str,
+        bearer: Option<&BotToken>,
+    ) -> Result<Download, SlackApiError> {
+        const METHOD: &str = "download";
+        self.retrying(METHOD, None, || async {
+            let mut request = Request::builder().method(Method::GET).uri(url);
+            if let Some(token) = bearer {
+                request = request.header(AUTHORIZATION, format!("Bearer {}", token.expose()));
+            }
+            let request = request.body(http::empty_body()).map_err(|_| {
+                SlackApiError::new(METHOD, "invalid_download_url", ErrorClass::Permanent)
+            })?;
+            let response = tokio::time::timeout(
+                self.api.inner.retry.call_timeout,
+                self.api.inner.http.request(request),
+            )
+            .await
+            .map_err(|_| SlackApiError::timeout(METHOD))?
+            .map_err(|_| SlackApiError::network(METHOD))?;
+            let status = response.status();
+            if !status.is_success() {
+                let _ = response.into_body().collect().await;
+                return Err(SlackApiError::from_http_status(METHOD, status.as_u16()));
+            }
+            let length = response
+                .headers()
+                .get(CONTENT_LENGTH)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.trim().parse().ok());
+            Ok(Download {
+                length,
+                body: response.into_body(),
+            })
+        })
+        .await
+    }
+}
+
+/// A streamed request body from a download's body (no copy of the whole file is made).
+pub fn stream_body(body: Incoming) -> RequestBody {
+    body.map_err(|error| -> crate::http::BoxError { Box::new(error) })
+        .boxed()
+}
+
+/// A request body from bytes.
+pub fn bytes_body(bytes: Bytes) -> RequestBody {
+    http::full_body(bytes)
+}

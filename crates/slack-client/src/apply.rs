@@ -1,0 +1,706 @@
+//! Applying one case's events, in sequence order, to its channel.
+
+use chrono::{DateTime, Utc};
+use sirslack_domain::{
+    Attachment, Case, CaseId, CaseStatus, ClosureCode, Comment, EventPayload, FieldChange,
+    IntegrationEvent, Watcher,
+};
+use sirslack_mapper::slack::{
+    case_updated_message, channel_purpose, channel_topic, closure_message, comment_messages,
+    users_not_found_message, watchers_changed_message,
+};
+use sirslack_slack_api::{SlackApiError, SlackSession};
+use sirslack_store::StoreError;
+use slack_morphism::prelude::SlackMessageContent;
+
+use crate::envelope::QueuedEvent;
+use crate::failure::{Failure, Step};
+use crate::handler::Invocation;
+use crate::messages::slack_failure_comment;
+use crate::state::{ChannelRecord, Shown};
+
+/// Scope of the markers that say a post (or another one-off side effect) was made.
+pub const POST_SCOPE: &str = "slack-post";
+/// How long post markers live: longer than any redelivery (SQS keeps messages 14 days at most).
+pub const POST_MARKER_TTL_DAYS: i64 = 15;
+/// Scope of the markers that limit `[Slack Update]` failure comments in SIR.
+const FAILURE_NOTICE_SCOPE: &str = "slack-failure-notice";
+/// One failure comment per case and Slack error code per this many minutes.
+const FAILURE_NOTICE_MINUTES: i64 = 60;
+
+/// What became of one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Applied {
+    /// Applied, or acknowledged as a duplicate or a permanent failure.
+    Done,
+    /// Its predecessor is not applied yet (it may be in flight in another invocation).
+    Waiting,
+    /// It failed in a way that may work later.
+    Retry,
+}
+
+impl Applied {
+    fn from_done(done: bool) -> Self {
+        if done { Self::Done } else { Self::Retry }
+    }
+}
+
+/// A case's channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Channel {
+    pub(crate) id: String,
+    pub(crate) name: String,
+}
+
+/// One case's events being applied by one worker (which holds the case's lease).
+pub(crate) struct CaseRun<'i, 'h> {
+    pub(crate) inv: &'i Invocation<'h>,
+    pub(crate) case_id: CaseId,
+    /// The channel item as last read or written; `None` while the case was never claimed.
+    pub(crate) record: Option<ChannelRecord>,
+}
+
+impl<'i, 'h> CaseRun<'i, 'h> {
+    /// Reads the case's channel item.
+    pub(crate) async fn load(inv: &'i Invocation<'h>, case_id: CaseId) -> Result<Self, StoreError> {
+        let record = inv.handler.services.state.channel_record(&case_id).await?;
+        Ok(Self {
+            inv,
+            case_id,
+            record,
+        })
+    }
+
+    pub(crate) fn session(&self) -> SlackSession<'h> {
+        self.inv.session()
+    }
+
+    fn applied(&self) -> u64 {
+        self.record
+            .as_ref()
+            .map_or(0, |record| record.applied_sequence)
+    }
+
+    pub(crate) fn linked_channel(&self) -> Option<Channel> {
+        let record = self.record.as_ref()?;
+        Some(Channel {
+            id: record.channel_id.clone()?,
+            name: record.channel_name.clone().unwrap_or_default(),
+        })
+    }
+
+    pub(crate) async fn reload(&mut self) -> Step {
+        self.record = self
+            .inv
+            .handler
+            .services
+            .state
+            .channel_record(&self.case_id)
+            .await?;
+        Ok(())
+    }
+
+    /// Applies one event if it is the next one (or a late copy that is safe to replay) and
+    /// moves the cursor.
+    pub(crate) async fn apply(&mut self, queued: &QueuedEvent) -> Applied {
+        let event = &queued.event;
+        let sequence = event.sequence;
+        let applied = self.applied();
+        let case_id = &self.case_id;
+        if sequence <= applied {
+            return Applied::from_done(self.replay_late_copy(event).await);
+        }
+        let skipping_gap = sequence > applied + 1;
+        if skipping_gap {
+            if queued.receive_count < self.inv.handler.config.gap_skip_receive_count {
+                tracing::info!(
+                    case_id = %case_id,
+                    sequence,
+                    applied,
+                    receive_count = queued.receive_count,
+                    "an earlier event of the case is not applied yet; this one waits"
+                );
+                return Applied::Waiting;
+            }
+            tracing::warn!(
+                case_id = %case_id,
+                sequence,
+                applied,
+                receive_count = queued.receive_count,
+                "events {}..={} never arrived in time; applying this one anyway so the case is not blocked",
+                applied + 1,
+                sequence - 1
+            );
+        }
+
+        match self.apply_payload(event).await {
+            Ok(()) => {}
+            Err(failure) => {
+                if !self.report(event, failure).await {
+                    return Applied::Retry;
+                }
+            }
+        }
+        Applied::from_done(self.advance(sequence, applied).await)
+    }
+
+    /// An event at or below the cursor is a duplicate. Comments and attachments are replayed
+    /// all the same: their posts are marker-guarded, so a copy only fills in what a crash left
+    /// out (or an event that arrived after a gap was skipped), never posts twice.
+    async fn replay_late_copy(&mut self, event: &IntegrationEvent) -> bool {
+        let replayable = matches!(
+            event.payload,
+            EventPayload::CommentAdded { .. } | EventPayload::AttachmentAdded { .. }
+        );
+        if !replayable || self.linked_channel().is_none() {
+            tracing::debug!(case_id = %self.case_id, sequence = event.sequence, "duplicate event acknowledged");
+            return true;
+        }
+        match self.apply_payload(event).await {
+            Ok(()) => true,
+            Err(Failure::Retry(reason)) => {
+                tracing::warn!(case_id = %self.case_id, sequence = event.sequence, %reason, "late event will be retried");
+                false
+            }
+            Err(failure) => {
+                tracing::warn!(case_id = %self.case_id, sequence = event.sequence, error = %failure, "late event could not be applied; acknowledged");
+                true
+            }
+        }
+    }
+
+    /// Logs a failure and tells SIR when Slack refused. Returns whether the event counts as
+    /// handled (permanent failures) or must be retried (everything else).
+    async fn report(&mut self, event: &IntegrationEvent, failure: Failure) -> bool {
+        let case_id = self.case_id.clone();
+        let sequence = event.sequence;
+        let event_type = event.detail_type();
+        match failure {
+            Failure::Retry(reason) => {
+                tracing::warn!(case_id = %case_id, sequence, event_type, %reason, "event will be retried");
+                false
+            }
+            Failure::Auth(error) => {
+                let parameter = &self.inv.handler.config.bot_token_parameter;
+                tracing::error!(
+                    case_id = %case_id,
+                    sequence,
+                    event_type,
+                    code = %error.code,
+                    parameter = %parameter,
+                    "Slack rejected the bot token ({}). ROTATE THE TOKEN: store a valid xoxb- token in SSM parameter {} (it is picked up without a redeploy). The event goes back to the queue and ends in the dead-letter queue if the token is not fixed.",
+                    error.code,
+                    parameter
+                );
+                self.inv.handler.services.token.invalidate();
+                self.tell_sir(&format!("{event_type} event"), &error.code)
+                    .await;
+                false
+            }
+            Failure::Permanent(error) => {
+                tracing::error!(
+                    case_id = %case_id,
+                    sequence,
+                    event_type,
+                    method = error.method,
+                    code = %error.code,
+                    "Slack refused the update for good; the event is acknowledged"
+                );
+                self.tell_sir(&format!("{event_type} event"), &error.code)
+                    .await;
+                true
+            }
+            Failure::Unrecoverable(reason) => {
+                tracing::error!(case_id = %case_id, sequence, event_type, %reason, "event cannot be applied; acknowledged");
+                true
+            }
+        }
+    }
+
+    /// One `[Slack Update]` comment per case and error code per hour, so a broken token or
+    /// channel does not flood the case with comments.
+    async fn tell_sir(&self, what: &str, code: &str) {
+        let services = &self.inv.handler.services;
+        let marker = format!("{}#{code}", self.case_id);
+        let first = services
+            .table
+            .put_once(
+                FAILURE_NOTICE_SCOPE,
+                &marker,
+                chrono::Duration::minutes(FAILURE_NOTICE_MINUTES),
+            )
+            .await;
+        match first {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(error) => {
+                tracing::warn!(case_id = %self.case_id, %error, "cannot write the failure-notice marker; not telling SIR");
+                return;
+            }
+        }
+        let body = slack_failure_comment(what, code);
+        let hour = Utc::now().timestamp() / 3600;
+        let client_token = format!("sirslack-slack-failure-{}-{code}-{hour}", self.case_id);
+        match services
+            .sir
+            .create_comment(&self.case_id, &body, &truncate_token(&client_token))
+            .await
+        {
+            Ok(comment_id) => {
+                if let Err(error) = services
+                    .table
+                    .record_comment(
+                        &self.case_id,
+                        &comment_id,
+                        sirslack_store::SyncOrigin::Slack,
+                    )
+                    .await
+                {
+                    tracing::warn!(case_id = %self.case_id, %error, "cannot record the failure comment");
+                }
+            }
+            Err(error) => {
+                tracing::warn!(case_id = %self.case_id, %error, "cannot tell SIR about the Slack failure");
+            }
+        }
+    }
+
+    /// Moves the cursor to `sequence` (from `applied`, over a gap if need be).
+    async fn advance(&mut self, sequence: u64, applied: u64) -> bool {
+        let services = &self.inv.handler.services;
+        if self.record.is_none() {
+            // The event was handled without ever claiming the case (a permanent failure
+            // before the claim): create the item that carries the cursor.
+            if let Err(error) = services.table.claim_case(&self.case_id).await {
+                tracing::warn!(case_id = %self.case_id, %error, "cannot create the cursor; event will be retried");
+                return false;
+            }
+        }
+        let moved = if sequence == applied + 1 {
+            match services
+                .table
+                .advance_applied_sequence(&self.case_id, sequence)
+                .await
+            {
+                Ok(()) => Ok(true),
+                Err(StoreError::Conflict { .. }) => Ok(false),
+                Err(error) => Err(error),
+            }
+        } else {
+            services
+                .state
+                .jump_cursor(&self.case_id, applied, sequence)
+                .await
+        };
+        match moved {
+            Ok(true) => {
+                if let Some(record) = &mut self.record {
+                    record.applied_sequence = sequence;
+                } else if let Err(error) = self.reload().await {
+                    tracing::warn!(case_id = %self.case_id, %error, "cannot re-read the channel record");
+                    return false;
+                }
+                true
+            }
+            Ok(false) => {
+                // Someone moved the cursor meanwhile: fine if it is at or past this event.
+                if let Err(error) = self.reload().await {
+                    tracing::warn!(case_id = %self.case_id, %error, "cannot re-read the channel record");
+                    return false;
+                }
+                let now = self.applied();
+                if now < sequence {
+                    tracing::warn!(case_id = %self.case_id, sequence, cursor = now, "the cursor moved elsewhere; event will be retried");
+                }
+                now >= sequence
+            }
+            Err(error) => {
+                tracing::warn!(case_id = %self.case_id, sequence, %error, "cannot move the cursor; event will be retried (its posts are marker-guarded)");
+                false
+            }
+        }
+    }
+
+    // ---- the events -----------------------------------------------------------------------
+
+    async fn apply_payload(&mut self, event: &IntegrationEvent) -> Step {
+        let key = event.idempotency_key.as_str();
+        match &event.payload {
+            EventPayload::CaseCreated { case } => self.set_up_channel(case).await.map(|_| ()),
+            EventPayload::CaseUpdated { changes } => self.case_updated(changes, key).await,
+            EventPayload::WatchersChanged { added, removed } => {
+                self.watchers_changed(added, removed, key).await
+            }
+            EventPayload::CommentAdded { comment } => self.comment_added(comment, key).await,
+            EventPayload::AttachmentAdded { attachment } => {
+                self.attachment_added(attachment, key).await
+            }
+            EventPayload::CaseClosed {
+                closure_code,
+                closed_at,
+                title,
+            } => {
+                self.case_closed(closure_code.as_ref(), *closed_at, title, key)
+                    .await
+            }
+            _ => {
+                tracing::warn!(
+                    case_id = %self.case_id,
+                    event_type = event.detail_type(),
+                    "this build does not apply this event type; acknowledged"
+                );
+                Ok(())
+            }
+        }
+    }
+
+    async fn case_updated(&mut self, changes: &[FieldChange], key: &str) -> Step {
+        let channel = self.channel_for_update().await?;
+        let shown = self.shown_case().await?;
+        let was_closed = shown.is_closed();
+        let mut case = shown;
+        for change in changes {
+            apply_change(&mut case, change);
+        }
+        let reopened = (was_closed && !case.is_closed())
+            || changes.iter().any(|change| {
+                matches!(change, FieldChange::Status { old, new } if old.is_closed() && !new.is_closed())
+            });
+        if reopened && self.session().unarchive(&channel.id).await? {
+            tracing::info!(case_id = %self.case_id, channel_id = %channel.id, "case re-opened: channel unarchived");
+        }
+        if !changes.is_empty() {
+            self.post_once(
+                &channel,
+                &format!("{key}#update"),
+                &case_updated_message(changes),
+            )
+            .await?;
+        }
+        self.show(&channel, case).await
+    }
+
+    async fn watchers_changed(
+        &mut self,
+        added: &[Watcher],
+        removed: &[Watcher],
+        key: &str,
+    ) -> Step {
+        let channel = self.channel_for_update().await?;
+        let not_found = self.invite_watchers(&channel, added).await?;
+        self.post_once(
+            &channel,
+            &format!("{key}#watchers"),
+            &watchers_changed_message(added, removed),
+        )
+        .await?;
+        if !not_found.is_empty() {
+            self.post_once(
+                &channel,
+                &format!("{key}#not-found"),
+                &users_not_found_message(&not_found),
+            )
+            .await?;
+        }
+        if self.inv.handler.config.remove_departed_watchers {
+            self.remove_from_channel(&channel, removed).await?;
+        }
+        let mut case = self.shown_case().await?;
+        case.watchers
+            .retain(|watcher| !removed.iter().any(|gone| gone.is_same_person(watcher)));
+        for watcher in added {
+            if !case
+                .watchers
+                .iter()
+                .any(|known| known.is_same_person(watcher))
+            {
+                case.watchers.push(watcher.clone());
+            }
+        }
+        self.show(&channel, case).await
+    }
+
+    async fn remove_from_channel(&mut self, channel: &Channel, removed: &[Watcher]) -> Step {
+        for watcher in removed {
+            let Some(user) = self.inv.user_by_email(&watcher.email).await? else {
+                continue;
+            };
+            match self.session().kick(&channel.id, &user.id).await {
+                Ok(()) => {}
+                Err(error) if is_permanent(&error) => {
+                    tracing::warn!(case_id = %self.case_id, user_id = %user.id, code = %error.code, "cannot remove a former watcher from the channel");
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Ok(())
+    }
+
+    async fn comment_added(&mut self, comment: &Comment, key: &str) -> Step {
+        if comment.is_from_integration() {
+            tracing::debug!(case_id = %self.case_id, "comment written by this integration; not copied back");
+            return Ok(());
+        }
+        let channel = self.channel_for_update().await?;
+        for (part, message) in comment_messages(comment).iter().enumerate() {
+            self.post_once(&channel, &format!("{key}#{part}"), message)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn attachment_added(&mut self, attachment: &Attachment, key: &str) -> Step {
+        let channel = self.channel_for_update().await?;
+        crate::transfer::copy_attachment(self, &channel, attachment, key).await
+    }
+
+    async fn case_closed(
+        &mut self,
+        closure_code: Option<&ClosureCode>,
+        closed_at: Option<DateTime<Utc>>,
+        title: &str,
+        key: &str,
+    ) -> Step {
+        let channel = self.channel_for_update().await?;
+        let posted = self
+            .post_once(
+                &channel,
+                &format!("{key}#closed"),
+                &closure_message(closure_code, closed_at),
+            )
+            .await;
+        match posted {
+            Err(Failure::Permanent(error)) if error.is_code("is_archived") => {
+                tracing::info!(case_id = %self.case_id, "channel already archived; nothing more to show");
+                return Ok(());
+            }
+            other => other?,
+        }
+        let mut case = self.shown_case().await?;
+        case.status = CaseStatus::Closed;
+        case.closure_code = closure_code.cloned().or(case.closure_code);
+        case.closed_at = closed_at.or(case.closed_at);
+        if !title.trim().is_empty() {
+            title.clone_into(&mut case.title);
+        }
+        self.show(&channel, case).await?;
+        if self.inv.handler.config.archive_on_close && self.session().archive(&channel.id).await? {
+            tracing::info!(case_id = %self.case_id, channel_id = %channel.id, "case closed: channel archived");
+        }
+        Ok(())
+    }
+
+    // ---- shared steps ---------------------------------------------------------------------
+
+    /// The case as the channel shows it; asked from SIR when nothing is stored (a channel set
+    /// up by an older version).
+    async fn shown_case(&self) -> Step<Case> {
+        match self
+            .record
+            .as_ref()
+            .and_then(|record| record.shown.as_ref())
+        {
+            Some(shown) => Ok(shown.case.clone()),
+            None => self.inv.handler.services.sir.case(&self.case_id).await,
+        }
+    }
+
+    /// Refreshes the topic and purpose where they differ from what is shown, and stores the
+    /// case as shown.
+    pub(crate) async fn show(&mut self, channel: &Channel, case: Case) -> Step {
+        let topic = channel_topic(&case);
+        let purpose = channel_purpose(&case);
+        let shown = self.record.as_ref().and_then(|record| record.shown.clone());
+        let session = self.session();
+        if shown.as_ref().map(|shown| &shown.topic) != Some(&topic) {
+            best_effort(&self.case_id, session.set_topic(&channel.id, &topic).await)?;
+        }
+        if shown.as_ref().map(|shown| &shown.purpose) != Some(&purpose) {
+            best_effort(
+                &self.case_id,
+                session.set_purpose(&channel.id, &purpose).await,
+            )?;
+        }
+        let shown = Shown {
+            case,
+            topic,
+            purpose,
+        };
+        self.inv
+            .handler
+            .services
+            .state
+            .save_shown(&self.case_id, &shown)
+            .await?;
+        if let Some(record) = &mut self.record {
+            record.shown = Some(shown);
+        }
+        Ok(())
+    }
+
+    /// Posts `content` unless the marker `key` says it was posted; writes the marker after
+    /// Slack accepted the post.
+    pub(crate) async fn post_once(
+        &self,
+        channel: &Channel,
+        key: &str,
+        content: &SlackMessageContent,
+    ) -> Step {
+        let services = &self.inv.handler.services;
+        if services.state.marker_present(POST_SCOPE, key).await? {
+            return Ok(());
+        }
+        self.session().post_message(&channel.id, content).await?;
+        self.mark_done(key).await
+    }
+
+    /// Records that the one-off side effect `key` happened.
+    pub(crate) async fn mark_done(&self, key: &str) -> Step {
+        self.inv
+            .handler
+            .services
+            .table
+            .put_once(
+                POST_SCOPE,
+                key,
+                chrono::Duration::days(POST_MARKER_TTL_DAYS),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Invites the watchers' Slack users in one call (per 1,000); returns the e-mail addresses
+    /// of those who could not be invited (no Slack user, or Slack refused them).
+    pub(crate) async fn invite_watchers(
+        &self,
+        channel: &Channel,
+        watchers: &[Watcher],
+    ) -> Step<Vec<String>> {
+        let mut user_ids: Vec<String> = Vec::new();
+        let mut emails_by_user: Vec<(String, String)> = Vec::new();
+        let mut not_found: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for watcher in watchers {
+            let email = watcher.email.trim();
+            if email.is_empty() || !seen.insert(watcher.email_key()) {
+                continue;
+            }
+            match self.inv.user_by_email(email).await {
+                Ok(Some(user)) if !user.deleted => {
+                    if !user_ids.contains(&user.id) {
+                        user_ids.push(user.id.clone());
+                    }
+                    emails_by_user.push((user.id, email.to_owned()));
+                }
+                Ok(_) => not_found.push(email.to_owned()),
+                Err(Failure::Permanent(error)) => {
+                    tracing::warn!(case_id = %self.case_id, code = %error.code, "users.lookupByEmail refused; the watcher is listed as not found");
+                    not_found.push(email.to_owned());
+                }
+                Err(failure) => return Err(failure),
+            }
+        }
+        if user_ids.is_empty() {
+            return Ok(not_found);
+        }
+        match self.session().invite(&channel.id, &user_ids).await {
+            Ok(outcome) => {
+                for (user_id, reason) in outcome.refused {
+                    tracing::info!(case_id = %self.case_id, user_id = %user_id, %reason, "Slack refused to invite a watcher");
+                    if let Some((_, email)) = emails_by_user.iter().find(|(id, _)| *id == user_id) {
+                        not_found.push(email.clone());
+                    }
+                }
+            }
+            Err(error) if is_permanent(&error) => {
+                tracing::warn!(case_id = %self.case_id, code = %error.code, "conversations.invite refused");
+            }
+            Err(error) => return Err(error.into()),
+        }
+        Ok(not_found)
+    }
+}
+
+/// A secondary step (topic, purpose) that Slack refuses for good is logged, not fatal.
+fn best_effort(case_id: &CaseId, result: Result<(), SlackApiError>) -> Step {
+    match result {
+        Ok(()) => Ok(()),
+        Err(error) if is_permanent(&error) => {
+            tracing::warn!(case_id = %case_id, method = error.method, code = %error.code, "Slack refused a secondary update; continuing");
+            Ok(())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn is_permanent(error: &SlackApiError) -> bool {
+    error.class == sirslack_slack_api::ErrorClass::Permanent
+}
+
+/// SIR's `clientToken` is at most 255 characters.
+fn truncate_token(token: &str) -> String {
+    token.chars().take(255).collect()
+}
+
+/// Sets the field `change` names to its new value.
+pub(crate) fn apply_change(case: &mut Case, change: &FieldChange) {
+    match change {
+        FieldChange::Title { new, .. } => new.clone_into(&mut case.title),
+        FieldChange::Description { new, .. } => new.clone_into(&mut case.description),
+        FieldChange::Status { new, .. } => case.status = new.clone(),
+        FieldChange::Severity { new, .. } => case.severity = new.clone(),
+        FieldChange::EngagementType { new, .. } => case.engagement_type = new.clone(),
+        FieldChange::PendingAction { new, .. } => case.pending_action = new.clone(),
+        FieldChange::Resolver { new, .. } => case.resolver = new.clone(),
+        FieldChange::ImpactedAccounts { new, .. } => new.clone_into(&mut case.impacted_accounts),
+        FieldChange::ImpactedRegions { new, .. } => new.clone_into(&mut case.impacted_regions),
+        FieldChange::ImpactedServices { new, .. } => new.clone_into(&mut case.impacted_services),
+        FieldChange::ThreatActorIps { new, .. } => new.clone_into(&mut case.threat_actor_ips),
+        FieldChange::ClosureCode { new, .. } => case.closure_code = new.clone(),
+        FieldChange::ReportedIncidentStart { new, .. } => case.reported_incident_start = *new,
+        FieldChange::ActualIncidentStart { new, .. } => case.actual_incident_start = *new,
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sirslack_domain::{EngagementType, ResolverType};
+
+    #[test]
+    fn changes_set_new_values() {
+        let mut case = Case::new(
+            CaseId::new("1234567890").unwrap(),
+            "Old",
+            "Old description",
+            CaseStatus::Submitted,
+            EngagementType::SecurityIncident,
+            ResolverType::SelfManaged,
+        );
+        apply_change(
+            &mut case,
+            &FieldChange::Title {
+                old: "Old".into(),
+                new: "New".into(),
+            },
+        );
+        apply_change(
+            &mut case,
+            &FieldChange::Status {
+                old: CaseStatus::Submitted,
+                new: CaseStatus::DetectionAndAnalysis,
+            },
+        );
+        apply_change(
+            &mut case,
+            &FieldChange::ImpactedRegions {
+                old: vec![],
+                new: vec!["eu-west-1".into()],
+            },
+        );
+        assert_eq!(case.title, "New");
+        assert_eq!(case.status, CaseStatus::DetectionAndAnalysis);
+        assert_eq!(case.impacted_regions, ["eu-west-1"]);
+    }
+}
