@@ -1,0 +1,467 @@
+//! Who may run which `/security-ir` command: the custom-credentials idea of the seed on Slack
+//! command security, with Slack identities instead of passwords.
+//!
+//! 1. **Channel membership**: only members of the case channel may run commands in it,
+//!    verified with Slack (`conversations.members`) and remembered briefly.
+//! 2. **Policy** (optional, [`policy`]): which users or user groups may run which subcommands.
+//! 3. **Step-up** (optional, [`totp`]): `close` and `update-status` need a valid 6-digit code
+//!    from a person who has a TOTP secret in SSM
+//!    (`<OTP_SECRET_PARAMETER_PREFIX>/<userId>/otpSecret`, a SecureString). Each code is
+//!    accepted once (a conditional write per person and time step), and wrong codes are
+//!    limited per person ([`MAX_CODE_FAILURES`] per [`CODE_FAILURE_WINDOW`]).
+//!
+//! Every refusal is a [`Refusal`]: the caller tells the person why (ephemerally) and logs it
+//! with user, channel, case and subcommand. Codes and secrets are never logged or stored; the
+//! table keeps the matched time step only.
+
+pub mod cache;
+pub mod policy;
+pub mod totp;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sirslack_domain::Command;
+use sirslack_store::Table;
+use tracing::{error, warn};
+
+use crate::config::Config;
+use crate::slack::Slack;
+use cache::{OptionalParameters, TtlCache};
+use policy::{Policy, Rule};
+
+/// Wrong codes a person may enter per [`CODE_FAILURE_WINDOW`] before further codes are
+/// refused unchecked.
+pub const MAX_CODE_FAILURES: usize = 5;
+/// How long a wrong code counts against the person.
+pub const CODE_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Marker scope of code attempts (`<userId>#<slot>`); a failed attempt keeps its slot.
+pub const CODE_ATTEMPT_SCOPE: &str = "otp-attempt";
+/// Marker scope of accepted time steps (`<userId>#<step>`): each is accepted once.
+pub const CODE_USED_SCOPE: &str = "otp-used";
+/// How long an accepted step is remembered: longer than the window a code is valid in
+/// (three 30-second steps).
+const CODE_USED_TTL: Duration = Duration::from_secs(5 * 60);
+
+/// Why a command was refused. [`Refusal::message`] is what the person reads;
+/// [`Refusal::reason`] is what the log says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not a member of the case channel.
+    NotChannelMember,
+    /// Slack could not say whether they are (fail closed).
+    SlackUnavailable,
+    /// The policy does not allow them this subcommand.
+    PolicyDenied,
+    /// The policy exists but cannot be read or is invalid (fail closed).
+    PolicyUnavailable,
+    /// A one-time code is needed and none was given.
+    CodeRequired,
+    /// The code matches no step in the window.
+    CodeInvalid,
+    /// The code's step was already used by this person.
+    CodeReused,
+    /// Too many wrong codes lately.
+    TooManyFailures,
+    /// The policy requires a code from everyone and this person has no secret.
+    NotEnrolled,
+    /// The stored secret is not usable.
+    SecretMisconfigured,
+    /// The secret or the markers could not be read (fail closed).
+    StepUpUnavailable,
+}
+
+impl Refusal {
+    /// A short stable reason for logs and metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::NotChannelMember => "not_channel_member",
+            Self::SlackUnavailable => "membership_unknown",
+            Self::PolicyDenied => "policy_denied",
+            Self::PolicyUnavailable => "policy_unavailable",
+            Self::CodeRequired => "code_required",
+            Self::CodeInvalid => "code_invalid",
+            Self::CodeReused => "code_reused",
+            Self::TooManyFailures => "code_rate_limited",
+            Self::NotEnrolled => "code_not_enrolled",
+            Self::SecretMisconfigured => "code_secret_invalid",
+            Self::StepUpUnavailable => "code_check_unavailable",
+        }
+    }
+
+    /// What the person is told, for `command`.
+    pub fn message(&self, command: &Command) -> String {
+        let name = command.name();
+        match self {
+            Self::NotChannelMember => format!(
+                "Only members of this channel can run `/security-ir {name}` here. Ask a member \
+                 to invite you."
+            ),
+            Self::SlackUnavailable => "Could not check your channel membership with Slack right \
+                                       now. Please try again in a moment."
+                .to_owned(),
+            Self::PolicyDenied => format!(
+                "You are not allowed to run `/security-ir {name}`: the workspace's command policy \
+                 does not list you. Ask your security administrator for access."
+            ),
+            Self::PolicyUnavailable => "The command policy could not be read or is invalid, so \
+                                        commands are refused for now. Ask your security \
+                                        administrator to check it."
+                .to_owned(),
+            Self::CodeRequired => format!(
+                "`/security-ir {name}` needs the 6-digit code from your authenticator app, for \
+                 example {}.",
+                code_example(command)
+            ),
+            Self::CodeInvalid => "That one-time code is not valid. Use the current code from your \
+                                  authenticator app (and check that your device's clock is right)."
+                .to_owned(),
+            Self::CodeReused => "That one-time code was already used. Wait for the next code from \
+                                 your authenticator app."
+                .to_owned(),
+            Self::TooManyFailures => format!(
+                "Too many wrong one-time codes. Try again in {} minutes.",
+                CODE_FAILURE_WINDOW.as_secs() / 60
+            ),
+            Self::NotEnrolled => format!(
+                "`/security-ir {name}` needs a one-time code, and you have no authenticator set \
+                 up. Ask your security administrator to enrol you."
+            ),
+            Self::SecretMisconfigured => "Your one-time-code setup is not usable. Ask your \
+                                          security administrator to enrol you again."
+                .to_owned(),
+            Self::StepUpUnavailable => "Could not check your one-time code right now. Please try \
+                                        again in a moment."
+                .to_owned(),
+        }
+    }
+}
+
+fn code_example(command: &Command) -> &'static str {
+    match command {
+        Command::Close { .. } => "`/security-ir close confirm 123456`",
+        _ => "`/security-ir update-status containment 123456`",
+    }
+}
+
+/// Whether `command` needs a one-time code from people who have a secret.
+pub fn needs_step_up(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::UpdateStatus { .. } | Command::Close { .. }
+    )
+}
+
+/// What passed the access check, for the step-up that may follow.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    /// The policy in force, if any.
+    pub policy: Option<Arc<Policy>>,
+}
+
+impl Access {
+    fn requires_code_from_everyone(&self) -> bool {
+        self.policy
+            .as_ref()
+            .is_some_and(|policy| policy.require_one_time_code)
+    }
+}
+
+/// The outcome of a step-up that let the command through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepUp {
+    /// No code is needed from this person for this command.
+    NotRequired,
+    /// A fresh, valid code was given (and is now used up).
+    Verified,
+}
+
+/// Decides who may run what. One per container.
+pub struct Authorizer {
+    slack: Slack,
+    table: Table,
+    parameters: OptionalParameters,
+    policy_parameter: Option<String>,
+    otp_secret_prefix: String,
+    memberships: TtlCache<(String, String), ()>,
+    usergroups: TtlCache<String, Arc<HashSet<String>>>,
+}
+
+impl std::fmt::Debug for Authorizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authorizer")
+            .field("policy_parameter", &self.policy_parameter)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authorizer {
+    /// An authorizer asking `slack`, reading SSM with `ssm` and writing markers to `table`.
+    pub fn new(config: &Config, slack: Slack, table: Table, ssm: aws_sdk_ssm::Client) -> Self {
+        let ttl = config.authorization_cache_ttl;
+        Self {
+            slack,
+            table,
+            parameters: OptionalParameters::new(ssm, ttl),
+            policy_parameter: config.command_policy_parameter.clone(),
+            otp_secret_prefix: config.otp_secret_parameter_prefix.clone(),
+            memberships: TtlCache::new(ttl),
+            usergroups: TtlCache::new(ttl),
+        }
+    }
+
+    /// Channel membership, then the policy.
+    pub async fn check_access(
+        &self,
+        channel_id: &str,
+        user_id: &str,
+        command: &Command,
+    ) -> Result<Access, Refusal> {
+        if !self.is_channel_member(channel_id, user_id).await? {
+            return Err(Refusal::NotChannelMember);
+        }
+        let policy = self.policy().await?;
+        if let Some(rule) = policy
+            .as_deref()
+            .and_then(|policy| policy.rule_for(command))
+            && !self.passes(rule, user_id).await?
+        {
+            return Err(Refusal::PolicyDenied);
+        }
+        Ok(Access { policy })
+    }
+
+    /// Whether `user_id` would be asked for a code for `command` (to word a confirmation).
+    pub async fn step_up_configured(
+        &self,
+        user_id: &str,
+        command: &Command,
+        access: &Access,
+    ) -> Result<bool, Refusal> {
+        if !needs_step_up(command) {
+            return Ok(false);
+        }
+        Ok(access.requires_code_from_everyone() || self.otp_secret(user_id).await?.is_some())
+    }
+
+    /// The one-time-code check for `close` and `update-status`.
+    pub async fn step_up(
+        &self,
+        user_id: &str,
+        command: &Command,
+        access: &Access,
+    ) -> Result<StepUp, Refusal> {
+        if !needs_step_up(command) {
+            return Ok(StepUp::NotRequired);
+        }
+        let Some(secret) = self.otp_secret(user_id).await? else {
+            return if access.requires_code_from_everyone() {
+                Err(Refusal::NotEnrolled)
+            } else {
+                Ok(StepUp::NotRequired)
+            };
+        };
+        let Some(code) = command.otp() else {
+            return Err(Refusal::CodeRequired);
+        };
+        let Some(slot) = self.claim_attempt(user_id).await? else {
+            return Err(Refusal::TooManyFailures);
+        };
+        let step = match totp::matching_step(&secret, code, unix_now()) {
+            Ok(Some(step)) => step,
+            // The slot stays taken: the wrong code counts.
+            Ok(None) => return Err(Refusal::CodeInvalid),
+            Err(secret_error) => {
+                error!(user = user_id, error = %secret_error, "the stored OTP secret is not usable");
+                self.release_attempt(user_id, slot).await;
+                return Err(Refusal::SecretMisconfigured);
+            }
+        };
+        let ttl = chrono_duration(CODE_USED_TTL);
+        match self
+            .table
+            .put_once(CODE_USED_SCOPE, &format!("{user_id}#{step}"), ttl)
+            .await
+        {
+            Ok(true) => {
+                self.release_attempt(user_id, slot).await;
+                Ok(StepUp::Verified)
+            }
+            // A replayed code counts as a failure too.
+            Ok(false) => Err(Refusal::CodeReused),
+            Err(store_error) => {
+                error!(user = user_id, error = %store_error, "could not record a used OTP step");
+                self.release_attempt(user_id, slot).await;
+                Err(Refusal::StepUpUnavailable)
+            }
+        }
+    }
+
+    async fn is_channel_member(&self, channel_id: &str, user_id: &str) -> Result<bool, Refusal> {
+        let key = (channel_id.to_owned(), user_id.to_owned());
+        if self.memberships.get(&key).is_some() {
+            return Ok(true);
+        }
+        match self.slack.is_channel_member(channel_id, user_id).await {
+            Ok(true) => {
+                // Only "yes" is remembered: someone who just joined must not wait for "no".
+                self.memberships.insert(key, ());
+                Ok(true)
+            }
+            Ok(false) => Ok(false),
+            Err(slack_error) => {
+                warn!(channel = channel_id, user = user_id, error = %slack_error, "channel membership could not be checked");
+                Err(Refusal::SlackUnavailable)
+            }
+        }
+    }
+
+    async fn policy(&self) -> Result<Option<Arc<Policy>>, Refusal> {
+        let Some(name) = &self.policy_parameter else {
+            return Ok(None);
+        };
+        let text = self.parameters.get(name).await.map_err(|read_error| {
+            error!(parameter = %name, error = %read_error, "the command policy could not be read");
+            Refusal::PolicyUnavailable
+        })?;
+        let Some(text) = text else {
+            return Ok(None);
+        };
+        Policy::parse(&text).map(|policy| Some(Arc::new(policy))).map_err(|policy_error| {
+            error!(parameter = %name, error = %policy_error, "the command policy is invalid; refusing commands");
+            Refusal::PolicyUnavailable
+        })
+    }
+
+    async fn passes(&self, rule: &Rule, user_id: &str) -> Result<bool, Refusal> {
+        if rule.lists_user(user_id) {
+            return Ok(true);
+        }
+        for group in &rule.user_groups {
+            let members = match self.usergroups.get(group) {
+                Some(members) => members,
+                None => {
+                    let members = self.slack.usergroup_members(group).await.map_err(|slack_error| {
+                        warn!(usergroup = %group, error = %slack_error, "user group could not be read");
+                        Refusal::SlackUnavailable
+                    })?;
+                    let members: Arc<HashSet<String>> = Arc::new(members.into_iter().collect());
+                    self.usergroups.insert(group.clone(), Arc::clone(&members));
+                    members
+                }
+            };
+            if members.contains(user_id) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    async fn otp_secret(&self, user_id: &str) -> Result<Option<Arc<str>>, Refusal> {
+        let name = format!("{}/{user_id}/otpSecret", self.otp_secret_prefix);
+        self.parameters.get(&name).await.map_err(|read_error| {
+            error!(user = user_id, error = %read_error, "the OTP secret could not be read");
+            Refusal::StepUpUnavailable
+        })
+    }
+
+    /// Takes one of the person's [`MAX_CODE_FAILURES`] attempt slots, or `None` when all are
+    /// held by recent failures.
+    async fn claim_attempt(&self, user_id: &str) -> Result<Option<usize>, Refusal> {
+        let ttl = chrono_duration(CODE_FAILURE_WINDOW);
+        for slot in 0..MAX_CODE_FAILURES {
+            match self
+                .table
+                .put_once(CODE_ATTEMPT_SCOPE, &format!("{user_id}#{slot}"), ttl)
+                .await
+            {
+                Ok(true) => return Ok(Some(slot)),
+                Ok(false) => {}
+                Err(store_error) => {
+                    error!(user = user_id, error = %store_error, "OTP attempt could not be recorded");
+                    return Err(Refusal::StepUpUnavailable);
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    async fn release_attempt(&self, user_id: &str, slot: usize) {
+        if let Err(store_error) = self
+            .table
+            .forget_once(CODE_ATTEMPT_SCOPE, &format!("{user_id}#{slot}"))
+            .await
+        {
+            // The slot expires on its own; the person has one attempt fewer until then.
+            warn!(user = user_id, error = %store_error, "OTP attempt slot could not be released");
+        }
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs())
+        .unwrap_or_default()
+}
+
+fn chrono_duration(duration: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::minutes(15))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_explain_and_never_echo_codes() {
+        let close = Command::parse("close confirm 654321").unwrap();
+        for refusal in [
+            Refusal::NotChannelMember,
+            Refusal::SlackUnavailable,
+            Refusal::PolicyDenied,
+            Refusal::PolicyUnavailable,
+            Refusal::CodeRequired,
+            Refusal::CodeInvalid,
+            Refusal::CodeReused,
+            Refusal::TooManyFailures,
+            Refusal::NotEnrolled,
+            Refusal::SecretMisconfigured,
+            Refusal::StepUpUnavailable,
+        ] {
+            let message = refusal.message(&close);
+            assert!(!message.contains("654321"), "{message}");
+            assert!(!refusal.reason().is_empty());
+        }
+        assert!(
+            Refusal::PolicyDenied
+                .message(&close)
+                .contains("/security-ir close")
+        );
+        assert!(
+            Refusal::CodeRequired
+                .message(&close)
+                .contains("close confirm 123456")
+        );
+        let status = Command::parse("update-status detection").unwrap();
+        assert!(
+            Refusal::CodeRequired
+                .message(&status)
+                .contains("update-status containment 123456")
+        );
+        assert!(
+            Refusal::TooManyFailures
+                .message(&status)
+                .contains("15 minutes")
+        );
+    }
+
+    #[test]
+    fn only_close_and_update_status_step_up() {
+        assert!(needs_step_up(&Command::parse("close").unwrap()));
+        assert!(needs_step_up(&Command::parse("update-status pia").unwrap()));
+        assert!(!needs_step_up(&Command::parse("update-title t").unwrap()));
+        assert!(!needs_step_up(&Command::parse("status").unwrap()));
+    }
+}

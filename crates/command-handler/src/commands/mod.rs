@@ -1,0 +1,213 @@
+//! One module per subcommand: the pure decision (what the command would do to the case as it
+//! is, or why it cannot) and, for changes, the SIR call.
+//!
+//! Mutating commands produce a [`Change`], decided before any one-time code is checked (so a
+//! refused transition never burns a code) and applied after. Read-only commands render a
+//! reply. Everything shown in Slack is escaped ([`escape_for_slack`]) and cut to Slack's
+//! block limits.
+
+pub mod close;
+pub mod help;
+pub mod status;
+pub mod summarize;
+pub mod update_description;
+pub mod update_status;
+pub mod update_title;
+
+use chrono::{DateTime, Utc};
+use sirslack_domain::limits::{SLACK_SECTION_TEXT_MAX, truncate_chars};
+use sirslack_domain::{Case, CaseId, CaseStatus, Command, SelfManagedStatus};
+use sirslack_mapper::markup::escape_for_slack;
+use slack_morphism::prelude::{
+    SlackBlock, SlackBlockMarkDownText, SlackBlockText, SlackContextBlock,
+    SlackContextBlockElement, SlackMessageContent, SlackSectionBlock,
+};
+
+use crate::sir::{Sir, SirError};
+
+/// What a mutating command will do to the case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// `update-status`.
+    Status {
+        /// The status now.
+        from: CaseStatus,
+        /// The status asked for.
+        to: SelfManagedStatus,
+    },
+    /// `update-title`.
+    Title {
+        /// The title now.
+        from: String,
+        /// The new title.
+        to: String,
+    },
+    /// `update-description`.
+    Description {
+        /// The new description.
+        to: String,
+    },
+    /// `close`.
+    Close {
+        /// The status before closing.
+        from: CaseStatus,
+    },
+}
+
+impl Change {
+    /// Decides what `command` would do to `case`, or why it cannot (a message for the person).
+    /// `None` for commands that change nothing.
+    pub fn plan(command: &Command, case: &Case) -> Option<Result<Self, String>> {
+        Some(match command {
+            Command::UpdateStatus { status, .. } => update_status::plan(case, *status),
+            Command::UpdateTitle { title } => update_title::plan(case, title),
+            Command::UpdateDescription { description } => {
+                update_description::plan(case, description)
+            }
+            Command::Close { .. } => close::plan(case),
+            Command::Status | Command::Summarize | Command::Help => return None,
+        })
+    }
+
+    /// Makes the change in SIR.
+    pub async fn apply(&self, sir: &Sir, case_id: &CaseId) -> Result<(), SirError> {
+        match self {
+            Self::Status { to, .. } => update_status::apply(sir, case_id, *to).await,
+            Self::Title { to, .. } => update_title::apply(sir, case_id, to).await,
+            Self::Description { to } => update_description::apply(sir, case_id, to).await,
+            Self::Close { .. } => close::apply(sir, case_id).await,
+        }
+    }
+
+    /// What changed, for the audit comment (plain text, after `ran /security-ir <sub>: `).
+    pub fn audit_text(&self) -> String {
+        match self {
+            Self::Status { from, to } => update_status::audit_text(from, *to),
+            Self::Title { from, to } => update_title::audit_text(from, to),
+            Self::Description { to } => update_description::audit_text(to),
+            Self::Close { from } => close::audit_text(from),
+        }
+    }
+
+    /// The in-channel announcement, naming `actor` (a display name, not yet escaped).
+    pub fn announcement(&self, actor: &str) -> SlackMessageContent {
+        let actor = escape_for_slack(actor);
+        let text = match self {
+            Self::Status { from, to } => update_status::announcement(&actor, from, *to),
+            Self::Title { from, to } => update_title::announcement(&actor, from, to),
+            Self::Description { to } => update_description::announcement(&actor, to),
+            Self::Close { from } => close::announcement(&actor, from),
+        };
+        SlackMessageContent::new()
+            .with_text(truncate_chars(&text, SLACK_SECTION_TEXT_MAX))
+            .with_blocks(vec![section(&text)])
+    }
+}
+
+/// A `mrkdwn` text object; `verbatim` keeps Slack from turning words into mentions or links.
+pub(crate) fn mrkdwn(text: &str) -> SlackBlockText {
+    let text = if text.trim().is_empty() {
+        "_(none)_"
+    } else {
+        text
+    };
+    SlackBlockMarkDownText::new(truncate_chars(text, SLACK_SECTION_TEXT_MAX))
+        .with_verbatim(true)
+        .into()
+}
+
+/// A section with one `mrkdwn` text, cut to Slack's 3,000 characters.
+pub(crate) fn section(text: &str) -> SlackBlock {
+    SlackSectionBlock::new().with_text(mrkdwn(text)).into()
+}
+
+/// A section of side-by-side fields (Slack allows at most 10 of 2,000 characters).
+pub(crate) fn fields_section(fields: &[String]) -> SlackBlock {
+    let fields = fields
+        .iter()
+        .take(10)
+        .map(|field| mrkdwn(&truncate_chars(field, 2_000)))
+        .collect();
+    SlackSectionBlock::new().with_fields(fields).into()
+}
+
+/// A small grey line.
+pub(crate) fn context(text: &str) -> SlackBlock {
+    let element: SlackContextBlockElement =
+        SlackBlockMarkDownText::new(truncate_chars(text, SLACK_SECTION_TEXT_MAX))
+            .with_verbatim(true)
+            .into();
+    SlackContextBlock::new(vec![element]).into()
+}
+
+/// A date Slack shows in the reader's time zone, with a UTC fallback.
+pub(crate) fn slack_date(at: DateTime<Utc>) -> String {
+    format!(
+        "<!date^{}^{{date_short_pretty}} {{time}}|{}>",
+        at.timestamp(),
+        at.format("%Y-%m-%d %H:%M UTC")
+    )
+}
+
+/// Text on one line.
+pub(crate) fn single_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `text` escaped for `mrkdwn` and quoted line by line, cut to `max` characters first.
+pub(crate) fn quoted(text: &str, max: usize) -> String {
+    escape_for_slack(&truncate_chars(text.trim(), max))
+        .lines()
+        .map(|line| format!(">{line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sirslack_domain::{EngagementType, ResolverType};
+
+    pub(crate) fn case(status: CaseStatus) -> Case {
+        Case::new(
+            CaseId::new("1234567890").unwrap(),
+            "Compromised key",
+            "Access key used from 203.0.113.7",
+            status,
+            EngagementType::SecurityIncident,
+            ResolverType::SelfManaged,
+        )
+    }
+
+    #[test]
+    fn read_only_commands_plan_nothing() {
+        let case = case(CaseStatus::Submitted);
+        for text in ["status", "summarize", "help"] {
+            assert!(Change::plan(&Command::parse(text).unwrap(), &case).is_none());
+        }
+    }
+
+    #[test]
+    fn announcements_escape_the_actor() {
+        let change = Change::Close {
+            from: CaseStatus::DetectionAndAnalysis,
+        };
+        let content = change.announcement("<!channel> & co");
+        let text = content.text.unwrap();
+        assert!(
+            text.starts_with("&lt;!channel&gt; &amp; co closed the case"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn quoting_and_dates() {
+        assert_eq!(quoted("a <b>\nc", 100), ">a &lt;b&gt;\n>c");
+        let at = DateTime::from_timestamp(1_767_268_800, 0).unwrap();
+        assert_eq!(
+            slack_date(at),
+            "<!date^1767268800^{date_short_pretty} {time}|2026-01-01 12:00 UTC>"
+        );
+        assert_eq!(single_line(" a \n b "), "a b");
+    }
+}

@@ -1,0 +1,763 @@
+//! The command handler: one [`CommandInvocation`] in (an async `lambda:Invoke` by the events
+//! handler), answers through the `response_url`.
+//!
+//! For every invocation:
+//!
+//! 1. **interpret**: the command line (slash command, or a button carrying one), the status
+//!    menu and the Close button of the case message, the Confirm/Cancel buttons of the close
+//!    prompt; a line that does not parse gets the reason and, when useful, the usage;
+//! 2. **check the link**: the channel must still be linked to the case;
+//! 3. **authorize** ([`crate::authorize`]): channel membership, then the policy;
+//! 4. read-only commands answer ephemerally; `close` without confirmation asks for it;
+//! 5. changes: **claim** the invocation (a conditional write keyed by the payload, so an async
+//!    retry or duplicate delivery changes nothing twice), read the case, **plan** the change
+//!    (refusing invalid transitions before any code is used), **step up** (one-time code),
+//!    **apply** it in SIR, write the **audit comment** (`[Slack Update] Jane Doe (@jane) ran
+//!    /security-ir <sub>: <what changed>`, recorded so the poller never announces it), and
+//!    **announce** it in the channel.
+//!
+//! Refusals are ephemeral, say why, and are logged with user, channel, case and subcommand.
+//! No failure makes the invocation fail (the person has been told; a Lambda retry would only
+//! repeat the answer) except a payload that cannot be read, which goes to the DLQ.
+
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use serde::Serialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use sirslack_domain::marker::{command_audit_comment, split_comment_body};
+use sirslack_domain::{CaseId, Command, SelfManagedStatus};
+use sirslack_mapper::slack::{
+    CLOSE_BUTTON_ACTION_ID, ConsoleLinks, InvalidRegion, STATUS_SELECT_ACTION_ID,
+    status_from_option_value,
+};
+use sirslack_slack_api::{BotTokenSource, ParameterCache, SlackApi};
+use sirslack_slack_router::{COMMAND_INVOCATION_VERSION, CommandInvocation, InvocationKind};
+use sirslack_store::{SyncOrigin, Table};
+use slack_morphism::prelude::SlackMessageContent;
+use tracing::{error, info, warn};
+
+use crate::authorize::{Access, Authorizer, Refusal};
+use crate::commands::close::{CLOSE_CANCEL_ACTION_ID, confirmation_prompt};
+use crate::commands::{Change, help, status, summarize};
+use crate::config::Config;
+use crate::respond::{Delivery, Reply, ReplyTarget, Responder};
+use crate::sir::Sir;
+use crate::slack::{Slack, UserProfile};
+
+/// Marker scope of handled invocations (`command#<sha256 of the payload>`).
+pub const COMMAND_SCOPE: &str = "command";
+/// How long a handled invocation is remembered: past Lambda's async retries (the stack allows
+/// 2 within 15 minutes) and any late duplicate delivery.
+const COMMAND_MARKER_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The handler could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The console region is not a region name.
+    #[error(transparent)]
+    Region(#[from] InvalidRegion),
+    /// The Slack client could not be built.
+    #[error(transparent)]
+    Slack(#[from] sirslack_slack_api::SetupError),
+}
+
+/// An invocation payload the handler cannot read. Returned to Lambda, so the payload ends in
+/// the function's dead-letter queue.
+#[derive(Debug, thiserror::Error)]
+pub enum InvocationError {
+    /// Not a [`CommandInvocation`].
+    #[error("the payload is not a command invocation: {0}")]
+    Malformed(String),
+    /// A version this handler does not know.
+    #[error("command invocation version {0} is not supported (this handler reads version 1)")]
+    Version(u32),
+}
+
+/// What happened to an invocation (the function's result, and for tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A lookup or help was answered.
+    Answered,
+    /// The close prompt was shown.
+    ConfirmationRequested,
+    /// The close prompt was dismissed.
+    Cancelled,
+    /// The case was changed.
+    Changed,
+    /// The command was refused (not allowed, invalid, nothing to change).
+    Refused,
+    /// The same invocation was handled before: nothing was done again.
+    Duplicate,
+    /// A service failed; the person was told.
+    Failed,
+}
+
+/// The clients the handler uses.
+#[derive(Debug, Clone)]
+pub struct Services {
+    /// sirslack's table.
+    pub table: Table,
+    /// SIR.
+    pub sir: Sir,
+    /// Slack.
+    pub slack: Slack,
+    /// SSM, for the policy and the per-user OTP secrets.
+    pub ssm: aws_sdk_ssm::Client,
+}
+
+/// The command handler. Build it once per container.
+#[derive(Debug)]
+pub struct CommandHandler {
+    table: Table,
+    sir: Sir,
+    slack: Slack,
+    authorizer: Authorizer,
+    responder: Responder,
+    links: ConsoleLinks,
+}
+
+/// What the person asked for.
+enum Request {
+    Run(Command),
+    CancelClose,
+    Unreadable(SlackMessageContent),
+}
+
+/// One invocation in progress: who, where, and where answers go.
+struct Run<'a> {
+    invocation: &'a CommandInvocation,
+    target: ReplyTarget,
+}
+
+impl Run<'_> {
+    fn case_id(&self) -> &CaseId {
+        &self.invocation.case_id
+    }
+
+    fn user(&self) -> &str {
+        &self.invocation.user_id
+    }
+
+    fn channel(&self) -> &str {
+        &self.invocation.channel_id
+    }
+}
+
+impl CommandHandler {
+    /// A handler over `services`.
+    pub fn new(config: &Config, services: Services) -> Result<Self, SetupError> {
+        let links = ConsoleLinks::new(&config.console_region)?;
+        let authorizer = Authorizer::new(
+            config,
+            services.slack.clone(),
+            services.table.clone(),
+            services.ssm,
+        );
+        Ok(Self {
+            table: services.table,
+            sir: services.sir,
+            responder: Responder::new(services.slack.clone()),
+            slack: services.slack,
+            authorizer,
+            links,
+        })
+    }
+
+    /// A handler for AWS: clients from `sdk_config`, Slack at `SLACK_API_URL` or slack.com.
+    pub fn from_aws(config: &Config, sdk_config: &SdkConfig) -> Result<Self, SetupError> {
+        let ssm = aws_sdk_ssm::Client::new(sdk_config);
+        let token = BotTokenSource::ssm(
+            ParameterCache::new(ssm.clone(), config.secrets_cache_ttl),
+            config.bot_token_parameter.clone(),
+        );
+        let services = Services {
+            table: Table::new(
+                aws_sdk_dynamodb::Client::new(sdk_config),
+                config.table_name.clone(),
+            ),
+            sir: Sir::new(aws_sdk_securityir::Client::new(sdk_config)),
+            slack: Slack::new(SlackApi::new(config.slack_api_url.as_deref())?, token),
+            ssm,
+        };
+        Self::new(config, services)
+    }
+
+    /// The Lambda entry point: the events handler's JSON payload in, `{"outcome": ...}` out.
+    pub async fn handle_invocation(&self, payload: Value) -> Result<Value, InvocationError> {
+        let invocation: CommandInvocation = serde_json::from_value(payload)
+            .map_err(|error| InvocationError::Malformed(error.to_string()))?;
+        validate(&invocation)?;
+        // Boxed: the whole flow is one deep future, too deep to lay out inline in `main`.
+        let outcome = Box::pin(self.handle(&invocation)).await;
+        Ok(json!({ "outcome": outcome }))
+    }
+
+    /// Handles one invocation; never fails (every failure is answered and logged). An
+    /// invocation [`CommandHandler::handle_invocation`] would reject is logged and dropped.
+    pub async fn handle(&self, invocation: &CommandInvocation) -> Outcome {
+        if let Err(invalid) = validate(invocation) {
+            error!(error = %invalid, "command invocation rejected");
+            return Outcome::Failed;
+        }
+        let run = Run {
+            invocation,
+            target: ReplyTarget {
+                response_url: invocation.response_url.clone(),
+                channel_id: invocation.channel_id.clone(),
+                user_id: invocation.user_id.clone(),
+            },
+        };
+        let command = match interpret(invocation) {
+            Request::Run(command) => command,
+            Request::CancelClose => {
+                self.reply(&run, Reply::delete_original()).await;
+                return Outcome::Cancelled;
+            }
+            Request::Unreadable(content) => {
+                self.reply(&run, Reply::ephemeral(content)).await;
+                return Outcome::Answered;
+            }
+        };
+        if command == Command::Help {
+            self.reply(&run, Reply::ephemeral(help::reply())).await;
+            return Outcome::Answered;
+        }
+        if let Some(outcome) = self.check_link(&run, &command).await {
+            return outcome;
+        }
+        let access = match self
+            .authorizer
+            .check_access(run.channel(), run.user(), &command)
+            .await
+        {
+            Ok(access) => access,
+            Err(refusal) => return self.refuse(&run, &command, &refusal).await,
+        };
+        match &command {
+            Command::Status => self.show_status(&run).await,
+            Command::Summarize => self.summarize(&run).await,
+            Command::Close {
+                confirmed: false, ..
+            } => self.ask_to_confirm_close(&run, &command, &access).await,
+            _ => self.change(&run, &command, &access).await,
+        }
+    }
+
+    /// `None` when the channel is still linked to the case; otherwise the answer given.
+    async fn check_link(&self, run: &Run<'_>, command: &Command) -> Option<Outcome> {
+        match self.table.case_for_channel(run.channel()).await {
+            Ok(Some(linked)) if &linked == run.case_id() => None,
+            Ok(_) => {
+                let text = format!(
+                    "This channel is not linked to case {} any more, so `/security-ir {}` cannot \
+                     run here.",
+                    run.case_id(),
+                    command.name()
+                );
+                Some(
+                    self.refuse_with(run, command, "channel_not_linked", text)
+                        .await,
+                )
+            }
+            Err(store_error) => {
+                error!(
+                    case = %run.case_id(),
+                    channel = run.channel(),
+                    error = %store_error,
+                    "the channel link could not be read"
+                );
+                self.reply(
+                    run,
+                    Reply::ephemeral_text(
+                        "The integration's table is unavailable right now. Please try again in a \
+                         moment.",
+                    ),
+                )
+                .await;
+                Some(Outcome::Failed)
+            }
+        }
+    }
+
+    async fn show_status(&self, run: &Run<'_>) -> Outcome {
+        match self.sir.case(run.case_id()).await {
+            Ok(case) => {
+                self.reply(run, Reply::ephemeral(status::reply(&case, &self.links)))
+                    .await;
+                Outcome::Answered
+            }
+            Err(sir_error) => self.sir_failed(run, "status", &sir_error).await,
+        }
+    }
+
+    async fn summarize(&self, run: &Run<'_>) -> Outcome {
+        let case_id = run.case_id();
+        let (case, comments, edits) = tokio::join!(
+            self.sir.case(case_id),
+            self.sir.comments(case_id),
+            self.sir.case_edits(case_id)
+        );
+        match (case, comments, edits) {
+            (Ok(case), Ok(comments), Ok(edits)) => {
+                let content = summarize::reply(&case, &comments, &edits, &self.links);
+                self.reply(run, Reply::ephemeral(content)).await;
+                Outcome::Answered
+            }
+            (Err(sir_error), _, _) | (_, Err(sir_error), _) | (_, _, Err(sir_error)) => {
+                self.sir_failed(run, "summarize", &sir_error).await
+            }
+        }
+    }
+
+    async fn ask_to_confirm_close(
+        &self,
+        run: &Run<'_>,
+        command: &Command,
+        access: &Access,
+    ) -> Outcome {
+        let case = match self.sir.case(run.case_id()).await {
+            Ok(case) => case,
+            Err(sir_error) => return self.sir_failed(run, "close", &sir_error).await,
+        };
+        if let Some(Err(reason)) = Change::plan(command, &case) {
+            return self
+                .refuse_with(run, command, "invalid_change", reason)
+                .await;
+        }
+        let code_needed = match self
+            .authorizer
+            .step_up_configured(run.user(), command, access)
+            .await
+        {
+            Ok(needed) => needed,
+            Err(refusal) => return self.refuse(run, command, &refusal).await,
+        };
+        self.reply(
+            run,
+            Reply::ephemeral(confirmation_prompt(&case, code_needed)),
+        )
+        .await;
+        Outcome::ConfirmationRequested
+    }
+
+    async fn change(&self, run: &Run<'_>, command: &Command, access: &Access) -> Outcome {
+        let subcommand = command.name();
+        let key = idempotency_key(run.invocation);
+        let ttl =
+            chrono::Duration::from_std(COMMAND_MARKER_TTL).unwrap_or(chrono::Duration::days(1));
+        match self.table.put_once(COMMAND_SCOPE, &key, ttl).await {
+            Ok(true) => {}
+            Ok(false) => {
+                info!(
+                    user = run.user(),
+                    channel = run.channel(),
+                    case = %run.case_id(),
+                    subcommand,
+                    "the same command invocation was handled before; nothing is done again"
+                );
+                let text = format!(
+                    "This `/security-ir {subcommand}` was already received and handled; nothing \
+                     was done a second time."
+                );
+                self.reply(run, Reply::ephemeral_text(text)).await;
+                return Outcome::Duplicate;
+            }
+            Err(store_error) => {
+                error!(case = %run.case_id(), error = %store_error, "the command could not be claimed");
+                self.reply(
+                    run,
+                    Reply::ephemeral_text(
+                        "The integration's table is unavailable right now, so nothing was \
+                         changed. Please try again in a moment.",
+                    ),
+                )
+                .await;
+                return Outcome::Failed;
+            }
+        }
+
+        let case = match self.sir.case(run.case_id()).await {
+            Ok(case) => case,
+            Err(sir_error) => return self.sir_failed(run, subcommand, &sir_error).await,
+        };
+        let change = match Change::plan(command, &case) {
+            Some(Ok(change)) => change,
+            Some(Err(reason)) => {
+                return self
+                    .refuse_with(run, command, "invalid_change", reason)
+                    .await;
+            }
+            None => return Outcome::Failed,
+        };
+        if let Err(refusal) = self.authorizer.step_up(run.user(), command, access).await {
+            return self.refuse(run, command, &refusal).await;
+        }
+        if let Err(sir_error) = change.apply(&self.sir, run.case_id()).await {
+            return self.sir_failed(run, subcommand, &sir_error).await;
+        }
+        info!(
+            user = run.user(),
+            channel = run.channel(),
+            case = %run.case_id(),
+            subcommand,
+            "case changed from Slack"
+        );
+
+        let profile = self.profile(run).await;
+        let audit = self
+            .write_audit(run, subcommand, &change, &profile, &key)
+            .await;
+        self.reply(
+            run,
+            Reply::in_channel(change.announcement(&profile.display_name())),
+        )
+        .await;
+        if let Err(reason) = audit {
+            let text = format!(
+                "The change was made, but its audit comment could not be written to the case: \
+                 {reason}"
+            );
+            self.reply(run, Reply::ephemeral_text(text)).await;
+        }
+        Outcome::Changed
+    }
+
+    /// Who ran the command, as Slack names them; the handle from the payload when Slack cannot
+    /// say.
+    async fn profile(&self, run: &Run<'_>) -> UserProfile {
+        match self.slack.user_profile(run.user()).await {
+            Ok(profile) => profile,
+            Err(slack_error) => {
+                warn!(user = run.user(), error = %slack_error, "users.info failed; naming the person by handle");
+                UserProfile {
+                    real_name: None,
+                    handle: run
+                        .invocation
+                        .user_name
+                        .as_deref()
+                        .map(str::trim)
+                        .filter(|name| !name.is_empty())
+                        .map(str::to_owned),
+                }
+            }
+        }
+    }
+
+    /// Writes `[Slack Update] <Real Name> (@handle) ran /security-ir <sub>: <what changed>` and
+    /// records its ID as written from Slack, so the poller never announces it. The client
+    /// token derives from the invocation, so a repeated write is the same comment.
+    async fn write_audit(
+        &self,
+        run: &Run<'_>,
+        subcommand: &str,
+        change: &Change,
+        profile: &UserProfile,
+        key: &str,
+    ) -> Result<(), String> {
+        let body = command_audit_comment(
+            profile.real_name.as_deref(),
+            profile.handle.as_deref(),
+            subcommand,
+            &change.audit_text(),
+        );
+        for (index, part) in split_comment_body(&body).iter().enumerate() {
+            let client_token = format!("sirslack-command-{key}-{index}");
+            let comment_id = self
+                .sir
+                .create_comment(run.case_id(), part, &client_token)
+                .await
+                .map_err(|sir_error| {
+                    error!(case = %run.case_id(), error = %sir_error, "the audit comment could not be written");
+                    sir_error.for_people()
+                })?;
+            if let Err(store_error) = self
+                .table
+                .record_comment(run.case_id(), &comment_id, SyncOrigin::Slack)
+                .await
+            {
+                // The `[Slack Update]` marker still keeps the poller from announcing it.
+                warn!(case = %run.case_id(), comment = %comment_id, error = %store_error, "the audit comment could not be recorded");
+            }
+        }
+        Ok(())
+    }
+
+    async fn refuse(&self, run: &Run<'_>, command: &Command, refusal: &Refusal) -> Outcome {
+        self.refuse_with(run, command, refusal.reason(), refusal.message(command))
+            .await
+    }
+
+    async fn refuse_with(
+        &self,
+        run: &Run<'_>,
+        command: &Command,
+        reason: &str,
+        message: String,
+    ) -> Outcome {
+        warn!(
+            user = run.user(),
+            channel = run.channel(),
+            case = %run.case_id(),
+            subcommand = command.name(),
+            reason,
+            "command refused"
+        );
+        self.reply(run, Reply::ephemeral_text(message)).await;
+        Outcome::Refused
+    }
+
+    async fn sir_failed(
+        &self,
+        run: &Run<'_>,
+        subcommand: &str,
+        sir_error: &crate::sir::SirError,
+    ) -> Outcome {
+        warn!(
+            user = run.user(),
+            channel = run.channel(),
+            case = %run.case_id(),
+            subcommand,
+            error = %sir_error,
+            "SIR call failed"
+        );
+        self.reply(run, Reply::ephemeral_text(sir_error.for_people()))
+            .await;
+        Outcome::Failed
+    }
+
+    async fn reply(&self, run: &Run<'_>, reply: Reply) -> Delivery {
+        self.responder.send(&run.target, &reply).await
+    }
+}
+
+/// What the invocation asks for.
+fn interpret(invocation: &CommandInvocation) -> Request {
+    if invocation.kind == InvocationKind::BlockAction {
+        let value = invocation
+            .action_value
+            .as_deref()
+            .unwrap_or(&invocation.command_text)
+            .trim();
+        match invocation.action_id.as_deref() {
+            Some(STATUS_SELECT_ACTION_ID) => {
+                let status = status_from_option_value(value)
+                    .map_or_else(|| SelfManagedStatus::parse_friendly(value), Ok);
+                return match status {
+                    Ok(status) => Request::Run(Command::UpdateStatus { status, otp: None }),
+                    Err(error) => {
+                        Request::Unreadable(SlackMessageContent::new().with_text(error.to_string()))
+                    }
+                };
+            }
+            // The case message's button asks Slack for confirmation before it is sent, and its
+            // value is the case ID.
+            Some(CLOSE_BUTTON_ACTION_ID) => {
+                if !value.is_empty() && value != invocation.case_id.as_str() {
+                    return Request::Unreadable(
+                        SlackMessageContent::new().with_text(
+                            "This button belongs to another case's message; nothing was done."
+                                .to_owned(),
+                        ),
+                    );
+                }
+                return Request::Run(Command::Close {
+                    confirmed: true,
+                    otp: None,
+                });
+            }
+            Some(CLOSE_CANCEL_ACTION_ID) => return Request::CancelClose,
+            // Other buttons (the close prompt's Confirm) carry a command line.
+            _ => {}
+        }
+    }
+    match Command::parse(&invocation.command_text) {
+        Ok(command) => Request::Run(command),
+        Err(error) => Request::Unreadable(help::parse_error_reply(&error)),
+    }
+}
+
+/// A key identifying this exact invocation: the same for Lambda's retries and duplicate
+/// deliveries of one payload, different for every new command or click (Slack gives each a
+/// new `trigger_id`, and the events handler stamps `received_at`). The `response_url` is
+/// left out: it is a capability, and never stored even hashed.
+pub fn idempotency_key(invocation: &CommandInvocation) -> String {
+    let kind = match invocation.kind {
+        InvocationKind::SlashCommand => "slash_command",
+        InvocationKind::BlockAction => "block_action",
+    };
+    let fields: [&str; 12] = [
+        kind,
+        &invocation.team_id,
+        &invocation.user_id,
+        &invocation.channel_id,
+        invocation.case_id.as_str(),
+        &invocation.command_text,
+        invocation.trigger_id.as_deref().unwrap_or_default(),
+        invocation.action_id.as_deref().unwrap_or_default(),
+        invocation.action_value.as_deref().unwrap_or_default(),
+        invocation.block_id.as_deref().unwrap_or_default(),
+        invocation.message_ts.as_deref().unwrap_or_default(),
+        &invocation.received_at.to_rfc3339(),
+    ];
+    let mut hasher = Sha256::new();
+    for field in fields {
+        // Length-prefixed, so that no two different field lists hash the same bytes.
+        hasher.update((field.len() as u64).to_be_bytes());
+        hasher.update(field.as_bytes());
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// Checks what later becomes part of SSM parameter names and table keys.
+fn validate(invocation: &CommandInvocation) -> Result<(), InvocationError> {
+    if invocation.version != COMMAND_INVOCATION_VERSION {
+        return Err(InvocationError::Version(invocation.version));
+    }
+    for (field, value) in [
+        ("user_id", &invocation.user_id),
+        ("channel_id", &invocation.channel_id),
+    ] {
+        if !is_slack_id(value) {
+            return Err(InvocationError::Malformed(format!(
+                "{field} is not a Slack ID"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `U0123ABCD`-like.
+fn is_slack_id(id: &str) -> bool {
+    (2..=32).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use sirslack_slack_router::ResponseUrl;
+
+    use super::*;
+
+    fn invocation(kind: InvocationKind, text: &str) -> CommandInvocation {
+        CommandInvocation {
+            version: 1,
+            kind,
+            command: Some("/security-ir".into()),
+            command_text: text.into(),
+            subcommand: None,
+            team_id: "T0TEAM".into(),
+            user_id: "U0JANE".into(),
+            user_name: Some("jane".into()),
+            channel_id: "C0CASE".into(),
+            case_id: CaseId::new("1234567890").unwrap(),
+            response_url: ResponseUrl::new("https://hooks.slack.com/commands/secret"),
+            trigger_id: Some("1.2.3".into()),
+            action_id: None,
+            action_value: None,
+            block_id: None,
+            message_ts: None,
+            received_at: Utc::now(),
+        }
+    }
+
+    fn click(action_id: &str, value: &str) -> CommandInvocation {
+        let mut click = invocation(InvocationKind::BlockAction, value);
+        click.command = None;
+        click.action_id = Some(action_id.into());
+        click.action_value = Some(value.into());
+        click
+    }
+
+    fn command_of(request: Request) -> Command {
+        match request {
+            Request::Run(command) => command,
+            _ => panic!("not a command"),
+        }
+    }
+
+    #[test]
+    fn slash_commands_parse_their_text() {
+        assert_eq!(
+            command_of(interpret(&invocation(
+                InvocationKind::SlashCommand,
+                "close confirm"
+            ))),
+            Command::Close {
+                confirmed: true,
+                otp: None
+            }
+        );
+        assert!(matches!(
+            interpret(&invocation(InvocationKind::SlashCommand, "resolve")),
+            Request::Unreadable(_)
+        ));
+    }
+
+    #[test]
+    fn case_message_controls_run_the_same_commands() {
+        assert_eq!(
+            command_of(interpret(&click(
+                STATUS_SELECT_ACTION_ID,
+                "Containment, Eradication and Recovery"
+            ))),
+            Command::UpdateStatus {
+                status: SelfManagedStatus::ContainmentEradicationAndRecovery,
+                otp: None
+            }
+        );
+        assert!(matches!(
+            interpret(&click(STATUS_SELECT_ACTION_ID, "Closed")),
+            Request::Unreadable(_)
+        ));
+        assert_eq!(
+            command_of(interpret(&click(CLOSE_BUTTON_ACTION_ID, "1234567890"))),
+            Command::Close {
+                confirmed: true,
+                otp: None
+            }
+        );
+        assert!(matches!(
+            interpret(&click(CLOSE_BUTTON_ACTION_ID, "9999999999")),
+            Request::Unreadable(_)
+        ));
+        assert!(matches!(
+            interpret(&click(CLOSE_CANCEL_ACTION_ID, "cancel")),
+            Request::CancelClose
+        ));
+        assert_eq!(
+            command_of(interpret(&click("command_close_confirm", "close confirm"))),
+            Command::Close {
+                confirmed: true,
+                otp: None
+            }
+        );
+    }
+
+    #[test]
+    fn idempotency_keys_follow_the_payload() {
+        let first = invocation(InvocationKind::SlashCommand, "update-title x");
+        let retry = first.clone();
+        assert_eq!(idempotency_key(&first), idempotency_key(&retry));
+        assert_eq!(idempotency_key(&first).len(), 64);
+        let mut again = first.clone();
+        again.trigger_id = Some("4.5.6".into());
+        assert_ne!(idempotency_key(&first), idempotency_key(&again));
+        let mut other_url = first.clone();
+        other_url.response_url = ResponseUrl::new("https://hooks.slack.com/commands/other");
+        assert_eq!(idempotency_key(&first), idempotency_key(&other_url));
+    }
+
+    #[test]
+    fn slack_ids() {
+        assert!(is_slack_id("U0123ABCD"));
+        assert!(!is_slack_id("u0123"));
+        assert!(!is_slack_id("U01/../x"));
+        assert!(!is_slack_id(""));
+    }
+}

@@ -1,0 +1,249 @@
+//! The Slack Web API calls the command handler makes, over the shared adapter
+//! ([`sirslack_slack_api`]): channel members, user groups, user profiles, and the messages it
+//! posts when a `response_url` cannot be used.
+
+use serde::{Deserialize, Serialize};
+use sirslack_slack_api::{BotTokenSource, ParameterError, SlackApi, SlackApiError, SlackSession};
+use slack_morphism::prelude::SlackMessageContent;
+
+/// Members read per `conversations.members` page (Slack's maximum is 1,000).
+const MEMBERS_PAGE_SIZE: u32 = 1_000;
+/// Pages read at most when looking for one member (100,000 members).
+const MAX_MEMBER_PAGES: usize = 100;
+
+/// A Slack call could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SlackError {
+    /// The bot token could not be read.
+    #[error(transparent)]
+    Token(#[from] ParameterError),
+    /// Slack refused or did not answer.
+    #[error(transparent)]
+    Api(#[from] SlackApiError),
+}
+
+/// How a person is named: their real name and handle, as Slack knows them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserProfile {
+    /// `real_name` (or `profile.real_name`), when set.
+    pub real_name: Option<String>,
+    /// `name`, the handle.
+    pub handle: Option<String>,
+}
+
+impl UserProfile {
+    /// The name to show in Slack: the real name, else `@handle`, else `someone`.
+    pub fn display_name(&self) -> String {
+        match (&self.real_name, &self.handle) {
+            (Some(name), _) => name.clone(),
+            (None, Some(handle)) => format!("@{handle}"),
+            (None, None) => "Someone".to_owned(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct MembersPage {
+    #[serde(default)]
+    members: Vec<String>,
+    #[serde(default)]
+    response_metadata: Option<ResponseMetadata>,
+}
+
+#[derive(Deserialize)]
+struct ResponseMetadata {
+    #[serde(default)]
+    next_cursor: String,
+}
+
+#[derive(Deserialize)]
+struct UsergroupUsers {
+    #[serde(default)]
+    users: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct UserEnvelope {
+    user: UserInfo,
+}
+
+#[derive(Deserialize)]
+struct UserInfo {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    real_name: Option<String>,
+    #[serde(default)]
+    profile: Option<UserInfoProfile>,
+}
+
+#[derive(Deserialize)]
+struct UserInfoProfile {
+    #[serde(default)]
+    real_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Posted {}
+
+#[derive(Serialize)]
+struct EphemeralRequest<'a> {
+    channel: &'a str,
+    user: &'a str,
+    #[serde(flatten)]
+    content: &'a SlackMessageContent,
+}
+
+/// Slack, with the bot token. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Slack {
+    api: SlackApi,
+    token: BotTokenSource,
+}
+
+impl Slack {
+    /// Calls through `api` with the token from `token`.
+    pub fn new(api: SlackApi, token: BotTokenSource) -> Self {
+        Self { api, token }
+    }
+
+    /// The shared adapter (its HTTP client also posts to `response_url`s).
+    pub fn api(&self) -> &SlackApi {
+        &self.api
+    }
+
+    /// Runs `call` with a session; a rejected token is re-read on the next call.
+    async fn with_session<T, F>(&self, call: F) -> Result<T, SlackError>
+    where
+        F: AsyncFnOnce(&SlackSession<'_>) -> Result<T, SlackApiError>,
+    {
+        let token = self.token.token().await?;
+        let session = self.api.session(&token);
+        let result = call(&session).await;
+        if let Err(error) = &result
+            && error.is_auth()
+        {
+            self.token.invalidate();
+        }
+        Ok(result?)
+    }
+
+    /// Whether `user_id` is a member of `channel_id` (`conversations.members`, paged).
+    pub async fn is_channel_member(
+        &self,
+        channel_id: &str,
+        user_id: &str,
+    ) -> Result<bool, SlackError> {
+        self.with_session(async |session| {
+            let mut cursor = String::new();
+            for _ in 0..MAX_MEMBER_PAGES {
+                let mut params = vec![
+                    ("channel", channel_id.to_owned()),
+                    ("limit", MEMBERS_PAGE_SIZE.to_string()),
+                ];
+                if !cursor.is_empty() {
+                    params.push(("cursor", cursor.clone()));
+                }
+                let page: MembersPage = session.get("conversations.members", &params).await?;
+                if page.members.iter().any(|member| member == user_id) {
+                    return Ok(true);
+                }
+                cursor = page
+                    .response_metadata
+                    .map(|metadata| metadata.next_cursor)
+                    .unwrap_or_default();
+                if cursor.is_empty() {
+                    break;
+                }
+            }
+            Ok(false)
+        })
+        .await
+    }
+
+    /// The members of a user group (`usergroups.users.list`).
+    pub async fn usergroup_members(&self, usergroup_id: &str) -> Result<Vec<String>, SlackError> {
+        self.with_session(async |session| {
+            let answer: UsergroupUsers = session
+                .get(
+                    "usergroups.users.list",
+                    &[("usergroup", usergroup_id.to_owned())],
+                )
+                .await?;
+            Ok(answer.users)
+        })
+        .await
+    }
+
+    /// A user's real name and handle (`users.info`).
+    pub async fn user_profile(&self, user_id: &str) -> Result<UserProfile, SlackError> {
+        self.with_session(async |session| {
+            let answer: UserEnvelope = session
+                .get("users.info", &[("user", user_id.to_owned())])
+                .await?;
+            let user = answer.user;
+            let non_blank = |value: Option<String>| {
+                value
+                    .map(|value| value.trim().to_owned())
+                    .filter(|value| !value.is_empty())
+            };
+            Ok(UserProfile {
+                real_name: non_blank(user.real_name)
+                    .or_else(|| non_blank(user.profile.and_then(|profile| profile.real_name))),
+                handle: non_blank(user.name),
+            })
+        })
+        .await
+    }
+
+    /// `chat.postEphemeral`: `content` shown to `user_id` only.
+    pub async fn post_ephemeral(
+        &self,
+        channel_id: &str,
+        user_id: &str,
+        content: &SlackMessageContent,
+    ) -> Result<(), SlackError> {
+        let body = EphemeralRequest {
+            channel: channel_id,
+            user: user_id,
+            content,
+        };
+        self.with_session(async |session| {
+            session
+                .post::<_, Posted>("chat.postEphemeral", &body)
+                .await
+                .map(drop)
+        })
+        .await
+    }
+
+    /// `chat.postMessage` to the channel.
+    pub async fn post_message(
+        &self,
+        channel_id: &str,
+        content: &SlackMessageContent,
+    ) -> Result<(), SlackError> {
+        self.with_session(async |session| session.post_message(channel_id, content).await.map(drop))
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_fall_back() {
+        let full = UserProfile {
+            real_name: Some("Jane Doe".into()),
+            handle: Some("jane".into()),
+        };
+        assert_eq!(full.display_name(), "Jane Doe");
+        let handle_only = UserProfile {
+            real_name: None,
+            handle: Some("jane".into()),
+        };
+        assert_eq!(handle_only.display_name(), "@jane");
+        assert_eq!(UserProfile::default().display_name(), "Someone");
+    }
+}
