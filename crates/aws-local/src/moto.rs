@@ -39,10 +39,10 @@ const SETUP_SCRIPT: &str = "scripts/setup-local-world";
 /// outlives the process that started it and never becomes a zombie.
 /// Once the server has been ready (the `ready` marker exists), the supervisor also deletes the log
 /// directory on its way out; a server that never became ready keeps its log for the error message.
-/// `$0` is the moto_server path, `$1` the port, `$2` the log directory. Moto gets no stdin and no
-/// copy of fd 3.
+/// `$0` is the virtualenv's python, `$1` the port, `$2` the log directory, `$3` the launcher
+/// ([`SERVE_MOTO`]). Moto gets no stdin and no copy of fd 3.
 const SUPERVISOR_SCRIPT: &str = r#"exec 3<&0
-"$0" -H 127.0.0.1 -p "$1" </dev/null 3<&- &
+"$0" -c "$3" -H 127.0.0.1 -p "$1" </dev/null 3<&- &
 moto=$!
 (read -r _ <&3; kill "$moto" 2>/dev/null) &
 watcher=$!
@@ -53,6 +53,9 @@ kill "$watcher" 2>/dev/null
 if [ -e "$2/ready" ]; then rm -rf "$2"; fi
 exit "$status"
 "#;
+
+/// Runs moto's own server with DynamoDB requests serialised (why: see the script's docstring).
+const SERVE_MOTO: &str = include_str!("serve_moto.py");
 
 static SHARED: OnceCell<MotoServer> = OnceCell::const_new();
 static LOG_DIR_COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -94,10 +97,11 @@ impl MotoServer {
         if !moto_server.is_file() {
             return Err(LocalAwsError::VenvMissing { moto_server });
         }
+        let python = venv.join("bin").join("python");
         let log_dir = create_log_dir()?;
         let mut attempt = 1;
         loop {
-            match Self::spawn_and_wait(&moto_server, &log_dir, timeout).await {
+            match Self::spawn_and_wait(&python, &log_dir, timeout).await {
                 Err(LocalAwsError::ServerExited { log, .. })
                     if attempt < PORT_ATTEMPTS && log_mentions_port_in_use(&log) =>
                 {
@@ -113,7 +117,7 @@ impl MotoServer {
     }
 
     async fn spawn_and_wait(
-        moto_server: &Path,
+        python: &Path,
         log_dir: &Path,
         timeout: Duration,
     ) -> Result<Self, LocalAwsError> {
@@ -130,9 +134,10 @@ impl MotoServer {
         let mut supervisor = Command::new("sh")
             .arg("-c")
             .arg(SUPERVISOR_SCRIPT)
-            .arg(moto_server)
+            .arg(python)
             .arg(port.to_string())
             .arg(log_dir)
+            .arg(SERVE_MOTO)
             .stdin(Stdio::piped())
             .stdout(log)
             .stderr(log_for_stderr)

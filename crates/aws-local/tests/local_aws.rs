@@ -735,3 +735,48 @@ async fn an_owned_server_resets_and_stops_on_drop() {
     );
     assert!(!log.exists(), "log directory removed");
 }
+
+/// Leases, claims and idempotency markers rely on DynamoDB applying a conditional write
+/// atomically. Plain moto checks and writes without a lock (two of eight racing writers could
+/// both win); the launcher serialises DynamoDB requests so the local world keeps the guarantee.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_conditional_writes_to_one_item_have_one_winner() {
+    let aws = local().await;
+    let dynamodb = aws.dynamodb();
+    let table_name = unique_name("race");
+    create_table(&dynamodb, &table_name).await.unwrap();
+
+    let mut keys_without_one_winner = Vec::new();
+    for key in 0..150 {
+        let mut writers = tokio::task::JoinSet::new();
+        for writer in 0..8 {
+            let dynamodb = dynamodb.clone();
+            let table_name = table_name.clone();
+            writers.spawn(async move {
+                dynamodb
+                    .put_item()
+                    .table_name(table_name)
+                    .item("pk", AttributeValue::S(format!("LEASE#{key}")))
+                    .item("sk", AttributeValue::S("LEASE".into()))
+                    .item("owner", AttributeValue::S(format!("writer-{writer}")))
+                    .condition_expression("attribute_not_exists(pk)")
+                    .send()
+                    .await
+                    .is_ok()
+            });
+        }
+        let mut winners = 0;
+        while let Some(won) = writers.join_next().await {
+            if won.unwrap() {
+                winners += 1;
+            }
+        }
+        if winners != 1 {
+            keys_without_one_winner.push((key, winners));
+        }
+    }
+    assert!(
+        keys_without_one_winner.is_empty(),
+        "keys whose conditional write did not have exactly one winner: {keys_without_one_winner:?}"
+    );
+}
