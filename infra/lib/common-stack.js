@@ -8,6 +8,7 @@ const events = require('aws-cdk-lib/aws-events');
 const targets = require('aws-cdk-lib/aws-events-targets');
 const { NagSuppressions } = require('cdk-nag');
 const {
+  ARCHIVE_EVENT_PATTERN,
   ARCHIVE_RETENTION_DAYS,
   ASYNC_RETRY_ATTEMPTS,
   DEFAULT_ATTACHMENT_RECHECK_MINUTES,
@@ -73,11 +74,12 @@ class CommonStack extends Stack {
       eventBusName: `${Aws.STACK_NAME}-integration`,
       description: 'sirslack integration events (CaseCreated, CaseUpdated, ...) from the SIR poller',
     });
-    // Every event on the bus is archived, so a consumer's bad day can be replayed.
+    // Every integration event is archived, so a consumer's bad day can be replayed. The events
+    // handler's lazy work shares the bus but is not kept (contract.js).
     this.archive = this.bus.archive('IntegrationArchive', {
       archiveName,
       description: 'Every sirslack integration event, for replay',
-      eventPattern: { account: [Aws.ACCOUNT_ID] },
+      eventPattern: toCdkEventPattern(ARCHIVE_EVENT_PATTERN),
       retention: Duration.days(ARCHIVE_RETENTION_DAYS),
     });
 
@@ -95,8 +97,10 @@ class CommonStack extends Stack {
       environment: {
         TABLE_NAME: this.table.tableName,
         EVENT_BUS_NAME: this.bus.eventBusName,
-        LOG_LEVEL: logLevel.valueAsString,
+        [FUNCTIONS.poller.logLevelVariable]: logLevel.valueAsString,
         ATTACHMENT_RECHECK_MINUTES: attachmentRecheckMinutes.valueAsString,
+        // A reconcile holds its lease for as long as the invocation may run.
+        RECONCILE_LEASE_SECONDS: String(FUNCTIONS.poller.timeoutSeconds),
       },
       functionProps: {
         deadLetterQueue: this.pollerDeadLetters.queue,

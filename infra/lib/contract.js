@@ -32,6 +32,25 @@ const INTEGRATION_DETAIL_TYPES = Object.freeze([
   'CaseClosed',
 ]);
 
+/**
+ * The events handler's lazy work (crates/events-handler/src/invoke.rs: LAZY_EVENT_SOURCE,
+ * LAZY_EVENT_DETAIL_TYPE; a test reads that file to keep the two in step). With EVENT_BUS_NAME
+ * set, the handler publishes work that does not fit Slack's 3 s (file transfers, slow SIR
+ * comments) on the integration bus, and a rule hands it back to the same function.
+ */
+const LAZY_WORK_EVENT_SOURCE = 'sirslack.slack-events-handler';
+const LAZY_WORK_DETAIL_TYPE = 'Slack Lazy Work';
+const LAZY_WORK_EVENT_PATTERN = Object.freeze({
+  source: [LAZY_WORK_EVENT_SOURCE],
+  'detail-type': [LAZY_WORK_DETAIL_TYPE],
+});
+
+/**
+ * What the integration bus archive keeps for replays: the poller's integration events. Not the
+ * events handler's lazy work, which carries Slack message text and, replayed, would run again.
+ */
+const ARCHIVE_EVENT_PATTERN = Object.freeze({ source: [INTEGRATION_EVENT_SOURCE] });
+
 /** The integration bus -> Slack client queue rule. */
 const SLACK_CLIENT_EVENT_PATTERN = Object.freeze({
   source: [INTEGRATION_EVENT_SOURCE],
@@ -76,29 +95,40 @@ const DEFAULT_ATTACHMENT_RECHECK_MINUTES = 15;
 
 /**
  * The four functions: where `cargo lambda build --release --arm64` puts each binary (relative to
- * the repository root), and their sizing. All run on provided.al2023 / arm64.
+ * the repository root), their sizing, and the variable their binary reads its log filter from
+ * (the `logLevel` stack parameter goes there): the poller and the command handler read LOG_LEVEL,
+ * the Slack client and the events handler use tracing's default RUST_LOG. All run on
+ * provided.al2023 / arm64.
  */
 const FUNCTIONS = Object.freeze({
   poller: Object.freeze({
     binary: 'sir-poller',
+    logLevelVariable: 'LOG_LEVEL',
     memoryMiB: 256,
     timeoutSeconds: 300,
     description: 'sirslack: syncs SIR cases to the integration bus (schedule and SIR native events)',
   }),
   slackClient: Object.freeze({
     binary: 'slack-client',
+    logLevelVariable: 'RUST_LOG',
     memoryMiB: 512,
     timeoutSeconds: 900,
     description: 'sirslack: applies integration events to the case channels in Slack',
   }),
+  // The same function acks Slack (API Gateway cuts that path at 29 s; the handler answers within
+  // INLINE_BUDGET_MS) and runs its own lazy work, which includes streaming a file of up to
+  // 100 MiB from Slack to SIR: 3 attempts of at most 240 s each (crates/events-handler), plus
+  // the Slack and SIR calls around them. 15 minutes covers that worst case.
   eventsHandler: Object.freeze({
     binary: 'slack-events-handler',
+    logLevelVariable: 'RUST_LOG',
     memoryMiB: 512,
-    timeoutSeconds: 30,
+    timeoutSeconds: 900,
     description: 'sirslack: verifies and acknowledges Slack events, commands and actions',
   }),
   commandHandler: Object.freeze({
     binary: 'command-handler',
+    logLevelVariable: 'LOG_LEVEL',
     memoryMiB: 256,
     timeoutSeconds: 30,
     description: 'sirslack: runs /security-ir commands against SIR',
@@ -109,13 +139,70 @@ const FUNCTIONS = Object.freeze({
 const SLACK_CLIENT_QUEUE = Object.freeze({
   batchSize: 10,
   maxReceiveCount: 5,
-  /** SQS visibility timeout as a multiple of the function timeout (AWS recommends at least 6). */
+  /**
+   * SQS visibility timeout as a multiple of the function timeout (AWS recommends at least 6). The
+   * client needs more than the function timeout plus its case lease's margin (the lease outlives
+   * the invocation's deadline by 30 s: LEASE_MARGIN in crates/slack-client/src/handler.rs).
+   */
   visibilityTimeoutFactor: 6,
   /** Concurrent Slack client invocations at most, so Slack's per-workspace rate limits hold. */
   maxConcurrency: 5,
 });
 
-/** Async invocations (poller, command handler): retries after the first failure, before the DLQ. */
+/**
+ * The Slack client's tuning, passed as environment variables (crates/slack-client/src/config.rs)
+ * so that the values that depend on the queue and the function are derived from them here.
+ */
+const SLACK_CLIENT_SETTINGS = Object.freeze({
+  /**
+   * GAP_SKIP_RECEIVE_COUNT: an event whose predecessor never came is applied anyway on this
+   * receive. One less than maxReceiveCount, so the gap is skipped before the event itself would
+   * go to the DLQ.
+   */
+  gapSkipReceiveCount: SLACK_CLIENT_QUEUE.maxReceiveCount - 1,
+  /** CASE_WAIT_SECONDS: how long an invocation retries a busy or waiting case before giving it back. */
+  caseWaitSeconds: 20,
+  /** DEADLINE_MARGIN_SECONDS: work stops this long before the invocation's deadline. */
+  deadlineMarginSeconds: 10,
+  /** MAX_CONCURRENT_CASES: cases of one batch worked on at once (x maxConcurrency invocations). */
+  maxConcurrentCases: 4,
+});
+
+/**
+ * Environment variables a function's code reads but the stacks deliberately leave unset, with
+ * the reason (the code's default is right, or Lambda sets them). Every other variable a function
+ * reads is set by the stacks, and the stacks set nothing else; a test reads each crate's
+ * config.rs and binary to hold both directions, and docs/infrastructure.md lists the result.
+ */
+const FUNCTION_VARIABLES_LEFT_UNSET = Object.freeze({
+  poller: Object.freeze({
+    RECONCILE_ATTACHMENT_RECHECK_MINUTES: 'alias of ATTACHMENT_RECHECK_MINUTES, which is set',
+    RECONCILE_ATTACHMENT_RECHECKS_PER_RUN: 'default 25 re-reads per reconcile',
+    SYNC_CONCURRENCY: 'default 4 cases synced at once',
+    CASE_LEASE_SECONDS: 'default 120 s per-case lease',
+    SIR_MEMBERSHIP_ID: 'found with ListMemberships and remembered',
+  }),
+  slackClient: Object.freeze({
+    REMOVE_DEPARTED_WATCHERS: 'default false: people who stop watching are told about, not removed',
+    SLACK_API_URL: 'default https://slack.com/api (set only for local stand-ins)',
+    CONSOLE_REGION: 'default AWS_REGION',
+    AWS_REGION: 'set by Lambda',
+  }),
+  eventsHandler: Object.freeze({
+    SLACK_API_URL: 'default https://slack.com/api (set only for local stand-ins)',
+    INLINE_BUDGET_MS: 'default 1200 ms on the ack path',
+    AWS_LAMBDA_FUNCTION_NAME: 'set by Lambda; unused while EVENT_BUS_NAME is set',
+    SELF_FUNCTION_NAME: 'local runs only; unused while EVENT_BUS_NAME is set',
+  }),
+  commandHandler: Object.freeze({
+    SLACK_API_URL: 'default https://slack.com/api (set only for local stand-ins)',
+    CONSOLE_REGION: 'default AWS_REGION',
+    AWS_REGION: 'set by Lambda',
+    AUTHORIZATION_CACHE_TTL_SECONDS: 'default 60 s, so a removal from a channel or group applies soon',
+  }),
+});
+
+/** Async invocations (poller, command handler, lazy work): retries after the first failure, before the DLQ. */
 const ASYNC_RETRY_ATTEMPTS = 2;
 
 /** DLQs keep messages for the longest time SQS allows, so nothing is lost before a redrive. */
@@ -151,6 +238,10 @@ module.exports = {
   INTEGRATION_EVENT_SOURCE,
   INTEGRATION_DETAIL_TYPES,
   SLACK_CLIENT_EVENT_PATTERN,
+  LAZY_WORK_EVENT_SOURCE,
+  LAZY_WORK_DETAIL_TYPE,
+  LAZY_WORK_EVENT_PATTERN,
+  ARCHIVE_EVENT_PATTERN,
   SIR_EVENT_SOURCE,
   SIR_NATIVE_EVENT_PATTERN,
   DEFAULT_POLL_SCHEDULE,
@@ -165,6 +256,8 @@ module.exports = {
   DEFAULT_ATTACHMENT_RECHECK_MINUTES,
   FUNCTIONS,
   SLACK_CLIENT_QUEUE,
+  SLACK_CLIENT_SETTINGS,
+  FUNCTION_VARIABLES_LEFT_UNSET,
   ASYNC_RETRY_ATTEMPTS,
   DLQ_RETENTION_DAYS,
   ARCHIVE_RETENTION_DAYS,

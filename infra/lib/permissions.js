@@ -26,10 +26,11 @@ const SIR_ACTIONS = Object.freeze({
     case: ['security-ir:CreateCaseComment', 'security-ir:GetCase', 'security-ir:GetCaseAttachmentDownloadUrl'],
     membership: [],
   }),
-  // Slack messages, joins/leaves -> comments; Slack files -> attachments.
+  // Slack messages, joins/leaves -> comments; Slack files -> attachments, then GetCase to find
+  // the attachment it uploaded and record it as Slack's (crates/events-handler/src/sir.rs).
   eventsHandler: Object.freeze({
     unscoped: [],
-    case: ['security-ir:CreateCaseComment', 'security-ir:GetCaseAttachmentUploadUrl'],
+    case: ['security-ir:CreateCaseComment', 'security-ir:GetCase', 'security-ir:GetCaseAttachmentUploadUrl'],
     membership: [],
   }),
   // /security-ir: status, summarize (comments, edits), update-*, close, and the audit comment.

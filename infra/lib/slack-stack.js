@@ -23,13 +23,15 @@ const {
   CHANNEL_VISIBILITIES,
   DEFAULT_CHANNEL_PREFIX,
   FUNCTIONS,
-  INTEGRATION_EVENT_SOURCE,
+  LAZY_WORK_EVENT_PATTERN,
+  LAZY_WORK_EVENT_SOURCE,
   LOG_RETENTION_DAYS,
   MAX_ATTACHMENT_BYTES,
   PARAMETER_SUFFIXES,
   SECRETS_CACHE_TTL_SECONDS,
   SLACK_CLIENT_EVENT_PATTERN,
   SLACK_CLIENT_QUEUE,
+  SLACK_CLIENT_SETTINGS,
 } = require('./contract');
 const {
   ALARM_PERIOD,
@@ -45,6 +47,12 @@ const { grantSir, grantTable } = require('./permissions');
 
 /** A slash command's async invocation is worth retrying while its response_url (30 min) lives. */
 const COMMAND_MAX_EVENT_AGE = Duration.minutes(15);
+
+/**
+ * Lazy work (a Slack message copied to SIR, a file streamed to a case) is still worth doing an
+ * hour late; Lambda retries a crashed or timed-out run within that, then the DLQ takes it.
+ */
+const LAZY_WORK_MAX_EVENT_AGE = Duration.hours(1);
 
 /** The Slack client queue alarms when its oldest message has waited this long. */
 const SLACK_CLIENT_BACKLOG_ALARM_SECONDS = 900;
@@ -193,13 +201,6 @@ class SlackStack extends Stack {
         StringLike: { 'kms:EncryptionContext:PARAMETER_ARN': secretArns },
       });
     };
-    // Slack-side functions may put their own events on the bus, never the poller's.
-    const allowSlackSideEvents = (rustFunction) =>
-      rustFunction.allow('PublishSlackSideEvents', ['events:PutEvents'], [bus.eventBusArn], {
-        StringLike: { 'events:source': 'sirslack.*' },
-        StringNotEquals: { 'events:source': INTEGRATION_EVENT_SOURCE },
-      });
-
     // ---- command handler: invoked asynchronously by the events handler.
     this.commandDeadLetters = new DeadLetterQueue(this, 'CommandHandlerDeadLetters', {
       purpose: 'a /security-ir command or button action that failed every retry',
@@ -211,11 +212,11 @@ class SlackStack extends Stack {
       alarmTopic: this.alarms,
       environment: {
         TABLE_NAME: table.tableName,
-        LOG_LEVEL: logLevel.valueAsString,
+        [FUNCTIONS.commandHandler.logLevelVariable]: logLevel.valueAsString,
         SLACK_BOT_TOKEN_PARAMETER: parameterNames.botToken,
         COMMAND_POLICY_PARAMETER: parameterNames.commandPolicy,
         OTP_SECRET_PARAMETER_PREFIX: parameterNames.otpSecretsPath,
-        EVENT_BUS_NAME: bus.eventBusName,
+        SECRETS_CACHE_TTL_SECONDS: String(SECRETS_CACHE_TTL_SECONDS),
       },
       functionProps: {
         deadLetterQueue: this.commandDeadLetters.queue,
@@ -226,28 +227,54 @@ class SlackStack extends Stack {
     grantSir(this.commandHandler, 'commandHandler');
     grantTable(this.commandHandler, 'commandHandler', table.tableArn);
     allowSecretReads(this.commandHandler, [parameterNames.commandPolicy], [parameterNames.botToken], [otpSecretsPattern]);
-    allowSlackSideEvents(this.commandHandler);
 
-    // ---- events handler: behind API Gateway, acknowledges Slack within its 3 s.
+    // ---- events handler: behind API Gateway, acknowledges Slack within its 3 s; what does not
+    // fit goes out as a lazy-work event on the integration bus and comes back through a rule.
+    this.eventsHandlerDeadLetters = new DeadLetterQueue(this, 'EventsHandlerDeadLetters', {
+      purpose: 'lazy work of the events handler that failed every retry (or that EventBridge could not deliver)',
+      alarmTopic: this.alarms,
+    });
     this.eventsHandler = new RustFunction(this, 'EventsHandler', {
       spec: FUNCTIONS.eventsHandler,
       codeOptions,
       alarmTopic: this.alarms,
       environment: {
         TABLE_NAME: table.tableName,
-        LOG_LEVEL: logLevel.valueAsString,
+        [FUNCTIONS.eventsHandler.logLevelVariable]: logLevel.valueAsString,
         SLACK_SIGNING_SECRET_PARAMETER: parameterNames.signingSecret,
         SLACK_BOT_TOKEN_PARAMETER: parameterNames.botToken,
         SLACK_WORKSPACE_ID_PARAMETER: parameterNames.workspaceId,
         COMMAND_HANDLER_FUNCTION_NAME: this.commandHandler.function.functionName,
+        // Set: lazy work travels through the bus (and the rule below), not a self-invocation.
         EVENT_BUS_NAME: bus.eventBusName,
         SECRETS_CACHE_TTL_SECONDS: String(SECRETS_CACHE_TTL_SECONDS),
+      },
+      // Applies to the asynchronous invocations only (the lazy-work rule); API Gateway's are synchronous.
+      functionProps: {
+        deadLetterQueue: this.eventsHandlerDeadLetters.queue,
+        retryAttempts: ASYNC_RETRY_ATTEMPTS,
+        maxEventAge: LAZY_WORK_MAX_EVENT_AGE,
       },
     });
     grantSir(this.eventsHandler, 'eventsHandler');
     grantTable(this.eventsHandler, 'eventsHandler', table.tableArn);
     allowSecretReads(this.eventsHandler, [parameterNames.workspaceId], [parameterNames.signingSecret, parameterNames.botToken]);
-    allowSlackSideEvents(this.eventsHandler);
+    // Its own lazy work only: never the poller's integration events (or anyone else's).
+    this.eventsHandler.allow('PublishLazyWork', ['events:PutEvents'], [bus.eventBusArn], {
+      StringEquals: { 'events:source': LAZY_WORK_EVENT_SOURCE },
+    });
+    this.eventsHandlerLazyWorkRule = new events.Rule(this, 'EventsHandlerLazyWorkRule', {
+      description: 'sirslack: the events handler\'s lazy work, back to the events handler',
+      eventBus: bus,
+      eventPattern: toCdkEventPattern(LAZY_WORK_EVENT_PATTERN),
+      targets: [
+        new targets.LambdaFunction(this.eventsHandler.function, {
+          deadLetterQueue: this.eventsHandlerDeadLetters.queue,
+          retryAttempts: ASYNC_RETRY_ATTEMPTS,
+          maxEventAge: LAZY_WORK_MAX_EVENT_AGE,
+        }),
+      ],
+    });
     // Exactly the command handler's unqualified ARN: no versions, no aliases, no other function.
     this.eventsHandler.allow('InvokeCommandHandler', ['lambda:InvokeFunction'], [this.commandHandler.function.functionArn]);
 
@@ -279,13 +306,18 @@ class SlackStack extends Stack {
       alarmTopic: this.alarms,
       environment: {
         TABLE_NAME: table.tableName,
-        LOG_LEVEL: logLevel.valueAsString,
+        [FUNCTIONS.slackClient.logLevelVariable]: logLevel.valueAsString,
         SLACK_BOT_TOKEN_PARAMETER: parameterNames.botToken,
         CHANNEL_PREFIX_PARAMETER: parameterNames.channelPrefix,
         CHANNEL_VISIBILITY: channelVisibility.valueAsString,
         ARCHIVE_ON_CLOSE: archiveOnClose.valueAsString,
         MAX_ATTACHMENT_BYTES: maxAttachmentBytes.valueAsString,
         SECRETS_CACHE_TTL_SECONDS: String(SECRETS_CACHE_TTL_SECONDS),
+        // Derived from the queue's maxReceiveCount: a gap is skipped one receive before the DLQ.
+        GAP_SKIP_RECEIVE_COUNT: String(SLACK_CLIENT_SETTINGS.gapSkipReceiveCount),
+        CASE_WAIT_SECONDS: String(SLACK_CLIENT_SETTINGS.caseWaitSeconds),
+        DEADLINE_MARGIN_SECONDS: String(SLACK_CLIENT_SETTINGS.deadlineMarginSeconds),
+        MAX_CONCURRENT_CASES: String(SLACK_CLIENT_SETTINGS.maxConcurrentCases),
       },
     });
     this.slackClient.function.addEventSource(
@@ -360,6 +392,7 @@ class SlackStack extends Stack {
     output('SlackClientQueueUrl', this.slackClientQueue.queueUrl, 'Queue between the integration bus and the Slack client');
     output('SlackClientDeadLetterQueueUrl', this.slackClientDeadLetters.queue.queueUrl, 'DLQ of the Slack client queue');
     output('CommandHandlerDeadLetterQueueUrl', this.commandDeadLetters.queue.queueUrl, 'DLQ of the command handler');
+    output('EventsHandlerDeadLetterQueueUrl', this.eventsHandlerDeadLetters.queue.queueUrl, 'DLQ of the events handler\'s lazy work');
     output('BotTokenParameterName', parameterNames.botToken, 'SecureString the deploy CLI writes: Slack bot token');
     output('SigningSecretParameterName', parameterNames.signingSecret, 'SecureString the deploy CLI writes: Slack signing secret');
     output('AlarmTopicArn', this.alarms.topic.topicArn, 'SNS topic of the Slack stack\'s alarms');

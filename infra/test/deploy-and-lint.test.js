@@ -228,6 +228,7 @@ describe('deploying both stacks to moto', () => {
     assert.equal(archive.ArchiveName, 'sirslack-integration-events');
     assert.equal(archive.EventSourceArn, bus.Arn);
     assert.equal(archive.RetentionDays, contract.ARCHIVE_RETENTION_DAYS);
+    assert.deepEqual(JSON.parse(archive.EventPattern), contract.ARCHIVE_EVENT_PATTERN);
   });
 
   it('creates the poller rules on the default bus: the schedule and SIR\'s native events', async () => {
@@ -249,19 +250,35 @@ describe('deploying both stacks to moto', () => {
     }
   });
 
-  it('creates the Slack client rule on the integration bus, targeting its queue with a DLQ', async () => {
+  it('creates the integration bus rules: poller events to the Slack client queue, lazy work to the events handler', async () => {
     const listed = await clients.events.send(new ListRulesCommand({ EventBusName: commonOutputs.EventBusName }));
     // The archive brings its own rule, managed by EventBridge; ours are the unmanaged ones.
     assert.ok(listed.Rules.some((rule) => rule.ManagedBy && rule.Name.startsWith('Events-Archive-')), 'the archive\'s rule');
-    const Rules = listed.Rules.filter((rule) => !rule.ManagedBy);
-    assert.equal(Rules.length, 1);
-    assert.deepEqual(JSON.parse(Rules[0].EventPattern), contract.SLACK_CLIENT_EVENT_PATTERN);
-    const { Targets } = await clients.events.send(new ListTargetsByRuleCommand({ Rule: Rules[0].Name, EventBusName: commonOutputs.EventBusName }));
+    const rules = listed.Rules.filter((rule) => !rule.ManagedBy);
+    assert.equal(rules.length, 2);
+    const targetsOf = async (rule) =>
+      (await clients.events.send(new ListTargetsByRuleCommand({ Rule: rule.Name, EventBusName: commonOutputs.EventBusName }))).Targets;
+    const byPattern = (pattern) => rules.find((rule) => JSON.stringify(JSON.parse(rule.EventPattern)) === JSON.stringify(pattern));
+
+    const slackClientRule = byPattern(contract.SLACK_CLIENT_EVENT_PATTERN);
+    assert.ok(slackClientRule, 'the Slack client rule');
     const queue = await queueAttributes(slackOutputs.SlackClientQueueUrl);
     const dlq = await queueAttributes(slackOutputs.SlackClientDeadLetterQueueUrl);
-    assert.equal(Targets.length, 1);
-    assert.equal(Targets[0].Arn, queue.QueueArn);
-    assert.equal(Targets[0].DeadLetterConfig.Arn, dlq.QueueArn);
+    const queueTargets = await targetsOf(slackClientRule);
+    assert.equal(queueTargets.length, 1);
+    assert.equal(queueTargets[0].Arn, queue.QueueArn);
+    assert.equal(queueTargets[0].DeadLetterConfig.Arn, dlq.QueueArn);
+
+    // moto cannot invoke a function from a rule (it needs Docker), so this rule is checked by its
+    // pattern and target; no lazy-work event is sent here.
+    const lazyWorkRule = byPattern(contract.LAZY_WORK_EVENT_PATTERN);
+    assert.ok(lazyWorkRule, 'the lazy-work rule');
+    const handler = await clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: slackOutputs.EventsHandlerFunctionName }));
+    const handlerDlq = await queueAttributes(slackOutputs.EventsHandlerDeadLetterQueueUrl);
+    const handlerTargets = await targetsOf(lazyWorkRule);
+    assert.equal(handlerTargets.length, 1);
+    assert.equal(handlerTargets[0].Arn, handler.FunctionArn);
+    assert.equal(handlerTargets[0].DeadLetterConfig.Arn, handlerDlq.QueueArn);
   });
 
   it('creates the queues as designed: standard, 6x visibility, redrive after 5, SSE, 14-day DLQs', async () => {
@@ -271,7 +288,12 @@ describe('deploying both stacks to moto', () => {
     assert.equal(queue.VisibilityTimeout, String(6 * contract.FUNCTIONS.slackClient.timeoutSeconds));
     assert.deepEqual(JSON.parse(queue.RedrivePolicy), { deadLetterTargetArn: dlq.QueueArn, maxReceiveCount: 5 });
     assert.equal(queue.SqsManagedSseEnabled, 'true');
-    for (const url of [slackOutputs.SlackClientDeadLetterQueueUrl, slackOutputs.CommandHandlerDeadLetterQueueUrl, commonOutputs.PollerDeadLetterQueueUrl]) {
+    for (const url of [
+      slackOutputs.SlackClientDeadLetterQueueUrl,
+      slackOutputs.CommandHandlerDeadLetterQueueUrl,
+      slackOutputs.EventsHandlerDeadLetterQueueUrl,
+      commonOutputs.PollerDeadLetterQueueUrl,
+    ]) {
       const attributes = await queueAttributes(url);
       assert.equal(attributes.MessageRetentionPeriod, String(14 * 24 * 3600));
       assert.equal(attributes.SqsManagedSseEnabled, 'true');
@@ -326,14 +348,20 @@ describe('deploying both stacks to moto', () => {
       assert.equal(fn.Timeout, spec.timeoutSeconds);
       const variables = fn.Environment.Variables;
       assert.equal(variables.TABLE_NAME, commonOutputs.TableName);
-      assert.equal(variables.LOG_LEVEL, 'error');
+      assert.equal(variables[spec.logLevelVariable], 'error', `${name} log filter`);
       if (variables.EVENT_BUS_NAME !== undefined) {
         assert.equal(variables.EVENT_BUS_NAME, commonOutputs.EventBusName);
       }
     }
-    const events = await clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: slackOutputs.EventsHandlerFunctionName }));
-    assert.equal(events.Environment.Variables.COMMAND_HANDLER_FUNCTION_NAME, slackOutputs.CommandHandlerFunctionName);
-    assert.equal(events.Environment.Variables.SLACK_SIGNING_SECRET_PARAMETER, '/SecurityIncidentResponse/slackSigningSecret');
+    const variablesOf = async (name) => (await clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name }))).Environment.Variables;
+    const events = await variablesOf(slackOutputs.EventsHandlerFunctionName);
+    assert.equal(events.COMMAND_HANDLER_FUNCTION_NAME, slackOutputs.CommandHandlerFunctionName);
+    assert.equal(events.SLACK_SIGNING_SECRET_PARAMETER, '/SecurityIncidentResponse/slackSigningSecret');
+    // Only the poller and the events handler (lazy work) publish on the bus.
+    assert.equal(events.EVENT_BUS_NAME, commonOutputs.EventBusName);
+    assert.equal((await variablesOf(slackOutputs.CommandHandlerFunctionName)).EVENT_BUS_NAME, undefined);
+    const slackClient = await variablesOf(slackOutputs.SlackClientFunctionName);
+    assert.equal(slackClient.GAP_SKIP_RECEIVE_COUNT, String(contract.SLACK_CLIENT_QUEUE.maxReceiveCount - 1));
   });
 
   it('maps the Slack client queue to the Slack client in batches of 10 with partial failures', async () => {

@@ -7,11 +7,27 @@ const { describe, it } = require('node:test');
 const { Match } = require('aws-cdk-lib/assertions');
 const { SIR_ACTIONS, TABLE_ACTIONS } = require('../../lib/permissions');
 const { asList, functionRoleId, parameterArn, regionalArnJoin, roleStatements, statementBySid } = require('../support/cfn');
+const { productionCode, readSource } = require('../support/rust-source');
 const { logicalId, resources } = require('../support/synth');
 
 const getAttArn = (id) => ({ 'Fn::GetAtt': [id, 'Arn'] });
 const importOf = (pattern) => ({ 'Fn::ImportValue': Match.stringLikeRegexp(pattern) });
 const sortedActions = (statement) => [...asList(statement.Action)].sort();
+
+/** Each function's SIR adapter: every SIR call it makes goes through `<sdk client>.client.<op>()`. */
+const SIR_SOURCES = Object.freeze({
+  poller: 'crates/poller/src/sir.rs',
+  slackClient: 'crates/slack-client/src/sir.rs',
+  eventsHandler: 'crates/events-handler/src/sir.rs',
+  commandHandler: 'crates/command-handler/src/sir.rs',
+});
+
+/** The IAM actions of the SIR operations called in `file` (`.get_case()` -> `security-ir:GetCase`). */
+function sirActionsCalledIn(file) {
+  const operations = [...productionCode(readSource(file)).matchAll(/\.client\s*\.([a-z_]+)\(\)/g)].map(([, op]) => op);
+  const pascal = (snake) => snake.split('_').map((word) => word[0].toUpperCase() + word.slice(1)).join('');
+  return [...new Set(operations.map((op) => `security-ir:${pascal(op)}`))].sort();
+}
 
 /** Fails unless `actual` matches the CDK Match pattern `expected`. */
 function assertMatches(actual, expected, what) {
@@ -100,6 +116,16 @@ module.exports = function iamSuites({ templates }) {
       }
     });
 
+    it('grants each function exactly the SIR calls its code makes (crates/*/src/sir.rs)', () => {
+      for (const fn of functions) {
+        const { unscoped, case: caseActions, membership } = SIR_ACTIONS[fn.key];
+        const granted = [...unscoped, ...caseActions, ...membership].sort();
+        assert.deepEqual(granted, sirActionsCalledIn(SIR_SOURCES[fn.key]), fn.key);
+      }
+      // The events handler reads the case after an upload to record the new attachment.
+      assert.ok(SIR_ACTIONS.eventsHandler.case.includes('security-ir:GetCase'));
+    });
+
     it('grants lambda:InvokeFunction to the events handler only, on the command handler only', () => {
       for (const fn of functions) {
         const invokes = fn.statements.filter((statement) => asList(statement.Action).includes('lambda:InvokeFunction'));
@@ -175,17 +201,15 @@ module.exports = function iamSuites({ templates }) {
       assert.deepEqual(publish.Condition, { StringEquals: { 'events:source': 'sirslack.poller' } });
     });
 
-    it('events and command handlers: PutEvents on the bus with their own sources, never the poller\'s', () => {
-      for (const key of ['eventsHandler', 'commandHandler']) {
-        const publish = statementBySid(byKey[key].statements, 'PublishSlackSideEvents');
-        assertMatches(publish.Resource, importOf('ExportsOutputFnGetAttIntegrationBus'), `${key} bus`);
-        assert.deepEqual(publish.Condition, {
-          StringLike: { 'events:source': 'sirslack.*' },
-          StringNotEquals: { 'events:source': 'sirslack.poller' },
-        });
+    it('events handler: PutEvents on the bus only with its lazy-work source; no other Slack-side function publishes', () => {
+      const publish = statementBySid(byKey.eventsHandler.statements, 'PublishLazyWork');
+      assert.deepEqual(publish.Action, 'events:PutEvents');
+      assertMatches(publish.Resource, importOf('ExportsOutputFnGetAttIntegrationBus'), 'events handler bus');
+      assert.deepEqual(publish.Condition, { StringEquals: { 'events:source': 'sirslack.slack-events-handler' } });
+      for (const key of ['slackClient', 'commandHandler']) {
+        const putEvents = byKey[key].statements.filter((statement) => asList(statement.Action).includes('events:PutEvents'));
+        assert.deepEqual(putEvents, [], `${key} does not publish`);
       }
-      const slackClientEvents = byKey.slackClient.statements.filter((statement) => asList(statement.Action).includes('events:PutEvents'));
-      assert.deepEqual(slackClientEvents, [], 'the Slack client does not publish');
     });
 
     it('has no statement without a Sid except the SQS ones CDK writes for DLQs and the event source', () => {
@@ -195,7 +219,7 @@ module.exports = function iamSuites({ templates }) {
       ];
       assert.deepEqual(unnamed(byKey.poller), dlqSend(common, 'PollerDeadLetters'));
       assert.deepEqual(unnamed(byKey.commandHandler), dlqSend(slack, 'CommandHandlerDeadLetters'));
-      assert.deepEqual(unnamed(byKey.eventsHandler), []);
+      assert.deepEqual(unnamed(byKey.eventsHandler), dlqSend(slack, 'EventsHandlerDeadLetters'));
       assert.deepEqual(unnamed(byKey.slackClient), [
         {
           Action: ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
@@ -210,8 +234,8 @@ module.exports = function iamSuites({ templates }) {
       assert.deepEqual(sids, {
         poller: ['IntegrationTableItems', 'PublishIntegrationEvents', 'SirActionsWithoutResourceType', 'SirCases', 'SirMemberships', 'WriteOwnLogs'],
         slackClient: ['DecryptOwnSecureStrings', 'IntegrationTableItems', 'ReadOwnParameters', 'SirCases', 'WriteOwnLogs'],
-        eventsHandler: ['DecryptOwnSecureStrings', 'IntegrationTableItems', 'InvokeCommandHandler', 'PublishSlackSideEvents', 'ReadOwnParameters', 'SirCases', 'WriteOwnLogs'],
-        commandHandler: ['DecryptOwnSecureStrings', 'IntegrationTableItems', 'PublishSlackSideEvents', 'ReadOwnParameters', 'SirCases', 'WriteOwnLogs'],
+        eventsHandler: ['DecryptOwnSecureStrings', 'IntegrationTableItems', 'InvokeCommandHandler', 'PublishLazyWork', 'ReadOwnParameters', 'SirCases', 'WriteOwnLogs'],
+        commandHandler: ['DecryptOwnSecureStrings', 'IntegrationTableItems', 'ReadOwnParameters', 'SirCases', 'WriteOwnLogs'],
       });
     });
 

@@ -10,6 +10,7 @@ const { Match } = require('aws-cdk-lib/assertions');
 const contract = require('../../lib/contract');
 const { REPO_ROOT } = require('../../lib/function-code');
 const { prefixed } = require('../support/cfn');
+const { rustDurationSeconds, rustInteger, rustString } = require('../support/rust-source');
 const { logicalId, resources } = require('../support/synth');
 
 const importOf = (pattern) => ({ 'Fn::ImportValue': Match.stringLikeRegexp(pattern) });
@@ -84,7 +85,7 @@ module.exports = function templateSuites({ templates }) {
       }
     });
 
-    it('has the integration bus, named after the stack, with an archive of every event', () => {
+    it('has the integration bus, named after the stack, with an archive of every integration event', () => {
       common.resourceCountIs('AWS::Events::EventBus', 1);
       common.hasResourceProperties('AWS::Events::EventBus', {
         Name: { 'Fn::Join': ['', [{ Ref: 'AWS::StackName' }, '-integration']] },
@@ -95,7 +96,8 @@ module.exports = function templateSuites({ templates }) {
         ArchiveName: 'sirslack-integration-events',
         SourceArn: getAttArn(busId),
         RetentionDays: contract.ARCHIVE_RETENTION_DAYS,
-        EventPattern: { account: [{ Ref: 'AWS::AccountId' }] },
+        // The poller's events only: the events handler's lazy work (Slack message text) is not kept.
+        EventPattern: Match.exact({ source: ['sirslack.poller'] }),
       });
     });
 
@@ -106,7 +108,10 @@ module.exports = function templateSuites({ templates }) {
         EVENT_BUS_NAME: { Ref: logicalId(common, 'AWS::Events::EventBus', 'IntegrationBus') },
         LOG_LEVEL: { Ref: 'logLevel' },
         ATTACHMENT_RECHECK_MINUTES: { Ref: 'attachmentRecheckMinutes' },
+        RECONCILE_LEASE_SECONDS: '300',
       });
+      // docs/poller.md: the reconcile lease is set to the function timeout.
+      assert.equal(contract.FUNCTIONS.poller.timeoutSeconds, 300);
     });
 
     it('sends the poller\'s failed async invocations to its DLQ after 2 retries', () => {
@@ -176,22 +181,26 @@ module.exports = function templateSuites({ templates }) {
     it('runs the Slack client for 15 minutes with 512 MB and exactly its environment', () => {
       assertFunction(slack, functionId(slack, 'SlackClientFunction'), contract.FUNCTIONS.slackClient, {
         TABLE_NAME: table,
-        LOG_LEVEL: { Ref: 'logLevel' },
+        RUST_LOG: { Ref: 'logLevel' },
         SLACK_BOT_TOKEN_PARAMETER: prefixed('/slackBotToken'),
         CHANNEL_PREFIX_PARAMETER: prefixed('/slackChannelPrefix'),
         CHANNEL_VISIBILITY: { Ref: 'channelVisibility' },
         ARCHIVE_ON_CLOSE: { Ref: 'archiveOnClose' },
         MAX_ATTACHMENT_BYTES: { Ref: 'maxAttachmentBytes' },
         SECRETS_CACHE_TTL_SECONDS: '300',
+        GAP_SKIP_RECEIVE_COUNT: '4',
+        CASE_WAIT_SECONDS: '20',
+        DEADLINE_MARGIN_SECONDS: '10',
+        MAX_CONCURRENT_CASES: '4',
       });
       assert.equal(contract.FUNCTIONS.slackClient.timeoutSeconds, 900);
       assert.equal(contract.FUNCTIONS.slackClient.memoryMiB, 512);
     });
 
-    it('runs the events handler for 30 s with exactly its environment', () => {
+    it('runs the events handler for 15 minutes (lazy file transfers) with exactly its environment', () => {
       assertFunction(slack, functionId(slack, 'EventsHandlerFunction'), contract.FUNCTIONS.eventsHandler, {
         TABLE_NAME: table,
-        LOG_LEVEL: { Ref: 'logLevel' },
+        RUST_LOG: { Ref: 'logLevel' },
         SLACK_SIGNING_SECRET_PARAMETER: prefixed('/slackSigningSecret'),
         SLACK_BOT_TOKEN_PARAMETER: prefixed('/slackBotToken'),
         SLACK_WORKSPACE_ID_PARAMETER: prefixed('/slackWorkspaceId'),
@@ -199,7 +208,26 @@ module.exports = function templateSuites({ templates }) {
         EVENT_BUS_NAME: bus,
         SECRETS_CACHE_TTL_SECONDS: '300',
       });
-      assert.equal(contract.FUNCTIONS.eventsHandler.timeoutSeconds, 30);
+      assert.equal(contract.FUNCTIONS.eventsHandler.timeoutSeconds, 900);
+    });
+
+    it('gives the events handler time for its worst-case file transfer; API Gateway keeps its own 29 s', () => {
+      // crates/events-handler: each copy is cut at DEFAULT_TRANSFER_TIMEOUT, a transient failure
+      // is retried up to TRANSFER_ATTEMPTS in all with doubling pauses from TRANSFER_BACKOFF.
+      const copySeconds = rustDurationSeconds('crates/events-handler/src/config.rs', 'DEFAULT_TRANSFER_TIMEOUT');
+      const attempts = rustInteger('crates/events-handler/src/listeners/file.rs', 'TRANSFER_ATTEMPTS');
+      const firstPause = rustDurationSeconds('crates/events-handler/src/listeners/file.rs', 'TRANSFER_BACKOFF');
+      const pauses = firstPause * (2 ** (attempts - 1) - 1);
+      // files.info, the upload URL, GetCase, the comment and the ephemeral notes around the copies.
+      const surroundingCallsSeconds = 60;
+      const needed = attempts * copySeconds + pauses + surroundingCallsSeconds;
+      const timeout = contract.FUNCTIONS.eventsHandler.timeoutSeconds;
+      assert.ok(timeout >= needed, `events handler timeout ${timeout} s >= ${needed} s`);
+      assert.ok(timeout <= 900, 'Lambda allows at most 15 minutes');
+      // The ack path stays bounded by API Gateway's integration timeout (29 s, the default).
+      const method = Object.values(slack.findResources('AWS::ApiGateway::Method'))[0];
+      const integrationTimeout = method.Properties.Integration.TimeoutInMillis ?? 29_000;
+      assert.ok(integrationTimeout <= 29_000, `integration timeout ${integrationTimeout} ms`);
     });
 
     it('runs the command handler for 30 s with exactly its environment', () => {
@@ -209,9 +237,59 @@ module.exports = function templateSuites({ templates }) {
         SLACK_BOT_TOKEN_PARAMETER: prefixed('/slackBotToken'),
         COMMAND_POLICY_PARAMETER: prefixed('/slackCommandPolicy'),
         OTP_SECRET_PARAMETER_PREFIX: prefixed('/slackUsers/'),
-        EVENT_BUS_NAME: bus,
+        SECRETS_CACHE_TTL_SECONDS: '300',
       });
       assert.equal(contract.FUNCTIONS.commandHandler.timeoutSeconds, 30);
+    });
+
+    it('routes the events handler\'s lazy work from the bus back to it, with retries and a DLQ', () => {
+      // The event the handler publishes (crates/events-handler/src/invoke.rs) and the one it accepts.
+      const invokeRs = 'crates/events-handler/src/invoke.rs';
+      assert.equal(contract.LAZY_WORK_EVENT_SOURCE, rustString(invokeRs, 'LAZY_EVENT_SOURCE'));
+      assert.equal(contract.LAZY_WORK_DETAIL_TYPE, rustString(invokeRs, 'LAZY_EVENT_DETAIL_TYPE'));
+      const handlerId = functionId(slack, 'EventsHandlerFunction');
+      const dlqId = logicalId(slack, 'AWS::SQS::Queue', 'EventsHandlerDeadLetters');
+      const ruleId = logicalId(slack, 'AWS::Events::Rule', 'EventsHandlerLazyWorkRule');
+      slack.hasResourceProperties('AWS::Events::Rule', {
+        EventBusName: bus,
+        EventPattern: Match.exact({ source: ['sirslack.slack-events-handler'], 'detail-type': ['Slack Lazy Work'] }),
+        Targets: [
+          {
+            Arn: getAttArn(handlerId),
+            Id: Match.anyValue(),
+            DeadLetterConfig: { Arn: getAttArn(dlqId) },
+            RetryPolicy: { MaximumRetryAttempts: contract.ASYNC_RETRY_ATTEMPTS, MaximumEventAgeInSeconds: 3600 },
+          },
+        ],
+      });
+      // A run that crashes or times out is retried by Lambda, then goes to the same DLQ.
+      const fn = slackJson.Resources[handlerId].Properties;
+      assert.deepEqual(fn.DeadLetterConfig, { TargetArn: getAttArn(dlqId) });
+      slack.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: handlerId },
+        MaximumRetryAttempts: contract.ASYNC_RETRY_ATTEMPTS,
+        MaximumEventAgeInSeconds: 3600,
+      });
+      // EventBridge may invoke the handler from this rule only, and send to the DLQ for it only.
+      slack.hasResourceProperties('AWS::Lambda::Permission', {
+        Principal: 'events.amazonaws.com',
+        FunctionName: getAttArn(handlerId),
+        SourceArn: getAttArn(ruleId),
+      });
+      slack.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: dlqId }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Allow',
+              Action: 'sqs:SendMessage',
+              Principal: { Service: 'events.amazonaws.com' },
+              Condition: { ArnEquals: { 'aws:SourceArn': getAttArn(ruleId) } },
+            }),
+          ]),
+        },
+      });
+      assert.deepEqual(slackJson.Outputs.EventsHandlerDeadLetterQueueUrl.Value, { Ref: dlqId });
     });
 
     it('sends the command handler\'s failed async invocations to its DLQ', () => {
@@ -233,7 +311,8 @@ module.exports = function templateSuites({ templates }) {
       assert.equal(queue.VisibilityTimeout, 900 * 6);
       assert.ok(queue.VisibilityTimeout >= 6 * contract.FUNCTIONS.slackClient.timeoutSeconds);
       assert.deepEqual(queue.RedrivePolicy, { deadLetterTargetArn: getAttArn(dlqId), maxReceiveCount: 5 });
-      slack.resourceCountIs('AWS::Events::Rule', 1);
+      // This rule and the events handler's lazy-work rule.
+      slack.resourceCountIs('AWS::Events::Rule', 2);
       slack.hasResourceProperties('AWS::Events::Rule', {
         EventBusName: bus,
         EventPattern: Match.exact({
@@ -256,6 +335,24 @@ module.exports = function templateSuites({ templates }) {
           ]),
         },
       });
+    });
+
+    it('tunes the Slack client from the queue it reads: gap skip, visibility, waits', () => {
+      const { maxReceiveCount, visibilityTimeoutFactor } = contract.SLACK_CLIENT_QUEUE;
+      const settings = contract.SLACK_CLIENT_SETTINGS;
+      const timeout = contract.FUNCTIONS.slackClient.timeoutSeconds;
+      // A gap is skipped on the last receive before the DLQ (docs/slack-client.md), which is also
+      // the crate's own default.
+      assert.equal(settings.gapSkipReceiveCount, maxReceiveCount - 1);
+      assert.equal(settings.gapSkipReceiveCount, rustInteger('crates/slack-client/src/config.rs', 'DEFAULT_GAP_SKIP_RECEIVE_COUNT'));
+      // AWS: visibility >= function timeout. The client: a worker's case lease lasts until its
+      // deadline plus LEASE_MARGIN, so a redelivery must not come before the lease is gone.
+      const leaseMargin = rustDurationSeconds('crates/slack-client/src/handler.rs', 'LEASE_MARGIN');
+      const visibility = slackJson.Resources[logicalId(slack, 'AWS::SQS::Queue', 'SlackClientQueue')].Properties.VisibilityTimeout;
+      assert.equal(visibility, timeout * visibilityTimeoutFactor);
+      assert.ok(visibility > timeout + leaseMargin, `visibility ${visibility} s > ${timeout} s + ${leaseMargin} s`);
+      // Waiting for a busy case and the stop margin leave most of the invocation for work.
+      assert.ok(settings.caseWaitSeconds + settings.deadlineMarginSeconds < timeout / 2);
     });
 
     it('feeds the Slack client in batches of 10 with partial batch failure reporting', () => {
@@ -297,8 +394,9 @@ module.exports = function templateSuites({ templates }) {
         ContentType: 'application/json',
         Schema: Match.objectLike({ type: 'object', required: ['type'] }),
       });
-      // API Gateway may invoke the handler for this method only (no test-invoke permission).
-      slack.resourceCountIs('AWS::Lambda::Permission', 1);
+      // API Gateway may invoke the handler for this method only (no test-invoke permission); the
+      // other permission is the lazy-work rule's.
+      slack.resourceCountIs('AWS::Lambda::Permission', 2);
       slack.hasResourceProperties('AWS::Lambda::Permission', {
         Principal: 'apigateway.amazonaws.com',
         FunctionName: getAttArn(handlerId),
@@ -458,7 +556,7 @@ module.exports = function templateSuites({ templates }) {
             }
           }
         }
-        assert.equal(deadLetterIds.size, name === 'common' ? 1 : 2);
+        assert.equal(deadLetterIds.size, name === 'common' ? 1 : 3);
         for (const id of deadLetterIds) {
           assert.equal(json.Resources[id].Type, 'AWS::SQS::Queue');
           const found = alarms(template).filter(
