@@ -28,6 +28,7 @@ pub mod outputs {
     pub const SLACK_CLIENT_QUEUE: &str = "SlackClientQueueUrl";
     pub const SLACK_CLIENT_DLQ: &str = "SlackClientDeadLetterQueueUrl";
     pub const COMMAND_HANDLER_DLQ: &str = "CommandHandlerDeadLetterQueueUrl";
+    pub const EVENTS_HANDLER_DLQ: &str = "EventsHandlerDeadLetterQueueUrl";
 }
 
 /// One deployment of the two stacks: the default one, or a named one (`--deployment acme`) for

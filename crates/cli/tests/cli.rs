@@ -551,6 +551,7 @@ fn slack_template(prefix: &str, endpoint: &str) -> Value {
                 },
             },
             "CommandHandlerDlq": { "Type": "AWS::SQS::Queue" },
+            "EventsHandlerDlq": { "Type": "AWS::SQS::Queue" },
             "WorkspaceIdParameter": {
                 "Type": "AWS::SSM::Parameter",
                 "Properties": { "Name": format!("{prefix}/slackWorkspaceId"), "Type": "String", "Value": TEAM_ID },
@@ -572,6 +573,7 @@ fn slack_template(prefix: &str, endpoint: &str) -> Value {
             "SlackClientQueueUrl": { "Value": { "Ref": "SlackClientQueue" } },
             "SlackClientDeadLetterQueueUrl": { "Value": { "Ref": "SlackClientDlq" } },
             "CommandHandlerDeadLetterQueueUrl": { "Value": { "Ref": "CommandHandlerDlq" } },
+            "EventsHandlerDeadLetterQueueUrl": { "Value": { "Ref": "EventsHandlerDlq" } },
             "BotTokenParameterName": { "Value": format!("{prefix}/slackBotToken") },
             "SigningSecretParameterName": { "Value": format!("{prefix}/slackSigningSecret") },
         },
@@ -1323,7 +1325,7 @@ async fn manifest_without_a_stack_says_what_to_do() {
 
 // ---- verify ----------------------------------------------------------------------------------------
 
-const CHECK_COUNT: usize = 16;
+const CHECK_COUNT: usize = 17;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_passes_against_a_healthy_deployment() {
@@ -1356,6 +1358,7 @@ async fn verify_passes_against_a_healthy_deployment() {
         format!("ok    endpoint answers a signed url_verification: HTTP 200 with the challenge ({})", endpoint.url),
         "ok    endpoint rejects unsigned and forged requests: HTTP 401 without a signature, HTTP 401 with a wrong one".to_string(),
         "ok    dead-letter queue of the Slack client: empty".to_string(),
+        "ok    dead-letter queue of the events handler: empty".to_string(),
     ] {
         verify.assert_stdout_has(&expected);
     }

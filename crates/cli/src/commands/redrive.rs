@@ -2,9 +2,10 @@
 //!
 //! - The Slack client's DLQ holds messages of its SQS queue (and events the rule could not
 //!   enqueue): they are sent to that queue again.
-//! - The poller's and the command handler's DLQs hold failed asynchronous invocations (and, for
-//!   the poller, events its rules could not deliver); the body is the original event, so the
-//!   function is invoked again, asynchronously, with it.
+//! - The poller's, the command handler's and the events handler's DLQs hold failed asynchronous
+//!   invocations (and events their rules could not deliver: the poller's schedule and SIR events,
+//!   the events handler's lazy work); the body is the original event, so the function is invoked
+//!   again, asynchronously, with it.
 //!
 //! A message is deleted from the DLQ only after it was delivered. Messages that arrive while the
 //! redrive runs are left for the next run, so a message failing in a loop cannot keep it going.
@@ -91,6 +92,13 @@ pub async fn run(args: RedriveArgs) -> Result<(), Failure> {
             stack: slack,
             dlq_output: outputs::COMMAND_HANDLER_DLQ,
             destination_output: outputs::COMMAND_HANDLER_FUNCTION,
+            destination_is_queue: false,
+        },
+        Route {
+            label: "dead-letter queue of the events handler",
+            stack: slack,
+            dlq_output: outputs::EVENTS_HANDLER_DLQ,
+            destination_output: outputs::EVENTS_HANDLER_FUNCTION,
             destination_is_queue: false,
         },
     ];

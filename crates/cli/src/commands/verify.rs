@@ -255,6 +255,11 @@ pub async fn verify(aws: &Aws, target: &ResolvedTarget, app: &App) -> anyhow::Re
             outputs::COMMAND_HANDLER_DLQ,
             "dead-letter queue of the command handler",
         ),
+        (
+            &slack,
+            outputs::EVENTS_HANDLER_DLQ,
+            "dead-letter queue of the events handler",
+        ),
     ] {
         match stack_output(stack, output) {
             Ok(queue_url) => match aws.queue_depth(queue_url).await {
