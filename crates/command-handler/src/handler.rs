@@ -26,12 +26,14 @@ use aws_config::SdkConfig;
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use sirslack_domain::marker::{command_audit_comment, split_comment_body};
+use sirslack_domain::announced::ANNOUNCED_CHANGE_SCOPE;
+use sirslack_domain::marker::command_audit_comment;
 use sirslack_domain::{CaseId, Command, SelfManagedStatus};
 use sirslack_mapper::slack::{
     CLOSE_BUTTON_ACTION_ID, ConsoleLinks, InvalidRegion, STATUS_SELECT_ACTION_ID,
     status_from_option_value,
 };
+use sirslack_mapper::split::split_sir_comment;
 use sirslack_slack_api::{BotTokenSource, ParameterCache, SlackApi};
 use sirslack_slack_router::{COMMAND_INVOCATION_VERSION, CommandInvocation, InvocationKind};
 use sirslack_store::{SyncOrigin, Table};
@@ -51,6 +53,10 @@ pub const COMMAND_SCOPE: &str = "command";
 /// How long a handled invocation is remembered: past Lambda's async retries (the stack allows
 /// 2 within 15 minutes) and any late duplicate delivery.
 const COMMAND_MARKER_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+/// How long the marker of an announced change waits for the Slack client: the poller reports a
+/// change within minutes (a native event, else the schedule), and a marker that outlives that
+/// could only hide a later change to the same value.
+const ANNOUNCED_CHANGE_TTL: Duration = Duration::from_secs(60 * 60);
 
 /// The handler could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -395,7 +401,10 @@ impl CommandHandler {
         if let Err(refusal) = self.authorizer.step_up(run.user(), command, access).await {
             return self.refuse(run, command, &refusal).await;
         }
+        let announcement_marker = self.claim_announcement(run, &change).await;
         if let Err(sir_error) = change.apply(&self.sir, run.case_id()).await {
+            self.release_announcement(run, announcement_marker.as_deref())
+                .await;
             return self.sir_failed(run, subcommand, &sir_error).await;
         }
         info!(
@@ -410,11 +419,17 @@ impl CommandHandler {
         let audit = self
             .write_audit(run, subcommand, &change, &profile, &key)
             .await;
-        self.reply(
-            run,
-            Reply::in_channel(change.announcement(&profile.display_name())),
-        )
-        .await;
+        let delivery = self
+            .reply(
+                run,
+                Reply::in_channel(change.announcement(&profile.display_name())),
+            )
+            .await;
+        if delivery == Delivery::Failed {
+            // Nobody read it in the channel: the Slack client announces the change instead.
+            self.release_announcement(run, announcement_marker.as_deref())
+                .await;
+        }
         if let Err(reason) = audit {
             let text = format!(
                 "The change was made, but its audit comment could not be written to the case: \
@@ -423,6 +438,37 @@ impl CommandHandler {
             self.reply(run, Reply::ephemeral_text(text)).await;
         }
         Outcome::Changed
+    }
+
+    /// Tells the Slack client that this command announces `change` in the channel itself, so
+    /// that it leaves the change out when the poller reports it (one message per change, the
+    /// one naming who made it). Written before SIR is called, so that the marker exists before
+    /// the poller can see the change. Returns the marker's key when this call wrote it; without
+    /// a marker (the table failed) the change may be announced twice, which beats refusing it.
+    async fn claim_announcement(&self, run: &Run<'_>, change: &Change) -> Option<String> {
+        let key = change.announced().marker_key(run.case_id());
+        let ttl =
+            chrono::Duration::from_std(ANNOUNCED_CHANGE_TTL).unwrap_or(chrono::Duration::hours(1));
+        match self.table.put_once(ANNOUNCED_CHANGE_SCOPE, &key, ttl).await {
+            Ok(true) => Some(key),
+            // Another command set the same value a moment ago: its marker covers this change.
+            Ok(false) => None,
+            Err(store_error) => {
+                warn!(case = %run.case_id(), error = %store_error, "the announcement marker could not be written; the change may be announced twice");
+                None
+            }
+        }
+    }
+
+    /// Removes the marker of a change that was not made or not announced, so that the Slack
+    /// client announces whatever the poller reports.
+    async fn release_announcement(&self, run: &Run<'_>, marker: Option<&str>) {
+        let Some(key) = marker else {
+            return;
+        };
+        if let Err(store_error) = self.table.forget_once(ANNOUNCED_CHANGE_SCOPE, key).await {
+            warn!(case = %run.case_id(), error = %store_error, "the announcement marker could not be removed; it expires on its own");
+        }
     }
 
     /// Who ran the command, as Slack names them; the handle from the payload when Slack cannot
@@ -457,13 +503,15 @@ impl CommandHandler {
         profile: &UserProfile,
         key: &str,
     ) -> Result<(), String> {
-        let body = command_audit_comment(
+        // Every part of a record too long for one comment names the person and the command.
+        let prefix = command_audit_comment(
             profile.real_name.as_deref(),
             profile.handle.as_deref(),
             subcommand,
-            &change.audit_text(),
+            "",
         );
-        for (index, part) in split_comment_body(&body).iter().enumerate() {
+        let parts = split_sir_comment(&prefix, &change.audit_text());
+        for (index, part) in parts.iter().enumerate() {
             let client_token = format!("sirslack-command-{key}-{index}");
             let comment_id = self
                 .sir

@@ -1,12 +1,13 @@
 //! The SIR calls the command handler makes, and their errors in plain words.
 
 use aws_sdk_securityir::Client;
+use aws_sdk_securityir::config::http::HttpResponse;
 use aws_sdk_securityir::error::{ProvideErrorMetadata, SdkError};
 use chrono::{DateTime, Utc};
 use sirslack_domain::limits::PAGE_SIZE_MAX;
 use sirslack_domain::{Case, CaseId, Comment, SelfManagedStatus};
 use sirslack_mapper::sir::{
-    case_from_get_case, comment_from_item, self_managed_status_to_sdk, to_chrono,
+    SirCallFailure, case_from_get_case, comment_from_item, self_managed_status_to_sdk, to_chrono,
 };
 
 /// Most pages of comments or case edits read for one summary (25 items each): enough for a
@@ -48,42 +49,30 @@ pub struct SirError {
 }
 
 impl SirError {
-    fn from_sdk<E, R>(operation: &'static str, error: &SdkError<E, R>) -> Self
-    where
-        E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
-    {
-        match error.as_service_error() {
-            Some(service) => {
-                let code = service.code().unwrap_or("UnknownError").to_owned();
-                let kind = match code.as_str() {
-                    "ValidationException" => SirErrorKind::Validation,
-                    "ResourceNotFoundException" => SirErrorKind::NotFound,
-                    "AccessDeniedException" => SirErrorKind::AccessDenied,
-                    "ConflictException" => SirErrorKind::Conflict,
-                    "ThrottlingException" | "InternalServerException" => SirErrorKind::Unavailable,
-                    "SecurityIncidentResponseNotActiveException" => SirErrorKind::NotActive,
-                    _ => SirErrorKind::Other,
-                };
-                Self {
-                    operation,
-                    code,
-                    message: service.message().unwrap_or_default().trim().to_owned(),
-                    kind,
-                }
+    fn from_sdk<E: ProvideErrorMetadata>(
+        operation: &'static str,
+        error: &SdkError<E, HttpResponse>,
+    ) -> Self {
+        let failure = SirCallFailure::from_sdk(error);
+        let kind = if failure.from_service {
+            match failure.code.as_str() {
+                "ValidationException" => SirErrorKind::Validation,
+                "ResourceNotFoundException" => SirErrorKind::NotFound,
+                "AccessDeniedException" => SirErrorKind::AccessDenied,
+                "ConflictException" => SirErrorKind::Conflict,
+                "ThrottlingException" | "InternalServerException" => SirErrorKind::Unavailable,
+                "SecurityIncidentResponseNotActiveException" => SirErrorKind::NotActive,
+                _ => SirErrorKind::Other,
             }
-            None => Self {
-                operation,
-                code: match error {
-                    SdkError::TimeoutError(_) => "Timeout",
-                    SdkError::DispatchFailure(_) => "DispatchFailure",
-                    SdkError::ResponseError(_) => "ResponseError",
-                    _ => "RequestFailed",
-                }
-                .to_owned(),
-                message: String::new(),
-                kind: SirErrorKind::Unavailable,
-            },
+        } else {
+            // Timeouts and network failures, after the SDK's own retries.
+            SirErrorKind::Unavailable
+        };
+        Self {
+            operation,
+            code: failure.code,
+            message: failure.message,
+            kind,
         }
     }
 

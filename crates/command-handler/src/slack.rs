@@ -2,7 +2,7 @@
 //! ([`sirslack_slack_api`]): channel members, user groups, user profiles, and the messages it
 //! posts when a `response_url` cannot be used.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sirslack_slack_api::{BotTokenSource, ParameterError, SlackApi, SlackApiError, SlackSession};
 use slack_morphism::prelude::SlackMessageContent;
 
@@ -81,17 +81,6 @@ struct UserInfo {
 struct UserInfoProfile {
     #[serde(default)]
     real_name: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Posted {}
-
-#[derive(Serialize)]
-struct EphemeralRequest<'a> {
-    channel: &'a str,
-    user: &'a str,
-    #[serde(flatten)]
-    content: &'a SlackMessageContent,
 }
 
 /// Slack, with the bot token. Cheap to clone.
@@ -203,16 +192,8 @@ impl Slack {
         user_id: &str,
         content: &SlackMessageContent,
     ) -> Result<(), SlackError> {
-        let body = EphemeralRequest {
-            channel: channel_id,
-            user: user_id,
-            content,
-        };
         self.with_session(async |session| {
-            session
-                .post::<_, Posted>("chat.postEphemeral", &body)
-                .await
-                .map(drop)
+            session.post_ephemeral(channel_id, user_id, content).await
         })
         .await
     }

@@ -20,10 +20,13 @@ use sirslack_command_handler::authorize::totp::code_at;
 use sirslack_command_handler::sir::Sir;
 use sirslack_command_handler::slack::Slack;
 use sirslack_command_handler::{CommandHandler, Config, Services};
+use sirslack_domain::announced::{ANNOUNCED_CHANGE_SCOPE, AnnouncedChange};
+use sirslack_domain::events::EVENT_SOURCE;
 use sirslack_domain::{CaseId, EventPayload, IntegrationEvent};
 use sirslack_events_handler::EventsHandler;
 use sirslack_poller::{Poller, PollerConfig, SirReader};
-use sirslack_slack_api::{BotTokenSource, ParameterCache, RetryPolicy, SlackApi};
+use sirslack_slack_api::{BotTokenSource, Deadline, ParameterCache, RetryPolicy, SlackApi};
+use sirslack_slack_client::state::SlackState;
 use sirslack_slack_router::{
     CommandInvocation, HandOffTarget, RecordingHandOffSink, ResponseUrl, SlashCommand,
 };
@@ -789,6 +792,21 @@ async fn a_sir_validation_exception_is_shown_in_plain_words() {
         "no audit comment for a refused change"
     );
     assert_eq!(world.status(), CaseStatus::Acknowledged);
+    // A change SIR refused was not announced: no marker is left to hide a later one.
+    let state = SlackState::new(world.aws.dynamodb(), &world.table_name);
+    let case_id: CaseId = world.case_id.parse().unwrap();
+    for change in [
+        AnnouncedChange::Status(sirslack_domain::CaseStatus::DetectionAndAnalysis),
+        AnnouncedChange::Title("Key\u{7}leak".into()),
+    ] {
+        assert!(
+            !state
+                .marker_present(ANNOUNCED_CHANGE_SCOPE, &change.marker_key(&case_id))
+                .await
+                .unwrap(),
+            "{change:?}"
+        );
+    }
 }
 
 // ---- update-title, update-description ---------------------------------------------------------
@@ -1324,6 +1342,281 @@ async fn the_audit_comment_is_not_announced_again_by_the_poller() {
             .any(|event| matches!(event.payload, EventPayload::CaseUpdated { .. })),
         "the title change itself is synced"
     );
+}
+
+// ---- one change, one message in the channel ----------------------------------------------------
+
+/// What runs after the command handler, as deployed: the poller publishes what it sees in SIR,
+/// and the Slack client gets it as the SQS event Lambda hands it.
+struct Downstream {
+    poller: Poller<Arc<RecordingPublisher>>,
+    publisher: Arc<RecordingPublisher>,
+    slack_client: sirslack_slack_client::Handler,
+    state: SlackState,
+    case_id: CaseId,
+}
+
+impl Downstream {
+    fn new(world: &World) -> Self {
+        let sir_client = || {
+            aws_sdk_securityir::Client::from_conf(
+                aws_sdk_securityir::config::Builder::from(world.aws.sdk_config())
+                    .endpoint_url(world.sir.endpoint_url())
+                    .build(),
+            )
+        };
+        let publisher = Arc::new(RecordingPublisher::default());
+        let poller = Poller::new(
+            SirReader::new(sir_client()),
+            world.table.clone(),
+            Arc::clone(&publisher),
+            PollerConfig::new(&world.table_name, "unused-bus"),
+        );
+        let mut config = sirslack_slack_client::Config::new(
+            &world.table_name,
+            "unused-token-parameter",
+            "eu-west-1",
+        );
+        config.slack_api_url = Some(world.slack.api_url());
+        let state = SlackState::new(world.aws.dynamodb(), &world.table_name);
+        let services = sirslack_slack_client::Services {
+            table: world.table.clone(),
+            state: state.clone(),
+            sir: sirslack_slack_client::sir::Sir::new(sir_client()),
+            slack: SlackApi::builder()
+                .api_url(&world.slack.api_url())
+                .retry_policy(RetryPolicy::quick())
+                .build()
+                .unwrap(),
+            token: BotTokenSource::Fixed(sirslack_slack_api::BotToken::new(
+                world.slack.bot_token(),
+            )),
+            parameters: None,
+        };
+        Self {
+            poller,
+            publisher,
+            slack_client: sirslack_slack_client::Handler::new(config, services).unwrap(),
+            state,
+            case_id: world.case_id.parse().unwrap(),
+        }
+    }
+
+    /// One poller sync of the case, its events delivered to the Slack client; returns them.
+    async fn sync(&self) -> Vec<IntegrationEvent> {
+        let report = self.poller.sync_one(&self.case_id).await;
+        assert!(report.failures.is_empty(), "{report:?}");
+        let events: Vec<IntegrationEvent> = self.publisher.0.lock().unwrap().drain(..).collect();
+        let records: Vec<Value> = events
+            .iter()
+            .map(|event| {
+                let envelope = json!({
+                    "version": "0",
+                    "id": unique_name("event"),
+                    "detail-type": event.detail_type(),
+                    "source": EVENT_SOURCE,
+                    "detail": serde_json::from_str::<Value>(&event.to_detail_json().unwrap())
+                        .unwrap(),
+                });
+                json!({
+                    "messageId": unique_name("message"),
+                    "receiptHandle": unique_name("receipt"),
+                    "body": envelope.to_string(),
+                    "attributes": { "ApproximateReceiveCount": "1" },
+                    "messageAttributes": {},
+                    "eventSource": "aws:sqs",
+                })
+            })
+            .collect();
+        let batch = serde_json::from_value(json!({ "Records": records })).unwrap();
+        let response = self
+            .slack_client
+            .handle(batch, Deadline::after(std::time::Duration::from_secs(120)))
+            .await;
+        assert!(
+            response.batch_item_failures.is_empty(),
+            "{:?}",
+            response.batch_item_failures
+        );
+        events
+    }
+
+    async fn marker_present(&self, change: &AnnouncedChange) -> bool {
+        self.state
+            .marker_present(ANNOUNCED_CHANGE_SCOPE, &change.marker_key(&self.case_id))
+            .await
+            .unwrap()
+    }
+}
+
+impl World {
+    /// Everything the channel's members see posted since `since` messages: the Slack client's
+    /// messages, and the in-channel answers to the commands whose `response_url` tokens are
+    /// given.
+    fn channel_posts_since(&self, since: usize, tokens: &[&str]) -> Vec<String> {
+        let mut posts: Vec<String> = self
+            .slack
+            .messages(&self.channel)
+            .into_iter()
+            .skip(since)
+            .map(|message| {
+                format!(
+                    "{} {}",
+                    message.text.unwrap_or_default(),
+                    message
+                        .blocks
+                        .map(|blocks| blocks.to_string())
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        for token in tokens {
+            posts.extend(
+                self.posts(token)
+                    .into_iter()
+                    .filter(|post| post.response_type.as_deref() == Some("in_channel"))
+                    .map(|post| post.text.unwrap_or_default()),
+            );
+        }
+        posts
+    }
+}
+
+fn has_field_change(events: &[IntegrationEvent], label: &str) -> bool {
+    events.iter().any(|event| match &event.payload {
+        EventPayload::CaseUpdated { changes } => {
+            changes.iter().any(|change| change.label() == label)
+        }
+        _ => false,
+    })
+}
+
+#[tokio::test]
+async fn a_status_change_from_slack_is_announced_in_the_channel_once() {
+    let world = world().await;
+    let downstream = Downstream::new(&world);
+    downstream.sync().await;
+    let before = world.slack.messages(&world.channel).len();
+    assert!(before >= 1, "the Slack client set the channel up");
+
+    let ran = world.slash(JANE, "jane", "update-status containment").await;
+    assert_eq!(outcome(&ran), "changed");
+    let cer =
+        AnnouncedChange::Status(sirslack_domain::CaseStatus::ContainmentEradicationAndRecovery);
+    assert!(downstream.marker_present(&cer).await);
+
+    let events = downstream.sync().await;
+    assert!(has_field_change(&events, "Status"), "{events:#?}");
+    let posts = world.channel_posts_since(before, &[&ran.token]);
+    assert_eq!(
+        posts,
+        [
+            "Jane Doe set status to Containment, Eradication and Recovery (was Detection and Analysis)"
+        ],
+        "one change, one message"
+    );
+    // The Slack client did apply the change: the topic shows it, and the marker is used up.
+    let topic = world.slack.channel(&world.channel).unwrap().topic;
+    assert!(
+        topic.starts_with("[Containment, Eradication and Recovery]"),
+        "{topic}"
+    );
+    assert!(!downstream.marker_present(&cer).await);
+
+    // A change made in SIR itself is announced by the Slack client, once.
+    world
+        .sir
+        .set_case_title(&world.case_id, "Leaked key in CI logs")
+        .unwrap();
+    let before = world.slack.messages(&world.channel).len();
+    let events = downstream.sync().await;
+    assert!(has_field_change(&events, "Title"), "{events:#?}");
+    let posts = world.channel_posts_since(before, &[]);
+    assert_eq!(posts.len(), 1, "{posts:#?}");
+    assert!(posts[0].contains("Leaked key in CI logs"), "{}", posts[0]);
+
+    // The same status set again from SIR later is announced too: nothing of the command's
+    // marker is left to hide it.
+    world
+        .sir
+        .set_case_status(&world.case_id, CaseStatus::DetectionAndAnalysis)
+        .unwrap();
+    downstream.sync().await;
+    world
+        .sir
+        .set_case_status(
+            &world.case_id,
+            CaseStatus::ContainmentEradicationAndRecovery,
+        )
+        .unwrap();
+    let before = world.slack.messages(&world.channel).len();
+    downstream.sync().await;
+    let posts = world.channel_posts_since(before, &[]);
+    assert_eq!(posts.len(), 1, "{posts:#?}");
+    assert!(
+        posts[0].contains("Containment, Eradication and Recovery"),
+        "{}",
+        posts[0]
+    );
+}
+
+#[tokio::test]
+async fn closing_from_slack_is_announced_once_and_the_channel_archived() {
+    let world = world().await;
+    let downstream = Downstream::new(&world);
+    downstream.sync().await;
+    let before = world.slack.messages(&world.channel).len();
+
+    let ran = world.slash(JANE, "jane", "close confirm").await;
+    assert_eq!(outcome(&ran), "changed");
+    let events = downstream.sync().await;
+    assert!(
+        events
+            .iter()
+            .any(|event| matches!(event.payload, EventPayload::CaseClosed { .. })),
+        "{events:#?}"
+    );
+    let posts = world.channel_posts_since(before, &[&ran.token]);
+    assert_eq!(
+        posts,
+        ["Jane Doe closed the case (it was in Detection and Analysis)."],
+        "one change, one message"
+    );
+    let channel = world.slack.channel(&world.channel).unwrap();
+    assert!(channel.is_archived, "closing still archives the channel");
+    assert!(channel.topic.starts_with("[Closed]"), "{}", channel.topic);
+    assert!(!downstream.marker_present(&AnnouncedChange::Closed).await);
+}
+
+#[tokio::test]
+async fn a_change_whose_announcement_could_not_be_posted_is_announced_by_the_slack_client() {
+    let world = world().await;
+    let downstream = Downstream::new(&world);
+    downstream.sync().await;
+    let before = world.slack.messages(&world.channel).len();
+
+    // Neither the response_url nor chat.postMessage works when the command answers.
+    let token = unique_name("expired");
+    world.slack.expire_response_url(&token);
+    world
+        .slack
+        .inject_server_errors(Some("chat.postMessage"), 500, 100);
+    let result = world
+        .invoke(&world.invocation(JANE, "update-title Leaked key in CI logs", &token))
+        .await;
+    assert_eq!(result["outcome"], "changed");
+    world.slack.clear_faults();
+    assert!(
+        !downstream
+            .marker_present(&AnnouncedChange::Title("Leaked key in CI logs".into()))
+            .await,
+        "an announcement nobody saw does not hide the change"
+    );
+
+    downstream.sync().await;
+    let posts = world.channel_posts_since(before, &[&token]);
+    assert_eq!(posts.len(), 1, "{posts:#?}");
+    assert!(posts[0].contains("Leaked key in CI logs"), "{}", posts[0]);
 }
 
 #[tokio::test]

@@ -10,7 +10,9 @@
 //! - [`command`]: the `/security-ir` slash-command grammar;
 //! - [`marker`]: the `[Slack Update]` loop marker and every SIR comment the integration writes;
 //! - [`limits`]: service limits of SIR, Slack and EventBridge, and SIR file names;
-//! - [`events`]: the versioned integration event contract and case diffing.
+//! - [`events`]: the versioned integration event contract and case diffing;
+//! - [`announced`]: changes the command that made them announced already, so the Slack client
+//!   does not announce them again.
 //!
 //! Every parser returns a typed error and never panics on any input.
 //!
@@ -37,6 +39,7 @@
 #[macro_use]
 mod wire;
 
+pub mod announced;
 pub mod case;
 pub mod channel;
 pub mod command;

@@ -1,7 +1,9 @@
-//! Limits of SIR, Slack and EventBridge that the integration must respect, and SIR file names.
+//! Limits of SIR, Slack and EventBridge that the integration must respect, and the rule for SIR
+//! file names (turning any name into a valid one is the mapper's
+//! `sirslack_mapper::filename::sanitize_file_name`).
 
-/// Most characters in a SIR comment body (longer Slack messages are split, see
-/// [`crate::marker::split_comment_body`]).
+/// Most characters in a SIR comment body (longer Slack messages are split by the mapper,
+/// `sirslack_mapper::split::split_sir_comment`).
 pub const COMMENT_BODY_MAX: usize = 12_000;
 /// Most characters in a case title.
 pub const TITLE_MAX: usize = 300;
@@ -24,9 +26,6 @@ pub const SLACK_BLOCKS_MAX: usize = 50;
 /// Largest EventBridge event entry, in bytes (256 KiB).
 pub const EVENT_DETAIL_MAX_BYTES: usize = 256 * 1024;
 
-/// The name used when nothing usable is left of a file name.
-const FALLBACK_FILE_NAME: &str = "file";
-
 /// Whether SIR accepts `name` as an attachment file name: 1 to [`FILE_NAME_MAX`] characters of
 /// `[a-zA-Z0-9._-]`.
 pub fn is_valid_sir_file_name(name: &str) -> bool {
@@ -35,41 +34,6 @@ pub fn is_valid_sir_file_name(name: &str) -> bool {
 
 fn is_sir_file_name_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')
-}
-
-/// Turns any file name (typically a Slack file's `name`) into one SIR accepts.
-///
-/// Every run of other characters becomes one `_`, names made only of dots or
-/// nothing become `file`, and a name longer than [`FILE_NAME_MAX`] is cut in its stem so that
-/// the extension survives. The result always passes [`is_valid_sir_file_name`].
-pub fn sanitize_sir_file_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len().min(FILE_NAME_MAX));
-    let mut replaced_last = false;
-    for c in name.trim().chars() {
-        if c.is_ascii() && is_sir_file_name_byte(c as u8) {
-            out.push(c);
-            replaced_last = false;
-        } else if !replaced_last {
-            // One `_` stands for a whole run of unusable characters (an emoji, "  (", ...).
-            out.push('_');
-            replaced_last = true;
-        }
-    }
-    if out.bytes().all(|b| b == b'.') {
-        return FALLBACK_FILE_NAME.to_owned();
-    }
-    if out.len() <= FILE_NAME_MAX {
-        return out;
-    }
-    // ASCII only from here, so byte indices are character boundaries.
-    match out.rfind('.') {
-        Some(dot) if dot > 0 && out.len() - dot < FILE_NAME_MAX / 2 => {
-            let extension = &out[dot..];
-            let stem = &out[..FILE_NAME_MAX - extension.len()];
-            format!("{stem}{extension}")
-        }
-        _ => out[..FILE_NAME_MAX].to_owned(),
-    }
 }
 
 /// `text` cut to at most `max_chars` characters, ending in `…` when it was cut.
@@ -107,26 +71,6 @@ mod tests {
         assert!(!is_valid_sir_file_name("rapport-été.pdf"));
         assert!(!is_valid_sir_file_name(&"a".repeat(256)));
         assert!(is_valid_sir_file_name(&"a".repeat(255)));
-    }
-
-    #[test]
-    fn sanitising_file_names() {
-        assert_eq!(
-            sanitize_sir_file_name("my report (1).pdf"),
-            "my_report_1_.pdf"
-        );
-        assert_eq!(sanitize_sir_file_name("rapport-été.pdf"), "rapport-_t_.pdf");
-        assert_eq!(sanitize_sir_file_name(""), "file");
-        assert_eq!(sanitize_sir_file_name(".."), "file");
-        assert_eq!(sanitize_sir_file_name("😀"), "_");
-        assert_eq!(sanitize_sir_file_name("keep__this.txt"), "keep__this.txt");
-        let long = format!("{}.tar.gz", "x".repeat(400));
-        let cut = sanitize_sir_file_name(&long);
-        assert_eq!(cut.len(), FILE_NAME_MAX);
-        assert!(cut.ends_with(".gz"), "{cut}");
-        assert!(is_valid_sir_file_name(&cut));
-        let no_extension = sanitize_sir_file_name(&"y".repeat(300));
-        assert_eq!(no_extension.len(), FILE_NAME_MAX);
     }
 
     #[test]

@@ -7,16 +7,11 @@
 //! People are named by their Slack real name and handle: `Jane Doe (@jane)`; a missing real
 //! name falls back to `@jane`, and a missing handle too to `A Slack user`.
 
-use crate::limits::COMMENT_BODY_MAX;
-
 /// The prefix of every SIR comment the integration writes.
 pub const SLACK_UPDATE_MARKER: &str = "[Slack Update]";
 
 /// Who a comment names when Slack gave neither a real name nor a handle.
 pub const UNKNOWN_SLACK_USER: &str = "A Slack user";
-
-/// Starts every part after the first when a long comment is split.
-const CONTINUED_PREFIX: &str = "[Slack Update] (continued) ";
 
 /// Whether the integration wrote `body`: it starts with [`SLACK_UPDATE_MARKER`] after any
 /// leading whitespace.
@@ -54,7 +49,9 @@ fn single_line(text: &str) -> String {
 /// A Slack message copied to SIR: `[Slack Update] Jane Doe (@jane): text`, or
 /// `[Slack Update] Jane Doe (@jane) replied in thread: text` for a thread reply. The text is
 /// kept as given (the mapper turns Slack markup into plain text first); only its ends are
-/// trimmed. Split the result with [`split_comment_body`] before sending.
+/// trimmed. A long text is split for SIR's comment limit by the mapper
+/// (`sirslack_mapper::split::split_sir_comment`), with this comment for an empty text as the
+/// prefix of every part.
 pub fn slack_message_comment(
     real_name: Option<&str>,
     handle: Option<&str>,
@@ -112,6 +109,8 @@ pub fn channel_created_comment(channel_name: &str) -> String {
 
 /// The audit record of a slash command that changed the case:
 /// `[Slack Update] Jane Doe (@jane) ran /security-ir update-title: title set to "New title"`.
+/// With an empty `what_changed` it is the prefix every part of a split record starts with
+/// (`sirslack_mapper::split::split_sir_comment`).
 pub fn command_audit_comment(
     real_name: Option<&str>,
     handle: Option<&str>,
@@ -129,45 +128,6 @@ pub fn command_audit_comment(
 /// Any other note from the integration: `[Slack Update] <text>`.
 pub fn system_comment(text: &str) -> String {
     format!("{SLACK_UPDATE_MARKER} {}", text.trim())
-}
-
-/// Splits a comment body into parts SIR accepts (at most [`COMMENT_BODY_MAX`] characters
-/// each), preferring line breaks, then spaces, in the second half of each part.
-///
-/// The first part is the start of `body`; every later part starts with
-/// `[Slack Update] (continued) ` so that the poller recognises it too. A body that fits is
-/// returned as the only part; there is always at least one part.
-pub fn split_comment_body(body: &str) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut rest = body;
-    loop {
-        let prefix = if parts.is_empty() {
-            ""
-        } else {
-            CONTINUED_PREFIX
-        };
-        let room = COMMENT_BODY_MAX - prefix.len();
-        let Some((hard_end, _)) = rest.char_indices().nth(room) else {
-            // What is left fits.
-            if parts.is_empty() || !rest.trim().is_empty() {
-                parts.push(format!("{prefix}{rest}"));
-            }
-            return parts;
-        };
-        let window = &rest[..hard_end];
-        let half = window.len() / 2;
-        let cut = window
-            .rfind('\n')
-            .filter(|&at| at > half)
-            .or_else(|| window.rfind(' ').filter(|&at| at > half))
-            // The separator stays with this part; both are one byte wide.
-            .map_or(hard_end, |at| at + 1);
-        let part = rest[..cut].trim_end();
-        if !part.is_empty() {
-            parts.push(format!("{prefix}{part}"));
-        }
-        rest = &rest[cut..];
-    }
 }
 
 #[cfg(test)]
@@ -262,6 +222,18 @@ mod tests {
     }
 
     #[test]
+    fn empty_texts_give_the_prefixes_long_comments_are_split_with() {
+        assert_eq!(
+            slack_message_comment(Some("Jane Doe"), Some("jane"), "", false),
+            "[Slack Update] Jane Doe (@jane): "
+        );
+        assert_eq!(
+            command_audit_comment(Some("Jane Doe"), Some("jane"), "update-title", ""),
+            "[Slack Update] Jane Doe (@jane) ran /security-ir update-title: "
+        );
+    }
+
+    #[test]
     fn every_builder_writes_the_marker() {
         let all = [
             slack_message_comment(None, None, "", false),
@@ -275,49 +247,5 @@ mod tests {
         for comment in all {
             assert!(is_integration_comment(&comment), "{comment}");
         }
-    }
-
-    #[test]
-    fn short_bodies_are_not_split() {
-        assert_eq!(
-            split_comment_body("[Slack Update] hi"),
-            ["[Slack Update] hi"]
-        );
-        assert_eq!(split_comment_body(""), [""]);
-        let exactly = "é".repeat(COMMENT_BODY_MAX);
-        assert_eq!(split_comment_body(&exactly), [exactly]);
-    }
-
-    #[test]
-    fn long_bodies_split_on_lines_and_keep_the_marker() {
-        let line = format!("{}\n", "word ".repeat(19));
-        let body = slack_message_comment(Some("Jane"), None, &line.repeat(400), false);
-        let parts = split_comment_body(&body);
-        assert!(parts.len() >= 3, "{}", parts.len());
-        for part in &parts {
-            assert!(part.chars().count() <= COMMENT_BODY_MAX);
-            assert!(is_integration_comment(part));
-            assert!(
-                part.ends_with("word"),
-                "split mid-line: {:?}",
-                &part[part.len() - 10..]
-            );
-        }
-        assert!(parts[1].starts_with("[Slack Update] (continued) word"));
-        let words: usize = parts.iter().map(|p| p.matches("word").count()).sum();
-        assert_eq!(words, 19 * 400);
-    }
-
-    #[test]
-    fn unbroken_text_splits_by_characters() {
-        let body = "é".repeat(COMMENT_BODY_MAX * 2 + 10);
-        let parts = split_comment_body(&body);
-        assert_eq!(parts.len(), 3);
-        assert_eq!(parts[0].chars().count(), COMMENT_BODY_MAX);
-        let total: usize = parts
-            .iter()
-            .map(|p| p.trim_start_matches(CONTINUED_PREFIX).chars().count())
-            .sum();
-        assert_eq!(total, COMMENT_BODY_MAX * 2 + 10);
     }
 }

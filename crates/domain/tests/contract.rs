@@ -12,11 +12,7 @@ use proptest::prelude::*;
 use sirslack_domain::case::UNKNOWN_AUTHOR;
 use sirslack_domain::channel::{CHANNEL_NAME_MAX, MAX_NAME_ATTEMPTS};
 use sirslack_domain::events::{EVENT_SOURCE, EVENT_VERSION};
-use sirslack_domain::limits::{
-    COMMENT_BODY_MAX, EVENT_DETAIL_MAX_BYTES, TITLE_MAX, is_valid_sir_file_name,
-    sanitize_sir_file_name,
-};
-use sirslack_domain::marker::{is_integration_comment, split_comment_body};
+use sirslack_domain::limits::{EVENT_DETAIL_MAX_BYTES, TITLE_MAX};
 use sirslack_domain::status::CaseStatus;
 use sirslack_domain::{
     Attachment, AttachmentStatus, Case, CaseId, ChannelNamer, ClosureCode, Command, Comment,
@@ -415,24 +411,5 @@ proptest! {
     fn status_parsing_never_panics(text in any::<String>()) {
         let _ = SelfManagedStatus::parse_friendly(&text);
         let _ = CaseStatus::from(text.as_str());
-    }
-
-    #[test]
-    fn sanitised_file_names_are_always_valid(name in any::<String>()) {
-        prop_assert!(is_valid_sir_file_name(&sanitize_sir_file_name(&name)));
-    }
-
-    #[test]
-    fn split_comments_fit_and_keep_the_marker(
-        text in "[a-z \n]{0,200}",
-        repeat in 1usize..200,
-    ) {
-        let body = format!("[Slack Update] Jane: {}", text.repeat(repeat));
-        let parts = split_comment_body(&body);
-        prop_assert!(!parts.is_empty());
-        for part in &parts {
-            prop_assert!(part.chars().count() <= COMMENT_BODY_MAX);
-            prop_assert!(is_integration_comment(part));
-        }
     }
 }

@@ -5,12 +5,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sirslack_domain::CaseId;
+use sirslack_slack_api::SlackApiError;
 use sirslack_store::{StoreError, Table};
 
 use crate::config::Config;
 use crate::secrets::{SecretCache, SecretsError};
 use crate::sir::{Sir, SirError};
-use crate::slack::{SlackApi, SlackError};
+use crate::slack::Slack;
 use crate::transfer::{FileTransfer, TransferError};
 
 /// How long a channel's case is remembered. A link never changes once made; only positive
@@ -27,7 +28,7 @@ pub enum SyncError {
     Sir(#[from] SirError),
     /// A Slack call.
     #[error(transparent)]
-    Slack(#[from] SlackError),
+    Slack(#[from] SlackApiError),
     /// The table.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -44,7 +45,7 @@ impl SyncError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Sir(error) => error.transient,
-            Self::Slack(error) => error.transient,
+            Self::Slack(error) => error.class.is_retryable(),
             Self::Store(StoreError::Dynamo { .. }) => true,
             Self::Store(_) => false,
             Self::Transfer(error) => error.transient,
@@ -84,7 +85,7 @@ pub struct App {
     /// SIR.
     pub sir: Sir,
     /// Slack's Web API.
-    pub slack: SlackApi,
+    pub slack: Slack,
     /// The cached SSM values.
     pub secrets: SecretCache,
     /// File copies.
@@ -106,7 +107,7 @@ impl App {
         config: Config,
         table: Table,
         sir: Sir,
-        slack: SlackApi,
+        slack: Slack,
         secrets: SecretCache,
         transfer: FileTransfer,
     ) -> Self {

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-/// Slack's Web API.
-pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
+/// Slack's Web API (the shared adapter's default).
+pub use sirslack_slack_api::DEFAULT_SLACK_API_URL;
 /// Default lifetime of cached SSM parameters.
 pub const DEFAULT_SECRETS_CACHE_TTL: Duration = Duration::from_secs(300);
 /// Default time the ack path may spend copying a message to SIR before handing it off.

@@ -8,6 +8,7 @@ use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use lambda_http::Body;
 use lambda_http::request::LambdaRequest;
 use serde_json::{Value, json};
+use sirslack_slack_api::SlackApi;
 use sirslack_slack_router::{HandOffSink, LazyError, LazyInvocation, Router};
 use sirslack_store::Table;
 use tracing::warn;
@@ -17,10 +18,9 @@ use crate::config::{Config, ConfigError, LazyTransport};
 use crate::dedupe::TableDeduplicator;
 use crate::invoke::{AwsHandOffSink, LAZY_EVENT_DETAIL_TYPE, LAZY_EVENT_SOURCE, SelfDelivery};
 use crate::listeners;
-use crate::net;
 use crate::secrets::{ParameterStore, SecretCache, SsmParameterStore};
 use crate::sir::Sir;
-use crate::slack::SlackApi;
+use crate::slack::Slack;
 use crate::transfer::FileTransfer;
 
 /// The handler could not start.
@@ -29,9 +29,10 @@ pub enum StartError {
     /// The environment is incomplete.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// The system's root certificates could not be loaded.
-    #[error("loading root certificates failed: {0}")]
-    Tls(#[from] std::io::Error),
+    /// The Slack client could not be built (the system's root certificates could not be
+    /// loaded).
+    #[error(transparent)]
+    Slack(#[from] sirslack_slack_api::SetupError),
 }
 
 /// An invocation payload the handler cannot process.
@@ -89,8 +90,7 @@ impl EventsHandlerBuilder {
     pub async fn build(self) -> Result<EventsHandler, StartError> {
         let config = self.config;
         let sdk_config = self.sdk_config;
-        let connector = net::connector()?;
-        let http = net::client(connector.clone());
+        let slack_api = SlackApi::builder().api_url(&config.slack_api_url).build()?;
         let store = self.parameter_store.unwrap_or_else(|| {
             Arc::new(SsmParameterStore::new(
                 aws_sdk_ssm::Client::new(&sdk_config),
@@ -112,13 +112,9 @@ impl EventsHandlerBuilder {
             self.sir_client
                 .unwrap_or_else(|| aws_sdk_securityir::Client::new(&sdk_config)),
         );
-        let slack = SlackApi::new(
-            connector,
-            http.clone(),
-            &config.slack_api_url,
-            secrets.clone(),
-        );
-        let transfer = FileTransfer::new(http, config.transfer_timeout);
+        // File copies share the Web API client's connection pool.
+        let transfer = FileTransfer::new(slack_api.http_client().clone(), config.transfer_timeout);
+        let slack = Slack::new(slack_api, secrets.clone());
         let hand_off = self.hand_off.unwrap_or_else(|| {
             let this_function = match &config.lazy_transport {
                 LazyTransport::SelfInvoke { function_name } => SelfDelivery::Invoke {

@@ -9,6 +9,7 @@
 //!
 //! - [`config`]: the environment;
 //! - [`secrets`]: Slack's secrets from SSM, cached per container, re-read once on a mismatch;
+//! - [`slack`]: the Slack Web API calls, over the shared adapter [`sirslack_slack_api`];
 //! - [`listeners`]: what happens for each event, command and action;
 //! - [`transfer`]: file streaming from Slack to SIR;
 //! - [`invoke`]: async `lambda:Invoke` / EventBridge delivery of hand-offs;
@@ -23,7 +24,6 @@ pub mod dedupe;
 pub mod handler;
 pub mod invoke;
 pub mod listeners;
-pub mod net;
 pub mod secrets;
 pub mod sir;
 pub mod slack;

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use aws_sdk_ssm::error::ProvideErrorMetadata;
+use sirslack_slack_api::read_parameter;
 use sirslack_slack_router::{BoxFuture, KeySource, KeySourceError, SigningSecret, VerifierKeys};
 use tracing::{info, warn};
 
@@ -23,27 +23,8 @@ use crate::config::ParameterNames;
 /// After a mismatch re-read that found no new secret, further ones wait this long.
 pub const DEFAULT_FRUITLESS_RELOAD_PAUSE: Duration = Duration::from_secs(1);
 
-/// A Slack bot token (`xoxb-...`). `Debug` hides it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct BotToken(String);
-
-impl BotToken {
-    /// Wraps a token.
-    pub fn new(token: impl Into<String>) -> Self {
-        Self(token.into())
-    }
-
-    /// The token, for an `Authorization` header. Never log it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for BotToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("BotToken(<redacted>)")
-    }
-}
+/// The bot token type every sirslack function shares (`Debug` hides it).
+pub use sirslack_slack_api::BotToken;
 
 /// The three values read from SSM.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,26 +64,9 @@ impl SsmParameterStore {
 
 impl SsmParameterStore {
     async fn parameter(&self, name: &str) -> Result<String, SecretsError> {
-        let output = self
-            .client
-            .get_parameter()
-            .name(name)
-            .with_decryption(true)
-            .send()
+        read_parameter(&self.client, name)
             .await
-            .map_err(|error| {
-                SecretsError(format!(
-                    "GetParameter {name}: {}",
-                    error.code().unwrap_or("request failed")
-                ))
-            })?;
-        output
-            .parameter()
-            .and_then(|parameter| parameter.value())
-            .map(str::trim)
-            .filter(|value| !value.is_empty())
-            .map(str::to_owned)
-            .ok_or_else(|| SecretsError(format!("parameter {name} has no value")))
+            .map_err(|error| SecretsError(error.to_string()))
     }
 }
 
@@ -417,12 +381,5 @@ mod tests {
             cache.keys().await.unwrap().signing_secret,
             keys.signing_secret
         );
-    }
-
-    #[test]
-    fn tokens_are_redacted() {
-        let token = BotToken::new("xoxb-123-456-secret");
-        assert!(!format!("{token:?}").contains("secret"));
-        assert_eq!(token.expose(), "xoxb-123-456-secret");
     }
 }

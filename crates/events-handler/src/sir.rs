@@ -4,6 +4,7 @@ use aws_sdk_securityir::Client;
 use aws_sdk_securityir::config::http::HttpResponse;
 use aws_sdk_securityir::error::{ProvideErrorMetadata, SdkError};
 use sirslack_domain::CaseId;
+use sirslack_mapper::sir::SirCallFailure;
 
 /// A SIR call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,41 +25,12 @@ impl SirError {
         operation: &'static str,
         error: &SdkError<E, HttpResponse>,
     ) -> Self {
-        match error {
-            SdkError::ServiceError(service) => {
-                let code = service.err().code().unwrap_or("Unknown").to_owned();
-                let message = service.err().message().unwrap_or("").to_owned();
-                let status = service.raw().status().as_u16();
-                let transient = matches!(
-                    code.as_str(),
-                    "ThrottlingException" | "InternalServerException"
-                ) || status >= 500
-                    || status == 429;
-                Self {
-                    operation,
-                    code,
-                    message,
-                    transient,
-                }
-            }
-            SdkError::TimeoutError(_) => Self::transport(operation, "Timeout"),
-            SdkError::DispatchFailure(_) => Self::transport(operation, "DispatchFailure"),
-            SdkError::ResponseError(_) => Self::transport(operation, "ResponseError"),
-            _ => Self {
-                operation,
-                code: "ConstructionFailure".into(),
-                message: String::new(),
-                transient: false,
-            },
-        }
-    }
-
-    fn transport(operation: &'static str, code: &str) -> Self {
+        let failure = SirCallFailure::from_sdk(error);
         Self {
             operation,
-            code: code.to_owned(),
-            message: String::new(),
-            transient: true,
+            code: failure.code,
+            message: failure.message,
+            transient: failure.retryable,
         }
     }
 }

@@ -1,8 +1,11 @@
-//! The Slack Web API calls the events handler makes, through slack-morphism's client.
+//! The Slack Web API calls the events handler makes, over the shared adapter
+//! ([`sirslack_slack_api`]): its client, connection pool, error classification and
+//! `chat.postEphemeral` are the ones every sirslack function uses.
 //!
-//! Responses are decoded into small lenient types of our own (only the fields used), through
-//! slack-morphism's generic `http_get`: its typed `SlackFile` has no `size`, and its strict
-//! enums have failed on new values before.
+//! Reads are made once per call (no retry loop): the listeners decide what a failure means
+//! (hand the work to a lazy invocation, retry it there, or tell the person). Responses are
+//! decoded into small lenient types of our own (only the fields used): slack-morphism's typed
+//! `SlackFile` has no `size`, and its strict enums have failed on new values before.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,17 +13,15 @@ use std::time::{Duration, Instant};
 
 use http::{Method, Request, header};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use sirslack_slack_api::http::full_body;
+use sirslack_slack_api::{AuthIdentity, BotToken, ErrorClass, SlackApi, SlackApiError};
 use sirslack_slack_router::ResponseUrl;
-use slack_morphism::errors::SlackClientError;
-use slack_morphism::prelude::{
-    SlackApiChatPostEphemeralRequest, SlackApiToken, SlackApiTokenValue, SlackClient,
-    SlackClientHyperConnector, SlackMessageContent,
-};
+use slack_morphism::prelude::SlackMessageContent;
 use tokio::sync::OnceCell;
 
-use crate::net::{Connector, HttpClient, full_body};
-use crate::secrets::{BotToken, SecretCache};
+use crate::secrets::SecretCache;
 
 /// How long a user's name is remembered.
 const PERSON_TTL: Duration = Duration::from_secs(600);
@@ -28,61 +29,8 @@ const PERSON_TTL: Duration = Duration::from_secs(600);
 const PERSON_CACHE_MAX: usize = 2_000;
 /// How many recent messages are searched for the message a file was shared with.
 const SHARE_SEARCH_LIMIT: &str = "100";
-
-/// A Slack call failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("Slack {method} failed: {code}")]
-pub struct SlackError {
-    /// The Web API method.
-    pub method: &'static str,
-    /// Slack's error code (`user_not_found`), `ratelimited`, `http_<status>` or a transport
-    /// failure.
-    pub code: String,
-    /// Whether trying again later may work.
-    pub transient: bool,
-    /// Slack's `Retry-After`, when rate limited.
-    pub retry_after: Option<Duration>,
-}
-
-impl SlackError {
-    fn from_client(method: &'static str, error: &SlackClientError) -> Self {
-        let (code, transient, retry_after) = match error {
-            SlackClientError::ApiError(api) => (
-                api.code.clone(),
-                matches!(
-                    api.code.as_str(),
-                    "internal_error" | "fatal_error" | "service_unavailable" | "request_timeout"
-                ),
-                None,
-            ),
-            SlackClientError::RateLimitError(limited) => {
-                ("ratelimited".to_owned(), true, limited.retry_after)
-            }
-            SlackClientError::HttpError(http) => (
-                format!("http_{}", http.status_code.as_u16()),
-                http.status_code.is_server_error(),
-                None,
-            ),
-            SlackClientError::ProtocolError(_) => ("unreadable_response".to_owned(), false, None),
-            _ => ("transport".to_owned(), true, None),
-        };
-        Self {
-            method,
-            code,
-            transient,
-            retry_after,
-        }
-    }
-
-    pub(crate) fn new(method: &'static str, code: impl Into<String>, transient: bool) -> Self {
-        Self {
-            method,
-            code: code.into(),
-            transient,
-            retry_after: None,
-        }
-    }
-}
+/// How long one post to a `response_url` may take.
+const RESPONSE_URL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How a Slack user is named in SIR comments.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -126,15 +74,6 @@ pub struct FileInfo {
     pub user: Option<String>,
     /// `ts` of the message it was shared with in `channel`, when Slack says.
     pub share_ts: Option<String>,
-}
-
-/// This app's bot user, from `auth.test` (once per container).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BotIdentity {
-    /// The bot user's ID.
-    pub user_id: String,
-    /// The bot's ID.
-    pub bot_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -196,74 +135,66 @@ struct RawFileRef {
     id: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct AuthTestResponse {
-    user_id: String,
-    bot_id: Option<String>,
-}
-
 /// The Slack Web API with the bot token from the [`SecretCache`].
-pub struct SlackApi {
-    client: SlackClient<SlackClientHyperConnector<Connector>>,
-    http: HttpClient,
+pub struct Slack {
+    api: SlackApi,
     secrets: SecretCache,
     people: Mutex<HashMap<String, (Arc<Person>, Instant)>>,
-    identity: OnceCell<BotIdentity>,
+    identity: OnceCell<AuthIdentity>,
 }
 
-impl std::fmt::Debug for SlackApi {
+impl std::fmt::Debug for Slack {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SlackApi").finish_non_exhaustive()
+        f.debug_struct("Slack")
+            .field("api", &self.api)
+            .finish_non_exhaustive()
     }
 }
 
-impl SlackApi {
-    /// A client for the Web API at `api_url` (no trailing slash).
-    pub fn new(
-        connector: Connector,
-        http: HttpClient,
-        api_url: &str,
-        secrets: SecretCache,
-    ) -> Self {
-        let hyper =
-            SlackClientHyperConnector::with_connector(connector).with_slack_api_url(api_url);
+impl Slack {
+    /// Calls through `api` with the bot token from `secrets`.
+    pub fn new(api: SlackApi, secrets: SecretCache) -> Self {
         Self {
-            client: SlackClient::new(hyper),
-            http,
+            api,
             secrets,
             people: Mutex::new(HashMap::new()),
             identity: OnceCell::new(),
         }
     }
 
-    async fn token(&self, method: &'static str) -> Result<SlackApiToken, SlackError> {
+    /// The shared adapter (its HTTP client also streams files and posts to `response_url`s).
+    pub fn api(&self) -> &SlackApi {
+        &self.api
+    }
+
+    async fn token(&self, method: &'static str) -> Result<BotToken, SlackApiError> {
         let secrets = self
             .secrets
             .secrets()
             .await
-            .map_err(|_| SlackError::new(method, "no_bot_token", true))?;
-        Ok(token(&secrets.bot_token))
+            .map_err(|_| SlackApiError::new(method, "no_bot_token", ErrorClass::Transient))?;
+        Ok(secrets.bot_token.clone())
     }
 
-    async fn get<RS>(&self, method: &'static str, params: &[(&str, &str)]) -> Result<RS, SlackError>
+    /// One GET of `method`, without a retry loop.
+    async fn get<RS>(
+        &self,
+        method: &'static str,
+        params: &[(&str, &str)],
+    ) -> Result<RS, SlackApiError>
     where
-        RS: for<'de> Deserialize<'de> + Send,
+        RS: DeserializeOwned + Send,
     {
         let token = self.token(method).await?;
-        let session = self.client.open_session(&token);
-        let params: Vec<(&str, Option<&str>)> = params
+        let params: Vec<(&str, String)> = params
             .iter()
-            .map(|(name, value)| (*name, Some(*value)))
+            .map(|(name, value)| (*name, (*value).to_owned()))
             .collect();
-        session
-            .http_session_api
-            .http_get(method, &params, None)
-            .await
-            .map_err(|error| SlackError::from_client(method, &error))
+        self.api.session(&token).get_once(method, &params).await
     }
 
     /// How `user_id` is named (cached for ten minutes).
-    pub async fn person(&self, user_id: &str) -> Result<Arc<Person>, SlackError> {
+    pub async fn person(&self, user_id: &str) -> Result<Arc<Person>, SlackApiError> {
         if let Some(person) = self.cached_person(user_id) {
             return Ok(person);
         }
@@ -303,20 +234,17 @@ impl SlackApi {
     }
 
     /// This app's bot user (one `auth.test` per container).
-    pub async fn bot_identity(&self) -> Result<&BotIdentity, SlackError> {
+    pub async fn bot_identity(&self) -> Result<&AuthIdentity, SlackApiError> {
         self.identity
             .get_or_try_init(|| async {
-                let response: AuthTestResponse = self.get("auth.test", &[]).await?;
-                Ok(BotIdentity {
-                    user_id: response.user_id,
-                    bot_id: response.bot_id,
-                })
+                let token = self.token("auth.test").await?;
+                self.api.session(&token).auth_test().await
             })
             .await
     }
 
     /// `files.info`; `channel` picks the share whose message `ts` is reported.
-    pub async fn file_info(&self, file_id: &str, channel: &str) -> Result<FileInfo, SlackError> {
+    pub async fn file_info(&self, file_id: &str, channel: &str) -> Result<FileInfo, SlackApiError> {
         let response: FilesInfoResponse = self.get("files.info", &[("file", file_id)]).await?;
         let file = response.file;
         let share_ts = file.shares.as_ref().and_then(|shares| {
@@ -336,9 +264,9 @@ impl SlackApi {
                 .name
                 .or(file.title)
                 .unwrap_or_else(|| file_id.to_owned()),
-            size: file
-                .size
-                .ok_or_else(|| SlackError::new("files.info", "no_size", false))?,
+            size: file.size.ok_or_else(|| {
+                SlackApiError::new("files.info", "no_size", ErrorClass::Permanent)
+            })?,
             download_url: file.url_private_download.or(file.url_private),
             user: file.user,
             share_ts,
@@ -352,7 +280,7 @@ impl SlackApi {
         channel: &str,
         file_id: &str,
         share_ts: Option<&str>,
-    ) -> Result<Option<String>, SlackError> {
+    ) -> Result<Option<String>, SlackApiError> {
         let mut params = vec![("channel", channel), ("limit", SHARE_SEARCH_LIMIT)];
         if let Some(ts) = share_ts {
             params = vec![
@@ -382,19 +310,13 @@ impl SlackApi {
         channel: &str,
         user: &str,
         text: &str,
-    ) -> Result<(), SlackError> {
+    ) -> Result<(), SlackApiError> {
         let token = self.token("chat.postEphemeral").await?;
-        let session = self.client.open_session(&token);
-        let request = SlackApiChatPostEphemeralRequest::new(
-            channel.into(),
-            user.into(),
-            SlackMessageContent::new().with_text(text.to_owned()),
-        );
-        session
-            .chat_post_ephemeral(&request)
+        let content = SlackMessageContent::new().with_text(text.to_owned());
+        self.api
+            .session(&token)
+            .post_ephemeral(channel, user, &content)
             .await
-            .map(|_| ())
-            .map_err(|error| SlackError::from_client("chat.postEphemeral", &error))
     }
 
     /// An ephemeral message through a `response_url` (no token needed).
@@ -402,7 +324,7 @@ impl SlackApi {
         &self,
         url: &ResponseUrl,
         text: &str,
-    ) -> Result<(), SlackError> {
+    ) -> Result<(), SlackApiError> {
         const METHOD: &str = "response_url";
         let body = json!({
             "response_type": "ephemeral",
@@ -414,24 +336,19 @@ impl SlackApi {
             .uri(url.expose())
             .header(header::CONTENT_TYPE, "application/json")
             .body(full_body(body.to_string()))
-            .map_err(|_| SlackError::new(METHOD, "invalid_url", false))?;
-        let response = tokio::time::timeout(Duration::from_secs(5), self.http.request(request))
-            .await
-            .map_err(|_| SlackError::new(METHOD, "timeout", true))?
-            .map_err(|_| SlackError::new(METHOD, "transport", true))?;
+            .map_err(|_| SlackApiError::new(METHOD, "invalid_url", ErrorClass::Permanent))?;
+        let response = tokio::time::timeout(
+            RESPONSE_URL_TIMEOUT,
+            self.api.http_client().request(request),
+        )
+        .await
+        .map_err(|_| SlackApiError::timeout(METHOD))?
+        .map_err(|_| SlackApiError::network(METHOD))?;
         let status = response.status();
         if status.is_success() {
             Ok(())
         } else {
-            Err(SlackError::new(
-                METHOD,
-                format!("http_{}", status.as_u16()),
-                status.is_server_error(),
-            ))
+            Err(SlackApiError::from_http_status(METHOD, status.as_u16()))
         }
     }
-}
-
-fn token(bot_token: &BotToken) -> SlackApiToken {
-    SlackApiToken::new(SlackApiTokenValue::new(bot_token.expose().to_owned()))
 }

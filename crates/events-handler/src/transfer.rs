@@ -12,8 +12,8 @@ use std::time::Duration;
 use http::{HeaderValue, Method, Request, StatusCode, Uri, header};
 use http_body_util::{BodyExt, Limited};
 
-use crate::net::{BoxError, HttpClient, empty_body};
-use crate::secrets::BotToken;
+use sirslack_slack_api::BotToken;
+use sirslack_slack_api::http::{BoxError, HttpClient, empty_body};
 
 /// Redirects followed on download (Slack's file URLs may redirect to a CDN).
 const MAX_REDIRECTS: usize = 3;

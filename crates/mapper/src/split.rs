@@ -275,6 +275,7 @@ mod tests {
             assert!(chars(part) <= COMMENT_BODY_MAX, "{}", chars(part));
             let tag = format!("{prefix}(part {}/3) word", index + 1);
             assert!(part.starts_with(&tag), "{}", &part[..60]);
+            assert!(sirslack_domain::marker::is_integration_comment(part));
         }
         let words: usize = parts.iter().map(|p| p.matches("word").count()).sum();
         assert_eq!(words, 6_000);
@@ -305,6 +306,7 @@ mod tests {
 
     mod properties {
         use proptest::prelude::*;
+        use sirslack_domain::marker::{is_integration_comment, slack_message_comment};
 
         use super::super::*;
         use crate::markup::slack_to_plain;
@@ -358,6 +360,20 @@ mod tests {
                     prop_assert!(part.chars().count() <= max);
                 }
                 assert_reassembles(&text, &decoded)?;
+            }
+
+            #[test]
+            fn sir_comment_parts_fit_and_keep_the_marker(
+                text in "[a-z \n]{0,200}",
+                repeat in 1usize..200,
+            ) {
+                let prefix = slack_message_comment(Some("Jane"), None, "", false);
+                let parts = split_sir_comment(&prefix, &text.repeat(repeat));
+                prop_assert!(!parts.is_empty());
+                for part in &parts {
+                    prop_assert!(part.chars().count() <= COMMENT_BODY_MAX);
+                    prop_assert!(is_integration_comment(part), "{:?}", part);
+                }
             }
 
             #[test]

@@ -344,6 +344,14 @@ struct PostMessageRequest<'a> {
 }
 
 #[derive(Serialize)]
+struct PostEphemeralRequest<'a> {
+    channel: &'a str,
+    user: &'a str,
+    #[serde(flatten)]
+    content: &'a SlackMessageContent,
+}
+
+#[derive(Serialize)]
 struct CompleteUploadRequest<'a> {
     files: Vec<CompletedFile<'a>>,
     channel_id: &'a str,
@@ -684,6 +692,24 @@ impl<'a> SlackSession<'a> {
             })
             .await?;
         Ok(posted.ts)
+    }
+
+    /// `chat.postEphemeral`: `content` shown to `user` only, in `channel`. Not paced: an
+    /// ephemeral message is not a channel post.
+    pub async fn post_ephemeral(
+        &self,
+        channel: &str,
+        user: &str,
+        content: &SlackMessageContent,
+    ) -> Result<(), SlackApiError> {
+        let body = PostEphemeralRequest {
+            channel,
+            user,
+            content,
+        };
+        self.post::<_, Empty>("chat.postEphemeral", &body)
+            .await
+            .map(|_| ())
     }
 
     // ---- files ----------------------------------------------------------------------------

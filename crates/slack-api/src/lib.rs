@@ -41,5 +41,5 @@ pub use client::{
 pub use error::{ErrorClass, SlackApiError};
 pub use pacer::ChannelPacer;
 pub use retry::{Deadline, RetryPolicy};
-pub use ssm::{BotTokenSource, ParameterCache, ParameterError};
+pub use ssm::{BotTokenSource, ParameterCache, ParameterError, read_parameter};
 pub use token::BotToken;

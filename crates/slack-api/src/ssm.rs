@@ -97,7 +97,7 @@ impl ParameterCache {
         if let Some(value) = self.fresh(name) {
             return Ok(value);
         }
-        match self.read(name).await {
+        match read_parameter(&self.inner.client, name).await {
             Ok(value) => {
                 let value: Arc<str> = Arc::from(value);
                 self.lock().insert(
@@ -161,40 +161,44 @@ impl ParameterCache {
     fn is_stale(&self, name: &str) -> bool {
         self.lock().get(name).is_some_and(|entry| entry.stale)
     }
+}
 
-    async fn read(&self, name: &str) -> Result<String, ParameterError> {
-        let output = self
-            .inner
-            .client
-            .get_parameter()
-            .name(name)
-            .with_decryption(true)
-            .send()
-            .await
-            .map_err(|error| {
-                if error.code() == Some("ParameterNotFound") {
-                    ParameterError::Missing {
-                        name: name.to_owned(),
-                    }
-                } else {
-                    ParameterError::Read {
-                        name: name.to_owned(),
-                        code: error.code().unwrap_or("request failed").to_owned(),
-                    }
+/// Reads the SSM parameter `name` once, uncached (SecureStrings decrypted, surrounding
+/// whitespace removed). For callers that cache values their own way; others use
+/// [`ParameterCache`].
+pub async fn read_parameter(
+    client: &aws_sdk_ssm::Client,
+    name: &str,
+) -> Result<String, ParameterError> {
+    let output = client
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await
+        .map_err(|error| {
+            if error.code() == Some("ParameterNotFound") {
+                ParameterError::Missing {
+                    name: name.to_owned(),
                 }
-            })?;
-        let value = output
-            .parameter()
-            .and_then(|parameter| parameter.value())
-            .map(str::trim)
-            .unwrap_or_default();
-        if value.is_empty() {
-            Err(ParameterError::Empty {
-                name: name.to_owned(),
-            })
-        } else {
-            Ok(value.to_owned())
-        }
+            } else {
+                ParameterError::Read {
+                    name: name.to_owned(),
+                    code: error.code().unwrap_or("request failed").to_owned(),
+                }
+            }
+        })?;
+    let value = output
+        .parameter()
+        .and_then(|parameter| parameter.value())
+        .map(str::trim)
+        .unwrap_or_default();
+    if value.is_empty() {
+        Err(ParameterError::Empty {
+            name: name.to_owned(),
+        })
+    } else {
+        Ok(value.to_owned())
     }
 }
 

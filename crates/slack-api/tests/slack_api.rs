@@ -6,7 +6,7 @@ use aws_local::{LocalAws, OnExisting, ParameterKind, put_parameter, unique_name}
 use bytes::Bytes;
 use sirslack_slack_api::{
     BotToken, BotTokenSource, ErrorClass, ParameterCache, ParameterError, RetryPolicy, SlackApi,
-    bytes_body,
+    bytes_body, read_parameter,
 };
 use slack_morphism::prelude::SlackMessageContent;
 use slack_standin::{SeedUser, SlackStandin, SlackStandinConfig};
@@ -135,6 +135,43 @@ async fn users_are_looked_up_and_invited_in_one_call() {
         .await
         .unwrap();
     assert!(again.refused.is_empty());
+}
+
+#[tokio::test]
+async fn ephemeral_messages_reach_one_member_only() {
+    let slack = standin().await;
+    slack
+        .add_user(SeedUser::human("U0ANN", "ann", "Ann", "ann@example.com"))
+        .unwrap();
+    let api = api(&slack);
+    let token = token(&slack);
+    let session = api.session(&token);
+    let channel = session
+        .create_channel("ir-case-ephemeral", true)
+        .await
+        .unwrap();
+    session
+        .invite(&channel.id, &["U0ANN".to_owned()])
+        .await
+        .unwrap();
+
+    let content = SlackMessageContent::new().with_text("only for Ann".to_owned());
+    session
+        .post_ephemeral(&channel.id, "U0ANN", &content)
+        .await
+        .unwrap();
+    let ephemeral = slack.ephemeral_messages(&channel.id);
+    assert_eq!(ephemeral.len(), 1);
+    assert_eq!(ephemeral[0].user, "U0ANN");
+    assert_eq!(ephemeral[0].text.as_deref(), Some("only for Ann"));
+    assert!(slack.messages(&channel.id).is_empty(), "not a channel post");
+
+    let refused = session
+        .post_ephemeral("C0NOWHERE", "U0ANN", &content)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.method, "chat.postEphemeral");
+    assert_eq!(refused.class, ErrorClass::Permanent);
 }
 
 #[tokio::test]
@@ -270,6 +307,7 @@ async fn parameters_are_cached_until_the_ttl_or_an_invalidation() {
     source.invalidate();
     assert_eq!(source.token().await.unwrap().expose(), "xoxb-2");
 
+    let ssm_again = ssm.clone();
     let uncached = ParameterCache::new(ssm, Duration::ZERO);
     assert_eq!(uncached.get(&name).await.unwrap().as_ref(), "xoxb-2");
     let missing = format!("{name}-missing");
@@ -278,4 +316,11 @@ async fn parameters_are_cached_until_the_ttl_or_an_invalidation() {
         Err(ParameterError::Missing { .. })
     ));
     assert_eq!(cache.get_optional(&missing).await.unwrap(), None);
+
+    // The uncached read the events handler's secret cache builds on.
+    assert_eq!(read_parameter(&ssm_again, &name).await.unwrap(), "xoxb-2");
+    assert!(matches!(
+        read_parameter(&ssm_again, &missing).await,
+        Err(ParameterError::Missing { .. })
+    ));
 }

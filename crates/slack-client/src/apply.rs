@@ -1,6 +1,7 @@
 //! Applying one case's events, in sequence order, to its channel.
 
 use chrono::{DateTime, Utc};
+use sirslack_domain::announced::{ANNOUNCED_CHANGE_SCOPE, AnnouncedChange};
 use sirslack_domain::{
     Attachment, Case, CaseId, CaseStatus, ClosureCode, Comment, EventPayload, FieldChange,
     IntegrationEvent, Watcher,
@@ -369,15 +370,72 @@ impl<'i, 'h> CaseRun<'i, 'h> {
         if reopened && self.session().unarchive(&channel.id).await? {
             tracing::info!(case_id = %self.case_id, channel_id = %channel.id, "case re-opened: channel unarchived");
         }
-        if !changes.is_empty() {
+        let (unannounced, announced) = self.split_announced(changes).await?;
+        if !unannounced.is_empty() {
             self.post_once(
                 &channel,
                 &format!("{key}#update"),
-                &case_updated_message(changes),
+                &case_updated_message(&unannounced),
             )
             .await?;
         }
-        self.show(&channel, case).await
+        self.show(&channel, case).await?;
+        self.forget_announced(&announced).await;
+        Ok(())
+    }
+
+    /// Splits `changes` into those to announce and the marker keys of those the command that
+    /// made them announced already (see [`sirslack_domain::announced`]).
+    async fn split_announced(
+        &self,
+        changes: &[FieldChange],
+    ) -> Step<(Vec<FieldChange>, Vec<String>)> {
+        let mut unannounced = Vec::new();
+        let mut announced = Vec::new();
+        for change in changes {
+            let marker = match AnnouncedChange::of_field_change(change) {
+                Some(announced) => self.announced_marker(&announced).await?,
+                None => None,
+            };
+            if let Some(key) = marker {
+                tracing::info!(case_id = %self.case_id, field = change.label(), "change announced by the command that made it; not announced again");
+                announced.push(key);
+            } else {
+                unannounced.push(change.clone());
+            }
+        }
+        Ok((unannounced, announced))
+    }
+
+    /// The marker key of `change` when the command handler announced it.
+    async fn announced_marker(&self, change: &AnnouncedChange) -> Step<Option<String>> {
+        let key = change.marker_key(&self.case_id);
+        let present = self
+            .inv
+            .handler
+            .services
+            .state
+            .marker_present(ANNOUNCED_CHANGE_SCOPE, &key)
+            .await?;
+        Ok(present.then_some(key))
+    }
+
+    /// Removes the markers of announced changes once their event is applied, so that a later
+    /// change to the same value is announced. Only after the event's last step: a retried
+    /// event must leave out the same changes. A marker that cannot be removed expires.
+    async fn forget_announced(&self, keys: &[String]) {
+        for key in keys {
+            if let Err(error) = self
+                .inv
+                .handler
+                .services
+                .table
+                .forget_once(ANNOUNCED_CHANGE_SCOPE, key)
+                .await
+            {
+                tracing::warn!(case_id = %self.case_id, %error, "cannot remove an announcement marker; it expires on its own");
+            }
+        }
     }
 
     async fn watchers_changed(
@@ -462,13 +520,18 @@ impl<'i, 'h> CaseRun<'i, 'h> {
         key: &str,
     ) -> Step {
         let channel = self.channel_for_update().await?;
-        let posted = self
-            .post_once(
+        let announced = self.announced_marker(&AnnouncedChange::Closed).await?;
+        let posted = if announced.is_some() {
+            tracing::info!(case_id = %self.case_id, "closing announced by the command that closed the case; not announced again");
+            Ok(())
+        } else {
+            self.post_once(
                 &channel,
                 &format!("{key}#closed"),
                 &closure_message(closure_code, closed_at),
             )
-            .await;
+            .await
+        };
         match posted {
             Err(Failure::Permanent(error)) if error.is_code("is_archived") => {
                 tracing::info!(case_id = %self.case_id, "channel already archived; nothing more to show");
@@ -487,6 +550,7 @@ impl<'i, 'h> CaseRun<'i, 'h> {
         if self.inv.handler.config.archive_on_close && self.session().archive(&channel.id).await? {
             tracing::info!(case_id = %self.case_id, channel_id = %channel.id, "case closed: channel archived");
         }
+        self.forget_announced(announced.as_slice()).await;
         Ok(())
     }
 

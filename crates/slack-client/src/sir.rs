@@ -2,34 +2,27 @@
 //! `[Slack Update]` comment, and get an attachment's presigned download URL.
 
 use aws_sdk_securityir::Client;
+use aws_sdk_securityir::config::http::HttpResponse;
 use aws_sdk_securityir::error::{ProvideErrorMetadata, SdkError};
 use sirslack_domain::{Case, CaseId};
-use sirslack_mapper::sir::case_from_get_case;
+use sirslack_mapper::sir::{SirCallFailure, case_from_get_case};
 
 use crate::failure::Failure;
 
-/// SIR error codes worth retrying.
-const RETRYABLE: &[&str] = &["ThrottlingException", "InternalServerException"];
-
-fn classify<E, R>(operation: &str, case_id: &CaseId, error: &SdkError<E, R>) -> Failure
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    match error.as_service_error() {
-        Some(service) => {
-            let code = service.code().unwrap_or("UnknownError");
-            let what = format!("SIR {operation} for case {case_id} failed: {code}");
-            if RETRYABLE.contains(&code) {
-                Failure::Retry(what)
-            } else {
-                Failure::Unrecoverable(what)
-            }
-        }
-        // Timeouts, connection failures, unreadable answers.
-        None => Failure::Retry(format!(
-            "SIR {operation} for case {case_id} failed: {error}"
-        )),
+fn classify<E: ProvideErrorMetadata>(
+    operation: &str,
+    case_id: &CaseId,
+    error: &SdkError<E, HttpResponse>,
+) -> Failure {
+    let failure = SirCallFailure::from_sdk(error);
+    let what = format!(
+        "SIR {operation} for case {case_id} failed: {}",
+        failure.code
+    );
+    if failure.retryable {
+        Failure::Retry(what)
+    } else {
+        Failure::Unrecoverable(what)
     }
 }
 

@@ -17,6 +17,7 @@ use bytes::Bytes;
 use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
 use sir_standin::{AttachmentStatus, CaseMetadataEntry, NewCase, SirStandin};
+use sirslack_domain::announced::{ANNOUNCED_CHANGE_SCOPE, AnnouncedChange};
 use sirslack_domain::events::EVENT_SOURCE;
 use sirslack_domain::{
     Attachment, Case, CaseId, CaseStatus, ChannelNamer, ClosureCode, Comment, CommentId,
@@ -761,6 +762,94 @@ async fn case_updated_lists_every_change_and_refreshes_topic_and_purpose() {
         topic_calls + 1
     );
     assert_eq!(world.channel_of(&case).purpose, channel_purpose(&expected));
+}
+
+#[tokio::test]
+async fn changes_a_command_announced_are_left_out_and_the_rest_announced() {
+    let world = World::start().await;
+    let case = world.seed_case(&[]).await;
+    let handler = world.handler(world.config());
+    created(&handler, &case).await;
+    let table = world.table();
+    let state = SlackState::new(world.aws.dynamodb(), &world.table_name);
+    // What the command handler leaves when it announced a status change itself.
+    let status_key = AnnouncedChange::Status(CaseStatus::DetectionAndAnalysis).marker_key(&case.id);
+    assert!(
+        table
+            .put_once(
+                ANNOUNCED_CHANGE_SCOPE,
+                &status_key,
+                chrono::Duration::hours(1)
+            )
+            .await
+            .unwrap()
+    );
+
+    // The poller reports that status change together with one made in SIR.
+    let changes = vec![
+        FieldChange::Status {
+            old: CaseStatus::Submitted,
+            new: CaseStatus::DetectionAndAnalysis,
+        },
+        FieldChange::Severity {
+            old: Some("High".into()),
+            new: Some("Critical".into()),
+        },
+    ];
+    deliver_ok(
+        &handler,
+        &[&IntegrationEvent::case_updated(
+            case.id.clone(),
+            2,
+            now(),
+            changes,
+        )],
+    )
+    .await;
+    let messages = world.messages_of(&case);
+    assert_eq!(messages.len(), 2);
+    let update = content(&messages[1]);
+    assert!(update.contains("Critical"), "{update}");
+    assert!(!update.contains("Detection and Analysis"), "{update}");
+    let mut expected = case.clone();
+    expected.status = CaseStatus::DetectionAndAnalysis;
+    expected.severity = Some("Critical".into());
+    assert_eq!(world.channel_of(&case).topic, channel_topic(&expected));
+    assert!(
+        !state
+            .marker_present(ANNOUNCED_CHANGE_SCOPE, &status_key)
+            .await
+            .unwrap(),
+        "the marker is used up"
+    );
+
+    // Everything in an event announced already: no message, the topic still follows.
+    let title = "Compromised access key";
+    let title_key = AnnouncedChange::Title(title.into()).marker_key(&case.id);
+    table
+        .put_once(
+            ANNOUNCED_CHANGE_SCOPE,
+            &title_key,
+            chrono::Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    deliver_ok(
+        &handler,
+        &[&IntegrationEvent::case_updated(
+            case.id.clone(),
+            3,
+            now(),
+            vec![FieldChange::Title {
+                old: case.title.clone(),
+                new: title.into(),
+            }],
+        )],
+    )
+    .await;
+    expected.title = title.into();
+    assert_eq!(world.messages_of(&case).len(), 2);
+    assert_eq!(world.channel_of(&case).topic, channel_topic(&expected));
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ pub mod update_status;
 pub mod update_title;
 
 use chrono::{DateTime, Utc};
+use sirslack_domain::announced::AnnouncedChange;
 use sirslack_domain::limits::{SLACK_SECTION_TEXT_MAX, truncate_chars};
 use sirslack_domain::{Case, CaseId, CaseStatus, Command, SelfManagedStatus};
 use sirslack_mapper::markup::escape_for_slack;
@@ -86,6 +87,16 @@ impl Change {
             Self::Title { from, to } => update_title::audit_text(from, to),
             Self::Description { to } => update_description::audit_text(to),
             Self::Close { from } => close::audit_text(from),
+        }
+    }
+
+    /// What the change sets, as the Slack client will see it reported by the poller.
+    pub fn announced(&self) -> AnnouncedChange {
+        match self {
+            Self::Status { to, .. } => AnnouncedChange::Status(to.to_case_status()),
+            Self::Title { to, .. } => AnnouncedChange::Title(to.clone()),
+            Self::Description { to } => AnnouncedChange::Description(to.clone()),
+            Self::Close { .. } => AnnouncedChange::Closed,
         }
     }
 

@@ -10,6 +10,7 @@ use sirslack_domain::marker::{file_uploaded_comment, slack_author_label, system_
 use sirslack_mapper::filename::sanitize_file_name;
 use sirslack_mapper::markup::slack_to_plain;
 use sirslack_mapper::split::split_sir_comment;
+use sirslack_slack_api::{ErrorClass, SlackApiError};
 use sirslack_slack_router::{
     Ack, EventRequest, HandOff, LazyError, LazyRequest, ListenerError, Outcome,
 };
@@ -19,7 +20,7 @@ use tracing::{error, info, warn};
 use crate::app::{App, SyncError};
 use crate::listeners::comment::write_parts;
 use crate::listeners::{LAZY_FILE_TRANSFER, notify_user};
-use crate::slack::{FileInfo, SlackError};
+use crate::slack::FileInfo;
 
 /// Attempts of the copy itself.
 const TRANSFER_ATTEMPTS: u32 = 3;
@@ -181,10 +182,9 @@ async fn copy_with_retries(
     file: &FileInfo,
     sir_name: &str,
 ) -> Result<(), SyncError> {
-    let download_url = file
-        .download_url
-        .as_deref()
-        .ok_or_else(|| SlackError::new("files.info", "no_download_url", false))?;
+    let download_url = file.download_url.as_deref().ok_or_else(|| {
+        SlackApiError::new("files.info", "no_download_url", ErrorClass::Permanent)
+    })?;
     let token = format!("slack-upload-{}-{}", job.channel, job.file_id);
     let mut pause = TRANSFER_BACKOFF;
     let mut attempt = 1;
