@@ -366,15 +366,19 @@ mod tests {
         assert!(message.contains(VENV_ENV_VAR), "{message}");
     }
 
-    /// A venv in a fresh temp directory whose `bin/moto_server` is the given shell script.
+    /// A venv in a fresh temp directory whose `bin/python` (what the supervisor runs, with the
+    /// launcher as `-c`) is the given shell script; `bin/moto_server` only marks the venv as
+    /// installed.
     fn fake_venv(script: &str) -> PathBuf {
         use std::os::unix::fs::PermissionsExt;
         let venv = create_log_dir().unwrap().join("venv");
         let bin = venv.join("bin");
         std::fs::create_dir_all(&bin).unwrap();
-        let moto_server = bin.join("moto_server");
-        std::fs::write(&moto_server, format!("#!/bin/sh\n{script}\n")).unwrap();
-        std::fs::set_permissions(&moto_server, std::fs::Permissions::from_mode(0o755)).unwrap();
+        for name in ["python", "moto_server"] {
+            let path = bin.join(name);
+            std::fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
         venv
     }
 
@@ -385,7 +389,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_server_that_exits_at_once_reports_its_kept_log() {
-        let venv = fake_venv(r#"echo "fake moto_server $*" >&2; exit 3"#);
+        // Drops `-c <launcher>` so the log shows the flags moto gets.
+        let venv = fake_venv(r#"shift 2; echo "fake moto_server $*" >&2; exit 3"#);
 
         let err = MotoServer::start_in(&venv)
             .await
