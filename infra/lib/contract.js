@@ -166,6 +166,17 @@ const SLACK_CLIENT_SETTINGS = Object.freeze({
   deadlineMarginSeconds: 10,
   /** MAX_CONCURRENT_CASES: cases of one batch worked on at once (x maxConcurrency invocations). */
   maxConcurrentCases: 4,
+  /**
+   * REDELIVERY_FIRST_DELAY_SECONDS and REDELIVERY_MAX_DELAY_SECONDS: an event the client gives
+   * back to the queue is made visible again after first * 2^(receiveCount - 1) seconds, at most
+   * max (plus up to 25 % jitter, at least a Slack Retry-After), instead of the queue's visibility
+   * timeout (crates/slack-client/src/redelivery.rs). With maxReceiveCount 5 the tries of a failing
+   * event are about 0, 1, 3, 7 and 15 minutes apart from its first; the last try comes after a
+   * case lease held by a live worker (up to the function timeout plus LEASE_MARGIN) has ended,
+   * so a busy case cannot push its events into the DLQ (a test holds this).
+   */
+  redeliveryFirstDelaySeconds: 60,
+  redeliveryMaxDelaySeconds: 600,
 });
 
 /**

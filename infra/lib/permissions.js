@@ -60,6 +60,17 @@ const TABLE_ACTIONS = Object.freeze({
   commandHandler: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
 });
 
+/**
+ * SQS actions a function's own code calls on the queue that feeds it (beyond what its event source
+ * mapping needs, which CDK grants with the mapping). The Slack client shortens the visibility of
+ * the messages it reports as failed: it finds the queue URL from the record's eventSourceARN, reads
+ * the queue's visibility timeout (a backoff is never longer) and changes the visibility in batches
+ * (crates/slack-client/src/redelivery.rs). Granted on that queue only.
+ */
+const QUEUE_ACTIONS = Object.freeze({
+  slackClient: Object.freeze(['sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl']),
+});
+
 /** ARN patterns of the SIR resource types in this stack's account and region. */
 function sirCaseArns() {
   return regionalArn('security-ir', 'case/*');
@@ -85,15 +96,26 @@ function grantSir(rustFunction, functionKey) {
   }
 }
 
+/**
+ * Adds the statement for the SQS calls `functionKey`'s code makes on the queue that feeds it
+ * (queue ARN only). Written down even where the event source mapping's grant overlaps, so the
+ * code's needs do not hang on how CDK grants a mapping.
+ */
+function grantOwnQueue(rustFunction, functionKey, queueArn) {
+  rustFunction.allow('ShortenFailedMessagesVisibility', [...QUEUE_ACTIONS[functionKey]], [queueArn]);
+}
+
 /** Adds the table statement of `functionKey` (table ARN only). */
 function grantTable(rustFunction, functionKey, tableArn) {
   rustFunction.allow('IntegrationTableItems', [...TABLE_ACTIONS[functionKey]], [tableArn]);
 }
 
 module.exports = {
+  QUEUE_ACTIONS,
   SIR_ACTIONS,
   SIR_ACTIONS_WITHOUT_RESOURCE,
   TABLE_ACTIONS,
+  grantOwnQueue,
   grantSir,
   grantTable,
   sirCaseArns,

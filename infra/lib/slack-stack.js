@@ -43,7 +43,7 @@ const {
   regionalArn,
   toCdkEventPattern,
 } = require('./building-blocks');
-const { grantSir, grantTable } = require('./permissions');
+const { grantOwnQueue, grantSir, grantTable } = require('./permissions');
 
 /** A slash command's async invocation is worth retrying while its response_url (30 min) lives. */
 const COMMAND_MAX_EVENT_AGE = Duration.minutes(15);
@@ -318,6 +318,9 @@ class SlackStack extends Stack {
         CASE_WAIT_SECONDS: String(SLACK_CLIENT_SETTINGS.caseWaitSeconds),
         DEADLINE_MARGIN_SECONDS: String(SLACK_CLIENT_SETTINGS.deadlineMarginSeconds),
         MAX_CONCURRENT_CASES: String(SLACK_CLIENT_SETTINGS.maxConcurrentCases),
+        // A failed event comes back after this backoff, not the queue's 90-minute visibility.
+        REDELIVERY_FIRST_DELAY_SECONDS: String(SLACK_CLIENT_SETTINGS.redeliveryFirstDelaySeconds),
+        REDELIVERY_MAX_DELAY_SECONDS: String(SLACK_CLIENT_SETTINGS.redeliveryMaxDelaySeconds),
       },
     });
     this.slackClient.function.addEventSource(
@@ -329,6 +332,7 @@ class SlackStack extends Stack {
     );
     grantSir(this.slackClient, 'slackClient');
     grantTable(this.slackClient, 'slackClient', table.tableArn);
+    grantOwnQueue(this.slackClient, 'slackClient', this.slackClientQueue.queueArn);
     allowSecretReads(this.slackClient, [parameterNames.channelPrefix], [parameterNames.botToken]);
     this.slackClientBacklogAlarm = alarmOn(this, 'SlackClientBacklogAlarm', {
       metric: this.slackClientQueue.metricApproximateAgeOfOldestMessage({

@@ -17,12 +17,15 @@
 //! ```
 //!
 //! Besides the API it offers seeding helpers (acting as an AWS responder or the console would),
-//! inspection of stored state and recorded calls, and fault injection.
+//! inspection of stored state and recorded calls, fault injection, and a feed of the native
+//! events SIR would put on the account's default EventBridge bus
+//! ([`SirStandin::subscribe_native_events`]).
 
 mod api;
 mod error;
 mod faults;
 mod model;
+mod native_events;
 mod pagination;
 mod store;
 mod validate;
@@ -46,6 +49,7 @@ pub use model::{
     InvestigationFeedback, MembershipRecord, MembershipStatus, NewCase, PendingAction,
     ResolverType, ThreatActorIp, UnknownEnumValue, Watcher,
 };
+pub use native_events::{NATIVE_EVENT_SOURCE, NativeEvent, NativeEventType};
 
 use store::{Settings, Shared, Store};
 
@@ -378,6 +382,16 @@ impl SirStandin {
     /// While set, ListMemberships and GetMembership answer 500 InternalServerException.
     pub fn set_membership_failure(&self, failing: bool) {
         self.shared.lock().membership_failure = failing;
+    }
+
+    // ----- Native events -----
+
+    /// Receives every native event from now on: one per case creation, case change, comment
+    /// added or edited, and closing, made through the API or by a seeding helper (SIR announces
+    /// changes whoever made them). Attachments are not announced, as SIR documents no
+    /// attachment event. Each call gets its own receiver; dropping it unsubscribes.
+    pub fn subscribe_native_events(&self) -> tokio::sync::mpsc::UnboundedReceiver<NativeEvent> {
+        self.shared.lock().subscribe_native_events()
     }
 
     // ----- Fault injection -----

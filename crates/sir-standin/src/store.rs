@@ -18,6 +18,7 @@ use crate::model::{
     AttachmentRecord, AttachmentStatus, CaseEdit, CaseRecord, CommentRecord, InvestigationAction,
     MembershipRecord, MembershipStatus, NewCase,
 };
+use crate::native_events::{NativeEvent, NativeEventType};
 use crate::validate::is_case_id;
 
 /// State plus the wake-up used by `SirStandin::wait_for_calls`.
@@ -161,6 +162,8 @@ pub(crate) struct Store {
     pub membership_failure: bool,
     pub calls: Vec<RecordedCall>,
     pub faults: Vec<Fault>,
+    /// Receivers of native events; closed ones are dropped on the next announcement.
+    native_event_subscribers: Vec<tokio::sync::mpsc::UnboundedSender<NativeEvent>>,
 }
 
 impl Store {
@@ -178,6 +181,7 @@ impl Store {
             membership_failure: false,
             calls: Vec::new(),
             faults: Vec::new(),
+            native_event_subscribers: Vec::new(),
             settings,
         };
         store.add_membership("sirslack-local".to_owned(), MembershipStatus::Active);
@@ -189,6 +193,40 @@ impl Store {
             "arn:aws:security-ir:{}:{}:case/{case_id}",
             self.settings.region, self.settings.account_id
         )
+    }
+
+    pub(crate) fn subscribe_native_events(
+        &mut self,
+    ) -> tokio::sync::mpsc::UnboundedReceiver<NativeEvent> {
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        self.native_event_subscribers.push(sender);
+        receiver
+    }
+
+    /// Hands a native event to every subscriber. Sending on an unbounded channel never blocks,
+    /// so this is safe under the store lock.
+    fn announce(
+        &mut self,
+        event_type: NativeEventType,
+        case_id: &str,
+        principal: &str,
+        time: DateTime<Utc>,
+    ) {
+        if self.native_event_subscribers.is_empty() {
+            return;
+        }
+        let event = NativeEvent {
+            id: uuid::Uuid::new_v4().to_string(),
+            event_type,
+            case_id: case_id.to_owned(),
+            case_arn: self.case_arn(case_id),
+            updated_by: principal.to_owned(),
+            time,
+            account_id: self.settings.account_id.clone(),
+            region: self.settings.region.clone(),
+        };
+        self.native_event_subscribers
+            .retain(|subscriber| subscriber.send(event.clone()).is_ok());
     }
 
     pub(crate) fn case(&self, case_id: &str) -> Result<&CaseEntry, StandinError> {
@@ -269,7 +307,7 @@ impl Store {
         };
         let edit = CaseEdit {
             event_timestamp: now,
-            principal,
+            principal: principal.clone(),
             action: "CreateCase".to_owned(),
             message: format!("Case created: {}", record.title),
         };
@@ -284,6 +322,7 @@ impl Store {
             },
         );
         self.case_order.push(case_id.clone());
+        self.announce(NativeEventType::CaseCreated, &case_id, &principal, now);
         Ok(case_id)
     }
 
@@ -312,6 +351,12 @@ impl Store {
             action: action.to_owned(),
             message,
         });
+        let event_type = if action == "CloseCase" {
+            NativeEventType::CaseClosed
+        } else {
+            NativeEventType::CaseUpdated
+        };
+        self.announce(event_type, case_id, principal, now);
         Ok(result)
     }
 
@@ -354,6 +399,7 @@ impl Store {
         self.case_mut(case_id)?.comments.push(comment.clone());
         let message = format!("Comment {} added", comment.comment_id);
         self.touch_case(case_id, now, creator, "CreateCaseComment", message)?;
+        self.announce(NativeEventType::CaseCommentAdded, case_id, creator, now);
         Ok(comment)
     }
 
@@ -385,6 +431,7 @@ impl Store {
             "UpdateCaseComment",
             format!("Comment {comment_id} updated"),
         )?;
+        self.announce(NativeEventType::CaseCommentUpdated, case_id, editor, now);
         Ok(comment)
     }
 

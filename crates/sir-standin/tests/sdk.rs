@@ -28,8 +28,8 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use sir_standin::{
     AttachmentStatus, CaseMetadataEntry, CaseStatus, Fault, FaultKind, IncidentResponder,
-    InvestigationAction, InvestigationFeedback, MembershipStatus, NewCase, PRESIGNED_DOWNLOAD,
-    PRESIGNED_UPLOAD, ResolverType, SirStandin, StandinConfig,
+    InvestigationAction, InvestigationFeedback, MembershipStatus, NativeEvent, NativeEventType,
+    NewCase, PRESIGNED_DOWNLOAD, PRESIGNED_UPLOAD, ResolverType, SirStandin, StandinConfig,
 };
 
 const CALLER: &str = "arn:aws:sts::111122223333:assumed-role/sirslack-integration/sirslack";
@@ -1701,6 +1701,96 @@ async fn calls_are_recorded_and_can_be_awaited() {
     standin.reset_calls();
     assert!(standin.calls().is_empty());
     assert_eq!(standin.call_count("GetCase"), 0);
+}
+
+// ---------- native events ----------
+
+fn drain(receiver: &mut tokio::sync::mpsc::UnboundedReceiver<NativeEvent>) -> Vec<NativeEvent> {
+    let mut events = Vec::new();
+    while let Ok(event) = receiver.try_recv() {
+        events.push(event);
+    }
+    events
+}
+
+#[tokio::test]
+async fn changes_through_the_api_and_seeding_are_announced_as_native_events() {
+    let standin = SirStandin::start().await.unwrap();
+    let client = client(&standin).await;
+    let mut events = standin.subscribe_native_events();
+
+    let case_id = create_case(&client, "Announced").await;
+    client
+        .create_case_comment()
+        .case_id(&case_id)
+        .body("From the integration")
+        .send()
+        .await
+        .unwrap();
+    let seeded_comment = standin
+        .add_comment(&case_id, "From a responder", "AWS Responder")
+        .unwrap();
+    standin
+        .edit_comment(&case_id, &seeded_comment, "Edited", "AWS Responder")
+        .unwrap();
+    client
+        .update_case_status()
+        .case_id(&case_id)
+        .case_status(SelfManagedCaseStatus::DetectionAndAnalysis)
+        .send()
+        .await
+        .unwrap();
+    standin
+        .add_attachment(
+            &case_id,
+            "quiet.txt",
+            "no event",
+            AttachmentStatus::Verified,
+        )
+        .unwrap();
+    client.close_case().case_id(&case_id).send().await.unwrap();
+
+    let announced = drain(&mut events);
+    let kinds: Vec<(NativeEventType, &str)> = announced
+        .iter()
+        .map(|event| (event.event_type, event.updated_by.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (NativeEventType::CaseCreated, CALLER),
+            (NativeEventType::CaseCommentAdded, CALLER),
+            (NativeEventType::CaseCommentAdded, "AWS Responder"),
+            (NativeEventType::CaseCommentUpdated, "AWS Responder"),
+            (NativeEventType::CaseUpdated, CALLER),
+            (NativeEventType::CaseClosed, CALLER),
+        ],
+        "attachments are not announced"
+    );
+    let envelope = announced[1].to_eventbridge_json();
+    assert_eq!(envelope["source"], "aws.security-ir");
+    assert_eq!(envelope["detail-type"], "Case Comment Added");
+    assert_eq!(envelope["detail"]["caseId"], case_id.as_str());
+    assert_eq!(envelope["detail"]["updatedBy"], CALLER);
+    assert_eq!(
+        envelope["resources"][0],
+        format!("arn:aws:security-ir:us-east-1:111122223333:case/{case_id}")
+    );
+
+    drop(events);
+    standin.set_case_title(&case_id, "Nobody listens").unwrap();
+    let mut late = standin.subscribe_native_events();
+    assert!(
+        drain(&mut late).is_empty(),
+        "a new subscriber sees no history"
+    );
+    standin
+        .set_case_status(&case_id, CaseStatus::DetectionAndAnalysis)
+        .unwrap();
+    let reopened = drain(&mut late);
+    assert_eq!(reopened.len(), 1);
+    assert_eq!(reopened[0].event_type, NativeEventType::CaseUpdated);
+    assert_eq!(reopened[0].updated_by, "AWS Responder");
 }
 
 // ---------- faults ----------

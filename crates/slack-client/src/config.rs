@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use sirslack_domain::limits::ATTACHMENT_MAX_BYTES;
 
+use crate::redelivery::{MAX_VISIBILITY, RedeliverySchedule};
+
 /// Default of `SECRETS_CACHE_TTL_SECONDS`.
 pub const DEFAULT_SECRETS_CACHE_TTL: Duration = Duration::from_secs(300);
 /// Default of `MAX_ATTACHMENT_BYTES`: SIR's own limit, 100 MiB.
@@ -81,6 +83,10 @@ pub struct Config {
     /// `DEADLINE_MARGIN_SECONDS`: work stops this long before the invocation's deadline
     /// (default 10).
     pub deadline_margin: Duration,
+    /// `REDELIVERY_FIRST_DELAY_SECONDS` (default 60) and `REDELIVERY_MAX_DELAY_SECONDS`
+    /// (default 600): when an event given back to the queue is delivered again, by its receive
+    /// count (see [`RedeliverySchedule`]).
+    pub redelivery: RedeliverySchedule,
 }
 
 impl Config {
@@ -166,6 +172,7 @@ impl Config {
                 "DEADLINE_MARGIN_SECONDS",
                 DEFAULT_DEADLINE_MARGIN.as_secs(),
             )?),
+            redelivery: redelivery_schedule(&get)?,
         })
     }
 
@@ -190,8 +197,47 @@ impl Config {
             gap_skip_receive_count: DEFAULT_GAP_SKIP_RECEIVE_COUNT,
             case_wait: DEFAULT_CASE_WAIT,
             deadline_margin: DEFAULT_DEADLINE_MARGIN,
+            redelivery: RedeliverySchedule::default(),
         }
     }
+}
+
+/// `REDELIVERY_FIRST_DELAY_SECONDS` and `REDELIVERY_MAX_DELAY_SECONDS`.
+fn redelivery_schedule(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<RedeliverySchedule, ConfigError> {
+    let defaults = RedeliverySchedule::default();
+    let longest = MAX_VISIBILITY.as_secs();
+    let first = number(
+        get("REDELIVERY_FIRST_DELAY_SECONDS"),
+        "REDELIVERY_FIRST_DELAY_SECONDS",
+        defaults.first_delay.as_secs(),
+    )?;
+    // Zero would make a failed event visible at once: a tight loop that spends the message's
+    // receives (and its way to the dead-letter queue) in seconds.
+    if !(1..=longest).contains(&first) {
+        return Err(ConfigError {
+            name: "REDELIVERY_FIRST_DELAY_SECONDS",
+            problem: format!("`{first}` is not between 1 and {longest} (SQS's longest visibility)"),
+        });
+    }
+    let max = number(
+        get("REDELIVERY_MAX_DELAY_SECONDS"),
+        "REDELIVERY_MAX_DELAY_SECONDS",
+        defaults.max_delay.as_secs().max(first),
+    )?;
+    if !(first..=longest).contains(&max) {
+        return Err(ConfigError {
+            name: "REDELIVERY_MAX_DELAY_SECONDS",
+            problem: format!(
+                "`{max}` is not between REDELIVERY_FIRST_DELAY_SECONDS ({first}) and {longest}"
+            ),
+        });
+    }
+    Ok(RedeliverySchedule {
+        first_delay: Duration::from_secs(first),
+        max_delay: Duration::from_secs(max),
+    })
 }
 
 fn flag(value: Option<String>, name: &'static str, default: bool) -> Result<bool, ConfigError> {
@@ -281,6 +327,69 @@ mod tests {
             ("ARCHIVE_ON_CLOSE", "maybe"),
         ]);
         assert_eq!(bad.name, "ARCHIVE_ON_CLOSE");
+    }
+
+    const REQUIRED: [(&str, &str); 3] = [
+        ("TABLE_NAME", "t"),
+        ("SLACK_BOT_TOKEN_PARAMETER", "/p"),
+        ("AWS_REGION", "eu-west-1"),
+    ];
+
+    fn with_required(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+        REQUIRED.iter().chain(extra).copied().collect()
+    }
+
+    #[test]
+    fn redelivery_schedule_defaults_and_overrides() {
+        let defaults = config(&REQUIRED).unwrap().redelivery;
+        assert_eq!(defaults.first_delay, Duration::from_secs(60));
+        assert_eq!(defaults.max_delay, Duration::from_secs(600));
+
+        let tuned = config(&with_required(&[
+            ("REDELIVERY_FIRST_DELAY_SECONDS", "10"),
+            ("REDELIVERY_MAX_DELAY_SECONDS", "300"),
+        ]))
+        .unwrap()
+        .redelivery;
+        assert_eq!(tuned.first_delay, Duration::from_secs(10));
+        assert_eq!(tuned.max_delay, Duration::from_secs(300));
+
+        // A first delay above the default cap raises the default cap with it.
+        let slow = config(&with_required(&[("REDELIVERY_FIRST_DELAY_SECONDS", "900")]))
+            .unwrap()
+            .redelivery;
+        assert_eq!(slow.max_delay, Duration::from_secs(900));
+    }
+
+    #[test]
+    fn redelivery_schedule_refuses_what_sqs_or_sense_cannot_take() {
+        for (pairs, name) in [
+            (
+                vec![("REDELIVERY_FIRST_DELAY_SECONDS", "0")],
+                "REDELIVERY_FIRST_DELAY_SECONDS",
+            ),
+            (
+                vec![("REDELIVERY_FIRST_DELAY_SECONDS", "43201")],
+                "REDELIVERY_FIRST_DELAY_SECONDS",
+            ),
+            (
+                vec![("REDELIVERY_FIRST_DELAY_SECONDS", "soon")],
+                "REDELIVERY_FIRST_DELAY_SECONDS",
+            ),
+            (
+                vec![
+                    ("REDELIVERY_FIRST_DELAY_SECONDS", "60"),
+                    ("REDELIVERY_MAX_DELAY_SECONDS", "30"),
+                ],
+                "REDELIVERY_MAX_DELAY_SECONDS",
+            ),
+            (
+                vec![("REDELIVERY_MAX_DELAY_SECONDS", "86400")],
+                "REDELIVERY_MAX_DELAY_SECONDS",
+            ),
+        ] {
+            assert_eq!(config_error(&with_required(&pairs)).name, name, "{pairs:?}");
+        }
     }
 
     fn config_error(pairs: &[(&str, &str)]) -> ConfigError {

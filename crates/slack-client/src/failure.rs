@@ -29,6 +29,10 @@ pub enum Failure {
 
 impl From<SlackApiError> for Failure {
     fn from(error: SlackApiError) -> Self {
+        if let (ErrorClass::RateLimited, Some(wait)) = (error.class, error.retry_after) {
+            // The message must not come back before Slack lets us call again.
+            crate::redelivery::note_retry_after(wait);
+        }
         match error.class {
             ErrorClass::RateLimited | ErrorClass::Transient => Self::Retry(error.to_string()),
             ErrorClass::Auth => Self::Auth(error),

@@ -7,10 +7,15 @@
 //! - applied (or a duplicate of an applied event): acknowledged (deleted by Lambda);
 //! - its predecessor is not applied yet, or it failed in a way that may work later: reported
 //!   as a batch item failure, together with every later event of its case in the batch, so
-//!   they come back after the visibility timeout in the same order;
+//!   they come back together and in the same order;
 //! - Slack refused it for good: reported (log, `[Slack Update]` comment in SIR) and
 //!   acknowledged, so one impossible event cannot hold its case back;
 //! - unreadable: reported as a failure with a structured log, so it ends in the DLQ.
+//!
+//! Before answering, every message reported as failed gets a visibility from the
+//! [`RedeliverySchedule`](crate::RedeliverySchedule) (by its receive count, at least a rate
+//! limit's `Retry-After`), so it comes back after seconds or minutes instead of the queue's
+//! whole visibility timeout; a case's events share one visibility. See [`crate::redelivery`].
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -29,6 +34,9 @@ use crate::apply::{Applied, CaseRun};
 use crate::config::Config;
 use crate::envelope::{QueuedEvent, parse_record, receive_count};
 use crate::failure::{Failure, Step};
+use crate::redelivery::{
+    QueueVisibility, VisibilityChange, observing_retry_after, visibility_seconds,
+};
 use crate::sir::Sir;
 use crate::state::SlackState;
 
@@ -41,6 +49,9 @@ const LEASE_MARGIN: Duration = Duration::from_secs(30);
 const FIRST_PAUSE: Duration = Duration::from_millis(250);
 /// Longest pause between tries of a case within an invocation.
 const MAX_PAUSE: Duration = Duration::from_secs(2);
+/// Longest time spent shortening the visibility of failed messages: past it they simply come
+/// back after the queue's visibility timeout.
+const VISIBILITY_CHANGE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Everything the handler talks to.
 #[derive(Debug, Clone)]
@@ -83,6 +94,9 @@ pub struct Handler {
     /// The bot's own user ID, read with `auth.test` the first time a channel's ownership must
     /// be checked (not on every invocation).
     bot_user_id: OnceCell<String>,
+    /// Shortens the visibility of failed messages; `None` leaves them to the queue's
+    /// visibility timeout (see [`Handler::with_sqs`]).
+    queue_visibility: Option<QueueVisibility>,
 }
 
 impl Handler {
@@ -94,7 +108,19 @@ impl Handler {
             services,
             links,
             bot_user_id: OnceCell::new(),
+            queue_visibility: None,
         })
+    }
+
+    /// The same handler, shortening the visibility of the messages it reports as failed
+    /// through `sqs` (`GetQueueUrl` and `ChangeMessageVisibilityBatch` on the queue named by
+    /// each record's `eventSourceARN`), so they come back after the configured
+    /// [`RedeliverySchedule`](crate::RedeliverySchedule) rather than the queue's visibility
+    /// timeout. [`Handler::from_aws`] does this itself.
+    #[must_use]
+    pub fn with_sqs(mut self, sqs: aws_sdk_sqs::Client) -> Self {
+        self.queue_visibility = Some(QueueVisibility::new(sqs));
+        self
     }
 
     /// A handler for AWS: clients from `sdk_config`, Slack at `SLACK_API_URL` or slack.com.
@@ -115,7 +141,7 @@ impl Handler {
             token: BotTokenSource::ssm(parameters.clone(), config.bot_token_parameter.clone()),
             parameters: Some(parameters),
         };
-        Self::new(config, services)
+        Ok(Self::new(config, services)?.with_sqs(aws_sdk_sqs::Client::new(sdk_config)))
     }
 
     /// The configuration.
@@ -126,7 +152,7 @@ impl Handler {
     /// Applies one SQS batch. Never fails as a whole: every message that was not handled is
     /// named in the response's `batchItemFailures`.
     pub async fn handle(&self, event: SqsEvent, deadline: Deadline) -> SqsBatchResponse {
-        let mut response = SqsBatchResponse::default();
+        let mut given_back: Vec<GivenBack> = Vec::new();
         let mut cases: Vec<(CaseId, Vec<QueuedEvent>)> = Vec::new();
         let mut positions: HashMap<CaseId, usize> = HashMap::new();
         for record in &event.records {
@@ -148,36 +174,129 @@ impl Handler {
                         "unreadable SQS record: reported as failed, so it ends in the dead-letter queue"
                     );
                     if !message_id.is_empty() {
-                        response.add_failure(message_id);
+                        given_back.push(GivenBack {
+                            case_id: None,
+                            receive_count: receive_count(record),
+                            message_ids: vec![message_id],
+                            retry_after: None,
+                        });
                     }
                 }
             }
-        }
-        if cases.is_empty() {
-            return response;
         }
 
-        let invocation = match Invocation::start(self, deadline).await {
-            Ok(invocation) => invocation,
-            Err(failure) => {
-                tracing::error!(error = %failure, "cannot start applying the batch; every event is retried");
-                for (_, events) in cases {
-                    for queued in events {
-                        response.add_failure(queued.message_id);
-                    }
+        if !cases.is_empty() {
+            match Invocation::start(self, deadline).await {
+                Ok(invocation) => {
+                    let outcomes: Vec<GivenBack> = futures::stream::iter(cases)
+                        .map(|(case_id, events)| invocation.run_case(case_id, events))
+                        .buffer_unordered(self.config.max_concurrent_cases)
+                        .collect()
+                        .await;
+                    given_back.extend(outcomes);
                 }
-                return response;
+                Err(failure) => {
+                    tracing::error!(error = %failure, "cannot start applying the batch; every event is retried");
+                    given_back.extend(cases.into_iter().map(|(case_id, mut events)| {
+                        events.sort_by_key(|queued| queued.event.sequence);
+                        GivenBack::all(case_id, &events, None)
+                    }));
+                }
             }
-        };
-        let failed: Vec<Vec<String>> = futures::stream::iter(cases)
-            .map(|(case_id, events)| invocation.run_case(case_id, events))
-            .buffer_unordered(self.config.max_concurrent_cases)
-            .collect()
-            .await;
-        for message_id in failed.into_iter().flatten() {
+        }
+        given_back.retain(|group| !group.message_ids.is_empty());
+        if !given_back.is_empty() {
+            self.shorten_visibility(&event, &given_back, deadline).await;
+        }
+
+        let mut response = SqsBatchResponse::default();
+        for message_id in given_back.into_iter().flat_map(|group| group.message_ids) {
             response.add_failure(message_id);
         }
         response
+    }
+
+    /// Gives each failed message the visibility its group's receive count (and `Retry-After`)
+    /// calls for. Never fails: a message whose visibility cannot be changed comes back after
+    /// the queue's visibility timeout instead, so it is late, never lost.
+    async fn shorten_visibility(&self, event: &SqsEvent, groups: &[GivenBack], deadline: Deadline) {
+        let schedule = &self.config.redelivery;
+        let mut changes = Vec::new();
+        let mut unaddressable = Vec::new();
+        for group in groups {
+            // One visibility for the whole group, so a case's events come back together, in
+            // order, paced by its oldest pending event.
+            let visibility = schedule.visibility(group.receive_count, group.retry_after);
+            let at_least = group.retry_after.map_or(Duration::ZERO, visibility_seconds);
+            tracing::info!(
+                case_id = group.case_id.as_ref().map(|id| id.as_str()),
+                events = group.message_ids.len(),
+                receive_count = group.receive_count,
+                retry_after_seconds = group.retry_after.map(|wait| wait.as_secs_f64()),
+                visibility_seconds = visibility.as_secs(),
+                shortened = self.queue_visibility.is_some(),
+                "events given back to the queue"
+            );
+            for message_id in &group.message_ids {
+                let record = event
+                    .records
+                    .iter()
+                    .find(|record| record.message_id.as_deref() == Some(message_id.as_str()));
+                let non_empty =
+                    |value: Option<&String>| value.filter(|value| !value.is_empty()).cloned();
+                let receipt_handle =
+                    record.and_then(|record| non_empty(record.receipt_handle.as_ref()));
+                let queue_arn =
+                    record.and_then(|record| non_empty(record.event_source_arn.as_ref()));
+                match (receipt_handle, queue_arn) {
+                    (Some(receipt_handle), Some(queue_arn)) => changes.push(VisibilityChange {
+                        message_id: message_id.clone(),
+                        receipt_handle,
+                        queue_arn,
+                        visibility,
+                        at_least,
+                    }),
+                    _ => unaddressable.push(message_id),
+                }
+            }
+        }
+        let Some(queue_visibility) = &self.queue_visibility else {
+            return;
+        };
+        for message_id in unaddressable {
+            tracing::warn!(
+                message_id = %message_id,
+                "the SQS record has no receipt handle or source queue; it comes back after the queue's visibility timeout"
+            );
+        }
+        if changes.is_empty() {
+            return;
+        }
+        // Leave part of the deadline margin for answering Lambda.
+        let budget = deadline
+            .remaining()
+            .map_or(VISIBILITY_CHANGE_TIMEOUT, |left| {
+                left + self.config.deadline_margin / 2
+            })
+            .min(VISIBILITY_CHANGE_TIMEOUT);
+        match tokio::time::timeout(budget, queue_visibility.change(&changes)).await {
+            Ok(failed) => {
+                for (message, error) in failed {
+                    tracing::warn!(
+                        message_id = %message.message_id,
+                        queue_arn = %message.queue_arn,
+                        visibility_seconds = message.visibility.as_secs(),
+                        error = %error,
+                        "cannot shorten the visibility of a failed message; it comes back after the queue's visibility timeout"
+                    );
+                }
+            }
+            Err(_) => tracing::warn!(
+                messages = changes.len(),
+                timeout_ms = u64::try_from(budget.as_millis()).unwrap_or(u64::MAX),
+                "shortening the visibility of failed messages took too long; they come back after the queue's visibility timeout"
+            ),
+        }
     }
 
     /// The bot's user ID (`auth.test`, once per container).
@@ -247,29 +366,37 @@ impl<'h> Invocation<'h> {
         Ok(found)
     }
 
-    /// Applies one case's events under the case's lease; returns the message IDs to retry.
+    /// Applies one case's events under the case's lease; returns the events to give back to
+    /// the queue (none when all were handled), with the longest `Retry-After` Slack asked for.
+    async fn run_case(&self, case_id: CaseId, events: Vec<QueuedEvent>) -> GivenBack {
+        let ((case_id, pending), retry_after) =
+            observing_retry_after(self.run_case_until_stuck(case_id, events)).await;
+        GivenBack::all(case_id, &pending, retry_after)
+    }
+
+    /// Applies one case's events under the case's lease; returns the events not handled.
     ///
     /// When another worker holds the lease, or the next event's predecessor is not applied
     /// yet, the case is tried again for up to `CASE_WAIT_SECONDS` (the other worker is usually
-    /// applying that very predecessor) before its events are given back to the queue, where
-    /// they would wait a whole visibility timeout.
-    async fn run_case(&self, case_id: CaseId, mut events: Vec<QueuedEvent>) -> Vec<String> {
+    /// applying that very predecessor) before its events are given back to the queue.
+    async fn run_case_until_stuck(
+        &self,
+        case_id: CaseId,
+        mut events: Vec<QueuedEvent>,
+    ) -> (CaseId, Vec<QueuedEvent>) {
         events.sort_by_key(|queued| queued.event.sequence);
         let wait = self.handler.config.case_wait;
         let wait_until = Instant::now() + wait;
-        let mut pending: &[QueuedEvent] = &events;
+        let mut handled = 0;
         let mut pause = FIRST_PAUSE;
         loop {
-            let (applied, stop) = self.run_case_once(&case_id, pending).await;
-            pending = &pending[applied..];
+            let (applied, stop) = self.run_case_once(&case_id, &events[handled..]).await;
+            handled += applied;
             let may_wait = matches!(stop, Some(Stop::LeaseHeld | Stop::Waiting))
                 && Instant::now() + pause < wait_until
                 && self.deadline.allows(pause);
-            if pending.is_empty() || !may_wait {
-                return pending
-                    .iter()
-                    .map(|queued| queued.message_id.clone())
-                    .collect();
+            if handled == events.len() || !may_wait {
+                return (case_id, events.split_off(handled));
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(MAX_PAUSE);
@@ -339,6 +466,34 @@ impl<'h> Invocation<'h> {
             tracing::warn!(case_id = %case_id, %error, "cannot release the case lease; it expires on its own");
         }
         outcome
+    }
+}
+
+/// Messages reported as failed that come back together.
+#[derive(Debug)]
+struct GivenBack {
+    /// Their case, when the records could be read.
+    case_id: Option<CaseId>,
+    /// Receive count of the group's first (oldest pending) message: it sets the group's delay.
+    receive_count: u32,
+    /// In sequence order.
+    message_ids: Vec<String>,
+    /// The longest `Retry-After` Slack asked for while the case was applied.
+    retry_after: Option<Duration>,
+}
+
+impl GivenBack {
+    /// Every one of `pending` (sorted by sequence) of `case_id`.
+    fn all(case_id: CaseId, pending: &[QueuedEvent], retry_after: Option<Duration>) -> Self {
+        Self {
+            case_id: Some(case_id),
+            receive_count: pending.first().map_or(1, |queued| queued.receive_count),
+            message_ids: pending
+                .iter()
+                .map(|queued| queued.message_id.clone())
+                .collect(),
+            retry_after,
+        }
     }
 }
 

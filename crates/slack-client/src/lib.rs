@@ -31,6 +31,7 @@ pub mod envelope;
 mod failure;
 mod handler;
 pub mod messages;
+pub mod redelivery;
 pub mod sir;
 pub mod state;
 mod transfer;
@@ -41,6 +42,7 @@ pub use apply::{POST_MARKER_TTL_DAYS, POST_SCOPE};
 pub use config::{ChannelVisibility, Config, ConfigError};
 pub use failure::Failure;
 pub use handler::{Handler, Services, SetupError, lease_name};
+pub use redelivery::RedeliverySchedule;
 pub use sirslack_slack_api::Deadline;
 
 /// The deadline to work to, from the Lambda context's deadline (epoch milliseconds), less

@@ -19,6 +19,7 @@
 
 mod config;
 mod error;
+mod feed;
 mod ids;
 mod methods;
 mod multipart;
@@ -30,6 +31,7 @@ mod world;
 
 pub use config::SlackStandinConfig;
 pub use error::StandinError;
+pub use feed::WorkspaceEvent;
 pub use records::{RecordedCall, ResponsePost};
 pub use server::SlackStandin;
 pub use world::{

@@ -185,11 +185,15 @@ impl World {
                 creator,
                 topic: empty_topic.clone(),
                 purpose: empty_topic,
-                members,
+                members: members.clone(),
                 messages: Vec::new(),
                 ephemeral: Vec::new(),
             },
         );
+        let bot = self.config.bot_user_id.clone();
+        for member in members.iter().filter(|member| **member != bot) {
+            self.announce_membership(&id, member, true, Some(&bot));
+        }
         Ok(self.channel_response(&id))
     }
 
@@ -242,7 +246,11 @@ impl World {
             return Err(Outcome::error("already_in_channel"));
         }
         if let Some(channel) = self.channels.get_mut(&id) {
-            channel.members.extend(newcomers);
+            channel.members.extend(newcomers.iter().cloned());
+        }
+        let bot = self.config.bot_user_id.clone();
+        for newcomer in &newcomers {
+            self.announce_membership(&id, newcomer, true, Some(&bot));
         }
         let mut response = self.channel_response(&id);
         if let Outcome::Ok(fields) = &mut response
@@ -271,7 +279,8 @@ impl World {
         if let Some(channel) = self.channels.get_mut(&id)
             && !already
         {
-            channel.members.push(bot);
+            channel.members.push(bot.clone());
+            self.announce_membership(&id, &bot, true, None);
         }
         let mut response = self.channel_response(&id);
         if let Outcome::Ok(fields) = &mut response
@@ -427,6 +436,7 @@ impl World {
         if let Some(channel) = self.channels.get_mut(&id) {
             channel.messages.push(message);
         }
+        self.announce_message(&id, &ts);
         Ok(Outcome::ok(json!({
             "channel": id,
             "ts": ts,
@@ -651,7 +661,7 @@ impl World {
         if let Some(channel_id) = channel_id {
             let ts = self.clock.next();
             let message = Message {
-                ts,
+                ts: ts.clone(),
                 text: Some(initial_comment.unwrap_or_default()),
                 blocks,
                 attachments: None,
@@ -666,8 +676,14 @@ impl World {
                 subtype: None,
                 edited_ts: None,
             };
+            let shared: Vec<String> = message.files.clone();
             if let Some(channel) = self.channels.get_mut(&channel_id) {
                 channel.messages.push(message);
+            }
+            self.announce_message(&channel_id, &ts);
+            let bot = self.config.bot_user_id.clone();
+            for file_id in &shared {
+                self.announce_file_shared(&channel_id, file_id, &bot, &ts);
             }
         }
         Ok(Outcome::ok(json!({ "files": listed })))

@@ -22,6 +22,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::SlackStandinConfig;
 use crate::error::StandinError;
+use crate::feed::WorkspaceEvent;
 use crate::methods::Outcome;
 use crate::multipart;
 use crate::params::Params;
@@ -488,6 +489,19 @@ impl SlackStandin {
         self.wait_until(timeout, |slack| slack.call_count(method) >= count)
             .await;
         self.calls_to(method)
+    }
+
+    // ---- event feed ---------------------------------------------------------------------
+
+    /// Receives every event Slack's Events API would send the app from now on: `message` for
+    /// each message added to a channel (users' and the app's own), `file_shared` for each file
+    /// shared into a channel, `member_joined_channel` / `member_left_channel` for membership
+    /// changes (invites, joins, seeded members). Each call gets its own receiver; dropping it
+    /// unsubscribes. Nothing is sent anywhere unless someone subscribes.
+    pub fn subscribe_events(&self) -> tokio::sync::mpsc::UnboundedReceiver<WorkspaceEvent> {
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        self.shared.lock().event_subscribers.push(sender);
+        receiver
     }
 }
 

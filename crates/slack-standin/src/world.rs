@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::config::SlackStandinConfig;
 use crate::error::StandinError;
+use crate::feed::WorkspaceEvent;
 use crate::ids::{IdGenerator, TsClock, encode_path_segment, unix_now};
 use crate::records::{RecordedCall, ResponsePost};
 
@@ -288,6 +289,8 @@ pub(crate) struct World {
     pub(crate) last_channel_post: HashMap<String, Instant>,
     pub(crate) ids: IdGenerator,
     pub(crate) clock: TsClock,
+    /// Receivers of the event feed (`SlackStandin::subscribe_events`).
+    pub(crate) event_subscribers: Vec<tokio::sync::mpsc::UnboundedSender<WorkspaceEvent>>,
 }
 
 impl World {
@@ -323,6 +326,7 @@ impl World {
             last_channel_post: HashMap::new(),
             ids: IdGenerator::default(),
             clock: TsClock::default(),
+            event_subscribers: Vec::new(),
         }
     }
 
@@ -452,12 +456,16 @@ impl World {
     ) -> Result<(), StandinError> {
         self.require_user(user_id)?;
         let channel = self.channel_mut(channel_id)?;
+        let was_member = channel.has_member(user_id);
         if member {
-            if !channel.has_member(user_id) {
+            if !was_member {
                 channel.members.push(user_id.to_string());
             }
         } else {
             channel.members.retain(|existing| existing != user_id);
+        }
+        if member != was_member {
+            self.announce_membership(channel_id, user_id, member, None);
         }
         Ok(())
     }
@@ -479,6 +487,7 @@ impl World {
         message.user = Some(user_id.to_string());
         message.thread_ts = thread_ts.map(str::to_string);
         self.channel_mut(channel_id)?.messages.push(message);
+        self.announce_message(channel_id, &ts);
         Ok(ts)
     }
 
@@ -515,7 +524,10 @@ impl World {
         message.thread_ts = seed.thread_ts;
         message.files = vec![file_id.clone()];
         message.subtype = Some("file_share".to_string());
+        let user_id = message.user.clone().unwrap_or_default();
         self.channel_mut(&seed.channel_id)?.messages.push(message);
+        self.announce_message(&seed.channel_id, &ts);
+        self.announce_file_shared(&seed.channel_id, &file_id, &user_id, &ts);
         Ok(SeededFile {
             file_id,
             message_ts: ts,

@@ -18,7 +18,7 @@ use slack_standin::signing::{
 };
 use slack_standin::{
     DOWNLOAD_CALL, RESPONSE_URL_CALL, SeedChannel, SeedFile, SeedUser, SlackStandin,
-    SlackStandinConfig, UPLOAD_CALL,
+    SlackStandinConfig, UPLOAD_CALL, WorkspaceEvent,
 };
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -131,6 +131,173 @@ async fn create_channel(
         .expect("channel created")
         .channel
         .id
+}
+
+// ---- event feed -----------------------------------------------------------------------------
+
+fn drain(
+    receiver: &mut tokio::sync::mpsc::UnboundedReceiver<WorkspaceEvent>,
+) -> Vec<WorkspaceEvent> {
+    let mut events = Vec::new();
+    while let Ok(event) = receiver.try_recv() {
+        events.push(event);
+    }
+    events
+}
+
+#[tokio::test]
+async fn the_event_feed_announces_what_lands_in_channels() {
+    let slack = standin().await;
+    let client = client(&slack);
+    let bot = token(&slack.bot_token());
+    let session = client.open_session(&bot);
+    let mut feed = slack.subscribe_events();
+
+    let channel = session
+        .conversations_create(
+            &SlackApiConversationsCreateRequest::new("sir-case-feed".to_string())
+                .with_is_private(true),
+        )
+        .await
+        .expect("channel created")
+        .channel
+        .id;
+    assert!(
+        drain(&mut feed).is_empty(),
+        "creating a channel announces nothing"
+    );
+
+    session
+        .conversations_invite(&SlackApiConversationsInviteRequest::new(
+            channel.clone(),
+            vec![SlackUserId("U0ALICE001".to_string())],
+        ))
+        .await
+        .expect("invite");
+    let posted = session
+        .chat_post_message(&SlackApiChatPostMessageRequest::new(
+            channel.clone(),
+            SlackMessageContent::new().with_text("From the app".to_string()),
+        ))
+        .await
+        .expect("post");
+    let user_ts = slack
+        .post_user_message(&channel.0, "U0ALICE001", "From Alice")
+        .unwrap();
+    let shared = slack
+        .add_user_file(SeedFile {
+            channel_id: channel.0.clone(),
+            user_id: "U0ALICE001".to_string(),
+            name: "notes.txt".to_string(),
+            title: None,
+            mimetype: None,
+            bytes: Bytes::from_static(b"notes"),
+            initial_comment: Some("see attached".to_string()),
+            thread_ts: None,
+        })
+        .unwrap();
+    slack
+        .remove_channel_member(&channel.0, "U0ALICE001")
+        .unwrap();
+
+    let events = drain(&mut feed);
+    let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "member_joined_channel",
+            "message",
+            "message",
+            "message",
+            "file_shared",
+            "member_left_channel"
+        ]
+    );
+    assert!(
+        events
+            .iter()
+            .all(|e| e.channel_id == channel.0 && e.app_is_member)
+    );
+
+    let joined = &events[0].event;
+    assert_eq!(joined["user"], "U0ALICE001");
+    assert_eq!(joined["inviter"], slack.bot_user_id());
+    assert_eq!(joined["channel_type"], "G");
+    assert_eq!(joined["team"], slack.team_id());
+
+    let own = &events[1].event;
+    assert_eq!(own["ts"], posted.ts.0.as_str());
+    assert_eq!(own["bot_id"], slack.bot_id());
+    assert_eq!(own["user"], slack.bot_user_id());
+    assert_eq!(own["channel"], channel.0.as_str());
+    assert_eq!(own["channel_type"], "group");
+    assert!(own.get("client_msg_id").is_none());
+
+    let typed = &events[2].event;
+    assert_eq!(typed["text"], "From Alice");
+    assert_eq!(typed["ts"], user_ts.as_str());
+    assert_eq!(typed["event_ts"], user_ts.as_str());
+    assert!(typed.get("bot_id").is_none());
+    assert!(typed["client_msg_id"].is_string());
+
+    let share = &events[3].event;
+    assert_eq!(share["subtype"], "file_share");
+    assert_eq!(share["files"][0]["id"], shared.file_id.as_str());
+    let file_shared = &events[4].event;
+    assert_eq!(file_shared["file_id"], shared.file_id.as_str());
+    assert_eq!(file_shared["user_id"], "U0ALICE001");
+    assert_eq!(file_shared["channel_id"], channel.0.as_str());
+    assert_eq!(events[5].event["user"], "U0ALICE001");
+
+    // The app's own upload is announced too: a message carrying the file, then file_shared.
+    let content = b"from SIR".to_vec();
+    let upload = session
+        .get_upload_url_external(&SlackApiFilesGetUploadUrlExternalRequest::new(
+            "sir.txt".to_string(),
+            content.len(),
+        ))
+        .await
+        .expect("upload url");
+    session
+        .files_upload_via_url(&SlackApiFilesUploadViaUrlRequest::new(
+            upload.upload_url.clone(),
+            content,
+            "text/plain".to_string(),
+        ))
+        .await
+        .expect("upload");
+    session
+        .files_complete_upload_external(
+            &SlackApiFilesCompleteUploadExternalRequest::new(vec![SlackApiFilesComplete::new(
+                upload.file_id.clone(),
+            )])
+            .with_channel_id(channel.clone()),
+        )
+        .await
+        .expect("complete");
+    let events = drain(&mut feed);
+    let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(types, ["message", "file_shared"]);
+    assert_eq!(events[0].event["bot_id"], slack.bot_id());
+    assert_eq!(events[1].event["user_id"], slack.bot_user_id());
+    assert_eq!(events[1].event["file_id"], upload.file_id.0.as_str());
+
+    // A channel without the app: still announced, marked as one the app is not in.
+    let elsewhere = slack.add_channel(SeedChannel::public("random")).unwrap();
+    slack.add_channel_member(&elsewhere, "U0BOB00001").unwrap();
+    slack
+        .post_user_message(&elsewhere, "U0BOB00001", "hi")
+        .unwrap();
+    let events = drain(&mut feed);
+    assert_eq!(events.len(), 2);
+    assert!(events.iter().all(|e| !e.app_is_member));
+    assert_eq!(events[1].event["channel_type"], "channel");
+
+    drop(feed);
+    slack
+        .post_user_message(&elsewhere, "U0BOB00001", "nobody listens")
+        .unwrap();
+    assert_eq!(slack.messages(&elsewhere).len(), 2);
 }
 
 // ---- channels and messages ------------------------------------------------------------------

@@ -5,7 +5,7 @@
 const assert = require('node:assert/strict');
 const { describe, it } = require('node:test');
 const { Match } = require('aws-cdk-lib/assertions');
-const { SIR_ACTIONS, TABLE_ACTIONS } = require('../../lib/permissions');
+const { QUEUE_ACTIONS, SIR_ACTIONS, TABLE_ACTIONS } = require('../../lib/permissions');
 const { asList, functionRoleId, parameterArn, regionalArnJoin, roleStatements, statementBySid } = require('../support/cfn');
 const { productionCode, readSource } = require('../support/rust-source');
 const { logicalId, resources } = require('../support/synth');
@@ -27,6 +27,17 @@ function sirActionsCalledIn(file) {
   const operations = [...productionCode(readSource(file)).matchAll(/\.client\s*\.([a-z_]+)\(\)/g)].map(([, op]) => op);
   const pascal = (snake) => snake.split('_').map((word) => word[0].toUpperCase() + word.slice(1)).join('');
   return [...new Set(operations.map((op) => `security-ir:${pascal(op)}`))].sort();
+}
+
+/**
+ * The IAM actions of the SQS operations called in `file` (`self.sqs.get_queue_url()` ->
+ * `sqs:GetQueueUrl`). A batch operation is authorized by its single action
+ * (`change_message_visibility_batch` -> `sqs:ChangeMessageVisibility`).
+ */
+function sqsActionsCalledIn(file) {
+  const operations = [...productionCode(readSource(file)).matchAll(/\.sqs\s*\.([a-z_]+)\(\)/g)].map(([, op]) => op);
+  const pascal = (snake) => snake.split('_').map((word) => word[0].toUpperCase() + word.slice(1)).join('');
+  return [...new Set(operations.map((op) => `sqs:${pascal(op).replace(/Batch$/, '')}`))].sort();
 }
 
 /** Fails unless `actual` matches the CDK Match pattern `expected`. */
@@ -233,10 +244,24 @@ module.exports = function iamSuites({ templates }) {
       const sids = Object.fromEntries(functions.map((fn) => [fn.key, fn.statements.map((s) => s.Sid).filter(Boolean).sort()]));
       assert.deepEqual(sids, {
         poller: ['IntegrationTableItems', 'PublishIntegrationEvents', 'SirActionsWithoutResourceType', 'SirCases', 'SirMemberships', 'WriteOwnLogs'],
-        slackClient: ['DecryptOwnSecureStrings', 'IntegrationTableItems', 'ReadOwnParameters', 'SirCases', 'WriteOwnLogs'],
+        slackClient: ['DecryptOwnSecureStrings', 'IntegrationTableItems', 'ReadOwnParameters', 'ShortenFailedMessagesVisibility', 'SirCases', 'WriteOwnLogs'],
         eventsHandler: ['DecryptOwnSecureStrings', 'IntegrationTableItems', 'InvokeCommandHandler', 'PublishLazyWork', 'ReadOwnParameters', 'SirCases', 'WriteOwnLogs'],
         commandHandler: ['DecryptOwnSecureStrings', 'IntegrationTableItems', 'ReadOwnParameters', 'SirCases', 'WriteOwnLogs'],
       });
+    });
+
+    it('Slack client: ChangeMessageVisibility, GetQueueAttributes, GetQueueUrl on its own queue only, exactly the SQS calls its code makes', () => {
+      const queueArn = getAttArn(logicalId(slack, 'AWS::SQS::Queue', 'SlackClientQueue'));
+      const shorten = statementBySid(byKey.slackClient.statements, 'ShortenFailedMessagesVisibility');
+      assert.deepEqual(sortedActions(shorten), ['sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl']);
+      assert.deepEqual(shorten.Resource, queueArn);
+      assert.deepEqual(sortedActions(shorten), sqsActionsCalledIn('crates/slack-client/src/redelivery.rs'));
+      assert.deepEqual([...QUEUE_ACTIONS.slackClient].sort(), sortedActions(shorten));
+      // No other function may change a message's visibility.
+      for (const key of ['poller', 'eventsHandler', 'commandHandler']) {
+        const changes = byKey[key].statements.filter((statement) => asList(statement.Action).includes('sqs:ChangeMessageVisibility'));
+        assert.deepEqual(changes, [], `${key} cannot change message visibility`);
+      }
     });
 
     it('resource policies grant no "*" action: SQS and SNS allow only named actions to services', () => {

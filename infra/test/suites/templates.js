@@ -192,6 +192,8 @@ module.exports = function templateSuites({ templates }) {
         CASE_WAIT_SECONDS: '20',
         DEADLINE_MARGIN_SECONDS: '10',
         MAX_CONCURRENT_CASES: '4',
+        REDELIVERY_FIRST_DELAY_SECONDS: '60',
+        REDELIVERY_MAX_DELAY_SECONDS: '600',
       });
       assert.equal(contract.FUNCTIONS.slackClient.timeoutSeconds, 900);
       assert.equal(contract.FUNCTIONS.slackClient.memoryMiB, 512);
@@ -353,6 +355,38 @@ module.exports = function templateSuites({ templates }) {
       assert.ok(visibility > timeout + leaseMargin, `visibility ${visibility} s > ${timeout} s + ${leaseMargin} s`);
       // Waiting for a busy case and the stop margin leave most of the invocation for work.
       assert.ok(settings.caseWaitSeconds + settings.deadlineMarginSeconds < timeout / 2);
+    });
+
+    it('brings a failed event back after a backoff that outlasts a busy case, not the visibility timeout', () => {
+      const { maxReceiveCount } = contract.SLACK_CLIENT_QUEUE;
+      const settings = contract.SLACK_CLIENT_SETTINGS;
+      const timeout = contract.FUNCTIONS.slackClient.timeoutSeconds;
+      const redelivery = 'crates/slack-client/src/redelivery.rs';
+      // The stacks pass the crate's own defaults: the schedule documented in one place.
+      assert.equal(settings.redeliveryFirstDelaySeconds, rustDurationSeconds(redelivery, 'DEFAULT_FIRST_DELAY'));
+      assert.equal(settings.redeliveryMaxDelaySeconds, rustDurationSeconds(redelivery, 'DEFAULT_MAX_DELAY'));
+      // The schedule (without its jitter, which only adds): delay after the n-th receive.
+      const delay = (receive) =>
+        Math.min(settings.redeliveryMaxDelaySeconds, settings.redeliveryFirstDelaySeconds * 2 ** (receive - 1));
+      const visibility = slackJson.Resources[logicalId(slack, 'AWS::SQS::Queue', 'SlackClientQueue')].Properties.VisibilityTimeout;
+      assert.ok(delay(1) < visibility / 10, 'the first retry comes far sooner than the visibility timeout');
+      assert.ok(settings.redeliveryMaxDelaySeconds <= visibility, 'the schedule never delays more than the queue would');
+      // An event whose case another worker holds spends case_wait per try and then its backoff.
+      // Its last try (receive maxReceiveCount) must come after the longest a live worker can hold
+      // the lease (its whole invocation plus LEASE_MARGIN), or a busy case would push its events
+      // into the DLQ.
+      const leaseMargin = rustDurationSeconds('crates/slack-client/src/handler.rs', 'LEASE_MARGIN');
+      let lastTry = 0;
+      for (let receive = 1; receive < maxReceiveCount; receive += 1) {
+        lastTry += settings.caseWaitSeconds + delay(receive);
+      }
+      assert.ok(lastTry > timeout + leaseMargin, `last try after ${lastTry} s > ${timeout} s + ${leaseMargin} s`);
+      // A lost predecessor is skipped on receive gapSkipReceiveCount: within minutes, not hours.
+      let gapSkip = 0;
+      for (let receive = 1; receive < settings.gapSkipReceiveCount; receive += 1) {
+        gapSkip += settings.caseWaitSeconds + delay(receive);
+      }
+      assert.ok(gapSkip <= 15 * 60, `a gap is skipped after ${gapSkip} s`);
     });
 
     it('feeds the Slack client in batches of 10 with partial batch failure reporting', () => {
