@@ -1,0 +1,617 @@
+//! The brief's validation checklist, each item through the full wiring: a case created with the
+//! SIR API, the poller woken by SIR's native event, the integration bus, the Slack client's
+//! queue, Slack's Events API (signed, delivered to API Gateway), the events handler, its lazy
+//! work through the bus, and the command handler invoked asynchronously.
+
+use std::time::Duration;
+
+use sir_standin::{AttachmentStatus, CaseStatus};
+use sirslack_acceptance::{
+    WAIT, app_messages, app_messages_showing, comments_containing, open_case, open_case_with, run,
+    shown, wait_for_app_message, wait_for_comment, wait_for_response, world,
+};
+use sirslack_local_run::cast::{ALICE, AWS_RESPONDER, BOB, CAROL};
+use sirslack_local_run::{CaseRequest, Function, World};
+
+/// Long enough for the schedule (2 s) to have run twice with nothing left to do.
+const QUIET: Duration = Duration::from_secs(5);
+
+fn case_status(world: &World, case_id: &str) -> CaseStatus {
+    world.sir().case(case_id).expect("the case exists").status
+}
+
+// ---- Slack channel created for a new AWS Security IR case ----------------------------------
+
+#[test]
+fn a_new_case_gets_one_private_channel_linked_both_ways() {
+    run(async {
+        let world = world().await;
+        let case = open_case(&world).await;
+
+        assert_eq!(
+            case.channel.name,
+            format!("aws-security-incident-response-case-{}", case.case_id)
+        );
+        assert!(case.channel.is_private, "channels are private by default");
+        assert!(case.channel.bot_is_member);
+        let linked = world
+            .table()
+            .case_for_channel(&case.channel.id)
+            .await
+            .expect("the table answers");
+        assert_eq!(
+            linked.map(|id| id.as_str().to_owned()),
+            Some(case.case_id.clone())
+        );
+        let note = wait_for_comment(&world, &case.case_id, "Slack channel created").await;
+        assert!(note.body.starts_with("[Slack Update]"), "{}", note.body);
+        assert!(note.body.contains(&case.channel.name), "{}", note.body);
+
+        // Reconciles and further native events never make a second channel.
+        world
+            .sir()
+            .set_case_title(&case.case_id, "Renamed")
+            .unwrap();
+        world.tick().await;
+        world
+            .wait_until_quiet(QUIET, WAIT)
+            .await
+            .expect("the world settles");
+        let prefix = format!("aws-security-incident-response-case-{}", case.case_id);
+        let channels = world
+            .slack()
+            .channels()
+            .into_iter()
+            .filter(|channel| channel.name.starts_with(&prefix))
+            .count();
+        assert_eq!(channels, 1);
+    });
+}
+
+// ---- Initial notification posted to channel with case details ------------------------------
+
+#[test]
+fn the_initial_notification_shows_the_case_details() {
+    run(async {
+        let world = world().await;
+        let request = CaseRequest {
+            title: "Compromised IAM key in prod".to_owned(),
+            description: "Access key used from 203.0.113.7 to create users".to_owned(),
+            watchers: vec![ALICE.email.to_owned()],
+            impacted_accounts: vec!["111122223333".to_owned()],
+        };
+        let case = open_case_with(&world, &request).await;
+
+        let initial = wait_for_app_message(
+            &world,
+            &case.channel.id,
+            "New AWS Security Incident Response case",
+        )
+        .await;
+        let details = shown(&initial);
+        for expected in [
+            case.case_id.as_str(),
+            "Compromised IAM key in prod",
+            "Submitted",
+            "Access key used from 203.0.113.7 to create users",
+            "111122223333",
+            "us-east-1",
+            "/security-ir",
+        ] {
+            assert!(
+                details.contains(expected),
+                "`{expected}` missing from {details}"
+            );
+        }
+        let first = &app_messages(&world, &case.channel.id)[0];
+        assert_eq!(first.ts, initial.ts, "the case details come first");
+        world
+            .wait_until("the topic", WAIT, |world| {
+                world
+                    .slack()
+                    .channel(&case.channel.id)
+                    .is_some_and(|channel| {
+                        channel.topic == "[Submitted] Compromised IAM key in prod"
+                    })
+            })
+            .await
+            .expect("the topic shows status and title");
+    });
+}
+
+// ---- Case watchers added to Slack channel --------------------------------------------------
+
+#[test]
+fn watchers_and_the_response_team_are_invited_and_unknown_ones_named() {
+    run(async {
+        let world = world().await;
+        let request = CaseRequest {
+            watchers: vec![
+                ALICE.email.to_owned(),
+                BOB.email.to_owned(),
+                "nobody@example.com".to_owned(),
+            ],
+            ..CaseRequest::default()
+        };
+        let case = open_case_with(&world, &request).await;
+
+        world
+            .wait_until("the watchers in the channel", WAIT, |world| {
+                world
+                    .slack()
+                    .channel(&case.channel.id)
+                    .is_some_and(|channel| {
+                        [ALICE.slack_id, BOB.slack_id, CAROL.slack_id]
+                            .iter()
+                            .all(|member| channel.members.iter().any(|known| known == member))
+                    })
+            })
+            .await
+            .expect("watchers and the response team are invited");
+        let notice = wait_for_app_message(&world, &case.channel.id, "nobody@example.com").await;
+        assert!(
+            shown(&notice).contains("could not be invited"),
+            "{}",
+            shown(&notice)
+        );
+
+        // Slack tells the app about each join; SIR gets a system comment per person.
+        for person in [&ALICE, &BOB, &CAROL] {
+            let joined = wait_for_comment(
+                &world,
+                &case.case_id,
+                &format!(
+                    "{} (@{}) joined the Slack channel",
+                    person.real_name, person.handle
+                ),
+            )
+            .await;
+            assert!(joined.body.starts_with("[Slack Update]"), "{}", joined.body);
+        }
+        let members = world.slack().channel(&case.channel.id).unwrap().members;
+        assert_eq!(members.len(), 4, "the bot and three people: {members:?}");
+    });
+}
+
+// ---- Messages in Slack sync to AWS Security IR as comments ---------------------------------
+
+#[test]
+fn slack_messages_become_sir_comments_in_order_with_their_author() {
+    run(async {
+        let world = world().await;
+        let case = open_case(&world).await;
+        let channel = &case.channel.id;
+
+        let first = world
+            .post_message(
+                channel,
+                ALICE.slack_id,
+                "First finding: the key was created at 09:14",
+            )
+            .unwrap();
+        world
+            .post_message(
+                channel,
+                BOB.slack_id,
+                "<@U0ALICE001> rotated the key &amp; revoked the sessions",
+            )
+            .unwrap();
+        world
+            .slack()
+            .post_user_reply(channel, ALICE.slack_id, "Thanks, confirmed", &first)
+            .unwrap();
+
+        let one = wait_for_comment(&world, &case.case_id, "First finding").await;
+        let two = wait_for_comment(&world, &case.case_id, "rotated the key").await;
+        let three = wait_for_comment(&world, &case.case_id, "Thanks, confirmed").await;
+        assert_eq!(
+            one.body,
+            "[Slack Update] Alice Analyst (@alice): First finding: the key was created at 09:14"
+        );
+        assert_eq!(
+            two.body,
+            "[Slack Update] Bob Builder (@bob): @Alice Analyst rotated the key & revoked the sessions",
+            "mentions and entities are made plain"
+        );
+        assert!(three.body.contains("replied in thread"), "{}", three.body);
+        assert!(
+            one.comment_id < two.comment_id && two.comment_id < three.comment_id,
+            "in the order they were written"
+        );
+
+        world.wait_until_quiet(QUIET, WAIT).await.expect("settles");
+        for needle in ["First finding", "rotated the key", "Thanks, confirmed"] {
+            assert_eq!(comments_containing(&world, &case.case_id, needle).len(), 1);
+        }
+    });
+}
+
+// ---- Comments in AWS Security IR sync to Slack as messages ---------------------------------
+
+#[test]
+fn sir_comments_become_slack_messages_in_order_with_their_author() {
+    run(async {
+        let world = world().await;
+        let case = open_case(&world).await;
+        let channel = &case.channel.id;
+
+        world
+            .sir()
+            .add_comment(
+                &case.case_id,
+                "We see API calls from 203.0.113.7",
+                AWS_RESPONDER,
+            )
+            .unwrap();
+        world
+            .sir()
+            .add_comment(&case.case_id, "Please rotate the key <now>", AWS_RESPONDER)
+            .unwrap();
+
+        let one = wait_for_app_message(&world, channel, "We see API calls from 203.0.113.7").await;
+        let two = wait_for_app_message(&world, channel, "Please rotate the key").await;
+        assert!(shown(&one).contains(AWS_RESPONDER), "{}", shown(&one));
+        assert!(
+            shown(&two).contains("&lt;now&gt;"),
+            "text from SIR is escaped for Slack: {}",
+            shown(&two)
+        );
+        let order: Vec<String> = app_messages(&world, channel)
+            .into_iter()
+            .map(|message| message.ts)
+            .collect();
+        let position = |ts: &str| order.iter().position(|known| known == ts).unwrap();
+        assert!(position(&one.ts) < position(&two.ts));
+
+        world.wait_until_quiet(QUIET, WAIT).await.expect("settles");
+        assert_eq!(app_messages_showing(&world, channel, "We see API calls"), 1);
+        assert_eq!(
+            app_messages_showing(&world, channel, "Please rotate the key"),
+            1
+        );
+    });
+}
+
+// ---- Slash commands work and return expected results ---------------------------------------
+
+#[test]
+fn status_and_summarize_answer_only_the_person_who_asked() {
+    run(async {
+        let world = world().await;
+        let case = open_case(&world).await;
+
+        let status = world
+            .slash_command(&ALICE, &case.channel.id, "status")
+            .await
+            .unwrap();
+        assert_eq!(status.ack.status, 200);
+        assert!(
+            status.ack.body.contains("Working on it"),
+            "{}",
+            status.ack.body
+        );
+        let card = wait_for_response(&world, &status.response_token, &case.case_id).await;
+        assert_ne!(card.response_type.as_deref(), Some("in_channel"));
+        assert_eq!(
+            card.text.as_deref(),
+            Some(format!("Case {} is Submitted: Test Security Incident", case.case_id).as_str())
+        );
+
+        world
+            .sir()
+            .add_comment(&case.case_id, "Found the IOC in CloudTrail", AWS_RESPONDER)
+            .unwrap();
+        let summarize = world
+            .slash_command(&BOB, &case.channel.id, "summarize")
+            .await
+            .unwrap();
+        assert_eq!(summarize.ack.status, 200);
+        let summary = wait_for_response(
+            &world,
+            &summarize.response_token,
+            &format!("Summary of case {}", case.case_id),
+        )
+        .await;
+        assert_ne!(summary.response_type.as_deref(), Some("in_channel"));
+        assert!(
+            summary
+                .body
+                .to_string()
+                .contains("Found the IOC in CloudTrail"),
+            "the summary lists the last comments"
+        );
+        assert_eq!(case_status(&world, &case.case_id), CaseStatus::Submitted);
+    });
+}
+
+#[test]
+fn update_commands_change_the_case_in_sir_announce_it_and_audit_it() {
+    run(async {
+        let world = world().await;
+        let case = open_case(&world).await;
+        let channel = &case.channel.id;
+
+        let status = world
+            .slash_command(&ALICE, channel, "update-status detection")
+            .await
+            .unwrap();
+        let announced = wait_for_response(&world, &status.response_token, "set status").await;
+        assert_eq!(announced.response_type.as_deref(), Some("in_channel"));
+        assert_eq!(
+            announced.text.as_deref(),
+            Some("Alice Analyst set status to Detection and Analysis (was Submitted)")
+        );
+        assert_eq!(
+            case_status(&world, &case.case_id),
+            CaseStatus::DetectionAndAnalysis
+        );
+        wait_for_comment(
+            &world,
+            &case.case_id,
+            "[Slack Update] Alice Analyst (@alice) ran /security-ir update-status: status changed from Submitted to Detection and Analysis",
+        )
+        .await;
+
+        let title = world
+            .slash_command(&ALICE, channel, "update-title Leaked key in prod")
+            .await
+            .unwrap();
+        wait_for_response(&world, &title.response_token, "changed the title").await;
+        assert_eq!(
+            world.sir().case(&case.case_id).unwrap().title,
+            "Leaked key in prod"
+        );
+
+        let description = world
+            .slash_command(&BOB, channel, "update-description Key rotated at 12:00")
+            .await
+            .unwrap();
+        wait_for_response(
+            &world,
+            &description.response_token,
+            "replaced the description",
+        )
+        .await;
+        assert_eq!(
+            world.sir().case(&case.case_id).unwrap().description,
+            "Key rotated at 12:00"
+        );
+
+        let refused = world
+            .slash_command(&ALICE, channel, "update-status Resolved")
+            .await
+            .unwrap();
+        let answer = refused.ack.body.clone()
+            + &world
+                .slack()
+                .response_posts(&refused.response_token)
+                .iter()
+                .map(|post| post.body.to_string())
+                .collect::<String>();
+        let refusal = if answer.contains("is not a case status") {
+            answer
+        } else {
+            wait_for_response(&world, &refused.response_token, "is not a case status")
+                .await
+                .body
+                .to_string()
+        };
+        assert!(
+            refusal.contains("`Resolved` is not a case status"),
+            "{refusal}"
+        );
+        assert_eq!(
+            case_status(&world, &case.case_id),
+            CaseStatus::DetectionAndAnalysis
+        );
+
+        // The channel follows the case: the topic shows the new status and title.
+        world
+            .wait_until("the topic", WAIT, |world| {
+                world.slack().channel(channel).is_some_and(|channel| {
+                    channel.topic == "[Detection and Analysis] Leaked key in prod"
+                })
+            })
+            .await
+            .expect("the topic follows the case");
+    });
+}
+
+#[test]
+fn close_asks_first_and_its_button_closes_the_case_and_archives_the_channel() {
+    run(async {
+        let world = world().await;
+        let case = open_case(&world).await;
+        let channel = &case.channel.id;
+
+        let close = world.slash_command(&ALICE, channel, "close").await.unwrap();
+        let question =
+            wait_for_response(&world, &close.response_token, "command_close_confirm").await;
+        assert_ne!(question.response_type.as_deref(), Some("in_channel"));
+        assert_eq!(
+            case_status(&world, &case.case_id),
+            CaseStatus::Submitted,
+            "not yet"
+        );
+
+        let click = world
+            .click(
+                &ALICE,
+                channel,
+                "1700000000.000100",
+                "command_close_confirm",
+                "close confirm",
+            )
+            .await
+            .unwrap();
+        assert_eq!(click.ack.status, 200);
+        let closed = wait_for_response(&world, &click.response_token, "closed the case").await;
+        assert_eq!(closed.response_type.as_deref(), Some("in_channel"));
+        assert_eq!(case_status(&world, &case.case_id), CaseStatus::Closed);
+        world
+            .wait_until("the channel archived", WAIT, |world| {
+                world.slack().channel(channel).is_some_and(|channel| {
+                    channel.is_archived && channel.topic.starts_with("[Closed]")
+                })
+            })
+            .await
+            .expect("the channel is archived when the case closes");
+    });
+}
+
+#[test]
+fn help_and_unknown_subcommands_are_answered_at_once_without_the_command_handler() {
+    run(async {
+        let world = world().await;
+        let case = open_case(&world).await;
+
+        let help = world
+            .slash_command(&ALICE, &case.channel.id, "help")
+            .await
+            .unwrap();
+        assert_eq!(help.ack.status, 200);
+        for subcommand in [
+            "status",
+            "update-status",
+            "update-title",
+            "update-description",
+            "close",
+            "summarize",
+        ] {
+            assert!(help.ack.body.contains(subcommand), "{}", help.ack.body);
+        }
+        let unknown = world
+            .slash_command(&ALICE, &case.channel.id, "frobnicate")
+            .await
+            .unwrap();
+        assert!(
+            unknown.ack.body.contains("is not a /security-ir command"),
+            "{}",
+            unknown.ack.body
+        );
+        let invoked = world
+            .invocations()
+            .iter()
+            .filter(|invocation| invocation.function == Function::CommandHandler)
+            .count();
+        assert_eq!(invoked, 0);
+    });
+}
+
+// ---- File uploads in Slack sync to AWS Security IR -----------------------------------------
+
+#[test]
+fn a_slack_file_becomes_a_sir_attachment_once_and_is_not_copied_back() {
+    run(async {
+        let world = world().await;
+        let case = open_case(&world).await;
+        let content: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+        let name = "evidence (copy) é.log";
+        let expected_name = sirslack_mapper::filename::sanitize_file_name(name);
+
+        world
+            .share_file(
+                &case.channel.id,
+                ALICE.slack_id,
+                name,
+                content.clone(),
+                Some("From the laptop"),
+            )
+            .unwrap();
+        world
+            .wait_until("the SIR attachment", WAIT, |world| {
+                !world.sir().attachments(&case.case_id).is_empty()
+            })
+            .await
+            .expect("the file reaches SIR");
+        let attachment = world.sir().attachments(&case.case_id).remove(0);
+        assert_eq!(attachment.file_name, expected_name);
+        assert_eq!(
+            world
+                .sir()
+                .attachment_bytes(&case.case_id, &attachment.attachment_id)
+                .as_deref(),
+            Some(content.as_slice())
+        );
+        let note = wait_for_comment(&world, &case.case_id, "uploaded file").await;
+        assert!(
+            note.body
+                .starts_with("[Slack Update] Alice Analyst (@alice) uploaded file")
+        );
+        assert!(note.body.contains(&expected_name), "{}", note.body);
+        assert!(note.body.contains("From the laptop"), "{}", note.body);
+
+        world.wait_until_quiet(QUIET, WAIT).await.expect("settles");
+        assert_eq!(world.sir().attachments(&case.case_id).len(), 1);
+        let copies = world
+            .slack()
+            .files()
+            .into_iter()
+            .filter(|file| file.bytes.as_deref() == Some(content.as_slice()))
+            .count();
+        assert_eq!(copies, 1, "the attachment is not posted back to Slack");
+    });
+}
+
+// ---- Attachments in AWS Security IR sync to Slack ------------------------------------------
+
+#[test]
+fn a_verified_sir_attachment_becomes_a_slack_file_once() {
+    run(async {
+        let world = world().await;
+        let case = open_case(&world).await;
+        let content =
+            br#"{"eventName":"CreateAccessKey","sourceIPAddress":"203.0.113.7"}"#.to_vec();
+
+        let attachment_id = world
+            .sir()
+            .add_attachment(
+                &case.case_id,
+                "cloudtrail-extract.json",
+                content.clone(),
+                AttachmentStatus::Pending,
+            )
+            .unwrap();
+        world.tick().await;
+        world.wait_until_quiet(QUIET, WAIT).await.expect("settles");
+        assert!(
+            world.slack().files().is_empty(),
+            "a Pending attachment (not yet scanned) is not copied"
+        );
+
+        world
+            .sir()
+            .set_attachment_status(&case.case_id, &attachment_id, AttachmentStatus::Verified)
+            .unwrap();
+        world
+            .wait_until("the Slack file shared in the channel", WAIT, |world| {
+                world.slack().files().iter().any(|file| {
+                    file.name == "cloudtrail-extract.json"
+                        && file.completed
+                        && !file.channels.is_empty()
+                })
+            })
+            .await
+            .expect("the attachment reaches Slack");
+        let file = world
+            .slack()
+            .files()
+            .into_iter()
+            .find(|file| file.name == "cloudtrail-extract.json")
+            .unwrap();
+        assert_eq!(file.bytes.as_deref(), Some(content.as_slice()));
+        assert_eq!(file.channels, vec![case.channel.id.clone()]);
+        assert_eq!(file.user, world.slack().bot_user_id());
+        let shared =
+            wait_for_app_message(&world, &case.channel.id, "cloudtrail-extract.json").await;
+        assert!(shared.files.contains(&file.id));
+
+        world.wait_until_quiet(QUIET, WAIT).await.expect("settles");
+        assert_eq!(
+            world.sir().attachments(&case.case_id).len(),
+            1,
+            "not copied back to SIR"
+        );
+        assert_eq!(world.slack().files().len(), 1);
+    });
+}
