@@ -3,7 +3,7 @@
 //! once, in the order written within its case. The test prints throughput and the end-to-end
 //! latency distribution (from the item's creation on one side, Slack's `ts` or SIR's
 //! `createdDate`, to its copy's on the other); it asserts no timing. The numbers are in
-//! `docs/PERFORMANCE.md`.
+//! `docs/PERFORMANCE.md` (the reduced-size run; see there).
 //!
 //! Size (environment variables; the defaults are the full run, 50 cases and 2,000 items, about
 //! 10 minutes on a 2-core VM):
