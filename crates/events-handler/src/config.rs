@@ -11,6 +11,12 @@ pub const DEFAULT_INLINE_BUDGET: Duration = Duration::from_millis(1200);
 /// Default lifetime of dedupe markers: well past Slack's last retry (about 5 minutes) and the
 /// duplicate deliveries seen minutes apart.
 pub const DEFAULT_DEDUPE_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+/// Default hold of a channel's ordering lane by the ack path: like a dedupe claim, past
+/// Slack's 3-second wait, after which nobody is waiting for that request any more.
+pub const DEFAULT_INLINE_LANE_LEASE: Duration = Duration::from_secs(5);
+/// Default hold of a channel's lane by a drainer, per job: three attempts at a comment with
+/// their backoff and SIR's own retries fit well inside it.
+pub const DEFAULT_DRAIN_LANE_LEASE: Duration = Duration::from_secs(120);
 /// Default limit for one file transfer (download + upload).
 pub const DEFAULT_TRANSFER_TIMEOUT: Duration = Duration::from_secs(240);
 
@@ -74,6 +80,12 @@ pub struct Config {
     pub inline_budget: Duration,
     /// Dedupe marker lifetime.
     pub dedupe_ttl: Duration,
+    /// How long a delivery's claim on an event holds before a redelivery may take it over.
+    pub dedupe_lease: Duration,
+    /// How long the ack path holds a channel's ordering lane for an inline copy.
+    pub inline_lane_lease: Duration,
+    /// How long a drainer holds a channel's lane per job (renewed before each).
+    pub drain_lane_lease: Duration,
     /// Limit for one file transfer.
     pub transfer_timeout: Duration,
     /// Largest request body.
@@ -173,6 +185,9 @@ impl Config {
             slack_api_url,
             inline_budget,
             dedupe_ttl: DEFAULT_DEDUPE_TTL,
+            dedupe_lease: sirslack_slack_router::DEFAULT_CLAIM_LEASE,
+            inline_lane_lease: DEFAULT_INLINE_LANE_LEASE,
+            drain_lane_lease: DEFAULT_DRAIN_LANE_LEASE,
             transfer_timeout: DEFAULT_TRANSFER_TIMEOUT,
             max_body_bytes: sirslack_slack_router::DEFAULT_MAX_BODY_BYTES,
         })

@@ -1,24 +1,31 @@
-//! Event dedupe markers in the table: one conditional put with a TTL per key
-//! (`ONCE#slack-event#<event_id>`, `ONCE#slack-content#<channel:ts>`).
+//! Event dedupe markers in the table: one leased claim per key
+//! (`ONCE#slack-event#<event_id>`, `ONCE#slack-content#<channel:ts>`), marked done once the
+//! event's work is done or handed off.
 
 use std::time::Duration;
 
-use sirslack_slack_router::{BoxFuture, DedupeError, DedupeScope, Deduplicator};
-use sirslack_store::Table;
+use sirslack_slack_router::{BoxFuture, Claim, DedupeError, DedupeScope, Deduplicator};
+use sirslack_store::{Claim as StoredClaim, Table};
 
-/// Markers in sirslack's table, expiring after `ttl`.
+/// Markers in sirslack's table: claims hold for `lease`, markers expire after `ttl`.
 #[derive(Debug, Clone)]
 pub struct TableDeduplicator {
     table: Table,
+    lease: chrono::Duration,
     ttl: chrono::Duration,
 }
 
 impl TableDeduplicator {
-    /// Markers in `table` that live `ttl`.
-    pub fn new(table: Table, ttl: Duration) -> Self {
+    /// Markers in `table` whose claims hold `lease` and which live `ttl`.
+    pub fn new(table: Table, lease: Duration, ttl: Duration) -> Self {
+        let lease = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(5));
         let ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::days(1));
-        Self { table, ttl }
+        Self { table, lease, ttl }
     }
+}
+
+fn dedupe_error(error: sirslack_store::StoreError) -> DedupeError {
+    DedupeError(error.to_string())
 }
 
 impl Deduplicator for TableDeduplicator {
@@ -26,12 +33,31 @@ impl Deduplicator for TableDeduplicator {
         &'a self,
         scope: DedupeScope,
         key: &'a str,
-    ) -> BoxFuture<'a, Result<bool, DedupeError>> {
+    ) -> BoxFuture<'a, Result<Claim, DedupeError>> {
+        Box::pin(async move {
+            let found = self
+                .table
+                .claim_leased(scope.as_str(), key, self.lease, self.ttl)
+                .await
+                .map_err(dedupe_error)?;
+            Ok(match found {
+                StoredClaim::Claimed => Claim::Claimed,
+                StoredClaim::Done => Claim::Done,
+                StoredClaim::Held => Claim::Held,
+            })
+        })
+    }
+
+    fn complete<'a>(
+        &'a self,
+        scope: DedupeScope,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<(), DedupeError>> {
         Box::pin(async move {
             self.table
-                .put_once(scope.as_str(), key, self.ttl)
+                .complete_claim(scope.as_str(), key, self.ttl)
                 .await
-                .map_err(|error| DedupeError(error.to_string()))
+                .map_err(dedupe_error)
         })
     }
 
@@ -44,7 +70,7 @@ impl Deduplicator for TableDeduplicator {
             self.table
                 .forget_once(scope.as_str(), key)
                 .await
-                .map_err(|error| DedupeError(error.to_string()))
+                .map_err(dedupe_error)
         })
     }
 }

@@ -130,7 +130,11 @@ impl EventsHandlerBuilder {
                 this_function,
             ))
         });
-        let dedupe = Arc::new(TableDeduplicator::new(table.clone(), config.dedupe_ttl));
+        let dedupe = Arc::new(TableDeduplicator::new(
+            table.clone(),
+            config.dedupe_lease,
+            config.dedupe_ttl,
+        ));
         let max_body_bytes = config.max_body_bytes;
         let app = Arc::new(App::new(
             config,

@@ -14,18 +14,22 @@
 //! 4. **workspace**: a `team_id` other than the configured one is acknowledged and ignored;
 //! 5. **`url_verification`** answered with its challenge;
 //! 6. **dedupe** an event by `event_id` and by content ([`EventCallback::content_key`]) with
-//!    conditional writes ([`Deduplicator`], both at once); a duplicate is acknowledged and
-//!    dropped. A listener's [`EventFilter`] runs first: what it turns away (a bot's message, a
-//!    channel nobody listens to) costs no write;
+//!    conditional writes ([`Deduplicator`], both at once). A marker is *claimed* (with a
+//!    lease) until the listener's work is done or handed off, then *done*: a duplicate of done
+//!    work is acknowledged and dropped; a redelivery of work still claimed gets `500` (Slack
+//!    retries later), and one whose claim went stale (the first delivery's process died) takes
+//!    the work over. A listener's [`EventFilter`] runs first: what it turns away (a bot's
+//!    message, a channel nobody listens to) costs no write;
 //! 7. **route** to the listener registered for the event type, the slash command or the
 //!    action ID. A listener answers with an [`Outcome`]: the [`Ack`] Slack gets, and optionally
 //!    [`HandOff`]s: slow work continued in another invocation (a named lazy listener of this
 //!    function, or another function such as a command handler), sent through a [`HandOffSink`]
 //!    before the ack is returned.
 //!
-//! Every verified request gets a 2xx, including events nobody listens to. The one exception is
-//! an event whose work could not be done *and* could not be handed off: its dedupe markers are
-//! released and the answer is `500`, so that Slack's retry gets a second chance.
+//! Every verified request gets a 2xx, including events nobody listens to. The exceptions are
+//! an event whose work could not be done *and* could not be handed off (its dedupe markers are
+//! released) and a redelivery of an event another delivery still holds: the answer is `500`,
+//! so that Slack's retry gets a second chance.
 //!
 //! The router knows nothing about AWS: secrets, dedupe storage and hand-off transport are
 //! traits, implemented with SSM, DynamoDB and Lambda by the events handler, and in memory by
@@ -47,7 +51,9 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub use ack::{Ack, Outcome};
-pub use dedupe::{DedupeError, DedupeScope, Deduplicator, MemoryDeduplicator};
+pub use dedupe::{
+    Claim, DEFAULT_CLAIM_LEASE, DedupeError, DedupeScope, Deduplicator, MemoryDeduplicator,
+};
 pub use envelope::{
     ActionItem, BlockAction, EventCallback, Inbound, MalformedBody, ResponseUrl, SlashCommand,
     parse_inbound,

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tracing::{error, info, warn};
 
 use crate::ack::{Ack, Outcome};
-use crate::dedupe::{DedupeScope, Deduplicator};
+use crate::dedupe::{Claim, DedupeScope, Deduplicator};
 use crate::envelope::{
     ActionItem, BlockAction, EventCallback, Inbound, SlashCommand, parse_inbound,
 };
@@ -558,7 +558,7 @@ impl Router {
         }
         let event_key = event.callback.event_id.clone();
         let content_key = event.callback.content_key();
-        // Both markers are written at once: one round trip on the ack path.
+        // Both markers are claimed at once: one round trip on the ack path.
         let (event_claim, content_claim) = match &content_key {
             Some(key) => {
                 let (event_claim, content_claim) = futures::join!(
@@ -572,35 +572,53 @@ impl Router {
                 None,
             ),
         };
-        let claimed_event = matches!(event_claim, Ok(true));
-        let claimed_content = matches!(content_claim, Some(Ok(true)));
+        let claimed_event = matches!(event_claim, Ok(Claim::Claimed));
+        let claimed_content = matches!(content_claim, Some(Ok(Claim::Claimed)));
         let failure = match (&event_claim, &content_claim) {
             (Err(error), _) | (_, Some(Err(error))) => Some(error.clone()),
             _ => None,
         };
+        let markers = Markers {
+            event_key: &event_key,
+            content_key: content_key.as_deref(),
+        };
         if let Some(error) = failure {
             error!(%error, "event dedupe failed");
-            self.release_claimed(
-                &event_key,
-                claimed_event,
-                content_key.as_deref(),
-                claimed_content,
-            )
-            .await;
+            self.release_claimed(markers, claimed_event, claimed_content)
+                .await;
             log.note = "dedupe_failed";
             return status(StatusCode::INTERNAL_SERVER_ERROR);
         }
-        if !claimed_event {
-            // A redelivery: the first delivery owns the content marker, so one claimed just
-            // now (the first one's had been released) goes back.
-            self.release_claimed(&event_key, false, content_key.as_deref(), claimed_content)
-                .await;
-            log.note = "duplicate_event_id";
-            return Ack::Empty.into_response();
-        }
-        if content_key.is_some() && !claimed_content {
-            log.note = "duplicate_content";
-            return Ack::Empty.into_response();
+        match (event_claim, content_claim) {
+            (Ok(Claim::Done), _) => {
+                // The first delivery's work is done. A content marker claimed just now (the
+                // first one's had been released) goes back.
+                self.release_claimed(markers, false, claimed_content).await;
+                log.note = "duplicate_event_id";
+                return Ack::Empty.into_response();
+            }
+            (Ok(Claim::Held), _) => {
+                // Another delivery of this event is at it, or died at it: never drop a retry
+                // that may be the only copy. Slack asks again later, when the claim is done
+                // (then: duplicate) or stale (then: taken over).
+                self.release_claimed(markers, false, claimed_content).await;
+                log.note = "claim_held";
+                return status(StatusCode::INTERNAL_SERVER_ERROR);
+            }
+            (_, Some(Ok(Claim::Done))) => {
+                // The same content under another event_id, done: this event is done too.
+                self.complete(markers.event_only()).await;
+                log.note = "duplicate_content";
+                return Ack::Empty.into_response();
+            }
+            (_, Some(Ok(Claim::Held))) => {
+                // The same content under another event_id, in progress: if that delivery
+                // dies, this one may be the copy that gets through.
+                self.release_claimed(markers, true, false).await;
+                log.note = "content_held";
+                return status(StatusCode::INTERNAL_SERVER_ERROR);
+            }
+            _ => {}
         }
         let listener = Arc::clone(&route.listener);
         let result = listener.on_event(event).await;
@@ -612,10 +630,13 @@ impl Router {
             Ok(outcome) => {
                 log.note = outcome.note;
                 match self.deliver_all(outcome.hand_offs).await {
-                    Ok(()) => outcome.ack.into_response(),
+                    Ok(()) => {
+                        self.complete(markers).await;
+                        outcome.ack.into_response()
+                    }
                     Err(error) => {
                         error!(%error, "could not hand off event work; Slack will retry");
-                        self.release(&event_key, content_key.as_deref()).await;
+                        self.release(markers).await;
                         if let Some(work) = outcome.on_hand_off_failure {
                             work.await;
                         }
@@ -631,11 +652,12 @@ impl Router {
             }
             Err(ListenerError::Transient(reason)) => {
                 warn!(%reason, "event listener failed; Slack will retry");
-                self.release(&event_key, content_key.as_deref()).await;
+                self.release(markers).await;
                 failed("listener_transient", log)
             }
             Err(ListenerError::Permanent(reason)) => {
                 error!(%reason, "event listener failed for good");
+                self.complete(markers).await;
                 log.note = "listener_permanent";
                 Ack::Empty.into_response()
             }
@@ -644,29 +666,54 @@ impl Router {
 
     async fn release_claimed(
         &self,
-        event_key: &str,
+        markers: Markers<'_>,
         event_claimed: bool,
-        content_key: Option<&str>,
         content_claimed: bool,
     ) {
+        let markers = Markers {
+            event_key: markers.event_key,
+            content_key: markers.content_key.filter(|_| content_claimed),
+        };
         if event_claimed {
-            self.release(event_key, content_key.filter(|_| content_claimed))
-                .await;
-        } else if let Some(key) = content_key.filter(|_| content_claimed)
+            self.release(markers).await;
+        } else if let Some(key) = markers.content_key
             && let Err(error) = self.dedupe.release(DedupeScope::Content, key).await
         {
             warn!(%error, "could not release a content marker");
         }
     }
 
-    async fn release(&self, event_key: &str, content_key: Option<&str>) {
-        if let Err(error) = self.dedupe.release(DedupeScope::EventId, event_key).await {
-            warn!(%error, "could not release the event marker; a retry will be dropped");
+    async fn release(&self, markers: Markers<'_>) {
+        if let Err(error) = self
+            .dedupe
+            .release(DedupeScope::EventId, markers.event_key)
+            .await
+        {
+            warn!(%error, "could not release the event marker; a retry is taken once the claim is stale");
         }
-        if let Some(key) = content_key
+        if let Some(key) = markers.content_key
             && let Err(error) = self.dedupe.release(DedupeScope::Content, key).await
         {
-            warn!(%error, "could not release the content marker; a retry will be dropped");
+            warn!(%error, "could not release the content marker; a retry is taken once the claim is stale");
+        }
+    }
+
+    /// Marks the markers done, both at once. A failure costs at most a repeat of work that is
+    /// idempotent downstream (a redelivery takes the stale claim over), so it is only logged.
+    async fn complete(&self, markers: Markers<'_>) {
+        let content = async {
+            match markers.content_key {
+                Some(key) => self.dedupe.complete(DedupeScope::Content, key).await,
+                None => Ok(()),
+            }
+        };
+        let (event, content) = futures::join!(
+            self.dedupe
+                .complete(DedupeScope::EventId, markers.event_key),
+            content
+        );
+        if let Err(error) = event.and(content) {
+            warn!(%error, "could not mark an event done; a retry may repeat its work");
         }
     }
 
@@ -789,6 +836,22 @@ impl Router {
     /// Whether a lazy listener is registered under `name`.
     pub fn has_lazy(&self, name: &str) -> bool {
         self.lazies.contains_key(name)
+    }
+}
+
+/// The dedupe keys of one event.
+#[derive(Clone, Copy)]
+struct Markers<'a> {
+    event_key: &'a str,
+    content_key: Option<&'a str>,
+}
+
+impl Markers<'_> {
+    fn event_only(self) -> Self {
+        Self {
+            content_key: None,
+            ..self
+        }
     }
 }
 

@@ -12,13 +12,18 @@
 //! | synced attachment | `CASE#<caseId>` | `ATTACHMENT#<attachmentId>` | never |
 //! | case -> channel, Slack apply cursor | `CASE#<caseId>` | `CHANNEL` | never |
 //! | channel -> case | `CHANNEL#<channelId>` | `CASE` | never |
-//! | idempotency marker | `ONCE#<scope>#<key>` | `ONCE` | `expires_at` |
+//! | idempotency marker, or leased claim (`claim_state`, `lease_until_ms`) | `ONCE#<scope>#<key>` | `ONCE` | `expires_at` |
+//! | ordering lane of a channel (owner, lease, `waiting` count) | `LANE#<channelId>` | `LANE` | never |
+//! | job waiting in a lane | `LANE#<channelId>` | `JOB#<ts>#<kind>` | `expires_at` |
 //! | lease | `LEASE#<name>` | `LEASE` | `expires_at` |
 //!
 //! Conditional writes carry every guarantee: a snapshot only advances from the
 //! version it was read at (and events are planned in it before they are published,
 //! see `docs/poller.md`), a case is claimed for channel creation once, a
 //! marker is written once.
+
+mod claims;
+mod lane;
 
 use std::collections::{HashMap, HashSet};
 
@@ -28,6 +33,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWr
 use chrono::{DateTime, SecondsFormat, Utc};
 use sirslack_domain::case::{AttachmentStatus, Case, CaseId};
 use sirslack_domain::status::CaseStatus;
+
+pub use claims::Claim;
+pub use lane::{LaneJob, LaneTake};
 
 /// Partition key attribute name (string).
 pub const PARTITION_KEY: &str = "pk";

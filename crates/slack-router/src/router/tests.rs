@@ -1,5 +1,6 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use http::HeaderMap;
 
@@ -559,10 +560,10 @@ async fn filtered_events_cost_no_dedupe_write() {
 async fn a_redelivery_never_keeps_a_content_marker_it_took() {
     let world = world(MessageBehaviour::Ack);
     // The first delivery's content marker is gone (released after a failure elsewhere), its
-    // event marker is not: the redelivery is a duplicate and leaves the content free.
+    // event marker is done: the redelivery is a duplicate and leaves the content free.
     world
         .dedupe
-        .claim(DedupeScope::EventId, "Ev1")
+        .complete(DedupeScope::EventId, "Ev1")
         .await
         .unwrap();
     let body = event_body("Ev1", TEAM, message("C1", "1.1"));
@@ -572,4 +573,47 @@ async fn a_redelivery_never_keeps_a_content_marker_it_took() {
     );
     assert_eq!(world.calls.load(Ordering::SeqCst), 0);
     assert_eq!(world.dedupe.len(), 1);
+}
+
+#[tokio::test]
+async fn a_redelivery_of_work_still_claimed_is_asked_again_and_a_stale_claim_is_taken_over() {
+    let dedupe = Arc::new(MemoryDeduplicator::with_lease(Duration::from_millis(30)));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&calls);
+    let router = Router::builder(
+        Arc::new(StaticKeys::new(keys(SECRET))),
+        dedupe.clone(),
+        Arc::new(RecordingHandOffSink::new()),
+    )
+    .event("message", move |_request: EventRequest| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        async { Ok(Outcome::ack(Ack::Empty)) }
+    })
+    .build();
+    // The first delivery claimed both markers and its process died before finishing.
+    dedupe.claim(DedupeScope::EventId, "Ev1").await.unwrap();
+    dedupe
+        .claim(DedupeScope::Content, "message:C1:1.1")
+        .await
+        .unwrap();
+    let body = event_body("Ev1", TEAM, message("C1", "1.1"));
+    let early = router.handle(&signed(&body)).await.status();
+    assert_eq!(
+        early,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "held: Slack retries later"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut status = early;
+    while status != StatusCode::OK && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        status = router.handle(&signed(&body)).await.status();
+    }
+    assert_eq!(status, StatusCode::OK, "the stale claim is taken over");
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "the work is done once");
+    // Done now: a further retry is a duplicate.
+    assert_eq!(router.handle(&signed(&body)).await.status(), StatusCode::OK);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
 }

@@ -1,0 +1,114 @@
+//! Leased claims: idempotency markers that remember whether the work they guard was finished.
+//!
+//! A plain marker (`put_once`) cannot tell "done" from "the process that wrote it died": a
+//! crash after the marker and before the work would make every redelivery look like a
+//! duplicate, and the work would be lost. A claim starts as `claimed` with a lease; the
+//! worker marks it `done` when the work is finished (or handed on). A redelivery finding a
+//! `claimed` marker whose lease ran out takes it over; one finding it `done` is a duplicate.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::Utc;
+
+use crate::{StoreError, TTL_ATTRIBUTE, Table, get_s, is_conditional_failure, n, s};
+
+const STATE: &str = "claim_state";
+const LEASE_UNTIL_MS: &str = "lease_until_ms";
+const CLAIMED: &str = "claimed";
+const DONE: &str = "done";
+
+/// What a claim found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The caller owns the work now (no marker, an expired one, or a stale claim taken over).
+    Claimed,
+    /// The work was finished: a duplicate.
+    Done,
+    /// Someone else claimed the work and their lease has not run out: they may be at it.
+    Held,
+}
+
+fn once_pk(scope: &str, key: &str) -> String {
+    format!("ONCE#{scope}#{key}")
+}
+
+impl Table {
+    /// Claims `key` in `scope` for `lease`; the marker lives `ttl` (longer than any redelivery).
+    pub async fn claim_leased(
+        &self,
+        scope: &str,
+        key: &str,
+        lease: chrono::Duration,
+        ttl: chrono::Duration,
+    ) -> Result<Claim, StoreError> {
+        let now = Utc::now();
+        let now_ms = now.timestamp_millis();
+        let mut item = Self::key(once_pk(scope, key), "ONCE");
+        item.insert(TTL_ATTRIBUTE.into(), n(now.timestamp() + ttl.num_seconds()));
+        item.insert(STATE.into(), s(CLAIMED));
+        item.insert(LEASE_UNTIL_MS.into(), n(now_ms + lease.num_milliseconds()));
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            // A marker without a state was written by `put_once` (or an older release): done.
+            .condition_expression(
+                "attribute_not_exists(pk) OR #ttl < :now \
+                 OR (#state = :claimed AND #lease < :now_ms)",
+            )
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_names("#state", STATE)
+            .expression_attribute_names("#lease", LEASE_UNTIL_MS)
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .expression_attribute_values(":now_ms", n(now_ms))
+            .expression_attribute_values(":claimed", s(CLAIMED))
+            .send()
+            .await;
+        match put {
+            Ok(_) => return Ok(Claim::Claimed),
+            Err(e) if is_conditional_failure(&e) => {}
+            Err(e) => return Err(StoreError::dynamo("PutItem", e)),
+        }
+        // Only duplicates pay for this read.
+        let found = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(once_pk(scope, key), "ONCE")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("GetItem", e))?;
+        // A claim seen here is held: live, or gone stale between the two calls (the next
+        // redelivery takes it over). A marker deleted in between was released: not done.
+        Ok(match found.item {
+            Some(item) if get_s(&item, STATE) == Some(CLAIMED) => Claim::Held,
+            Some(_) => Claim::Done,
+            None => Claim::Held,
+        })
+    }
+
+    /// Marks a claim done: every later claim of `key` is a duplicate until `ttl` runs out.
+    pub async fn complete_claim(
+        &self,
+        scope: &str,
+        key: &str,
+        ttl: chrono::Duration,
+    ) -> Result<(), StoreError> {
+        let expires = Utc::now().timestamp() + ttl.num_seconds();
+        self.client
+            .update_item()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(once_pk(scope, key), "ONCE")))
+            .update_expression("SET #state = :done, #ttl = :expires REMOVE #lease")
+            .expression_attribute_names("#state", STATE)
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_names("#lease", LEASE_UNTIL_MS)
+            .expression_attribute_values(":done", AttributeValue::S(DONE.into()))
+            .expression_attribute_values(":expires", n(expires))
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("UpdateItem", e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,312 @@
+//! Ordering lanes: one per Slack channel, so what people say reaches SIR in the order they
+//! said it even when one copy is slow.
+//!
+//! A lane is an item (`LANE#<lane>` / `LANE`) with an owner, a lease and a count of waiting
+//! jobs; waiting jobs are items in the same partition (`LANE#<lane>` / `JOB#<order>`), read
+//! back in sort-key order. Whoever writes to SIR for the channel owns the lane:
+//!
+//! - the ack path takes it only when it is idle (no owner, nothing waiting), writes inline,
+//!   and gives it back;
+//! - otherwise the job is queued and a drainer takes the lane and writes every waiting job in
+//!   order. A drainer gives the lane back only when nothing new was queued since it looked
+//!   (the count is checked in the same conditional write), so a queued job is never left
+//!   behind an idle lane.
+//!
+//! Queuing a job and counting it is one transaction, as is finishing one.
+
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use chrono::Utc;
+
+use crate::{
+    Item, StoreError, TTL_ATTRIBUTE, Table, get_n, get_s, is_conditional_failure,
+    is_transaction_conflict, n, s,
+};
+
+const LANE_SK: &str = "LANE";
+const JOB_PREFIX: &str = "JOB#";
+const OWNER: &str = "lane_owner";
+const LEASE_UNTIL_MS: &str = "lane_lease_until_ms";
+const WAITING: &str = "waiting";
+const BODY: &str = "job";
+
+fn lane_pk(lane: &str) -> String {
+    format!("LANE#{lane}")
+}
+
+/// A job waiting in a lane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaneJob {
+    /// Its place in the lane (sort order).
+    pub order: String,
+    /// What the job is, as its writer serialised it.
+    pub body: String,
+}
+
+/// How a lane is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LaneTake {
+    /// Only if nobody owns it and nothing waits (the ack path's inline write).
+    IfIdle,
+    /// If nobody owns it, the owner's lease ran out, or the caller already owns it (a drainer).
+    ToDrain,
+}
+
+fn build_error(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Dynamo {
+        operation: "TransactWriteItems",
+        message: error.to_string(),
+    }
+}
+
+impl Table {
+    /// Takes `lane` for `owner` for `lease`. `false`: someone else has it (or, for
+    /// [`LaneTake::IfIdle`], jobs are waiting).
+    pub async fn take_lane(
+        &self,
+        lane: &str,
+        owner: &str,
+        how: LaneTake,
+        lease: chrono::Duration,
+    ) -> Result<bool, StoreError> {
+        let now_ms = Utc::now().timestamp_millis();
+        let condition = match how {
+            LaneTake::IfIdle => {
+                "(attribute_not_exists(#owner) OR #lease < :now_ms) \
+                 AND (attribute_not_exists(#waiting) OR #waiting <= :zero)"
+            }
+            LaneTake::ToDrain => {
+                "attribute_not_exists(#owner) OR #lease < :now_ms OR #owner = :owner"
+            }
+        };
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
+            .update_expression("SET #owner = :owner, #lease = :until")
+            .condition_expression(condition)
+            .expression_attribute_names("#owner", OWNER)
+            .expression_attribute_names("#lease", LEASE_UNTIL_MS)
+            .expression_attribute_values(":owner", s(owner))
+            .expression_attribute_values(":until", n(now_ms + lease.num_milliseconds()))
+            .expression_attribute_values(":now_ms", n(now_ms));
+        if how == LaneTake::IfIdle {
+            update = update
+                .expression_attribute_names("#waiting", WAITING)
+                .expression_attribute_values(":zero", n(0));
+        }
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
+            Err(e) => Err(StoreError::dynamo("UpdateItem", e)),
+        }
+    }
+
+    /// Gives `lane` back after an inline write. `false`: it was no longer `owner`'s (the lease
+    /// ran out and someone took it); nothing to do then.
+    pub async fn give_back_lane(&self, lane: &str, owner: &str) -> Result<bool, StoreError> {
+        match self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
+            .update_expression("REMOVE #owner, #lease")
+            .condition_expression("#owner = :owner")
+            .expression_attribute_names("#owner", OWNER)
+            .expression_attribute_names("#lease", LEASE_UNTIL_MS)
+            .expression_attribute_values(":owner", s(owner))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
+            Err(e) => Err(StoreError::dynamo("UpdateItem", e)),
+        }
+    }
+
+    /// Gives `lane` back after draining it, if no job was queued since the drainer read
+    /// `waiting_seen` (with [`Table::lane_waiting`]) and then found the lane empty. Resets the
+    /// count, which heals a count left high by a job that expired. `false`: keep draining.
+    pub async fn finish_draining_lane(
+        &self,
+        lane: &str,
+        owner: &str,
+        waiting_seen: i64,
+    ) -> Result<bool, StoreError> {
+        match self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
+            .update_expression("SET #waiting = :zero REMOVE #owner, #lease")
+            .condition_expression(
+                "#owner = :owner AND (attribute_not_exists(#waiting) OR #waiting <= :seen)",
+            )
+            .expression_attribute_names("#owner", OWNER)
+            .expression_attribute_names("#lease", LEASE_UNTIL_MS)
+            .expression_attribute_names("#waiting", WAITING)
+            .expression_attribute_values(":owner", s(owner))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":seen", n(waiting_seen))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
+            Err(e) => Err(StoreError::dynamo("UpdateItem", e)),
+        }
+    }
+
+    /// How many jobs the lane counts as waiting (0 for a lane never used).
+    pub async fn lane_waiting(&self, lane: &str) -> Result<i64, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("GetItem", e))?;
+        Ok(out.item.and_then(|item| get_n(&item, WAITING)).unwrap_or(0))
+    }
+
+    /// Queues a job in `lane` at `order` and counts it, in one transaction. Queuing the same
+    /// job twice (a redelivery) keeps one copy, counted once.
+    pub async fn queue_lane_job(
+        &self,
+        lane: &str,
+        order: &str,
+        body: &str,
+        ttl: chrono::Duration,
+    ) -> Result<(), StoreError> {
+        let mut item = Self::key(lane_pk(lane), &format!("{JOB_PREFIX}{order}"));
+        item.insert(BODY.into(), s(body));
+        item.insert(
+            TTL_ATTRIBUTE.into(),
+            n(Utc::now().timestamp() + ttl.num_seconds()),
+        );
+        let put = Put::builder()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(build_error)?;
+        let count = Update::builder()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
+            .update_expression("ADD #waiting :one")
+            .expression_attribute_names("#waiting", WAITING)
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(build_error)?;
+        match self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().update(count).build())
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_transaction_conflict(&e) => {
+                if self.lane_job_waits(lane, order).await? {
+                    Ok(())
+                } else {
+                    Err(StoreError::Conflict {
+                        item: format!("{}/{JOB_PREFIX}{order}", lane_pk(lane)),
+                    })
+                }
+            }
+            Err(e) => Err(StoreError::dynamo("TransactWriteItems", e)),
+        }
+    }
+
+    /// Whether the job at `order` still waits in `lane`.
+    pub async fn lane_job_waits(&self, lane: &str, order: &str) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(
+                lane_pk(lane),
+                &format!("{JOB_PREFIX}{order}"),
+            )))
+            .consistent_read(true)
+            .projection_expression("pk")
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("GetItem", e))?;
+        Ok(out.item.is_some())
+    }
+
+    /// The first `limit` waiting jobs of `lane`, in order.
+    pub async fn lane_jobs(&self, lane: &str, limit: i32) -> Result<Vec<LaneJob>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(lane_pk(lane)))
+            .expression_attribute_values(":prefix", s(JOB_PREFIX))
+            .consistent_read(true)
+            .limit(limit)
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("Query", e))?;
+        Ok(out
+            .items
+            .unwrap_or_default()
+            .iter()
+            .filter_map(lane_job)
+            .collect())
+    }
+
+    /// Removes a job written to SIR (or given up on) and uncounts it, in one transaction.
+    /// A job already removed (by another drainer) is left alone.
+    pub async fn finish_lane_job(&self, lane: &str, order: &str) -> Result<(), StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(
+                lane_pk(lane),
+                &format!("{JOB_PREFIX}{order}"),
+            )))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(build_error)?;
+        let count = Update::builder()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
+            .update_expression("ADD #waiting :minus_one")
+            .expression_attribute_names("#waiting", WAITING)
+            .expression_attribute_values(":minus_one", n(-1))
+            .build()
+            .map_err(build_error)?;
+        match self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .transact_items(TransactWriteItem::builder().update(count).build())
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_transaction_conflict(&e) => {
+                if self.lane_job_waits(lane, order).await? {
+                    Err(StoreError::Conflict {
+                        item: format!("{}/{JOB_PREFIX}{order}", lane_pk(lane)),
+                    })
+                } else {
+                    Ok(())
+                }
+            }
+            Err(e) => Err(StoreError::dynamo("TransactWriteItems", e)),
+        }
+    }
+}
+
+fn lane_job(item: &Item) -> Option<LaneJob> {
+    let order = get_s(item, "sk")?.strip_prefix(JOB_PREFIX)?.to_owned();
+    let body = get_s(item, BODY)?.to_owned();
+    Some(LaneJob { order, body })
+}
