@@ -478,7 +478,6 @@ fn sir_throttling_on_reads_and_comment_writes_loses_and_doubles_nothing() {
 /// handed to. The two messages written after it are copied at once.
 /// Expected: the three comments are in SIR once each, in the order the messages were written.
 #[test]
-#[ignore = "known defect: a message handed to the lazy path is overtaken by later messages copied inline (SIR got positions [6, 4, 5]); needs per-channel ordering in the events handler"]
 fn slack_messages_reach_sir_in_order_when_one_copy_is_slow() {
     run(async {
         let (world, case) = case_world(fault_config()).await;
@@ -728,7 +727,6 @@ fn slack_retries_of_an_event_whose_first_delivery_failed_are_processed_once() {
 /// the crash lands there). API Gateway answers 502 and Slack retries.
 /// Expected: a retry copies the message: the comment exists once.
 #[test]
-#[ignore = "known defect: a crash leaves the event's dedupe marker claimed, so Slack's retry is acked 200 and dropped (the message is lost); needs claimed/done markers with a lease"]
 fn slack_retries_after_the_events_handler_died_mid_event_copy_the_message_once() {
     run(async {
         let (world, case) = case_world(fault_config()).await;

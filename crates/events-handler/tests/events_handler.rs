@@ -158,6 +158,9 @@ async fn world_with(options: Options) -> World {
         slack_api_url: slack.api_url(),
         inline_budget: options.inline_budget,
         dedupe_ttl: Duration::from_secs(3600),
+        dedupe_lease: sirslack_slack_router::DEFAULT_CLAIM_LEASE,
+        inline_lane_lease: sirslack_events_handler::config::DEFAULT_INLINE_LANE_LEASE,
+        drain_lane_lease: sirslack_events_handler::config::DEFAULT_DRAIN_LANE_LEASE,
         transfer_timeout: Duration::from_secs(60),
         max_body_bytes: sirslack_slack_router::DEFAULT_MAX_BODY_BYTES,
     };

@@ -27,6 +27,7 @@ const JOB_PREFIX: &str = "JOB#";
 const OWNER: &str = "lane_owner";
 const LEASE_UNTIL_MS: &str = "lane_lease_until_ms";
 const WAITING: &str = "waiting";
+const ROLE: &str = "lane_role";
 const BODY: &str = "job";
 
 fn lane_pk(lane: &str) -> String {
@@ -49,6 +50,15 @@ pub enum LaneTake {
     IfIdle,
     /// If nobody owns it, the owner's lease ran out, or the caller already owns it (a drainer).
     ToDrain,
+}
+
+impl LaneTake {
+    fn role(self) -> &'static str {
+        match self {
+            Self::IfIdle => "inline",
+            Self::ToDrain => "drain",
+        }
+    }
 }
 
 fn build_error(error: impl std::fmt::Display) -> StoreError {
@@ -83,9 +93,11 @@ impl Table {
             .update_item()
             .table_name(&self.name)
             .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
-            .update_expression("SET #owner = :owner, #lease = :until")
+            .update_expression("SET #owner = :owner, #lease = :until, #role = :role")
             .condition_expression(condition)
             .expression_attribute_names("#owner", OWNER)
+            .expression_attribute_names("#role", ROLE)
+            .expression_attribute_values(":role", s(how.role()))
             .expression_attribute_names("#lease", LEASE_UNTIL_MS)
             .expression_attribute_values(":owner", s(owner))
             .expression_attribute_values(":until", n(now_ms + lease.num_milliseconds()))
@@ -155,6 +167,26 @@ impl Table {
             Err(e) if is_conditional_failure(&e) => Ok(false),
             Err(e) => Err(StoreError::dynamo("UpdateItem", e)),
         }
+    }
+
+    /// Whether a drainer holds `lane` under a live lease: it writes every job queued before it
+    /// gives the lane back, so another drain need not wait for it.
+    pub async fn lane_is_draining(&self, lane: &str) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("GetItem", e))?;
+        let now_ms = Utc::now().timestamp_millis();
+        Ok(out.item.is_some_and(|item| {
+            get_s(&item, OWNER).is_some()
+                && get_s(&item, ROLE) == Some(LaneTake::ToDrain.role())
+                && get_n(&item, LEASE_UNTIL_MS).is_some_and(|until| until >= now_ms)
+        }))
     }
 
     /// How many jobs the lane counts as waiting (0 for a lane never used).

@@ -1,5 +1,6 @@
 //! Writing SIR comments for Slack activity: inline on the ack path when it fits the time
-//! budget, else in a lazy invocation.
+//! budget, else in a lazy invocation; in the order it happened in each channel (the channel's
+//! lane, see `sirslack_store`'s lanes).
 //!
 //! Every comment is created with a client token derived from what it copies (channel and
 //! `ts` of a message, plus the part number), so running the same job twice (a timeout on the
@@ -15,7 +16,7 @@ use sirslack_domain::marker::{member_joined_comment, member_left_comment, slack_
 use sirslack_mapper::markup::{slack_to_plain, user_ids_mentioned};
 use sirslack_mapper::split::split_sir_comment;
 use sirslack_slack_router::{Ack, HandOff, LazyError, LazyRequest, ListenerError, Outcome};
-use sirslack_store::SyncOrigin;
+use sirslack_store::{LaneTake, SyncOrigin};
 use tracing::{error, info, warn};
 
 use crate::app::{App, SyncError};
@@ -76,6 +77,30 @@ impl CommentJob {
     fn case_id(&self) -> &CaseId {
         match self {
             Self::Message { case_id, .. } | Self::Membership { case_id, .. } => case_id,
+        }
+    }
+
+    /// The channel: the job's ordering lane.
+    fn channel(&self) -> &str {
+        match self {
+            Self::Message { channel, .. } | Self::Membership { channel, .. } => channel,
+        }
+    }
+
+    /// The job's place in its lane: Slack's timestamps sort as text (fixed-width seconds),
+    /// and the rest makes the key unique.
+    fn order_key(&self) -> String {
+        match self {
+            Self::Message { ts, .. } => format!("{ts}#message"),
+            Self::Membership {
+                event_ts,
+                user,
+                joined,
+                ..
+            } => {
+                let verb = if *joined { "joined" } else { "left" };
+                format!("{event_ts}#{verb}#{user}")
+            }
         }
     }
 
@@ -182,23 +207,70 @@ async fn mention_names(app: &App, text: &str) -> HashMap<String, String> {
     names
 }
 
-/// The ack path: writes the comments if that finishes within the inline budget (counted from
-/// when the request arrived); otherwise, or on a transient failure, hands the job to a lazy
-/// invocation. A permanent failure is told to the author and the operator.
+/// Work handed to the lazy comment listener: drain a channel's ordering lane.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LaneDrain {
+    /// The lane: the channel whose jobs are written in order.
+    pub lane: String,
+    /// The ack path that handed the job off still holds the lane under this owner: the
+    /// drainer carries on with it instead of waiting for the lease to run out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+}
+
+fn new_owner() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn lease(duration: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::seconds(5))
+}
+
+/// Queued jobs live this long at most; a drain always comes well before.
+fn queued_job_ttl() -> chrono::Duration {
+    chrono::Duration::days(1)
+}
+
+/// The ack path. Comments of one channel reach SIR in the order they were said, so the
+/// channel's lane is taken first: when it is idle the comments are written inline if that
+/// finishes within the inline budget (counted from when the request arrived); otherwise (the
+/// lane is busy, the budget ran out, a transient failure) the job is queued in the lane and
+/// a lazy invocation drains it, in order. A permanent failure is told to the author and the
+/// operator.
 pub async fn inline_or_hand_off(
     app: &App,
     job: CommentJob,
     received: Instant,
 ) -> Result<Outcome, ListenerError> {
+    let lane = job.channel().to_owned();
+    let owner = new_owner();
+    let transient = |error: sirslack_store::StoreError| ListenerError::Transient(error.to_string());
+    let idle = app
+        .table
+        .take_lane(
+            &lane,
+            &owner,
+            LaneTake::IfIdle,
+            lease(app.config.inline_lane_lease),
+        )
+        .await
+        .map_err(transient)?;
+    if !idle {
+        info!(job = job.kind(), "channel lane busy; queued behind it");
+        queue(app, &job).await.map_err(transient)?;
+        return drain_hand_off(lane, None, "queued_behind");
+    }
     let remaining = app.config.inline_budget.saturating_sub(received.elapsed());
     let result = tokio::time::timeout(remaining, write(app, &job)).await;
     let reason = match result {
         Ok(Ok(parts)) => {
             info!(job = job.kind(), case_id = %job.case_id(), parts, "copied to SIR inline");
+            give_back(app, &lane, &owner).await;
             return Ok(Outcome::ack(Ack::Empty).with_note("synced"));
         }
         Ok(Err(error)) if !error.is_transient() => {
             error!(job = job.kind(), case_id = %job.case_id(), %error, "SIR refused a comment");
+            give_back(app, &lane, &owner).await;
             if let Some((channel, user)) = job.person_to_notify() {
                 let notice = refused_notice(job.case_id(), &error);
                 let _ = tokio::time::timeout(
@@ -218,21 +290,141 @@ pub async fn inline_or_hand_off(
             "over_budget"
         }
     };
-    let hand_off = HandOff::lazy(LAZY_COMMENT, &job)
-        .map_err(|error| ListenerError::Permanent(format!("job not serialisable: {error}")))?;
-    Ok(Outcome::ack(Ack::Empty)
-        .with_hand_off(hand_off)
-        .with_note(reason))
+    if let Err(error) = queue(app, &job).await {
+        give_back(app, &lane, &owner).await;
+        return Err(transient(error));
+    }
+    // The lane stays taken: the drainer carries on as its owner, so nothing said after this
+    // job can be written before it.
+    drain_hand_off(lane, Some(owner), reason)
 }
 
-/// The lazy listener: retries transient failures, then tells the author and the operator.
+async fn queue(app: &App, job: &CommentJob) -> Result<(), sirslack_store::StoreError> {
+    let body = serde_json::to_string(job).map_err(|error| sirslack_store::StoreError::Malformed {
+        item: format!("lane job {}", job.order_key()),
+        reason: error.to_string(),
+    })?;
+    app.table
+        .queue_lane_job(job.channel(), &job.order_key(), &body, queued_job_ttl())
+        .await
+}
+
+async fn give_back(app: &App, lane: &str, owner: &str) {
+    if let Err(error) = app.table.give_back_lane(lane, owner).await {
+        // The lease runs out on its own; until then later messages are queued, not lost.
+        warn!(%error, "could not give a channel lane back");
+    }
+}
+
+fn drain_hand_off(
+    lane: String,
+    owner: Option<String>,
+    note: &'static str,
+) -> Result<Outcome, ListenerError> {
+    let hand_off = HandOff::lazy(LAZY_COMMENT, &LaneDrain { lane, owner })
+        .map_err(|error| ListenerError::Permanent(format!("drain not serialisable: {error}")))?;
+    Ok(Outcome::ack(Ack::Empty)
+        .with_hand_off(hand_off)
+        .with_note(note))
+}
+
+/// Most jobs read from a lane at once.
+const DRAIN_PAGE: i32 = 25;
+/// Pause between looks at a lane someone else holds.
+const LANE_POLL: Duration = Duration::from_millis(250);
+
+/// The lazy listener: drains a channel's lane (and still runs a bare job, as handed off by an
+/// earlier release).
 pub async fn run_lazy(app: &App, request: LazyRequest) -> Result<(), LazyError> {
-    let job: CommentJob = serde_json::from_value(request.payload)
-        .map_err(|error| LazyError(format!("not a comment job: {error}")))?;
+    if let Ok(job) = serde_json::from_value::<CommentJob>(request.payload.clone()) {
+        return run_job(app, &job).await;
+    }
+    let drain: LaneDrain = serde_json::from_value(request.payload)
+        .map_err(|error| LazyError(format!("not a comment job or lane drain: {error}")))?;
+    drain_lane(app, drain).await
+}
+
+/// Takes the lane (waiting while another holds it, unless the lane empties meanwhile), then
+/// writes its jobs in order until none is left.
+async fn drain_lane(app: &App, drain: LaneDrain) -> Result<(), LazyError> {
+    let store = |error: sirslack_store::StoreError| LazyError(error.to_string());
+    let lane = drain.lane;
+    let owner = drain.owner.unwrap_or_else(new_owner);
+    let lease = lease(app.config.drain_lane_lease);
+    let give_up_at = Instant::now() + app.config.drain_lane_lease + Duration::from_secs(10);
+    loop {
+        if app
+            .table
+            .take_lane(&lane, &owner, LaneTake::ToDrain, lease)
+            .await
+            .map_err(store)?
+        {
+            break;
+        }
+        // A live drainer writes everything queued before it gives the lane back; an ack path
+        // holding the lane for an inline copy does not, so this drain waits for it.
+        if app.table.lane_is_draining(&lane).await.map_err(store)?
+            || app.table.lane_jobs(&lane, 1).await.map_err(store)?.is_empty()
+        {
+            return Ok(());
+        }
+        if Instant::now() > give_up_at {
+            error!(lane, "channel lane held too long; its jobs wait for the next drain");
+            return Err(LazyError("channel lane held too long".into()));
+        }
+        tokio::time::sleep(LANE_POLL).await;
+    }
+    let mut written = 0usize;
+    loop {
+        let waiting_seen = app.table.lane_waiting(&lane).await.map_err(store)?;
+        let jobs = app.table.lane_jobs(&lane, DRAIN_PAGE).await.map_err(store)?;
+        if jobs.is_empty() {
+            if app
+                .table
+                .finish_draining_lane(&lane, &owner, waiting_seen)
+                .await
+                .map_err(store)?
+            {
+                info!(lane, written, "channel lane drained");
+                return Ok(());
+            }
+            continue;
+        }
+        for queued in jobs {
+            if !app
+                .table
+                .take_lane(&lane, &owner, LaneTake::ToDrain, lease)
+                .await
+                .map_err(store)?
+            {
+                // Our lease ran out and another drainer took over: it carries on.
+                warn!(lane, "lost a channel lane to another drainer");
+                return Ok(());
+            }
+            match serde_json::from_str::<CommentJob>(&queued.body) {
+                // Failed for good: told to the author and the operator; the lane moves on.
+                Ok(job) => {
+                    let _ = run_job(app, &job).await;
+                }
+                Err(error) => {
+                    error!(lane, order = queued.order, %error, "unreadable job in a channel lane");
+                }
+            }
+            app.table
+                .finish_lane_job(&lane, &queued.order)
+                .await
+                .map_err(store)?;
+            written += 1;
+        }
+    }
+}
+
+/// Writes one job: retries transient failures, then tells the author and the operator.
+async fn run_job(app: &App, job: &CommentJob) -> Result<(), LazyError> {
     let mut pause = LAZY_BACKOFF;
     let mut attempt = 1;
     loop {
-        match write(app, &job).await {
+        match write(app, job).await {
             Ok(parts) => {
                 info!(job = job.kind(), case_id = %job.case_id(), parts, attempt, "copied to SIR");
                 return Ok(());
