@@ -7,7 +7,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use sirslack_domain::{
     Attachment, AttachmentStatus, Case, CaseId, CaseStatus, EngagementType, ResolverType,
 };
-use sirslack_store::{CaseSnapshot, PendingSync, SnapshotCondition, StoreError, SyncOrigin, Table};
+use sirslack_store::{
+    CaseSnapshot, Claim, LaneTake, PendingSync, SnapshotCondition, StoreError, SyncOrigin, Table,
+};
 
 async fn table() -> Table {
     let aws = LocalAws::shared().await.expect("moto starts");
@@ -300,6 +302,140 @@ async fn markers_are_written_once_until_forgotten_or_expired() {
             .unwrap()
     );
     assert!(table.put_once("event", "Ev2", hour).await.unwrap());
+}
+
+#[tokio::test]
+async fn leased_claims_are_held_done_or_taken_over_when_stale() {
+    let table = table().await;
+    let hour = chrono::Duration::hours(1);
+    let lease = chrono::Duration::minutes(5);
+    assert_eq!(
+        table.claim_leased("ev", "A", lease, hour).await.unwrap(),
+        Claim::Claimed
+    );
+    assert_eq!(
+        table.claim_leased("ev", "A", lease, hour).await.unwrap(),
+        Claim::Held
+    );
+    table.complete_claim("ev", "A", hour).await.unwrap();
+    assert_eq!(
+        table.claim_leased("ev", "A", lease, hour).await.unwrap(),
+        Claim::Done
+    );
+
+    // A claim whose lease ran out (its worker died) is taken over.
+    let gone = chrono::Duration::seconds(-1);
+    assert_eq!(
+        table.claim_leased("ev", "B", gone, hour).await.unwrap(),
+        Claim::Claimed
+    );
+    assert_eq!(
+        table.claim_leased("ev", "B", lease, hour).await.unwrap(),
+        Claim::Claimed
+    );
+    assert_eq!(
+        table.claim_leased("ev", "B", lease, hour).await.unwrap(),
+        Claim::Held
+    );
+    table.forget_once("ev", "B").await.unwrap();
+    assert_eq!(
+        table.claim_leased("ev", "B", lease, hour).await.unwrap(),
+        Claim::Claimed
+    );
+
+    // A plain marker (put_once) counts as done.
+    assert!(table.put_once("ev", "C", hour).await.unwrap());
+    assert_eq!(
+        table.claim_leased("ev", "C", lease, hour).await.unwrap(),
+        Claim::Done
+    );
+}
+
+#[tokio::test]
+async fn a_lane_is_idle_only_when_unowned_and_empty_and_drains_in_order() {
+    let table = table().await;
+    let lease = chrono::Duration::minutes(1);
+    let day = chrono::Duration::days(1);
+    assert!(
+        table
+            .take_lane("C1", "ack-1", LaneTake::IfIdle, lease)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !table
+            .take_lane("C1", "ack-2", LaneTake::IfIdle, lease)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !table
+            .take_lane("C1", "drain", LaneTake::ToDrain, lease)
+            .await
+            .unwrap()
+    );
+    assert!(!table.lane_is_draining("C1").await.unwrap());
+    table
+        .queue_lane_job("C1", "2.0#message", "second", day)
+        .await
+        .unwrap();
+    table
+        .queue_lane_job("C1", "1.0#message", "first", day)
+        .await
+        .unwrap();
+    // A redelivery queues nothing twice.
+    table
+        .queue_lane_job("C1", "1.0#message", "first", day)
+        .await
+        .unwrap();
+    assert_eq!(table.lane_waiting("C1").await.unwrap(), 2);
+    assert!(table.give_back_lane("C1", "ack-1").await.unwrap());
+    assert!(!table.give_back_lane("C1", "ack-1").await.unwrap());
+    // Jobs wait: the lane is not idle for the next inline copy.
+    assert!(
+        !table
+            .take_lane("C1", "ack-3", LaneTake::IfIdle, lease)
+            .await
+            .unwrap()
+    );
+
+    assert!(
+        table
+            .take_lane("C1", "drain", LaneTake::ToDrain, lease)
+            .await
+            .unwrap()
+    );
+    assert!(table.lane_is_draining("C1").await.unwrap());
+    let jobs = table.lane_jobs("C1", 25).await.unwrap();
+    let bodies: Vec<&str> = jobs.iter().map(|job| job.body.as_str()).collect();
+    assert_eq!(bodies, ["first", "second"]);
+    let seen = table.lane_waiting("C1").await.unwrap();
+    assert!(
+        !table
+            .finish_draining_lane("C1", "drain", seen - 1)
+            .await
+            .unwrap()
+    );
+    for job in &jobs {
+        table.finish_lane_job("C1", &job.order).await.unwrap();
+        assert!(!table.lane_job_waits("C1", &job.order).await.unwrap());
+    }
+    table.finish_lane_job("C1", &jobs[0].order).await.unwrap();
+    assert_eq!(table.lane_waiting("C1").await.unwrap(), 0);
+    // Something queued after the drainer looked keeps it draining.
+    table
+        .queue_lane_job("C1", "3.0#message", "third", day)
+        .await
+        .unwrap();
+    assert!(!table.finish_draining_lane("C1", "drain", 0).await.unwrap());
+    table.finish_lane_job("C1", "3.0#message").await.unwrap();
+    assert!(table.finish_draining_lane("C1", "drain", 0).await.unwrap());
+    assert!(
+        table
+            .take_lane("C1", "ack-4", LaneTake::IfIdle, lease)
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test]

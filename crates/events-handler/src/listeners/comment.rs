@@ -300,10 +300,11 @@ pub async fn inline_or_hand_off(
 }
 
 async fn queue(app: &App, job: &CommentJob) -> Result<(), sirslack_store::StoreError> {
-    let body = serde_json::to_string(job).map_err(|error| sirslack_store::StoreError::Malformed {
-        item: format!("lane job {}", job.order_key()),
-        reason: error.to_string(),
-    })?;
+    let body =
+        serde_json::to_string(job).map_err(|error| sirslack_store::StoreError::Malformed {
+            item: format!("lane job {}", job.order_key()),
+            reason: error.to_string(),
+        })?;
     app.table
         .queue_lane_job(job.channel(), &job.order_key(), &body, queued_job_ttl())
         .await
@@ -364,12 +365,20 @@ async fn drain_lane(app: &App, drain: LaneDrain) -> Result<(), LazyError> {
         // A live drainer writes everything queued before it gives the lane back; an ack path
         // holding the lane for an inline copy does not, so this drain waits for it.
         if app.table.lane_is_draining(&lane).await.map_err(store)?
-            || app.table.lane_jobs(&lane, 1).await.map_err(store)?.is_empty()
+            || app
+                .table
+                .lane_jobs(&lane, 1)
+                .await
+                .map_err(store)?
+                .is_empty()
         {
             return Ok(());
         }
         if Instant::now() > give_up_at {
-            error!(lane, "channel lane held too long; its jobs wait for the next drain");
+            error!(
+                lane,
+                "channel lane held too long; its jobs wait for the next drain"
+            );
             return Err(LazyError("channel lane held too long".into()));
         }
         tokio::time::sleep(LANE_POLL).await;
@@ -377,7 +386,11 @@ async fn drain_lane(app: &App, drain: LaneDrain) -> Result<(), LazyError> {
     let mut written = 0usize;
     loop {
         let waiting_seen = app.table.lane_waiting(&lane).await.map_err(store)?;
-        let jobs = app.table.lane_jobs(&lane, DRAIN_PAGE).await.map_err(store)?;
+        let jobs = app
+            .table
+            .lane_jobs(&lane, DRAIN_PAGE)
+            .await
+            .map_err(store)?;
         if jobs.is_empty() {
             if app
                 .table
