@@ -12,15 +12,16 @@
 //!   (the count is checked in the same conditional write), so a queued job is never left
 //!   behind an idle lane.
 //!
-//! Queuing a job and counting it is one transaction, as is finishing one.
+//! No transactions: a job is counted before it is written and uncounted after it is
+//! removed, so a crash between the two writes can only leave the count too high (the lane
+//! keeps draining, in order, until a drainer finds nothing behind the count and clears it).
+//! Plain conditional writes to one item never fail on contention, cost one write unit each
+//! (a transaction costs two per item), and keep moto fast: its TransactWriteItems copies the
+//! whole table first, about 0.1 ms per item stored.
 
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 use chrono::Utc;
 
-use crate::{
-    Item, StoreError, TTL_ATTRIBUTE, Table, get_n, get_s, is_conditional_failure,
-    is_transaction_conflict, n, s,
-};
+use crate::{Item, StoreError, TTL_ATTRIBUTE, Table, get_n, get_s, is_conditional_failure, n, s};
 
 const LANE_SK: &str = "LANE";
 const JOB_PREFIX: &str = "JOB#";
@@ -58,13 +59,6 @@ impl LaneTake {
             Self::IfIdle => "inline",
             Self::ToDrain => "drain",
         }
-    }
-}
-
-fn build_error(error: impl std::fmt::Display) -> StoreError {
-    StoreError::Dynamo {
-        operation: "TransactWriteItems",
-        message: error.to_string(),
     }
 }
 
@@ -136,30 +130,54 @@ impl Table {
         }
     }
 
-    /// Gives `lane` back after draining it, if no job was queued since the drainer read
-    /// `waiting_seen` (with [`Table::lane_waiting`]) and then found the lane empty. Resets the
-    /// count, which heals a count left high by a job that expired. `false`: keep draining.
-    pub async fn finish_draining_lane(
-        &self,
-        lane: &str,
-        owner: &str,
-        waiting_seen: i64,
-    ) -> Result<bool, StoreError> {
+    /// Gives `lane` back after draining it, if nothing is counted as waiting (a job queued
+    /// since the drainer last looked is counted before it is written, so it keeps the lane
+    /// draining). `false`: keep draining.
+    pub async fn finish_draining_lane(&self, lane: &str, owner: &str) -> Result<bool, StoreError> {
         match self
             .client
             .update_item()
             .table_name(&self.name)
             .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
-            .update_expression("SET #waiting = :zero REMOVE #owner, #lease")
+            .update_expression("REMOVE #owner, #lease")
             .condition_expression(
-                "#owner = :owner AND (attribute_not_exists(#waiting) OR #waiting <= :seen)",
+                "#owner = :owner AND (attribute_not_exists(#waiting) OR #waiting <= :zero)",
             )
             .expression_attribute_names("#owner", OWNER)
             .expression_attribute_names("#lease", LEASE_UNTIL_MS)
             .expression_attribute_names("#waiting", WAITING)
             .expression_attribute_values(":owner", s(owner))
             .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":seen", n(waiting_seen))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
+            Err(e) => Err(StoreError::dynamo("UpdateItem", e)),
+        }
+    }
+
+    /// Uncounts `counted` jobs that never arrived (a writer that crashed between counting a
+    /// job and writing it, or between removing one and uncounting it), if the count is still
+    /// `counted` and `owner` still drains the lane. `false`: the count moved; look again.
+    pub async fn uncount_lost_lane_jobs(
+        &self,
+        lane: &str,
+        owner: &str,
+        counted: i64,
+    ) -> Result<bool, StoreError> {
+        match self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
+            .update_expression("SET #waiting = :zero")
+            .condition_expression("#owner = :owner AND #waiting = :counted")
+            .expression_attribute_names("#owner", OWNER)
+            .expression_attribute_names("#waiting", WAITING)
+            .expression_attribute_values(":owner", s(owner))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":counted", n(counted))
             .send()
             .await
         {
@@ -203,8 +221,10 @@ impl Table {
         Ok(out.item.and_then(|item| get_n(&item, WAITING)).unwrap_or(0))
     }
 
-    /// Queues a job in `lane` at `order` and counts it, in one transaction. Queuing the same
-    /// job twice (a redelivery) keeps one copy, counted once.
+    /// Queues a job in `lane` at `order`: counts it, then writes it, so the lane is never
+    /// idle while the job waits. Queuing the same job twice (a redelivery) keeps one copy,
+    /// counted once. A failure between the two writes leaves the count one too high, which
+    /// keeps the lane draining (in order, never inline) until a drainer uncounts it.
     pub async fn queue_lane_job(
         &self,
         lane: &str,
@@ -212,45 +232,61 @@ impl Table {
         body: &str,
         ttl: chrono::Duration,
     ) -> Result<(), StoreError> {
+        self.count_lane_job(lane).await?;
         let mut item = Self::key(lane_pk(lane), &format!("{JOB_PREFIX}{order}"));
         item.insert(BODY.into(), s(body));
         item.insert(
             TTL_ATTRIBUTE.into(),
             n(Utc::now().timestamp() + ttl.num_seconds()),
         );
-        let put = Put::builder()
+        match self
+            .client
+            .put_item()
             .table_name(&self.name)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(build_error)?;
-        let count = Update::builder()
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => self.uncount_lane_job(lane).await,
+            Err(e) => Err(StoreError::dynamo("PutItem", e)),
+        }
+    }
+
+    async fn count_lane_job(&self, lane: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
             .table_name(&self.name)
             .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
             .update_expression("ADD #waiting :one")
             .expression_attribute_names("#waiting", WAITING)
             .expression_attribute_values(":one", n(1))
-            .build()
-            .map_err(build_error)?;
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("UpdateItem", e))?;
+        Ok(())
+    }
+
+    /// Never below zero: a count that went negative would let a lane look idle while a job
+    /// waits.
+    async fn uncount_lane_job(&self, lane: &str) -> Result<(), StoreError> {
         match self
             .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(TransactWriteItem::builder().update(count).build())
+            .update_item()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
+            .update_expression("ADD #waiting :minus_one")
+            .condition_expression("#waiting > :zero")
+            .expression_attribute_names("#waiting", WAITING)
+            .expression_attribute_values(":minus_one", n(-1))
+            .expression_attribute_values(":zero", n(0))
             .send()
             .await
         {
             Ok(_) => Ok(()),
-            Err(e) if is_transaction_conflict(&e) => {
-                if self.lane_job_waits(lane, order).await? {
-                    Ok(())
-                } else {
-                    Err(StoreError::Conflict {
-                        item: format!("{}/{JOB_PREFIX}{order}", lane_pk(lane)),
-                    })
-                }
-            }
-            Err(e) => Err(StoreError::dynamo("TransactWriteItems", e)),
+            Err(e) if is_conditional_failure(&e) => Ok(()),
+            Err(e) => Err(StoreError::dynamo("UpdateItem", e)),
         }
     }
 
@@ -294,45 +330,25 @@ impl Table {
             .collect())
     }
 
-    /// Removes a job written to SIR (or given up on) and uncounts it, in one transaction.
-    /// A job already removed (by another drainer) is left alone.
+    /// Removes a job written to SIR (or given up on), then uncounts it. A job already removed
+    /// (by another drainer) is left alone. A failure between the two writes leaves the count
+    /// one too high (see [`Table::queue_lane_job`]).
     pub async fn finish_lane_job(&self, lane: &str, order: &str) -> Result<(), StoreError> {
-        let delete = Delete::builder()
+        match self
+            .client
+            .delete_item()
             .table_name(&self.name)
             .set_key(Some(Self::key(
                 lane_pk(lane),
                 &format!("{JOB_PREFIX}{order}"),
             )))
             .condition_expression("attribute_exists(pk)")
-            .build()
-            .map_err(build_error)?;
-        let count = Update::builder()
-            .table_name(&self.name)
-            .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
-            .update_expression("ADD #waiting :minus_one")
-            .expression_attribute_names("#waiting", WAITING)
-            .expression_attribute_values(":minus_one", n(-1))
-            .build()
-            .map_err(build_error)?;
-        match self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(delete).build())
-            .transact_items(TransactWriteItem::builder().update(count).build())
             .send()
             .await
         {
-            Ok(_) => Ok(()),
-            Err(e) if is_transaction_conflict(&e) => {
-                if self.lane_job_waits(lane, order).await? {
-                    Err(StoreError::Conflict {
-                        item: format!("{}/{JOB_PREFIX}{order}", lane_pk(lane)),
-                    })
-                } else {
-                    Ok(())
-                }
-            }
-            Err(e) => Err(StoreError::dynamo("TransactWriteItems", e)),
+            Ok(_) => self.uncount_lane_job(lane).await,
+            Err(e) if is_conditional_failure(&e) => Ok(()),
+            Err(e) => Err(StoreError::dynamo("DeleteItem", e)),
         }
     }
 }

@@ -331,8 +331,11 @@ fn drain_hand_off(
 
 /// Most jobs read from a lane at once.
 const DRAIN_PAGE: i32 = 25;
-/// Pause between looks at a lane someone else holds.
+/// Pause between looks at a lane someone else holds (or at a count with no job behind it).
 const LANE_POLL: Duration = Duration::from_millis(250);
+/// How long a count may stand with no job behind it before a drainer takes it for a crashed
+/// writer's: a live one writes the job right after counting it.
+const LANE_COUNT_SETTLE: Duration = Duration::from_secs(2);
 
 /// The lazy listener: drains a channel's lane (and still runs a bare job, as handed off by an
 /// earlier release).
@@ -384,8 +387,9 @@ async fn drain_lane(app: &App, drain: LaneDrain) -> Result<(), LazyError> {
         tokio::time::sleep(LANE_POLL).await;
     }
     let mut written = 0usize;
+    // A count with nothing behind it: since when, at what value.
+    let mut counted_missing: Option<(i64, Instant)> = None;
     loop {
-        let waiting_seen = app.table.lane_waiting(&lane).await.map_err(store)?;
         let jobs = app
             .table
             .lane_jobs(&lane, DRAIN_PAGE)
@@ -394,15 +398,38 @@ async fn drain_lane(app: &App, drain: LaneDrain) -> Result<(), LazyError> {
         if jobs.is_empty() {
             if app
                 .table
-                .finish_draining_lane(&lane, &owner, waiting_seen)
+                .finish_draining_lane(&lane, &owner)
                 .await
                 .map_err(store)?
             {
                 info!(lane, written, "channel lane drained");
                 return Ok(());
             }
+            // Counted but not there: a job being queued this instant (it shows in a moment),
+            // or one whose writer crashed between counting and writing it (it never will).
+            let counted = app.table.lane_waiting(&lane).await.map_err(store)?;
+            match counted_missing {
+                Some((seen, since)) if seen == counted && since.elapsed() >= LANE_COUNT_SETTLE => {
+                    if app
+                        .table
+                        .uncount_lost_lane_jobs(&lane, &owner, counted)
+                        .await
+                        .map_err(store)?
+                    {
+                        warn!(
+                            lane,
+                            counted, "uncounted channel lane jobs that never arrived"
+                        );
+                    }
+                    counted_missing = None;
+                }
+                Some((seen, _)) if seen == counted => {}
+                _ => counted_missing = Some((counted, Instant::now())),
+            }
+            tokio::time::sleep(LANE_POLL).await;
             continue;
         }
+        counted_missing = None;
         for queued in jobs {
             if !app
                 .table
