@@ -44,6 +44,15 @@ pub struct LaneJob {
     pub body: String,
 }
 
+/// A lane as [`Table::lane_state`] read it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LaneState {
+    /// A drainer holds the lane under a live lease.
+    pub draining: bool,
+    /// Jobs counted as waiting.
+    pub waiting: i64,
+}
+
 /// How a lane is taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LaneTake {
@@ -187,9 +196,10 @@ impl Table {
         }
     }
 
-    /// Whether a drainer holds `lane` under a live lease: it writes every job queued before it
-    /// gives the lane back, so another drain need not wait for it.
-    pub async fn lane_is_draining(&self, lane: &str) -> Result<bool, StoreError> {
+    /// The lane as it stands: whether a drainer holds it under a live lease (it writes every
+    /// job queued before it gives the lane back, so another drain need not wait for it), and
+    /// how many jobs it counts as waiting (0 for a lane never used). One consistent read.
+    pub async fn lane_state(&self, lane: &str) -> Result<LaneState, StoreError> {
         let out = self
             .client
             .get_item()
@@ -200,25 +210,12 @@ impl Table {
             .await
             .map_err(|e| StoreError::dynamo("GetItem", e))?;
         let now_ms = Utc::now().timestamp_millis();
-        Ok(out.item.is_some_and(|item| {
-            get_s(&item, OWNER).is_some()
+        Ok(out.item.map_or(LaneState::default(), |item| LaneState {
+            draining: get_s(&item, OWNER).is_some()
                 && get_s(&item, ROLE) == Some(LaneTake::ToDrain.role())
-                && get_n(&item, LEASE_UNTIL_MS).is_some_and(|until| until >= now_ms)
+                && get_n(&item, LEASE_UNTIL_MS).is_some_and(|until| until >= now_ms),
+            waiting: get_n(&item, WAITING).unwrap_or(0),
         }))
-    }
-
-    /// How many jobs the lane counts as waiting (0 for a lane never used).
-    pub async fn lane_waiting(&self, lane: &str) -> Result<i64, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("GetItem", e))?;
-        Ok(out.item.and_then(|item| get_n(&item, WAITING)).unwrap_or(0))
     }
 
     /// Queues a job in `lane` at `order`: counts it, then writes it, so the lane is never

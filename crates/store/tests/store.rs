@@ -375,7 +375,7 @@ async fn a_lane_is_idle_only_when_unowned_and_empty_and_drains_in_order() {
             .await
             .unwrap()
     );
-    assert!(!table.lane_is_draining("C1").await.unwrap());
+    assert!(!table.lane_state("C1").await.unwrap().draining);
     table
         .queue_lane_job("C1", "2.0#message", "second", day)
         .await
@@ -389,7 +389,7 @@ async fn a_lane_is_idle_only_when_unowned_and_empty_and_drains_in_order() {
         .queue_lane_job("C1", "1.0#message", "first", day)
         .await
         .unwrap();
-    assert_eq!(table.lane_waiting("C1").await.unwrap(), 2);
+    assert_eq!(table.lane_state("C1").await.unwrap().waiting, 2);
     assert!(table.give_back_lane("C1", "ack-1").await.unwrap());
     assert!(!table.give_back_lane("C1", "ack-1").await.unwrap());
     // Jobs wait: the lane is not idle for the next inline copy.
@@ -406,7 +406,7 @@ async fn a_lane_is_idle_only_when_unowned_and_empty_and_drains_in_order() {
             .await
             .unwrap()
     );
-    assert!(table.lane_is_draining("C1").await.unwrap());
+    assert!(table.lane_state("C1").await.unwrap().draining);
     let jobs = table.lane_jobs("C1", 25).await.unwrap();
     let bodies: Vec<&str> = jobs.iter().map(|job| job.body.as_str()).collect();
     assert_eq!(bodies, ["first", "second"]);
@@ -417,7 +417,7 @@ async fn a_lane_is_idle_only_when_unowned_and_empty_and_drains_in_order() {
     }
     // Finishing a job twice uncounts it once; the count never goes below zero.
     table.finish_lane_job("C1", &jobs[0].order).await.unwrap();
-    assert_eq!(table.lane_waiting("C1").await.unwrap(), 0);
+    assert_eq!(table.lane_state("C1").await.unwrap().waiting, 0);
     // Something queued after the drainer looked keeps it draining.
     table
         .queue_lane_job("C1", "3.0#message", "third", day)
@@ -438,7 +438,7 @@ async fn a_lane_is_idle_only_when_unowned_and_empty_and_drains_in_order() {
             .unwrap()
     );
     table.finish_lane_job("C1", "3.0#message").await.unwrap();
-    assert_eq!(table.lane_waiting("C1").await.unwrap(), 0);
+    assert_eq!(table.lane_state("C1").await.unwrap().waiting, 0);
     // A drainer that crashed between removing a job and uncounting it: the count stands
     // alone (the removal done here by hand, without the uncount).
     table
@@ -456,7 +456,7 @@ async fn a_lane_is_idle_only_when_unowned_and_empty_and_drains_in_order() {
         .send()
         .await
         .unwrap();
-    assert_eq!(table.lane_waiting("C1").await.unwrap(), 1);
+    assert_eq!(table.lane_state("C1").await.unwrap().waiting, 1);
     assert!(table.lane_jobs("C1", 25).await.unwrap().is_empty());
     assert!(!table.finish_draining_lane("C1", "drain").await.unwrap());
     assert!(

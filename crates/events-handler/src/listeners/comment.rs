@@ -367,14 +367,8 @@ async fn drain_lane(app: &App, drain: LaneDrain) -> Result<(), LazyError> {
         }
         // A live drainer writes everything queued before it gives the lane back; an ack path
         // holding the lane for an inline copy does not, so this drain waits for it.
-        if app.table.lane_is_draining(&lane).await.map_err(store)?
-            || app
-                .table
-                .lane_jobs(&lane, 1)
-                .await
-                .map_err(store)?
-                .is_empty()
-        {
+        let state = app.table.lane_state(&lane).await.map_err(store)?;
+        if state.draining || state.waiting <= 0 {
             return Ok(());
         }
         if Instant::now() > give_up_at {
@@ -407,7 +401,7 @@ async fn drain_lane(app: &App, drain: LaneDrain) -> Result<(), LazyError> {
             }
             // Counted but not there: a job being queued this instant (it shows in a moment),
             // or one whose writer crashed between counting and writing it (it never will).
-            let counted = app.table.lane_waiting(&lane).await.map_err(store)?;
+            let counted = app.table.lane_state(&lane).await.map_err(store)?.waiting;
             match counted_missing {
                 Some((seen, since)) if seen == counted && since.elapsed() >= LANE_COUNT_SETTLE => {
                     if app
