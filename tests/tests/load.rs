@@ -3,10 +3,10 @@
 //! once, in the order written within its case. The test prints throughput and the end-to-end
 //! latency distribution (from the item's creation on one side, Slack's `ts` or SIR's
 //! `createdDate`, to its copy's on the other); it asserts no timing. The numbers are in
-//! `docs/PERFORMANCE.md` (the reduced-size run; see there).
+//! `docs/PERFORMANCE.md` (the full-size run).
 //!
 //! Size (environment variables; the defaults are the full run, 50 cases and 2,000 items, about
-//! 10 minutes on a 2-core VM):
+//! 8 minutes on a 2-core VM):
 //!
 //! - `SIRSLACK_LOAD_CASES` (50): cases, each with its channel;
 //! - `SIRSLACK_LOAD_PER_CASE` (20): Slack messages per case, and as many SIR comments;
@@ -18,7 +18,7 @@
 //! The items are offered at a steady rate, and held back when too many are on their way,
 //! because the local world has a capacity of its own: every DynamoDB, SQS and EventBridge call
 //! goes to one moto process (one Python core, DynamoDB requests applied one at a time), about
-//! ten calls per item from the functions plus the harness's own. Offered faster than moto
+//! 13 calls per item from the functions plus the harness's own. Offered faster than moto
 //! answers, calls queue up in moto, the events handler no longer answers Slack within 3 s,
 //! Slack's retries add load, and the run measures moto's collapse rather than sirslack. Slack
 //! retries an event on its real schedule here (at once, after 1 minute, after 5 minutes), not
