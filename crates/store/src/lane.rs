@@ -21,7 +21,10 @@
 
 use chrono::Utc;
 
-use crate::{Item, StoreError, TTL_ATTRIBUTE, Table, get_n, get_s, is_conditional_failure, n, s};
+use crate::{
+    Item, StoreError, TTL_ATTRIBUTE, Table, condition_held, get_n, get_s, is_conditional_failure,
+    n, s,
+};
 
 const LANE_SK: &str = "LANE";
 const JOB_PREFIX: &str = "JOB#";
@@ -110,60 +113,50 @@ impl Table {
                 .expression_attribute_names("#waiting", WAITING)
                 .expression_attribute_values(":zero", n(0));
         }
-        match update.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if is_conditional_failure(&e) => Ok(false),
-            Err(e) => Err(StoreError::dynamo("UpdateItem", e)),
-        }
+        condition_held("UpdateItem", update.send().await)
     }
 
     /// Gives `lane` back after an inline write. `false`: it was no longer `owner`'s (the lease
     /// ran out and someone took it); nothing to do then.
     pub async fn give_back_lane(&self, lane: &str, owner: &str) -> Result<bool, StoreError> {
-        match self
-            .client
-            .update_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
-            .update_expression("REMOVE #owner, #lease")
-            .condition_expression("#owner = :owner")
-            .expression_attribute_names("#owner", OWNER)
-            .expression_attribute_names("#lease", LEASE_UNTIL_MS)
-            .expression_attribute_values(":owner", s(owner))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) if is_conditional_failure(&e) => Ok(false),
-            Err(e) => Err(StoreError::dynamo("UpdateItem", e)),
-        }
+        condition_held(
+            "UpdateItem",
+            self.client
+                .update_item()
+                .table_name(&self.name)
+                .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
+                .update_expression("REMOVE #owner, #lease")
+                .condition_expression("#owner = :owner")
+                .expression_attribute_names("#owner", OWNER)
+                .expression_attribute_names("#lease", LEASE_UNTIL_MS)
+                .expression_attribute_values(":owner", s(owner))
+                .send()
+                .await,
+        )
     }
 
     /// Gives `lane` back after draining it, if nothing is counted as waiting (a job queued
     /// since the drainer last looked is counted before it is written, so it keeps the lane
     /// draining). `false`: keep draining.
     pub async fn finish_draining_lane(&self, lane: &str, owner: &str) -> Result<bool, StoreError> {
-        match self
-            .client
-            .update_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
-            .update_expression("REMOVE #owner, #lease")
-            .condition_expression(
-                "#owner = :owner AND (attribute_not_exists(#waiting) OR #waiting <= :zero)",
-            )
-            .expression_attribute_names("#owner", OWNER)
-            .expression_attribute_names("#lease", LEASE_UNTIL_MS)
-            .expression_attribute_names("#waiting", WAITING)
-            .expression_attribute_values(":owner", s(owner))
-            .expression_attribute_values(":zero", n(0))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) if is_conditional_failure(&e) => Ok(false),
-            Err(e) => Err(StoreError::dynamo("UpdateItem", e)),
-        }
+        condition_held(
+            "UpdateItem",
+            self.client
+                .update_item()
+                .table_name(&self.name)
+                .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
+                .update_expression("REMOVE #owner, #lease")
+                .condition_expression(
+                    "#owner = :owner AND (attribute_not_exists(#waiting) OR #waiting <= :zero)",
+                )
+                .expression_attribute_names("#owner", OWNER)
+                .expression_attribute_names("#lease", LEASE_UNTIL_MS)
+                .expression_attribute_names("#waiting", WAITING)
+                .expression_attribute_values(":owner", s(owner))
+                .expression_attribute_values(":zero", n(0))
+                .send()
+                .await,
+        )
     }
 
     /// Uncounts `counted` jobs that never arrived (a writer that crashed between counting a
@@ -175,25 +168,22 @@ impl Table {
         owner: &str,
         counted: i64,
     ) -> Result<bool, StoreError> {
-        match self
-            .client
-            .update_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
-            .update_expression("SET #waiting = :zero")
-            .condition_expression("#owner = :owner AND #waiting = :counted")
-            .expression_attribute_names("#owner", OWNER)
-            .expression_attribute_names("#waiting", WAITING)
-            .expression_attribute_values(":owner", s(owner))
-            .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":counted", n(counted))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) if is_conditional_failure(&e) => Ok(false),
-            Err(e) => Err(StoreError::dynamo("UpdateItem", e)),
-        }
+        condition_held(
+            "UpdateItem",
+            self.client
+                .update_item()
+                .table_name(&self.name)
+                .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
+                .update_expression("SET #waiting = :zero")
+                .condition_expression("#owner = :owner AND #waiting = :counted")
+                .expression_attribute_names("#owner", OWNER)
+                .expression_attribute_names("#waiting", WAITING)
+                .expression_attribute_values(":owner", s(owner))
+                .expression_attribute_values(":zero", n(0))
+                .expression_attribute_values(":counted", n(counted))
+                .send()
+                .await,
+        )
     }
 
     /// The lane as it stands: whether a drainer holds it under a live lease (it writes every

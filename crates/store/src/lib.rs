@@ -92,6 +92,23 @@ fn is_conditional_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> b
         .is_some_and(|code| code == "ConditionalCheckFailedException")
 }
 
+/// A conditional write's outcome: `true` when it was applied, `false` when its condition did
+/// not hold.
+fn condition_held<T, E, R>(
+    operation: &'static str,
+    result: Result<T, SdkError<E, R>>,
+) -> Result<bool, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if is_conditional_failure(&e) => Ok(false),
+        Err(e) => Err(StoreError::dynamo(operation, e)),
+    }
+}
+
 fn is_transaction_conflict<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     err.as_service_error()
         .and_then(|e| e.code())
