@@ -8,9 +8,8 @@
 //! - the ack path takes it only when it is idle (no owner, nothing waiting), writes inline,
 //!   and gives it back;
 //! - otherwise the job is queued and a drainer takes the lane and writes every waiting job in
-//!   order. A drainer gives the lane back only when nothing new was queued since it looked
-//!   (the count is checked in the same conditional write), so a queued job is never left
-//!   behind an idle lane.
+//!   order. A drainer gives the lane back only when nothing is counted as waiting (checked
+//!   in the same conditional write), so a queued job is never left behind an idle lane.
 //!
 //! No transactions: a job is counted before it is written and uncounted after it is
 //! removed, so a crash between the two writes can only leave the count too high (the lane
@@ -119,44 +118,42 @@ impl Table {
     /// Gives `lane` back after an inline write. `false`: it was no longer `owner`'s (the lease
     /// ran out and someone took it); nothing to do then.
     pub async fn give_back_lane(&self, lane: &str, owner: &str) -> Result<bool, StoreError> {
-        condition_held(
-            "UpdateItem",
-            self.client
-                .update_item()
-                .table_name(&self.name)
-                .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
-                .update_expression("REMOVE #owner, #lease")
-                .condition_expression("#owner = :owner")
-                .expression_attribute_names("#owner", OWNER)
-                .expression_attribute_names("#lease", LEASE_UNTIL_MS)
-                .expression_attribute_values(":owner", s(owner))
-                .send()
-                .await,
-        )
+        self.release_lane(lane, owner, false).await
     }
 
     /// Gives `lane` back after draining it, if nothing is counted as waiting (a job queued
     /// since the drainer last looked is counted before it is written, so it keeps the lane
     /// draining). `false`: keep draining.
     pub async fn finish_draining_lane(&self, lane: &str, owner: &str) -> Result<bool, StoreError> {
-        condition_held(
-            "UpdateItem",
-            self.client
-                .update_item()
-                .table_name(&self.name)
-                .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
-                .update_expression("REMOVE #owner, #lease")
+        self.release_lane(lane, owner, true).await
+    }
+
+    async fn release_lane(
+        &self,
+        lane: &str,
+        owner: &str,
+        only_if_nothing_waits: bool,
+    ) -> Result<bool, StoreError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
+            .update_expression("REMOVE #owner, #lease")
+            .expression_attribute_names("#owner", OWNER)
+            .expression_attribute_names("#lease", LEASE_UNTIL_MS)
+            .expression_attribute_values(":owner", s(owner));
+        update = if only_if_nothing_waits {
+            update
                 .condition_expression(
                     "#owner = :owner AND (attribute_not_exists(#waiting) OR #waiting <= :zero)",
                 )
-                .expression_attribute_names("#owner", OWNER)
-                .expression_attribute_names("#lease", LEASE_UNTIL_MS)
                 .expression_attribute_names("#waiting", WAITING)
-                .expression_attribute_values(":owner", s(owner))
                 .expression_attribute_values(":zero", n(0))
-                .send()
-                .await,
-        )
+        } else {
+            update.condition_expression("#owner = :owner")
+        };
+        condition_held("UpdateItem", update.send().await)
     }
 
     /// Uncounts `counted` jobs that never arrived (a writer that crashed between counting a
@@ -258,41 +255,21 @@ impl Table {
     /// Never below zero: a count that went negative would let a lane look idle while a job
     /// waits.
     async fn uncount_lane_job(&self, lane: &str) -> Result<(), StoreError> {
-        match self
-            .client
-            .update_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
-            .update_expression("ADD #waiting :minus_one")
-            .condition_expression("#waiting > :zero")
-            .expression_attribute_names("#waiting", WAITING)
-            .expression_attribute_values(":minus_one", n(-1))
-            .expression_attribute_values(":zero", n(0))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_failure(&e) => Ok(()),
-            Err(e) => Err(StoreError::dynamo("UpdateItem", e)),
-        }
-    }
-
-    /// Whether the job at `order` still waits in `lane`.
-    pub async fn lane_job_waits(&self, lane: &str, order: &str) -> Result<bool, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::key(
-                lane_pk(lane),
-                &format!("{JOB_PREFIX}{order}"),
-            )))
-            .consistent_read(true)
-            .projection_expression("pk")
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("GetItem", e))?;
-        Ok(out.item.is_some())
+        condition_held(
+            "UpdateItem",
+            self.client
+                .update_item()
+                .table_name(&self.name)
+                .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
+                .update_expression("ADD #waiting :minus_one")
+                .condition_expression("#waiting > :zero")
+                .expression_attribute_names("#waiting", WAITING)
+                .expression_attribute_values(":minus_one", n(-1))
+                .expression_attribute_values(":zero", n(0))
+                .send()
+                .await,
+        )
+        .map(|_| ())
     }
 
     /// The first `limit` waiting jobs of `lane`, in order.
