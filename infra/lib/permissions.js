@@ -50,14 +50,22 @@ const SIR_ACTIONS = Object.freeze({
 });
 
 /**
- * Item-level DynamoDB actions on the one table (no index exists). Transactions are authorized by
- * these same actions. No function may Scan (the reference integration's defect 7) or manage the table.
+ * Item-level DynamoDB actions on the one table (no index exists), exactly those each function's
+ * code calls (through crates/store): the acceptance test `least_privilege` runs every function with
+ * its synthesized role and fails on a call AWS would refuse and on an action granted but never used.
+ * Transactions are authorized by their items' actions (the Slack client's channel link is an
+ * Update and a Put). No function may Scan (the reference integration's defect 7) or manage the
+ * table.
  */
 const TABLE_ACTIONS = Object.freeze({
+  // Snapshots (BatchGetItem for the listing), children, leases, listing refresh of closed cases.
   poller: ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
-  slackClient: ['dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
-  eventsHandler: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-  commandHandler: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+  // Case lease, channel link, applied sequence, markers.
+  slackClient: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  // Claims, markers, and the channel lanes (a drain lists the lane's jobs with Query).
+  eventsHandler: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+  // Channel -> case, once-markers (commands, announcements, one-time codes).
+  commandHandler: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
 });
 
 /**

@@ -9,6 +9,7 @@ const defaultDeployment = synthesize({ nag: true });
 
 require('./suites/templates')(defaultDeployment);
 require('./suites/iam')(defaultDeployment);
+require('./suites/iam-export')(defaultDeployment);
 require('./suites/environment')(defaultDeployment);
 require('./suites/secrets-and-nag')(defaultDeployment);
 require('./suites/deployments')(defaultDeployment);

@@ -181,8 +181,8 @@ impl LoadServiceConfig for EnvironmentServiceConfig {
     }
 }
 
-/// The SDK configuration `function` gets: region and endpoints from its environment, static
-/// local credentials, and an HTTP client that counts its calls and injects [`AwsFaults`].
+/// The SDK configuration `function` gets: region and endpoints from its environment, the
+/// credentials of its own role (see `crate::iam`), and an HTTP client that counts its calls and injects [`AwsFaults`].
 pub(crate) fn sdk_config_for(
     function: Function,
     environment: &FunctionEnvironment,
@@ -195,9 +195,7 @@ pub(crate) fn sdk_config_for(
                 .get("AWS_REGION")
                 .unwrap_or_else(|| REGION.to_owned()),
         ))
-        .credentials_provider(SharedCredentialsProvider::new(
-            aws_local::local_credentials(),
-        ))
+        .credentials_provider(SharedCredentialsProvider::new(function.credentials()))
         .service_config(EnvironmentServiceConfig {
             environment: environment.clone(),
         })

@@ -352,6 +352,16 @@ async fn invoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let authorization = headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok());
+    let access = local_iam::Access::new(
+        "lambda:InvokeFunction",
+        crate::lambda_events::function_arn_for_name(&function_name),
+    );
+    if let Err(denial) = shared.iam.authorizer.authorize(authorization, &[access]) {
+        return local_iam::error_response("lambda", &denial);
+    }
     let Some(function) = Function::from_function_name(&function_name) else {
         return lambda_error(
             StatusCode::NOT_FOUND,

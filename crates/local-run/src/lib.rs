@@ -36,6 +36,7 @@ pub mod environment;
 pub mod error;
 pub mod functions;
 pub mod gateway;
+mod iam;
 pub mod lambda_events;
 pub mod names;
 pub mod provision;
@@ -71,5 +72,6 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 // The stand-ins' types a caller needs to read what the world did.
+pub use local_iam;
 pub use sir_standin;
 pub use slack_standin;

@@ -31,6 +31,7 @@ use crate::functions::{
     FunctionFaults, FunctionSet, InvocationOutcome, InvocationRecord, Invocations, Runner, Trigger,
 };
 use crate::gateway::{GatewayFaults, Throttle};
+use crate::iam::WorldIam;
 use crate::lambda_events::{ACCOUNT_ID, REGION};
 use crate::names::{DEFAULT_CHANNEL_PREFIX, Function, ResourceNames};
 use crate::provision::{Queues, Secrets, provision, random_bot_token, random_signing_secret};
@@ -46,6 +47,8 @@ pub const SLASH_COMMAND: &str = "/security-ir";
 
 /// What the background tasks share.
 pub(crate) struct Shared {
+    /// Who may do what; the gate the functions reach moto through.
+    pub(crate) iam: WorldIam,
     pub(crate) config: WorldConfig,
     pub(crate) names: ResourceNames,
     pub(crate) queues: Queues,
@@ -132,9 +135,11 @@ impl World {
         };
         let names = ResourceNames::for_moto(config.moto);
 
+        let authorizer = crate::iam::harness_authorizer();
         let sir = SirStandin::start_with(StandinConfig {
             account_id: ACCOUNT_ID.to_owned(),
             region: REGION.to_owned(),
+            authorizer: Some(authorizer.clone()),
             ..StandinConfig::default()
         })
         .await
@@ -176,8 +181,9 @@ impl World {
         );
 
         let queues = provision(&aws, &names, &config, &secrets).await?;
+        let iam = WorldIam::start(authorizer, aws.endpoint_url(), &names, &queues).await?;
         let endpoints = Endpoints {
-            moto: aws.endpoint_url().to_owned(),
+            moto: iam.gate.endpoint_url().to_owned(),
             sir: sir.endpoint_url(),
             lambda: lambda_url.clone(),
             slack_api: slack.api_url(),
@@ -228,6 +234,7 @@ impl World {
             .throttle
             .map(|(rate, burst)| Mutex::new(Throttle::new(rate, burst)));
         let shared = Arc::new(Shared {
+            iam,
             names,
             queues,
             aws,
@@ -307,6 +314,41 @@ impl World {
     }
 
     // ---- parts ----------------------------------------------------------------------------
+
+    /// Every AWS call of a function that its role did not allow (moto, SIR, Lambda), oldest
+    /// first. In AWS each one is an `AccessDenied` the function saw.
+    pub fn iam_refusals(&self) -> Vec<local_iam::Refusal> {
+        self.shared.iam.authorizer.refusals()
+    }
+
+    /// Every action each function was allowed so far, by function (what its code used).
+    pub fn iam_actions_used(
+        &self,
+    ) -> std::collections::BTreeMap<Function, std::collections::BTreeSet<String>> {
+        let mut used: std::collections::BTreeMap<Function, std::collections::BTreeSet<String>> =
+            Function::ALL
+                .into_iter()
+                .map(|f| (f, Default::default()))
+                .collect();
+        for (principal, action) in self.shared.iam.authorizer.granted() {
+            if let Some(function) = Function::from_function_name(&principal) {
+                used.entry(function).or_default().insert(action);
+            }
+        }
+        used
+    }
+
+    /// The actions each function's role grants to its own code, as synthesized: every statement
+    /// but those CDK adds for the Lambda service's own work on the role (no `Sid`: the event
+    /// source mapping's and the dead-letter queue's grants) and `WriteOwnLogs` (the runtime's).
+    pub fn iam_actions_granted(
+        &self,
+    ) -> std::collections::BTreeMap<Function, std::collections::BTreeSet<String>> {
+        Function::ALL
+            .into_iter()
+            .map(|function| (function, crate::iam::code_actions(function)))
+            .collect()
+    }
 
     /// The SIR stand-in: seed as a responder would, inspect, inject faults.
     pub fn sir(&self) -> &SirStandin {

@@ -201,6 +201,7 @@ async fn api_call(shared: &Shared, call: ApiCall, parts: &Parts, body: Body) -> 
     let outcome = async {
         // Authentication comes first, as on AWS: an unsigned malformed request is a 403.
         check_signature(&parts.headers)?;
+        authorize(shared, &call, &parts.headers)?;
         let request = request?;
         match shared.take_fault(call.operation.name(), true) {
             Some(FaultKind::Latency(delay)) => tokio::time::sleep(delay).await,
@@ -229,6 +230,38 @@ async fn api_call(shared: &Shared, call: ApiCall, parts: &Parts, body: Body) -> 
         error_type,
     });
     response
+}
+
+/// IAM: the caller's policy must allow `security-ir:<Operation>` on the resource the call acts on.
+fn authorize(shared: &Shared, call: &ApiCall, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(authorizer) = &shared.authorizer else {
+        return Ok(());
+    };
+    let (region, account) = shared.lock().arn_scope();
+    let resource = match (call.operation, &call.case_id, &call.resource_id) {
+        (Operation::GetMembership, _, Some(membership)) => {
+            format!("arn:aws:security-ir:{region}:{account}:membership/{membership}")
+        }
+        (_, Some(case_id), _) => format!("arn:aws:security-ir:{region}:{account}:case/{case_id}"),
+        _ => "*".to_owned(),
+    };
+    let access = local_iam::Access::new(format!("security-ir:{}", call.operation.name()), resource);
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok());
+    authorizer
+        .authorize(authorization, &[access])
+        .map(|_| ())
+        .map_err(|denial| match denial {
+            local_iam::Denial::NotAuthorized { .. } | local_iam::Denial::MissingAuthentication => {
+                ApiError::AccessDenied(denial.to_string())
+            }
+            local_iam::Denial::UnknownAccessKey { .. } => ApiError::Custom {
+                status: 403,
+                error_type: "UnrecognizedClientException".to_owned(),
+                message: denial.to_string(),
+            },
+        })
 }
 
 /// The request's input as JSON: the body, or for ListInvestigations (a GET) its query string.

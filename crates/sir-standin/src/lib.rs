@@ -71,6 +71,11 @@ pub struct StandinConfig {
     pub lenient_submitted_transitions: bool,
     /// Status an attachment gets once its bytes are PUT to an upload URL.
     pub upload_attachment_status: AttachmentStatus,
+    /// IAM as AWS applies it: when set, every API call is refused (403 `AccessDeniedException`,
+    /// `UnrecognizedClientException` for an unknown key) unless the policy of the SigV4 access
+    /// key's principal allows `security-ir:<Operation>` on the case or membership ARN (`*` for
+    /// ListCases, ListMemberships and CreateCase). Presigned URLs are not IAM-checked (as S3's).
+    pub authorizer: Option<local_iam::Authorizer>,
 }
 
 impl Default for StandinConfig {
@@ -84,6 +89,7 @@ impl Default for StandinConfig {
             responder_principal: "AWS Responder".to_owned(),
             lenient_submitted_transitions: false,
             upload_attachment_status: AttachmentStatus::Verified,
+            authorizer: None,
         }
     }
 }
@@ -115,10 +121,10 @@ impl SirStandin {
         let listener = tokio::net::TcpListener::bind(config.bind_addr).await?;
         let local_addr = listener.local_addr()?;
         let endpoint_url = format!("http://{local_addr}");
-        let shared = Arc::new(Shared::new(Store::new(Settings::from_config(
-            &config,
-            endpoint_url,
-        ))));
+        let shared = Arc::new(
+            Shared::new(Store::new(Settings::from_config(&config, endpoint_url)))
+                .with_authorizer(config.authorizer.clone()),
+        );
         let router = axum::Router::new()
             .fallback(api::handle)
             .with_state(Arc::clone(&shared));

@@ -25,6 +25,8 @@ use crate::validate::is_case_id;
 pub(crate) struct Shared {
     store: Mutex<Store>,
     pub(crate) call_recorded: Notify,
+    /// IAM for API calls (see `StandinConfig::authorizer`).
+    pub(crate) authorizer: Option<local_iam::Authorizer>,
 }
 
 impl Shared {
@@ -32,7 +34,13 @@ impl Shared {
         Shared {
             store: Mutex::new(store),
             call_recorded: Notify::new(),
+            authorizer: None,
         }
+    }
+
+    pub(crate) fn with_authorizer(mut self, authorizer: Option<local_iam::Authorizer>) -> Self {
+        self.authorizer = authorizer;
+        self
     }
 
     /// A panic in one handler must not take the stand-in down for the rest of a test run.
@@ -167,6 +175,14 @@ pub(crate) struct Store {
 }
 
 impl Store {
+    /// The region and account of this stand-in's ARNs.
+    pub(crate) fn arn_scope(&self) -> (String, String) {
+        (
+            self.settings.region.clone(),
+            self.settings.account_id.clone(),
+        )
+    }
+
     pub(crate) fn new(settings: Settings) -> Self {
         let mut store = Store {
             clock: Clock::default(),

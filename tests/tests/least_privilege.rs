@@ -1,0 +1,140 @@
+//! Least privilege proven by execution: each function calls AWS with credentials of its own whose
+//! permissions are exactly its role's statements as the CDK app synthesizes them
+//! (`infra/iam/function-policies.json`, see `crates/local-iam`). Everything the integration does
+//! is done here once, its recovery paths included; then no call may have been refused, and every
+//! action a role grants its code must have been used. So removing an action from
+//! `infra/lib/permissions.js` (and regenerating the file, which the infra tests demand) makes
+//! this test fail with the call AWS would refuse, and granting an action the code never calls
+//! makes it fail as unused.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use sirslack_acceptance::{
+    WAIT, open_case, run, wait_for_app_message, wait_for_comment, world_with,
+};
+use sirslack_local_run::cast::{ALICE, AWS_RESPONDER, BOB};
+use sirslack_local_run::scenario::{self, ScenarioOptions};
+use sirslack_local_run::{AwsFault, AwsFaultEffect, Function, WorldConfig};
+
+#[test]
+fn every_function_uses_exactly_what_its_synthesized_role_grants() {
+    run(async {
+        let world = world_with(
+            WorldConfig::for_tests()
+                .with_env(Function::SlackClient, "REDELIVERY_FIRST_DELAY_SECONDS", "1")
+                .with_env(Function::SlackClient, "REDELIVERY_MAX_DELAY_SECONDS", "2"),
+        )
+        .await;
+
+        // The brief's scenario: channel, both ways, commands, files both ways, close.
+        let report = scenario::play(&world, ScenarioOptions::default(), &mut std::io::sink()).await;
+        assert!(report.passed(), "{:#?}", report.steps);
+        let closed_case = report.case_id.clone().expect("the scenario made a case");
+
+        let case = open_case(&world).await;
+        let channel = case.channel.id.clone();
+
+        // update-title: UpdateCase.
+        world
+            .slash_command(&ALICE, &channel, "update-title Least privilege title")
+            .await
+            .expect("the command is acked");
+        world
+            .wait_until("the title in SIR", WAIT, |world| {
+                world
+                    .sir()
+                    .case(&case.case_id)
+                    .is_some_and(|c| c.title == "Least privilege title")
+            })
+            .await
+            .expect("SIR has the title");
+
+        // A status change SIR refuses: the announcement marker is given back.
+        world.aws_faults().inject(
+            AwsFault::new("security-ir", "update-case-status")
+                .from_function(Function::CommandHandler),
+        );
+        world
+            .slash_command(&ALICE, &channel, "update-status detection")
+            .await
+            .expect("the command is acked");
+        world
+            .wait_until("the refused status change", WAIT, |world| {
+                world.aws_faults().pending() == 0
+            })
+            .await
+            .expect("the command handler called SIR");
+
+        // A slow copy: later messages queue in the channel's lane and a drain writes them.
+        world.aws_faults().inject(
+            AwsFault::new("security-ir", "create-comment")
+                .from_function(Function::EventsHandler)
+                .body_contains("LP-SLOW-1")
+                .times(2)
+                .effect(AwsFaultEffect::Latency(Duration::from_secs(3))),
+        );
+        for (index, person) in [&ALICE, &BOB, &ALICE].into_iter().enumerate() {
+            world
+                .post_message(&channel, person.slack_id, &format!("LP-SLOW-{}", index + 1))
+                .expect("Slack takes the message");
+        }
+        for index in 1..=3 {
+            wait_for_comment(&world, &case.case_id, &format!("LP-SLOW-{index}")).await;
+        }
+
+        // Slack failing a post: the Slack client hands the record back for a later delivery.
+        world
+            .slack()
+            .inject_server_errors(Some("chat.postMessage"), 503, 8);
+        world
+            .sir()
+            .add_comment(&case.case_id, "LP-REDELIVERED", AWS_RESPONDER)
+            .expect("SIR takes the comment");
+        wait_for_app_message(&world, &channel, "LP-REDELIVERED").await;
+
+        // A channel set up by an older version (no case stored with it): an update asks SIR
+        // for the case as it is.
+        world
+            .aws()
+            .dynamodb()
+            .update_item()
+            .table_name(&world.names().table)
+            .key("pk", AttributeValue::S(format!("CASE#{}", case.case_id)))
+            .key("sk", AttributeValue::S("CHANNEL".to_owned()))
+            .update_expression("REMOVE shown_case")
+            .send()
+            .await
+            .expect("the harness edits the channel item");
+        world
+            .sir()
+            .set_case_title(&case.case_id, "LP-RENAMED")
+            .expect("SIR takes the title");
+        wait_for_app_message(&world, &channel, "LP-RENAMED").await;
+
+        // A closed case that changes again: the poller keeps its listing current.
+        world
+            .sir()
+            .add_comment(&closed_case, "LP-AFTER-CLOSE", AWS_RESPONDER)
+            .expect("SIR takes the comment");
+        world.tick().await;
+        world
+            .wait_until_quiet(Duration::from_secs(3), WAIT)
+            .await
+            .expect("the world settles");
+
+        let refusals = world.iam_refusals();
+        assert!(refusals.is_empty(), "AWS would refuse: {refusals:#?}");
+        let used = world.iam_actions_used();
+        let granted = world.iam_actions_granted();
+        let mut problems = Vec::new();
+        for function in Function::ALL {
+            let unused: Vec<&String> = granted[&function].difference(&used[&function]).collect();
+            if !unused.is_empty() {
+                problems.push(format!("{function} is granted but never used {unused:?}"));
+            }
+        }
+        assert!(problems.is_empty(), "{problems:#?}");
+    });
+}
