@@ -135,6 +135,9 @@ impl World {
         let sir = SirStandin::start_with(StandinConfig {
             account_id: ACCOUNT_ID.to_owned(),
             region: REGION.to_owned(),
+            attachment_listing_delay: config.sir_timing.attachment_listing_delay,
+            attachment_verification_delay: config.sir_timing.attachment_verification_delay,
+            presigned_url_lifetime: config.sir_timing.presigned_url_lifetime,
             ..StandinConfig::default()
         })
         .await
