@@ -26,11 +26,11 @@ const SIR_ACTIONS = Object.freeze({
     case: ['security-ir:CreateCaseComment', 'security-ir:GetCase', 'security-ir:GetCaseAttachmentDownloadUrl'],
     membership: [],
   }),
-  // Slack messages, joins/leaves -> comments; Slack files -> attachments, then GetCase to find
-  // the attachment it uploaded and record it as Slack's (crates/events-handler/src/sir.rs).
+  // Slack messages, joins/leaves -> comments; Slack files -> attachments (the upload is recorded
+  // in the table before it starts, so it needs no GetCase: crates/events-handler/src/sir.rs).
   eventsHandler: Object.freeze({
     unscoped: [],
-    case: ['security-ir:CreateCaseComment', 'security-ir:GetCase', 'security-ir:GetCaseAttachmentUploadUrl'],
+    case: ['security-ir:CreateCaseComment', 'security-ir:GetCaseAttachmentUploadUrl'],
     membership: [],
   }),
   // /security-ir: status, summarize (comments, edits), update-*, close, and the audit comment.

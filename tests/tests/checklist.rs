@@ -507,9 +507,8 @@ fn a_slack_file_becomes_a_sir_attachment_once_and_is_not_copied_back() {
         let case = open_case(&world).await;
         let content: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
         let name = "evidence (copy) é.log";
-        let expected_name = sirslack_mapper::filename::sanitize_file_name(name);
 
-        world
+        let shared = world
             .share_file(
                 &case.channel.id,
                 ALICE.slack_id,
@@ -518,6 +517,13 @@ fn a_slack_file_becomes_a_sir_attachment_once_and_is_not_copied_back() {
                 Some("From the laptop"),
             )
             .unwrap();
+        // SIR names it after the Slack file, so the integration knows it as its own upload.
+        let expected_name =
+            sirslack_mapper::filename::slack_upload_file_name(name, &shared.file_id);
+        assert_eq!(
+            expected_name,
+            format!("evidence_copy_e-{}.log", shared.file_id)
+        );
         world
             .wait_until("the SIR attachment", WAIT, |world| {
                 !world.sir().attachments(&case.case_id).is_empty()

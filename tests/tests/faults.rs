@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sir_standin::{Fault, FaultKind};
+use sir_standin::{AttachmentStatus, Fault, FaultKind};
 use sirslack_acceptance::{OpenCase, comments_containing, open_case, run, shown, world_with};
 use sirslack_local_run::cast::{ALICE, AWS_RESPONDER, BOB, CAROL};
 use sirslack_local_run::{
@@ -935,16 +935,17 @@ fn a_failed_lazy_hand_off_makes_slack_retry_and_the_file_arrives_once() {
                     error_code: "InternalFailure".into(),
                 }),
         );
-        world
+        let file = world
             .share_file(&case.channel.id, ALICE.slack_id, name, bytes.clone(), None)
             .unwrap();
+        let sir_name = sirslack_mapper::filename::slack_upload_file_name(name, &file.file_id);
         world
             .wait_until("the attachment in SIR", FAULT_WAIT, |world| {
                 world
                     .sir()
                     .attachments(&case.case_id)
                     .iter()
-                    .any(|attachment| attachment.file_name == name)
+                    .any(|attachment| attachment.file_name == sir_name)
             })
             .await
             .expect("the file is not lost");
@@ -954,7 +955,7 @@ fn a_failed_lazy_hand_off_makes_slack_retry_and_the_file_arrives_once() {
             .sir()
             .attachments(&case.case_id)
             .into_iter()
-            .filter(|attachment| attachment.file_name == name)
+            .filter(|attachment| attachment.file_name == sir_name)
             .collect();
         assert_eq!(attachments.len(), 1, "{attachments:?}");
         let stored = world
@@ -962,7 +963,10 @@ fn a_failed_lazy_hand_off_makes_slack_retry_and_the_file_arrives_once() {
             .attachment_bytes(&case.case_id, &attachments[0].attachment_id)
             .expect("the bytes are stored");
         assert_eq!(stored.as_ref(), bytes.as_slice());
-        assert_eq!(comments_containing(&world, &case.case_id, name).len(), 1);
+        assert_eq!(
+            comments_containing(&world, &case.case_id, &sir_name).len(),
+            1
+        );
         let shared: Vec<Option<u16>> = world
             .slack_deliveries()
             .iter()
@@ -1150,5 +1154,102 @@ fn requests_signed_more_than_five_minutes_away_are_rejected() {
             );
         }
         assert_eq!(comments_containing(&world, &case.case_id, inside).len(), 1);
+    });
+}
+
+/// Presigned URLs expire (S3 answers 403 `AccessDenied`, "Request has expired"), and SIR hands
+/// the same URL out again for the same `clientToken`. The first upload URL and the first
+/// download URL are already expired when used.
+/// Expected: both copies get a fresh URL and arrive once, byte for byte, with no DLQ entry.
+#[test]
+fn expired_presigned_urls_are_replaced_and_files_cross_once_both_ways() {
+    run(async {
+        let (world, case) = case_world(fault_config()).await;
+        world
+            .sir()
+            .hand_out_expired_urls("GetCaseAttachmentUploadUrl", 1);
+        world
+            .sir()
+            .hand_out_expired_urls("GetCaseAttachmentDownloadUrl", 1);
+
+        let slack_bytes: Vec<u8> = b"slack file, first URL expired\n".repeat(40);
+        let file = world
+            .share_file(
+                &case.channel.id,
+                ALICE.slack_id,
+                "expired-up.txt",
+                slack_bytes.clone(),
+                None,
+            )
+            .unwrap();
+        let sir_name =
+            sirslack_mapper::filename::slack_upload_file_name("expired-up.txt", &file.file_id);
+        let sir_bytes: Vec<u8> = b"sir file, first URL expired\n".repeat(40);
+        world
+            .sir()
+            .add_attachment(
+                &case.case_id,
+                "expired-down.txt",
+                sir_bytes.clone(),
+                AttachmentStatus::Verified,
+            )
+            .unwrap();
+        world.tick().await;
+        world
+            .wait_until("both files crossed", FAULT_WAIT, |world| {
+                let up = world
+                    .sir()
+                    .attachments(&case.case_id)
+                    .iter()
+                    .any(|attachment| attachment.file_name == sir_name);
+                let down = world.slack().files().iter().any(|file| {
+                    file.name == "expired-down.txt" && file.completed && !file.channels.is_empty()
+                });
+                up && down
+            })
+            .await
+            .expect("the files cross with fresh URLs");
+        settle(&world).await;
+
+        let refused = |operation: &str| {
+            world
+                .sir()
+                .calls_to(operation)
+                .iter()
+                .filter(|call| call.error_type.as_deref() == Some("AccessDenied"))
+                .count()
+        };
+        assert_eq!(refused(sir_standin::PRESIGNED_UPLOAD), 1);
+        assert_eq!(refused(sir_standin::PRESIGNED_DOWNLOAD), 1);
+        let uploaded: Vec<_> = world
+            .sir()
+            .attachments(&case.case_id)
+            .into_iter()
+            .filter(|attachment| attachment.file_name == sir_name)
+            .collect();
+        assert_eq!(uploaded.len(), 1, "{uploaded:?}");
+        assert_eq!(
+            world
+                .sir()
+                .attachment_bytes(&case.case_id, &uploaded[0].attachment_id)
+                .as_deref(),
+            Some(slack_bytes.as_slice())
+        );
+        let downloaded: Vec<_> = world
+            .slack()
+            .files()
+            .into_iter()
+            .filter(|file| file.name == "expired-down.txt")
+            .collect();
+        assert_eq!(downloaded.len(), 1);
+        assert_eq!(downloaded[0].bytes.as_deref(), Some(sir_bytes.as_slice()));
+        assert!(
+            world
+                .slack()
+                .ephemeral_messages(&case.channel.id)
+                .is_empty(),
+            "nobody is told of a failure"
+        );
+        assert_no_dead_letters(&world).await;
     });
 }

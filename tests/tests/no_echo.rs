@@ -9,10 +9,11 @@ use std::time::Duration;
 use sir_standin::{AttachmentStatus, CaseStatus};
 use sirslack_acceptance::{
     WAIT, app_messages, comments_containing, open_case, run, shown, wait_for_app_message,
-    wait_for_comment, wait_for_response, world,
+    wait_for_comment, wait_for_response, world, world_with,
 };
-use sirslack_local_run::World;
 use sirslack_local_run::cast::{ALICE, AWS_RESPONDER, BOB};
+use sirslack_local_run::{SirTiming, World, WorldConfig};
+use sirslack_mapper::filename::slack_upload_file_name;
 
 /// Longer than two schedule periods, so a late echo would have shown.
 const QUIET: Duration = Duration::from_secs(5);
@@ -71,7 +72,7 @@ fn after_traffic_both_ways_everything_exists_exactly_once_on_each_side() {
             }
         }
         let slack_file: Vec<u8> = b"slack side evidence\n".repeat(100);
-        world
+        let shared = world
             .share_file(
                 &channel,
                 ALICE.slack_id,
@@ -80,6 +81,7 @@ fn after_traffic_both_ways_everything_exists_exactly_once_on_each_side() {
                 None,
             )
             .unwrap();
+        let slack_file_in_sir = slack_upload_file_name("slack-evidence.txt", &shared.file_id);
         let sir_file: Vec<u8> = b"sir side evidence\n".repeat(100);
         world
             .sir()
@@ -116,9 +118,12 @@ fn after_traffic_both_ways_everything_exists_exactly_once_on_each_side() {
                     .into_iter()
                     .map(|file| file.name)
                     .collect();
-                ["slack-evidence.txt", "sir-evidence.txt"]
+                [slack_file_in_sir.as_str(), "sir-evidence.txt"]
                     .iter()
-                    .all(|name| names.iter().any(|n| n == name) && files.iter().any(|f| f == name))
+                    .all(|name| names.iter().any(|n| n == name))
+                    && ["slack-evidence.txt", "sir-evidence.txt"]
+                        .iter()
+                        .all(|name| files.iter().any(|f| f == name))
             })
             .await
             .expect("the files cross");
@@ -212,6 +217,125 @@ fn after_traffic_both_ways_everything_exists_exactly_once_on_each_side() {
         assert!(
             echoes > SIR_COMMENTS.len(),
             "the app saw its own posts: {echoes}"
+        );
+    });
+}
+
+/// SIR lists an upload only once it is ready, seconds (or minutes) after the bytes land, and
+/// answers the upload with no attachment ID. The integration must still know the attachment as
+/// its own whenever it shows up: the file crosses to SIR once and never comes back into the
+/// channel it came from, while a responder's file still reaches Slack once.
+#[test]
+fn a_slack_file_sir_lists_late_is_never_posted_back_and_a_sir_file_still_arrives_once() {
+    run(async {
+        let timing = SirTiming {
+            attachment_listing_delay: Duration::from_secs(4),
+            attachment_verification_delay: Duration::from_secs(1),
+            ..SirTiming::default()
+        };
+        let world = world_with(WorldConfig {
+            sir_timing: timing,
+            ..WorldConfig::for_tests()
+        })
+        .await;
+        let case = open_case(&world).await;
+        let channel = case.channel.id.clone();
+
+        let slack_bytes: Vec<u8> = b"late listed evidence\n".repeat(200);
+        let shared = world
+            .share_file(
+                &channel,
+                ALICE.slack_id,
+                "late-evidence.txt",
+                slack_bytes.clone(),
+                None,
+            )
+            .unwrap();
+        let sir_name = slack_upload_file_name("late-evidence.txt", &shared.file_id);
+        wait_for_comment(&world, &case.case_id, &sir_name).await;
+        // SIR lists it later, first Pending, then Verified.
+        world
+            .wait_until("SIR lists the upload as Verified", WAIT, |world| {
+                world
+                    .sir()
+                    .listed_attachments(&case.case_id)
+                    .iter()
+                    .any(|a| a.file_name == sir_name && a.status == AttachmentStatus::Verified)
+            })
+            .await
+            .expect("SIR lists the upload");
+        let own = world
+            .sir()
+            .listed_attachments(&case.case_id)
+            .into_iter()
+            .find(|a| a.file_name == sir_name)
+            .expect("listed");
+
+        // A responder's comment and file move the case on, so the poller reads the case again
+        // now that the upload is listed (a listing alone announces nothing).
+        let sir_bytes: Vec<u8> = b"responder evidence\n".repeat(200);
+        world
+            .sir()
+            .add_attachment(
+                &case.case_id,
+                "late-evidence.txt",
+                sir_bytes.clone(),
+                AttachmentStatus::Verified,
+            )
+            .unwrap();
+        world
+            .sir()
+            .add_comment(&case.case_id, "R: we attached our copy", AWS_RESPONDER)
+            .unwrap();
+        wait_for_app_message(&world, &channel, "R: we attached our copy").await;
+        world
+            .wait_until("the responder's file in Slack", WAIT, |world| {
+                world.slack().files().iter().any(|file| {
+                    file.bytes.as_deref() == Some(sir_bytes.as_slice()) && file.completed
+                })
+            })
+            .await
+            .expect("the SIR file reaches Slack");
+        world.tick().await;
+        world
+            .wait_until_quiet(QUIET, WAIT)
+            .await
+            .expect("the world settles");
+
+        // The poller did see the upload listed, and knew it as the integration's own.
+        let table = world.table();
+        let case_id: sirslack_domain::CaseId = case.case_id.parse().unwrap();
+        let known = table.known_attachment_ids(&case_id).await.unwrap();
+        assert!(known.contains(&own.attachment_id), "{known:?}");
+        // Slack: the person's own file once (theirs), the responder's file once; the upload is
+        // not announced in the channel.
+        let files = world.slack().files();
+        let names: Vec<&str> = files.iter().map(|file| file.name.as_str()).collect();
+        let copies = |bytes: &[u8]| {
+            files
+                .iter()
+                .filter(|file| file.bytes.as_deref() == Some(bytes))
+                .count()
+        };
+        assert_eq!(copies(&slack_bytes), 1, "never echoed: {names:?}");
+        assert_eq!(copies(&sir_bytes), 1, "{names:?}");
+        assert_eq!(files.len(), 2, "{names:?}");
+        assert_eq!(
+            app_messages(&world, &channel)
+                .iter()
+                .filter(|message| shown(message).contains(&sir_name))
+                .count(),
+            0
+        );
+        // SIR: the Slack file once, the responder's once.
+        let attachments = world.sir().attachments(&case.case_id);
+        assert_eq!(attachments.len(), 2, "{attachments:?}");
+        assert_eq!(
+            attachments
+                .iter()
+                .filter(|attachment| attachment.file_name == sir_name)
+                .count(),
+            1
         );
     });
 }

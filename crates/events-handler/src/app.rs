@@ -53,6 +53,12 @@ impl SyncError {
         }
     }
 
+    /// Whether the upload URL of the failed attempt must not be asked for again (see
+    /// [`TransferError::spoils_upload_url`]).
+    pub fn spoils_upload_url(&self) -> bool {
+        matches!(self, Self::Transfer(error) if error.spoils_upload_url())
+    }
+
     /// How long to wait before trying again, when the service said.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {

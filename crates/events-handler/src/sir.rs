@@ -35,17 +35,6 @@ impl SirError {
     }
 }
 
-/// An attachment on a case, as GetCase lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CaseAttachment {
-    /// Attachment ID.
-    pub attachment_id: String,
-    /// Its (SIR) file name.
-    pub file_name: String,
-    /// When it was created, epoch seconds.
-    pub created_epoch_seconds: i64,
-}
-
 /// SIR, through the real SDK client (pointed at the stand-in in tests).
 #[derive(Debug, Clone)]
 pub struct Sir {
@@ -102,25 +91,5 @@ impl Sir {
             .await
             .map_err(|error| SirError::from_sdk("GetCaseAttachmentUploadUrl", &error))?;
         Ok(output.attachment_presigned_url().to_owned())
-    }
-
-    /// The attachments of a case.
-    pub async fn attachments(&self, case_id: &CaseId) -> Result<Vec<CaseAttachment>, SirError> {
-        let output = self
-            .client
-            .get_case()
-            .case_id(case_id.as_str())
-            .send()
-            .await
-            .map_err(|error| SirError::from_sdk("GetCase", &error))?;
-        Ok(output
-            .case_attachments()
-            .iter()
-            .map(|attachment| CaseAttachment {
-                attachment_id: attachment.attachment_id().to_owned(),
-                file_name: attachment.file_name().to_owned(),
-                created_epoch_seconds: attachment.created_date().secs(),
-            })
-            .collect())
     }
 }

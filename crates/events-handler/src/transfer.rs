@@ -30,6 +30,9 @@ pub struct TransferError {
     pub transient: bool,
 }
 
+/// Most of an error body read to tell why a presigned upload was refused.
+const ERROR_BODY_MAX: usize = 8 * 1024;
+
 impl TransferError {
     fn download(reason: impl Into<String>, transient: bool) -> Self {
         Self {
@@ -46,6 +49,21 @@ impl TransferError {
             transient,
         }
     }
+
+    /// Whether the upload URL may have been used, or refused: the next attempt must ask SIR
+    /// for a fresh one, not replay the request that handed this one out.
+    pub fn spoils_upload_url(&self) -> bool {
+        self.stage == "upload"
+    }
+}
+
+/// Whether a refused presigned request is S3's answer to an expired URL (403 `AccessDenied`,
+/// "Request has expired"): a fresh URL works, this one never will again.
+fn is_expired_url(status: StatusCode, body: &[u8]) -> bool {
+    let body = String::from_utf8_lossy(body);
+    status == StatusCode::FORBIDDEN
+        && body.contains("<Code>AccessDenied</Code>")
+        && body.contains("Request has expired")
 }
 
 /// Copies files from Slack to SIR.
@@ -123,6 +141,15 @@ impl FileTransfer {
             .map_err(|error| TransferError::upload(describe(&error), true))?;
         let status = response.status();
         if !status.is_success() {
+            // Only a short error document is read, never an unbounded body.
+            let body = Limited::new(response.into_body(), ERROR_BODY_MAX)
+                .collect()
+                .await
+                .map(|collected| collected.to_bytes())
+                .unwrap_or_default();
+            if is_expired_url(status, &body) {
+                return Err(TransferError::upload("SIR's upload URL had expired", true));
+            }
             return Err(TransferError::upload(
                 format!("SIR's storage answered HTTP {}", status.as_u16()),
                 status.is_server_error(),
@@ -220,5 +247,23 @@ fn describe(error: &hyper_util::client::legacy::Error) -> String {
             source = cause.source();
         }
         reason
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_s3s_expired_answer_counts_as_an_expired_url() {
+        let expired =
+            b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code>\
+<Message>Request has expired</Message><X-Amz-Expires>900</X-Amz-Expires></Error>";
+        assert!(is_expired_url(StatusCode::FORBIDDEN, expired));
+        let signature = b"<Error><Code>SignatureDoesNotMatch</Code><Message>no</Message></Error>";
+        assert!(!is_expired_url(StatusCode::FORBIDDEN, signature));
+        let denied = b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>";
+        assert!(!is_expired_url(StatusCode::FORBIDDEN, denied));
+        assert!(!is_expired_url(StatusCode::BAD_REQUEST, expired));
     }
 }

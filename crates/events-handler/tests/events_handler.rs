@@ -834,7 +834,8 @@ async fn a_5_mib_file_is_streamed_to_the_case_byte_for_byte() {
     let attachments = world.sir.attachments(&world.case_id);
     assert_eq!(attachments.len(), 1);
     let attachment = &attachments[0];
-    assert_eq!(attachment.file_name, "Incident_report_final.pdf");
+    let sir_name = format!("Incident_report_final-{}.pdf", seeded.file_id);
+    assert_eq!(attachment.file_name, sir_name);
     let stored = world
         .sir
         .attachment_bytes(&world.case_id, &attachment.attachment_id)
@@ -844,16 +845,88 @@ async fn a_5_mib_file_is_streamed_to_the_case_byte_for_byte() {
     let comments = world.comments();
     assert_eq!(comments.len(), 1);
     assert!(
-        comments[0].starts_with(
-            "[Slack Update] Jane Doe (@jane) uploaded file: Incident_report_final.pdf"
-        ),
+        comments[0].starts_with(&format!(
+            "[Slack Update] Jane Doe (@jane) uploaded file: {sir_name}"
+        )),
         "{}",
         comments[0]
     );
     assert!(comments[0].contains("notes on page 2"), "{}", comments[0]);
+    // SIR does not list the upload yet (it lists it when it is ready), and nothing here waited
+    // for it: the upload is recorded as this integration's own by its name, before it started.
+    assert!(!attachment.listed, "listed at once: {attachment:?}");
+    assert_eq!(world.sir.call_count("GetCase"), 0);
     let case: CaseId = world.case_id.parse().unwrap();
-    let known = world.table.known_attachment_ids(&case).await.unwrap();
-    assert!(known.contains(&attachment.attachment_id));
+    let own = world
+        .table
+        .own_uploads(&case, [sir_name.as_str(), "Incident_report_final.pdf"])
+        .await
+        .unwrap();
+    assert_eq!(own, std::collections::HashSet::from([sir_name.clone()]));
+}
+
+#[tokio::test]
+async fn an_expired_upload_url_is_replaced_by_a_fresh_one() {
+    let world = world().await;
+    // The first URL SIR hands out has expired by the time it is used; a replay of the same
+    // request (same clientToken) would hand out that same URL again.
+    world
+        .sir
+        .hand_out_expired_urls("GetCaseAttachmentUploadUrl", 1);
+    let bytes = pattern_bytes(256 * 1024);
+    let seeded = world
+        .slack
+        .add_user_file(SeedFile {
+            channel_id: world.channel.clone(),
+            user_id: JANE.to_owned(),
+            name: "timeline.csv".to_owned(),
+            title: None,
+            mimetype: None,
+            bytes: bytes.clone(),
+            initial_comment: None,
+            thread_ts: None,
+        })
+        .unwrap();
+    let event = events::file_shared(&world.channel, &seeded.file_id, JANE, &seeded.message_ts);
+    assert_eq!(world.send(&world.signed_event(event)).await.status, 200);
+    assert_eq!(world.run_lazy_work().await, 1);
+
+    let uploads: Vec<(u16, Option<String>)> = world
+        .sir
+        .calls_to(sir_standin::PRESIGNED_UPLOAD)
+        .into_iter()
+        .map(|call| (call.status, call.error_type))
+        .collect();
+    assert_eq!(
+        uploads,
+        [(403, Some("AccessDenied".to_owned())), (200, None)],
+        "refused as expired once, then uploaded with a fresh URL"
+    );
+    let tokens: Vec<String> = world
+        .sir
+        .calls_to("GetCaseAttachmentUploadUrl")
+        .into_iter()
+        .map(|call| {
+            call.request["clientToken"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(tokens.len(), 2);
+    assert_ne!(tokens[0], tokens[1], "a fresh URL needs a fresh token");
+    let attachments = world.sir.attachments(&world.case_id);
+    assert_eq!(attachments.len(), 1);
+    let stored = world
+        .sir
+        .attachment_bytes(&world.case_id, &attachments[0].attachment_id)
+        .unwrap();
+    assert!(stored == bytes, "bytes differ");
+    assert!(
+        world.slack.ephemeral_messages(&world.channel).is_empty(),
+        "nobody is told of a failure"
+    );
+    assert_eq!(world.comments().len(), 1);
 }
 
 #[tokio::test]

@@ -125,6 +125,30 @@ impl Default for ApiGatewaySettings {
     }
 }
 
+/// The SIR stand-in's timing: SIR lists an upload when it is ready, not when the bytes land,
+/// and its presigned URLs expire. Non-zero by default, in the tests and in `scripts/run-local`,
+/// so that nothing in the integration can depend on an immediate listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SirTiming {
+    /// An upload is not listed by GetCase at all for this long after its bytes land (SIR
+    /// documents no delay; its scan takes seconds to minutes).
+    pub attachment_listing_delay: Duration,
+    /// Then it is listed as `Pending` for this long, then `Verified`.
+    pub attachment_verification_delay: Duration,
+    /// How long a presigned upload or download URL works (SIR documents none; 15 minutes).
+    pub presigned_url_lifetime: Duration,
+}
+
+impl Default for SirTiming {
+    fn default() -> Self {
+        Self {
+            attachment_listing_delay: sir_standin::DEFAULT_ATTACHMENT_LISTING_DELAY,
+            attachment_verification_delay: sir_standin::DEFAULT_ATTACHMENT_VERIFICATION_DELAY,
+            presigned_url_lifetime: sir_standin::DEFAULT_PRESIGNED_URL_LIFETIME,
+        }
+    }
+}
+
 /// Everything [`crate::World::start`] needs.
 #[derive(Debug, Clone)]
 pub struct WorldConfig {
@@ -147,6 +171,8 @@ pub struct WorldConfig {
     pub events_handler_timeout: Duration,
     /// The poller's invocation deadline (AWS: 5 minutes, the same).
     pub poller_timeout: Duration,
+    /// The SIR stand-in's attachment listing delay and URL lifetime.
+    pub sir_timing: SirTiming,
     /// The command policy JSON for `<prefix>/slackCommandPolicy` (the Slack stack's
     /// `commandPolicy` parameter); `None`: no policy, every channel member may run every command.
     pub command_policy: Option<String>,
@@ -166,6 +192,7 @@ impl Default for WorldConfig {
             command_handler_timeout: Duration::from_secs(30),
             events_handler_timeout: Duration::from_secs(120),
             poller_timeout: Duration::from_secs(300),
+            sir_timing: SirTiming::default(),
             command_policy: None,
             environment_overrides: Vec::new(),
         }

@@ -48,8 +48,8 @@ mod world;
 pub use aws_faults::{AwsCall, AwsFault, AwsFaultEffect, AwsFaults};
 pub use cast::Person;
 pub use config::{
-    ApiGatewaySettings, AsyncInvocation, MotoChoice, SlackClientDelivery, SlackEventDelivery,
-    WorldConfig,
+    ApiGatewaySettings, AsyncInvocation, MotoChoice, SirTiming, SlackClientDelivery,
+    SlackEventDelivery, WorldConfig,
 };
 pub use environment::FunctionEnvironment;
 pub use error::{WaitTimeout, WorldError};

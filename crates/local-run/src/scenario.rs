@@ -532,13 +532,15 @@ impl Player<'_> {
                 shared.file_id
             ),
         );
+        // SIR names it after the Slack file: `ioc-list-<file ID>.txt`.
+        let sir_name = format!("ioc-list-{}.txt", shared.file_id);
         let case_id = stage.case_id.clone();
         let attached = |world: &World| {
             world
                 .sir()
                 .attachments(&case_id)
                 .into_iter()
-                .find(|attachment| attachment.file_name == name)
+                .find(|attachment| attachment.file_name == sir_name)
         };
         self.wait("the SIR attachment", |world| attached(world).is_some())
             .await?;
@@ -553,20 +555,27 @@ impl Player<'_> {
         self.say(
             "SIR",
             &format!(
-                "attachment {} {} ({} bytes, {}, identical)",
-                attachment.attachment_id, attachment.file_name, attachment.size, attachment.status
+                "attachment {} {} ({} bytes, identical; {})",
+                attachment.attachment_id,
+                attachment.file_name,
+                attachment.size,
+                if attachment.listed {
+                    format!("listed, {}", attachment.status)
+                } else {
+                    "SIR lists it once it is ready".to_owned()
+                }
             ),
         );
         let case_id = stage.case_id.clone();
         self.wait("the upload comment", |world| {
             world.sir().comments(&case_id).iter().any(|comment| {
-                comment.body.contains("uploaded file") && comment.body.contains(name)
+                comment.body.contains("uploaded file") && comment.body.contains(&sir_name)
             })
         })
         .await?;
         self.say(
             "SIR",
-            &format!("comment: [Slack Update] ... uploaded file: {name}"),
+            &format!("comment: [Slack Update] ... uploaded file: {sir_name}"),
         );
         Ok(())
     }

@@ -140,6 +140,9 @@ impl World {
             account_id: ACCOUNT_ID.to_owned(),
             region: REGION.to_owned(),
             authorizer: Some(authorizer.clone()),
+            attachment_listing_delay: config.sir_timing.attachment_listing_delay,
+            attachment_verification_delay: config.sir_timing.attachment_verification_delay,
+            presigned_url_lifetime: config.sir_timing.presigned_url_lifetime,
             ..StandinConfig::default()
         })
         .await

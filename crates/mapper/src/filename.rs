@@ -36,6 +36,35 @@ pub fn sanitize_file_name(name: &str) -> String {
     tidy(&format!("{cut}{suffix}"))
 }
 
+/// Longest Slack file ID kept in a name (Slack's are about 11 characters).
+const TAG_MAX: usize = 32;
+
+/// The name a Slack file gets in SIR: [`sanitize_file_name`] of its name with the Slack file
+/// ID before the extension (`Incident report.pdf`, `F07ABC123` -> `Incident_report-F07ABC123.pdf`).
+///
+/// The ID makes the name unique to that Slack file, so the integration can recognise its own
+/// upload by name whenever SIR lists it (SIR answers an upload with no attachment ID), and a
+/// responder's file of the same name is never mistaken for it. The stem is shortened, never the
+/// ID or the extension, to stay within 255 characters.
+pub fn slack_upload_file_name(name: &str, slack_file_id: &str) -> String {
+    let base = sanitize_file_name(name);
+    let mapped = map_to_allowed(slack_file_id.trim());
+    let tag = mapped.trim_matches(|c| c == '_' || c == '.');
+    let tag = &tag[..tag.len().min(TAG_MAX)];
+    if tag.is_empty() {
+        return base;
+    }
+    let (stem, extension) = split_extension(&base);
+    let suffix = match extension {
+        Some(extension) => format!("-{tag}.{extension}"),
+        None => format!("-{tag}"),
+    };
+    // Everything is ASCII here, so byte lengths are character counts.
+    let room = FILE_NAME_MAX - suffix.len();
+    let stem = stem[..stem.len().min(room)].trim_end_matches('_');
+    format!("{stem}{suffix}")
+}
+
 /// Maps every character to allowed ASCII, transliterating Latin letters and collapsing runs of
 /// `_`.
 fn map_to_allowed(name: &str) -> String {
@@ -151,6 +180,37 @@ mod tests {
     use sirslack_domain::limits::is_valid_sir_file_name;
 
     use super::*;
+
+    #[test]
+    fn slack_uploads_carry_the_slack_file_id_before_the_extension() {
+        assert_eq!(
+            slack_upload_file_name("Incident report (final).pdf", "F07ABC123"),
+            "Incident_report_final-F07ABC123.pdf"
+        );
+        assert_eq!(
+            slack_upload_file_name("notes", "F07ABC123"),
+            "notes-F07ABC123"
+        );
+        assert_eq!(slack_upload_file_name("😀", "F07ABC123"), "file-F07ABC123");
+        assert_ne!(
+            slack_upload_file_name("report.pdf", "F0AAA"),
+            slack_upload_file_name("report.pdf", "F0BBB")
+        );
+        let long = format!("{}.tar.gz", "x".repeat(400));
+        let tagged = slack_upload_file_name(&long, "F07ABC123");
+        assert_eq!(tagged.len(), FILE_NAME_MAX);
+        assert!(tagged.ends_with("-F07ABC123.gz"), "{tagged}");
+        for (name, id) in [
+            ("a b.txt", "F1"),
+            ("résumé_.docx", "F07ABC123"),
+            (&long, "F0"),
+            ("x.pdf", "F/../1"),
+            ("y", ""),
+        ] {
+            let tagged = slack_upload_file_name(name, id);
+            assert!(is_valid_sir_file_name(&tagged), "{name} {id}: {tagged}");
+        }
+    }
 
     #[test]
     fn valid_names_are_kept() {

@@ -29,7 +29,7 @@ use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use sirslack_bus::{Publish, PublishError};
 use sirslack_domain::events::diff_case;
-use sirslack_domain::{Case, CaseId, Comment, IntegrationEvent, Watcher};
+use sirslack_domain::{Attachment, Case, CaseId, Comment, IntegrationEvent, Watcher};
 use sirslack_store::{CaseSnapshot, PendingSync, SnapshotCondition, StoreError, SyncOrigin, Table};
 
 use crate::sir::{SirError, SirReader};
@@ -180,6 +180,27 @@ pub(crate) fn plan_events(
         planned.push(Planned::Closed);
     }
     planned
+}
+
+/// Attachments verified now that were not verified (or not listed) when the case was last
+/// announced: the ones a sync may publish.
+pub(crate) fn newly_verified_attachments<'a>(
+    announced: Option<&Case>,
+    current: &'a Case,
+) -> Vec<&'a Attachment> {
+    current
+        .attachments
+        .iter()
+        .filter(|attachment| {
+            attachment.is_verified()
+                && announced.is_none_or(|previous| {
+                    !previous
+                        .attachments
+                        .iter()
+                        .any(|p| p.id == attachment.id && p.is_verified())
+                })
+        })
+        .collect()
 }
 
 /// Builds the events of a plan. Pure, so a replay builds exactly what the first attempt built.
@@ -414,19 +435,11 @@ impl<P: Publish> SyncContext<'_, P> {
             Vec::new()
         };
 
-        let attachment_candidates = current.attachments.iter().any(|a| {
-            a.is_verified()
-                && announced.is_none_or(|previous| {
-                    !previous
-                        .attachments
-                        .iter()
-                        .any(|p| p.id == a.id && p.is_verified())
-                })
-        });
-        let recorded_attachments = if attachment_candidates {
-            self.table.known_attachment_ids(case_id).await?
-        } else {
+        let candidates = newly_verified_attachments(announced, &current);
+        let recorded_attachments = if candidates.is_empty() {
             HashSet::new()
+        } else {
+            self.recorded_attachments(case_id, &candidates).await?
         };
 
         let planned = plan_events(announced, &current, &new_comments, &recorded_attachments);
@@ -489,6 +502,49 @@ impl<P: Publish> SyncContext<'_, P> {
             status: SyncStatus::Published,
             events,
         })
+    }
+
+    /// The attachments of the case that must not be published: those recorded already
+    /// (published, or recognised as uploaded from Slack), and, among `candidates`, the uploads
+    /// this integration made from Slack, found by their name in the own-upload records the
+    /// events handler writes before each upload. Those are recorded (`origin slack`) on the
+    /// spot, so they are never looked up again. SIR lists an upload only once it is ready, so
+    /// this is the moment the integration first sees its own file as an attachment, whenever
+    /// that is.
+    async fn recorded_attachments(
+        &self,
+        case_id: &CaseId,
+        candidates: &[&Attachment],
+    ) -> Result<HashSet<String>, SyncError> {
+        let mut recorded = self.table.known_attachment_ids(case_id).await?;
+        let unknown: Vec<&Attachment> = candidates
+            .iter()
+            .copied()
+            .filter(|attachment| !recorded.contains(&attachment.id))
+            .collect();
+        if unknown.is_empty() {
+            return Ok(recorded);
+        }
+        let own = self
+            .table
+            .own_uploads(
+                case_id,
+                unknown
+                    .iter()
+                    .map(|attachment| attachment.file_name.as_str()),
+            )
+            .await?;
+        for attachment in unknown
+            .into_iter()
+            .filter(|attachment| own.contains(&attachment.file_name))
+        {
+            self.table
+                .record_attachment(case_id, &attachment.id, SyncOrigin::Slack)
+                .await?;
+            tracing::info!(case_id = %case_id, attachment_id = %attachment.id, "attachment uploaded from Slack; not posted back");
+            recorded.insert(attachment.id.clone());
+        }
+        Ok(recorded)
     }
 
     /// Comments not written by this integration and not published before, oldest first.

@@ -413,6 +413,63 @@ async fn a_pending_attachment_is_announced_once_verified() {
 }
 
 #[tokio::test]
+async fn a_file_uploaded_from_slack_is_never_published_however_late_sir_lists_it() {
+    let world = World::new().await;
+    let case_id = seed_open(&world, "Phishing");
+    reconcile(&world).await;
+    world.take_events(1).await;
+
+    // The events handler records its upload before the bytes go to SIR...
+    let own_name = "report-F07SLACK01.pdf";
+    world
+        .table()
+        .record_own_upload(&id(&case_id), own_name, "F07SLACK01", "C0CASE")
+        .await
+        .unwrap();
+    // ...and SIR lists the attachment later, first Pending, then Verified, while a responder
+    // adds a file whose name differs only by the Slack file ID.
+    let own = world
+        .sir
+        .add_attachment(
+            &case_id,
+            own_name,
+            b"%PDF".to_vec(),
+            SirAttachmentStatus::Pending,
+        )
+        .unwrap();
+    reconcile(&world).await;
+    assert_eq!(world.waiting_events().await, 0);
+    world
+        .sir
+        .set_attachment_status(&case_id, &own, SirAttachmentStatus::Verified)
+        .unwrap();
+    let responder = world
+        .sir
+        .add_attachment(
+            &case_id,
+            "report.pdf",
+            b"%PDF responder".to_vec(),
+            SirAttachmentStatus::Verified,
+        )
+        .unwrap();
+    reconcile(&world).await;
+    let events = world.take_events(1).await;
+    let EventPayload::AttachmentAdded { attachment } = &events[0].payload else {
+        panic!("{events:?}")
+    };
+    assert_eq!(attachment.id, responder, "only the responder's file");
+    let known = world
+        .table()
+        .known_attachment_ids(&id(&case_id))
+        .await
+        .unwrap();
+    assert!(known.contains(&own), "recognised once, recorded for good");
+
+    reconcile(&world).await;
+    assert_eq!(world.waiting_events().await, 0);
+}
+
+#[tokio::test]
 async fn open_cases_are_rechecked_for_attachments_without_listing_comments() {
     let world = World::new().await;
     let case_id = seed_open(&world, "Recheck me");

@@ -5,6 +5,7 @@
 //! restJson1 error the SDK can parse.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -24,7 +25,7 @@ use crate::model::{
     ThreatActorIp, Watcher,
 };
 use crate::pagination::PageRequest;
-use crate::store::{DownloadTicket, IdempotentEntry, Shared, Store, UploadTicket};
+use crate::store::{DownloadTicket, IdempotentEntry, Shared, Store, UploadTicket, UrlExpiry};
 use crate::validate::{
     ATTACHMENT_MAX_BYTES, CASE_ID_PATTERN, CLIENT_TOKEN_MAX, COMMENT_BODY_MAX, DESCRIPTION_MAX,
     FILE_NAME_MAX, FILE_NAME_PATTERN, TITLE_MAX, is_case_id, is_file_name,
@@ -459,13 +460,16 @@ fn list_cases(store: &mut Store, request: &Value) -> OperationResult {
 fn get_case(store: &mut Store, case_id: &str) -> OperationResult {
     existing_case(store, case_id)?;
     let entry = store.case(case_id)?;
-    let attachments = entry
+    // Only what SIR lists by now: an upload shows up after the listing delay.
+    let now = tokio::time::Instant::now();
+    let listed: Vec<_> = entry
         .attachments
         .iter()
-        .map(|attachment| &attachment.record);
+        .filter_map(|attachment| attachment.listed_view(now))
+        .collect();
     Ok((
         StatusCode::OK,
-        wire::get_case_json(&entry.record, attachments),
+        wire::get_case_json(&entry.record, listed.iter()),
     ))
 }
 
@@ -928,22 +932,39 @@ fn list_comments(store: &mut Store, case_id: &str, request: &Value) -> Operation
 }
 
 /// Query parameters that make the stand-in's URLs look like (and be handled like) S3 presigned ones.
-fn presigned_query(signature: &str) -> String {
-    let date = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+fn presigned_query(signature: &str, expiry: &UrlExpiry) -> String {
+    let date = expiry.issued_at.format("%Y%m%dT%H%M%SZ");
+    let expires = expires_seconds(expiry.lifetime);
     format!(
-        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={date}&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature={signature}"
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={date}&X-Amz-Expires={expires}&X-Amz-SignedHeaders=host&X-Amz-Signature={signature}"
     )
+}
+
+/// `X-Amz-Expires` is whole seconds, at least 1.
+fn expires_seconds(lifetime: Duration) -> u64 {
+    lifetime.as_secs() + u64::from(lifetime.subsec_nanos() > 0)
+}
+
+/// A URL issued now by `operation`, with the configured lifetime (or already expired, if a
+/// test asked for that).
+fn new_expiry(store: &mut Store, operation: &'static str) -> UrlExpiry {
+    UrlExpiry {
+        issued_at: chrono::Utc::now(),
+        expires_at: store.settings.url_expiry(operation),
+        lifetime: store.settings.presigned_url_lifetime,
+    }
 }
 
 fn download_url(store: &mut Store, case_id: &str, attachment_id: &str) -> OperationResult {
     existing_case(store, case_id)?;
-    let attachment = store
+    // An upload SIR does not list yet is unknown to it.
+    let record = store
         .case(case_id)?
         .attachment(attachment_id)
+        .and_then(|attachment| attachment.listed_view(tokio::time::Instant::now()))
         .ok_or_else(|| {
             ApiError::ResourceNotFound(format!("case {case_id} has no attachment {attachment_id}"))
         })?;
-    let record = &attachment.record;
     if record.status != crate::AttachmentStatus::Verified {
         return Err(ApiError::rule(
             format!(
@@ -956,15 +977,17 @@ fn download_url(store: &mut Store, case_id: &str, attachment_id: &str) -> Operat
     let file_name = record.file_name.clone();
     let ticket_id = uuid::Uuid::new_v4().simple().to_string();
     let signature = uuid::Uuid::new_v4().simple().to_string();
+    let expiry = new_expiry(store, "GetCaseAttachmentDownloadUrl");
     let url = format!(
         "{}/presigned/download/{ticket_id}/{file_name}?{}",
         store.settings.endpoint_url,
-        presigned_query(&signature)
+        presigned_query(&signature, &expiry)
     );
     let ticket = DownloadTicket {
         case_id: case_id.to_owned(),
         attachment_id: attachment_id.to_owned(),
         signature,
+        expiry,
     };
     store.add_download_ticket(ticket_id, ticket);
     Ok((
@@ -1000,10 +1023,11 @@ fn upload_url(store: &mut Store, case_id: &str, request: &Value) -> OperationRes
     let file_name = input.file_name.clone().unwrap_or_default();
     let ticket_id = uuid::Uuid::new_v4().simple().to_string();
     let signature = uuid::Uuid::new_v4().simple().to_string();
+    let expiry = new_expiry(store, "GetCaseAttachmentUploadUrl");
     let url = format!(
         "{}/presigned/upload/{ticket_id}/{file_name}?{}",
         store.settings.endpoint_url,
-        presigned_query(&signature)
+        presigned_query(&signature, &expiry)
     );
     let ticket = UploadTicket {
         case_id: case_id.to_owned(),
@@ -1015,6 +1039,7 @@ fn upload_url(store: &mut Store, case_id: &str, request: &Value) -> OperationRes
             .unwrap_or_default(),
         creator: store.settings.caller_principal.clone(),
         signature,
+        expiry,
     };
     store.add_upload_ticket(ticket_id, ticket);
     let response = json!({ "attachmentPresignedUrl": url });
@@ -1093,6 +1118,8 @@ struct S3Error {
     status: StatusCode,
     code: String,
     message: String,
+    /// More elements after `Message`, already XML.
+    details: String,
 }
 
 impl S3Error {
@@ -1101,7 +1128,28 @@ impl S3Error {
             status,
             code: code.to_owned(),
             message: message.into(),
+            details: String::new(),
         }
+    }
+
+    /// What S3 answers for a presigned URL used after its expiry: 403 `AccessDenied`, "Request
+    /// has expired", with the URL's lifetime, when it expired and the server's time.
+    fn expired(expiry: &UrlExpiry) -> Self {
+        let now = chrono::Utc::now();
+        let lifetime = expiry
+            .lifetime
+            .min(Duration::from_secs(u64::from(u32::MAX)));
+        let expired_at = expiry.issued_at
+            + chrono::Duration::from_std(lifetime).unwrap_or(chrono::Duration::zero());
+        let stamp = |time: chrono::DateTime<chrono::Utc>| time.format("%Y-%m-%dT%H:%M:%SZ");
+        let mut error = S3Error::new(StatusCode::FORBIDDEN, "AccessDenied", "Request has expired");
+        error.details = format!(
+            "<X-Amz-Expires>{}</X-Amz-Expires><Expires>{}</Expires><ServerTime>{}</ServerTime>",
+            expires_seconds(expiry.lifetime),
+            stamp(expired_at.min(now)),
+            stamp(now)
+        );
+        error
     }
 
     fn from_fault(kind: FaultKind) -> Self {
@@ -1122,6 +1170,7 @@ impl S3Error {
                 status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
                 code: error_type,
                 message,
+                details: String::new(),
             },
             FaultKind::InternalError | FaultKind::Latency(_) => S3Error::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -1135,8 +1184,8 @@ impl S3Error {
 impl IntoResponse for S3Error {
     fn into_response(self) -> Response {
         let body = format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message></Error>",
-            self.code, self.message
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message>{}</Error>",
+            self.code, self.message, self.details
         );
         (
             self.status,
@@ -1197,6 +1246,9 @@ async fn presigned_upload(shared: &Shared, ticket_id: &str, parts: &Parts, body:
                 "The request signature does not match",
             ));
         }
+        if ticket.expiry.has_expired() {
+            return Err(S3Error::expired(&ticket.expiry));
+        }
         match shared.take_fault(PRESIGNED_UPLOAD, false) {
             Some(FaultKind::Latency(delay)) => tokio::time::sleep(delay).await,
             Some(kind) => return Err(S3Error::from_fault(kind)),
@@ -1231,6 +1283,10 @@ async fn presigned_upload(shared: &Shared, ticket_id: &str, parts: &Parts, body:
         })?;
         let mut store = shared.lock();
         let status = store.settings.upload_attachment_status;
+        let delays = (
+            store.settings.attachment_listing_delay,
+            store.settings.attachment_verification_delay,
+        );
         store
             .put_attachment(
                 &ticket.case_id,
@@ -1239,6 +1295,7 @@ async fn presigned_upload(shared: &Shared, ticket_id: &str, parts: &Parts, body:
                 bytes,
                 status,
                 &ticket.creator,
+                delays,
             )
             .map_err(|error| {
                 S3Error::new(StatusCode::NOT_FOUND, "NoSuchBucket", error.to_string())
@@ -1265,6 +1322,9 @@ async fn presigned_download(shared: &Shared, ticket_id: &str, parts: &Parts) -> 
                 "SignatureDoesNotMatch",
                 "The request signature does not match",
             ));
+        }
+        if ticket.expiry.has_expired() {
+            return Err(S3Error::expired(&ticket.expiry));
         }
         match shared.take_fault(PRESIGNED_DOWNLOAD, false) {
             Some(FaultKind::Latency(delay)) => tokio::time::sleep(delay).await,

@@ -69,14 +69,43 @@ pub struct StandinConfig {
     pub responder_principal: String,
     /// Also allow Submitted -> Containment/Post-incident, as some documentation versions do.
     pub lenient_submitted_transitions: bool,
-    /// Status an attachment gets once its bytes are PUT to an upload URL.
+    /// Status an attachment uploaded through a presigned URL ends up with, once SIR has
+    /// processed it (see `attachment_verification_delay`).
     pub upload_attachment_status: AttachmentStatus,
     /// IAM as AWS applies it: when set, every API call is refused (403 `AccessDeniedException`,
     /// `UnrecognizedClientException` for an unknown key) unless the policy of the SigV4 access
     /// key's principal allows `security-ir:<Operation>` on the case or membership ARN (`*` for
     /// ListCases, ListMemberships and CreateCase). Presigned URLs are not IAM-checked (as S3's).
     pub authorizer: Option<local_iam::Authorizer>,
+    /// How long after its bytes land (the PUT to the upload URL answered 200) an uploaded
+    /// attachment stays out of GetCase entirely.
+    ///
+    /// SIR lists an attachment when it is ready, not when the bytes land, and documents no
+    /// delay (SIR-API.md: `CaseAttachmentAttributes` has `attachmentStatus` `Pending`,
+    /// `Verified` or `Failed`, and GetCaseAttachmentUploadUrl returns only the URL, no
+    /// attachment ID). The stand-in takes the stricter reading of both: an upload is **not
+    /// listed at all** for this long (nothing seen right after the upload names it), then it is
+    /// listed as `Pending` for `attachment_verification_delay`, then with
+    /// `upload_attachment_status`. The listing does not move the case's `lastUpdatedDate` (the
+    /// upload itself did) and no native event announces it (SIR documents none). Seeded
+    /// attachments ([`SirStandin::add_attachment`]) are listed at once with the status given.
+    pub attachment_listing_delay: Duration,
+    /// How long a listed upload stays `Pending` before it gets `upload_attachment_status`.
+    pub attachment_verification_delay: Duration,
+    /// How long a presigned URL (upload or download) works after it is handed out. After that
+    /// it answers as S3 does: 403 `AccessDenied`, "Request has expired". SIR does not document
+    /// the lifetime of its URLs; the default is 15 minutes, the value the URLs' own
+    /// `X-Amz-Expires` has always shown here. Never rely on a URL outliving one attempt.
+    pub presigned_url_lifetime: Duration,
 }
+
+/// Default of [`StandinConfig::attachment_listing_delay`]: long enough that a listing read right
+/// after an upload misses it.
+pub const DEFAULT_ATTACHMENT_LISTING_DELAY: Duration = Duration::from_secs(2);
+/// Default of [`StandinConfig::attachment_verification_delay`].
+pub const DEFAULT_ATTACHMENT_VERIFICATION_DELAY: Duration = Duration::from_secs(1);
+/// Default of [`StandinConfig::presigned_url_lifetime`].
+pub const DEFAULT_PRESIGNED_URL_LIFETIME: Duration = Duration::from_secs(900);
 
 impl Default for StandinConfig {
     fn default() -> Self {
@@ -90,6 +119,9 @@ impl Default for StandinConfig {
             lenient_submitted_transitions: false,
             upload_attachment_status: AttachmentStatus::Verified,
             authorizer: None,
+            attachment_listing_delay: DEFAULT_ATTACHMENT_LISTING_DELAY,
+            attachment_verification_delay: DEFAULT_ATTACHMENT_VERIFICATION_DELAY,
+            presigned_url_lifetime: DEFAULT_PRESIGNED_URL_LIFETIME,
         }
     }
 }
@@ -310,6 +342,7 @@ impl SirStandin {
                 bytes.into(),
                 status,
                 &creator,
+                (Duration::ZERO, Duration::ZERO),
             )
             .map(|record| record.attachment_id)
     }
@@ -329,6 +362,39 @@ impl SirStandin {
     /// Status that attachments uploaded through presigned URLs get from now on.
     pub fn set_upload_attachment_status(&self, status: AttachmentStatus) {
         self.shared.lock().settings.upload_attachment_status = status;
+    }
+
+    /// Listing and verification delays for uploads whose bytes land from now on (see
+    /// [`StandinConfig::attachment_listing_delay`]).
+    pub fn set_attachment_delays(&self, listing: Duration, verification: Duration) {
+        let mut store = self.shared.lock();
+        store.settings.attachment_listing_delay = listing;
+        store.settings.attachment_verification_delay = verification;
+    }
+
+    /// Lifetime of the presigned URLs handed out from now on.
+    pub fn set_presigned_url_lifetime(&self, lifetime: Duration) {
+        self.shared.lock().settings.presigned_url_lifetime = lifetime;
+    }
+
+    /// The next `count` URLs that `operation` (`GetCaseAttachmentUploadUrl` or
+    /// `GetCaseAttachmentDownloadUrl`) hands out have already expired when they are used, as if
+    /// the caller had held each one past its lifetime. A replay of an idempotent request
+    /// (same `clientToken`) returns the same, still expired, URL. Other operation names are
+    /// ignored.
+    pub fn hand_out_expired_urls(&self, operation: &str, count: u32) {
+        let operation = match operation {
+            "GetCaseAttachmentUploadUrl" => "GetCaseAttachmentUploadUrl",
+            "GetCaseAttachmentDownloadUrl" => "GetCaseAttachmentDownloadUrl",
+            _ => return,
+        };
+        *self
+            .shared
+            .lock()
+            .settings
+            .expired_url_issues
+            .entry(operation)
+            .or_default() += count;
     }
 
     /// Records an investigation action on a case (served by ListInvestigations).
@@ -498,8 +564,11 @@ impl SirStandin {
             .unwrap_or_default()
     }
 
-    /// A case's attachments, in upload order (empty for an unknown case).
+    /// Every attachment whose bytes landed on a case, in upload order, listed by GetCase yet or
+    /// not (see [`AttachmentRecord::listed`]), with its status as of now (empty for an unknown
+    /// case).
     pub fn attachments(&self, case_id: &str) -> Vec<AttachmentRecord> {
+        let now = tokio::time::Instant::now();
         self.shared
             .lock()
             .case(case_id)
@@ -507,10 +576,18 @@ impl SirStandin {
                 entry
                     .attachments
                     .iter()
-                    .map(|attachment| attachment.record.clone())
+                    .map(|attachment| attachment.view(now))
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The attachments GetCase lists now, as it lists them.
+    pub fn listed_attachments(&self, case_id: &str) -> Vec<AttachmentRecord> {
+        self.attachments(case_id)
+            .into_iter()
+            .filter(|attachment| attachment.listed)
+            .collect()
     }
 
     /// The stored bytes of an attachment (a cheap reference-counted handle).

@@ -300,6 +300,9 @@ pub struct AttachmentRecord {
     pub created_date: DateTime<Utc>,
     /// Bytes stored; read them with `SirStandin::attachment_bytes`.
     pub size: u64,
+    /// Whether GetCase lists it yet (an upload is listed only after
+    /// `StandinConfig::attachment_listing_delay`).
+    pub listed: bool,
 }
 
 /// One entry of a case's edit log (`CaseEditItem`).

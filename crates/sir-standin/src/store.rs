@@ -5,11 +5,13 @@
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use crate::StandinConfig;
 use crate::error::StandinError;
@@ -77,6 +79,11 @@ pub(crate) struct Settings {
     pub responder_principal: String,
     pub lenient_submitted_transitions: bool,
     pub upload_attachment_status: AttachmentStatus,
+    pub attachment_listing_delay: Duration,
+    pub attachment_verification_delay: Duration,
+    pub presigned_url_lifetime: Duration,
+    /// Per issuing operation, how many of the next URLs it hands out are already expired.
+    pub expired_url_issues: HashMap<&'static str, u32>,
 }
 
 impl Settings {
@@ -89,6 +96,23 @@ impl Settings {
             responder_principal: config.responder_principal.clone(),
             lenient_submitted_transitions: config.lenient_submitted_transitions,
             upload_attachment_status: config.upload_attachment_status,
+            attachment_listing_delay: config.attachment_listing_delay,
+            attachment_verification_delay: config.attachment_verification_delay,
+            presigned_url_lifetime: config.presigned_url_lifetime,
+            expired_url_issues: HashMap::new(),
+        }
+    }
+
+    /// When a URL issued now by `operation` stops working: after the configured lifetime, or
+    /// at once if a test asked for expired URLs from that operation.
+    pub(crate) fn url_expiry(&mut self, operation: &'static str) -> Instant {
+        let now = Instant::now();
+        match self.expired_url_issues.get_mut(operation) {
+            Some(left) if *left > 0 => {
+                *left -= 1;
+                now
+            }
+            _ => now + self.presigned_url_lifetime,
         }
     }
 }
@@ -108,9 +132,31 @@ impl Clock {
     }
 }
 
+/// An attachment's record and bytes, and when SIR shows it: the bytes landed at once, but GetCase
+/// lists it only from `listed_at` (as `Pending`), and with its final status (`record.status`) only
+/// from `settled_at`.
 pub(crate) struct StoredAttachment {
     pub record: AttachmentRecord,
     pub bytes: Bytes,
+    pub listed_at: Instant,
+    pub settled_at: Instant,
+}
+
+impl StoredAttachment {
+    /// The attachment as SIR shows it at `now`: `None` before it is listed.
+    pub(crate) fn listed_view(&self, now: Instant) -> Option<AttachmentRecord> {
+        (now >= self.listed_at).then(|| self.view(now))
+    }
+
+    /// The attachment with its status at `now`, listed or not.
+    pub(crate) fn view(&self, now: Instant) -> AttachmentRecord {
+        let mut record = self.record.clone();
+        if now < self.settled_at {
+            record.status = AttachmentStatus::Pending;
+        }
+        record.listed = now >= self.listed_at;
+        record
+    }
 }
 
 pub(crate) struct CaseEntry {
@@ -138,6 +184,22 @@ pub(crate) struct UploadTicket {
     pub content_length: u64,
     pub creator: String,
     pub signature: String,
+    pub expiry: UrlExpiry,
+}
+
+/// When a presigned URL was issued and until when it works.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct UrlExpiry {
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: Instant,
+    /// What the URL's `X-Amz-Expires` says.
+    pub lifetime: Duration,
+}
+
+impl UrlExpiry {
+    pub(crate) fn has_expired(&self) -> bool {
+        Instant::now() >= self.expires_at
+    }
 }
 
 /// A download URL handed out by GetCaseAttachmentDownloadUrl.
@@ -146,6 +208,7 @@ pub(crate) struct DownloadTicket {
     pub case_id: String,
     pub attachment_id: String,
     pub signature: String,
+    pub expiry: UrlExpiry,
 }
 
 /// The first answer given for an idempotency token, and the request it answered.
@@ -451,7 +514,10 @@ impl Store {
         Ok(comment)
     }
 
-    /// Stores (or, for a repeated upload to the same URL, replaces) an attachment's bytes.
+    /// Stores (or, for a repeated upload to the same URL, replaces) an attachment's bytes. It is
+    /// listed `listing_delay` from now (as `Pending`) and gets `status` `verification_delay`
+    /// after that; the timers start again on a replacement.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn put_attachment(
         &mut self,
         case_id: &str,
@@ -460,6 +526,7 @@ impl Store {
         bytes: Bytes,
         status: AttachmentStatus,
         creator: &str,
+        (listing_delay, verification_delay): (Duration, Duration),
     ) -> Result<AttachmentRecord, StandinError> {
         self.case(case_id)?;
         let now = self.clock.tick();
@@ -470,11 +537,15 @@ impl Store {
             creator: creator.to_owned(),
             created_date: now,
             size: bytes.len() as u64,
+            listed: listing_delay.is_zero(),
         };
         let entry = self.case_mut(case_id)?;
+        let listed_at = Instant::now() + listing_delay;
         let stored = StoredAttachment {
             record: record.clone(),
             bytes,
+            listed_at,
+            settled_at: listed_at + verification_delay,
         };
         match entry
             .attachments
@@ -506,6 +577,10 @@ impl Store {
                 attachment_id: attachment_id.to_owned(),
             })?;
         attachment.record.status = status;
+        // A status set by hand applies at once, and lists the attachment if it was not yet.
+        let instant = Instant::now();
+        attachment.listed_at = attachment.listed_at.min(instant);
+        attachment.settled_at = instant;
         let message = format!("Attachment {} is now {status}", attachment.record.file_name);
         let principal = self.settings.responder_principal.clone();
         self.touch_case(

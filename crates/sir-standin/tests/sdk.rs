@@ -130,6 +130,56 @@ fn http_client() -> HttpClient<HttpConnector, Full<Bytes>> {
     HttpClient::builder(TokioExecutor::new()).build_http()
 }
 
+/// A stand-in that lists uploads as soon as their bytes land, for tests about something else.
+async fn listing_at_once() -> SirStandin {
+    SirStandin::start_with(StandinConfig {
+        attachment_listing_delay: Duration::ZERO,
+        attachment_verification_delay: Duration::ZERO,
+        ..StandinConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// The case's attachments as GetCase lists them: (file name, status).
+async fn listed(client: &Client, case_id: &str) -> Vec<(String, CaseAttachmentStatus)> {
+    client
+        .get_case()
+        .case_id(case_id)
+        .send()
+        .await
+        .unwrap()
+        .case_attachments()
+        .iter()
+        .map(|a| (a.file_name().to_owned(), a.attachment_status().clone()))
+        .collect()
+}
+
+async fn upload_url(client: &Client, case_id: &str, name: &str, length: usize) -> String {
+    client
+        .get_case_attachment_upload_url()
+        .case_id(case_id)
+        .file_name(name)
+        .content_length(length as i64)
+        .send()
+        .await
+        .unwrap()
+        .attachment_presigned_url()
+        .to_owned()
+}
+
+fn assert_expired(response: &RawResponse) {
+    assert_eq!(response.status, StatusCode::FORBIDDEN);
+    let body = String::from_utf8_lossy(&response.body);
+    assert!(body.contains("<Code>AccessDenied</Code>"), "{body}");
+    assert!(
+        body.contains("<Message>Request has expired</Message>"),
+        "{body}"
+    );
+    assert!(body.contains("<X-Amz-Expires>"), "{body}");
+    assert!(body.contains("<ServerTime>"), "{body}");
+}
+
 struct RawResponse {
     status: StatusCode,
     headers: hyper::HeaderMap,
@@ -1032,7 +1082,7 @@ async fn documented_limits_are_validated() {
 
 #[tokio::test]
 async fn presigned_upload_and_download_round_trip() {
-    let standin = SirStandin::start().await.unwrap();
+    let standin = listing_at_once().await;
     let client = client(&standin).await;
     let case_id = standin.seed_case(NewCase::default()).unwrap();
     let content = Bytes::from_static(b"%PDF-1.7 pretend this is a report");
@@ -1126,7 +1176,7 @@ async fn presigned_upload_and_download_round_trip() {
 
 #[tokio::test]
 async fn attachment_status_is_configurable_and_gates_downloads() {
-    let standin = SirStandin::start().await.unwrap();
+    let standin = listing_at_once().await;
     let client = client(&standin).await;
     let case_id = standin.seed_case(NewCase::default()).unwrap();
     standin.set_upload_attachment_status(AttachmentStatus::Pending);
@@ -1221,8 +1271,236 @@ async fn attachment_status_is_configurable_and_gates_downloads() {
 }
 
 #[tokio::test]
-async fn ninety_mebibyte_upload_round_trips() {
+async fn an_upload_is_listed_only_after_the_listing_delay_then_pending_then_verified() {
+    let listing = Duration::from_millis(1500);
+    let verification = Duration::from_millis(1000);
+    let standin = SirStandin::start_with(StandinConfig {
+        attachment_listing_delay: listing,
+        attachment_verification_delay: verification,
+        ..StandinConfig::default()
+    })
+    .await
+    .unwrap();
+    let client = client(&standin).await;
+    let case_id = standin.seed_case(NewCase::default()).unwrap();
+    let url = upload_url(&client, &case_id, "late.log", 4).await;
+    let put = raw(Method::PUT, &url, &[], Bytes::from_static(b"late")).await;
+    assert_eq!(put.status, StatusCode::OK);
+    let landed = tokio::time::Instant::now();
+
+    // Right after the upload: the bytes are stored, but GetCase does not name the attachment,
+    // and SIR knows no attachment to hand a download URL for.
+    assert_eq!(listed(&client, &case_id).await, []);
+    let stored = standin.attachments(&case_id);
+    assert_eq!(stored.len(), 1);
+    assert!(!stored[0].listed);
+    assert_eq!(stored[0].status, AttachmentStatus::Pending);
+    assert!(standin.listed_attachments(&case_id).is_empty());
+    let unknown = client
+        .get_case_attachment_download_url()
+        .case_id(&case_id)
+        .attachment_id(&stored[0].attachment_id)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(unknown.is_resource_not_found_exception(), "{unknown:?}");
+
+    // Polled with a deadline: first listed as Pending, then Verified, each not before its time.
+    let deadline = landed + Duration::from_secs(20);
+    let mut seen = Vec::new();
+    loop {
+        let now = listed(&client, &case_id).await;
+        let elapsed = landed.elapsed();
+        if let Some((_, status)) = now.first() {
+            if seen.last() != Some(status) {
+                seen.push(status.clone());
+                if *status == CaseAttachmentStatus::Pending {
+                    assert!(elapsed >= listing, "listed after {elapsed:?}");
+                } else {
+                    assert!(
+                        elapsed >= listing + verification,
+                        "verified after {elapsed:?}"
+                    );
+                }
+            }
+            if *status == CaseAttachmentStatus::Verified {
+                break;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never verified: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        seen,
+        [
+            CaseAttachmentStatus::Pending,
+            CaseAttachmentStatus::Verified
+        ]
+    );
+    assert!(standin.attachments(&case_id)[0].listed);
+    assert_eq!(standin.listed_attachments(&case_id).len(), 1);
+}
+
+#[tokio::test]
+async fn the_default_stand_in_does_not_list_an_upload_at_once() {
     let standin = SirStandin::start().await.unwrap();
+    let client = client(&standin).await;
+    let case_id = standin.seed_case(NewCase::default()).unwrap();
+    let url = upload_url(&client, &case_id, "evidence.txt", 4).await;
+    assert_eq!(
+        raw(Method::PUT, &url, &[], Bytes::from_static(b"data"))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(listed(&client, &case_id).await, []);
+    assert!(!sir_standin::DEFAULT_ATTACHMENT_LISTING_DELAY.is_zero());
+    // Seeded attachments (a responder's, already processed) are listed at once.
+    standin
+        .add_attachment(
+            &case_id,
+            "responder.txt",
+            &b"r"[..],
+            AttachmentStatus::Verified,
+        )
+        .unwrap();
+    assert_eq!(
+        listed(&client, &case_id).await,
+        [("responder.txt".to_owned(), CaseAttachmentStatus::Verified)]
+    );
+}
+
+#[tokio::test]
+async fn presigned_urls_expire_after_their_lifetime() {
+    let standin = listing_at_once().await;
+    let client = client(&standin).await;
+    let case_id = standin.seed_case(NewCase::default()).unwrap();
+    let attachment_id = standin
+        .add_attachment(
+            &case_id,
+            "notes.txt",
+            &b"notes"[..],
+            AttachmentStatus::Verified,
+        )
+        .unwrap();
+    let lifetime = Duration::from_secs(2);
+    standin.set_presigned_url_lifetime(lifetime);
+    let url = client
+        .get_case_attachment_download_url()
+        .case_id(&case_id)
+        .attachment_id(&attachment_id)
+        .send()
+        .await
+        .unwrap()
+        .attachment_presigned_url()
+        .to_owned();
+    let issued = tokio::time::Instant::now();
+    assert!(url.contains("X-Amz-Expires=2&"), "{url}");
+    assert_eq!(
+        raw(Method::GET, &url, &[], Bytes::new()).await.status,
+        StatusCode::OK
+    );
+
+    // The same URL is refused once its lifetime is over (polled with a deadline).
+    let refused = loop {
+        let response = raw(Method::GET, &url, &[], Bytes::new()).await;
+        if response.status != StatusCode::OK {
+            break response;
+        }
+        assert!(issued.elapsed() < Duration::from_secs(20), "never expired");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(issued.elapsed() >= lifetime);
+    assert_expired(&refused);
+    let downloads: Vec<Option<String>> = standin
+        .calls_to(PRESIGNED_DOWNLOAD)
+        .into_iter()
+        .map(|call| call.error_type)
+        .collect();
+    assert_eq!(downloads.last(), Some(&Some("AccessDenied".to_owned())));
+    assert_eq!(
+        sir_standin::DEFAULT_PRESIGNED_URL_LIFETIME,
+        Duration::from_secs(900)
+    );
+}
+
+#[tokio::test]
+async fn expired_upload_urls_are_refused_and_a_replayed_token_gets_the_same_expired_url() {
+    let standin = listing_at_once().await;
+    let client = client(&standin).await;
+    let case_id = standin.seed_case(NewCase::default()).unwrap();
+    standin.hand_out_expired_urls("GetCaseAttachmentUploadUrl", 1);
+    let request = |token: &'static str| {
+        client
+            .get_case_attachment_upload_url()
+            .case_id(&case_id)
+            .file_name("old.txt")
+            .content_length(3)
+            .client_token(token)
+            .send()
+    };
+    let stale = request("token-1")
+        .await
+        .unwrap()
+        .attachment_presigned_url()
+        .to_owned();
+    assert_expired(&raw(Method::PUT, &stale, &[], Bytes::from_static(b"old")).await);
+    assert!(standin.attachments(&case_id).is_empty(), "nothing stored");
+    // Same clientToken: the same URL, still expired.
+    let replayed = request("token-1")
+        .await
+        .unwrap()
+        .attachment_presigned_url()
+        .to_owned();
+    assert_eq!(replayed, stale);
+    assert_expired(&raw(Method::PUT, &replayed, &[], Bytes::from_static(b"old")).await);
+    // A new token: a fresh URL that works.
+    let fresh = request("token-2")
+        .await
+        .unwrap()
+        .attachment_presigned_url()
+        .to_owned();
+    assert_eq!(
+        raw(Method::PUT, &fresh, &[], Bytes::from_static(b"new"))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(standin.attachments(&case_id).len(), 1);
+
+    // Download URLs too.
+    let attachment_id = standin.attachments(&case_id)[0].attachment_id.clone();
+    standin.hand_out_expired_urls("GetCaseAttachmentDownloadUrl", 1);
+    let download = || {
+        client
+            .get_case_attachment_download_url()
+            .case_id(&case_id)
+            .attachment_id(&attachment_id)
+            .send()
+    };
+    let stale = download()
+        .await
+        .unwrap()
+        .attachment_presigned_url()
+        .to_owned();
+    assert_expired(&raw(Method::GET, &stale, &[], Bytes::new()).await);
+    let fresh = download()
+        .await
+        .unwrap()
+        .attachment_presigned_url()
+        .to_owned();
+    let response = raw(Method::GET, &fresh, &[], Bytes::new()).await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(response.body, Bytes::from_static(b"new"));
+}
+
+#[tokio::test]
+async fn ninety_mebibyte_upload_round_trips() {
+    let standin = listing_at_once().await;
     let client = client(&standin).await;
     let case_id = standin.seed_case(NewCase::default()).unwrap();
     let size = 90 * 1024 * 1024;

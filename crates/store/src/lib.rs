@@ -10,6 +10,7 @@
 //! | case snapshot (poller), with its pending plan | `CASE#<caseId>` | `SNAPSHOT` | never |
 //! | synced comment | `CASE#<caseId>` | `COMMENT#<commentId>` | never (must outlive the snapshot) |
 //! | synced attachment | `CASE#<caseId>` | `ATTACHMENT#<attachmentId>` | never |
+//! | own upload from Slack (written before the upload) | `CASE#<caseId>` | `UPLOAD#<sirFileName>` | never |
 //! | case -> channel, Slack apply cursor | `CASE#<caseId>` | `CHANNEL` | never |
 //! | channel -> case | `CHANNEL#<channelId>` | `CASE` | never |
 //! | idempotency marker, or leased claim (`claim_state`, `lease_until_ms`) | `ONCE#<scope>#<key>` | `ONCE` | `expires_at` |
@@ -280,6 +281,10 @@ fn case_pk(case_id: &CaseId) -> String {
     format!("CASE#{case_id}")
 }
 
+fn own_upload_sk(sir_file_name: &str) -> String {
+    format!("UPLOAD#{sir_file_name}")
+}
+
 type Item = HashMap<String, AttributeValue>;
 
 fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
@@ -541,6 +546,63 @@ impl Table {
     ) -> Result<bool, StoreError> {
         self.record_child(case_id, "ATTACHMENT", attachment_id, origin)
             .await
+    }
+
+    /// Records, **before** the upload starts, that this integration is about to upload a Slack
+    /// file to a case as `sir_file_name` (a name unique to that Slack file). SIR answers an
+    /// upload with no attachment ID and lists the attachment only when it is ready, so the
+    /// poller recognises the attachment by this name whenever it is listed
+    /// ([`Table::own_uploads`]) and never posts it back to Slack. Writing it again changes
+    /// nothing that matters (one PutItem).
+    pub async fn record_own_upload(
+        &self,
+        case_id: &CaseId,
+        sir_file_name: &str,
+        slack_file_id: &str,
+        channel_id: &str,
+    ) -> Result<(), StoreError> {
+        let mut item = Self::key(case_pk(case_id), &own_upload_sk(sir_file_name));
+        item.insert("slack_file_id".into(), s(slack_file_id));
+        item.insert("channel_id".into(), s(channel_id));
+        item.insert("recorded_at".into(), n(Utc::now().timestamp()));
+        self.client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("PutItem", e))?;
+        Ok(())
+    }
+
+    /// Which of `file_names` this integration uploaded to the case from Slack (recorded with
+    /// [`Table::record_own_upload`]): one strongly consistent GetItem per name, so an upload
+    /// recorded just before is seen.
+    pub async fn own_uploads<'a>(
+        &self,
+        case_id: &CaseId,
+        file_names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<HashSet<String>, StoreError> {
+        let mut own = HashSet::new();
+        for name in file_names {
+            if own.contains(name) {
+                continue;
+            }
+            let out = self
+                .client
+                .get_item()
+                .table_name(&self.name)
+                .set_key(Some(Self::key(case_pk(case_id), &own_upload_sk(name))))
+                .projection_expression("pk")
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| StoreError::dynamo("GetItem", e))?;
+            if out.item.is_some() {
+                own.insert(name.to_owned());
+            }
+        }
+        Ok(own)
     }
 
     async fn record_child(

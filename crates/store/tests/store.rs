@@ -248,6 +248,37 @@ async fn comments_and_attachments_are_recorded_once_per_kind() {
 }
 
 #[tokio::test]
+async fn own_uploads_are_found_by_their_exact_name_in_their_case_only() {
+    let table = table().await;
+    let id = case_id(40);
+    let names = ["report-F0AAA.pdf", "report.pdf", "other-F0BBB.log"];
+    assert!(table.own_uploads(&id, names).await.unwrap().is_empty());
+    table
+        .record_own_upload(&id, "report-F0AAA.pdf", "F0AAA", "C0CHANNEL")
+        .await
+        .unwrap();
+    // Recording it again (a retried job) is harmless.
+    table
+        .record_own_upload(&id, "report-F0AAA.pdf", "F0AAA", "C0CHANNEL")
+        .await
+        .unwrap();
+    assert_eq!(
+        table.own_uploads(&id, names).await.unwrap(),
+        HashSet::from(["report-F0AAA.pdf".to_string()])
+    );
+    assert!(
+        table
+            .own_uploads(&case_id(41), names)
+            .await
+            .unwrap()
+            .is_empty(),
+        "another case's upload of the same name is not this case's"
+    );
+    // Not an attachment record: the poller still decides about the attachment itself.
+    assert!(table.known_attachment_ids(&id).await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn every_comment_record_of_a_case_is_read_back() {
     let table = table().await;
     let id = case_id(6);

@@ -1,5 +1,11 @@
 //! `file_shared` in a case channel: the file is streamed from Slack to the case as an
 //! attachment, in a lazy invocation (a 100 MiB copy does not fit in Slack's 3 seconds).
+//!
+//! The attachment is named after the Slack file (its sanitised name with the Slack file ID
+//! before the extension) and recorded in the table as this integration's own upload *before*
+//! the upload starts. SIR answers an upload with no attachment ID and lists the attachment only
+//! once it is ready, maybe minutes later; whenever it is listed, the poller finds the record by
+//! name and never posts the file back into the channel.
 
 use std::time::Duration;
 
@@ -7,14 +13,13 @@ use serde::{Deserialize, Serialize};
 use sirslack_domain::CaseId;
 use sirslack_domain::limits::ATTACHMENT_MAX_BYTES;
 use sirslack_domain::marker::{file_uploaded_comment, slack_author_label, system_comment};
-use sirslack_mapper::filename::sanitize_file_name;
+use sirslack_mapper::filename::{sanitize_file_name, slack_upload_file_name};
 use sirslack_mapper::markup::slack_to_plain;
 use sirslack_mapper::split::split_sir_comment;
 use sirslack_slack_api::{ErrorClass, SlackApiError};
 use sirslack_slack_router::{
     Ack, EventRequest, HandOff, LazyError, LazyRequest, ListenerError, Outcome,
 };
-use sirslack_store::SyncOrigin;
 use tracing::{error, info, warn};
 
 use crate::app::{App, SyncError};
@@ -124,7 +129,6 @@ async fn transfer(app: &App, job: &FileJob) -> Result<&'static str, SyncError> {
     }
     let author = app.slack.person_or_unknown(&job.user).await;
     let (real_name, handle) = (author.real_name.as_deref(), author.handle.as_deref());
-    let sir_name = sanitize_file_name(&file.name);
 
     if file.size == 0 || file.size > ATTACHMENT_MAX_BYTES {
         let why = if file.size == 0 {
@@ -135,7 +139,7 @@ async fn transfer(app: &App, job: &FileJob) -> Result<&'static str, SyncError> {
         let note = system_comment(&format!(
             "{} shared the file {} in Slack; it was not attached to the case because {why}.",
             slack_author_label(real_name, handle),
-            sir_name
+            sanitize_file_name(&file.name)
         ));
         let token = format!("slack-file-note-{}-{}", job.channel, job.file_id);
         write_parts(app, &job.case_id, &[note], &token).await?;
@@ -148,8 +152,12 @@ async fn transfer(app: &App, job: &FileJob) -> Result<&'static str, SyncError> {
         return Ok("refused_size");
     }
 
+    let sir_name = slack_upload_file_name(&file.name, &job.file_id);
+    // Before any byte can land: SIR may list the attachment at any time after that.
+    app.table
+        .record_own_upload(&job.case_id, &sir_name, &job.file_id, &job.channel)
+        .await?;
     copy_with_retries(app, job, &file, &sir_name).await?;
-    record_attachment(app, &job.case_id, &sir_name).await;
 
     let message = match app
         .slack
@@ -185,7 +193,12 @@ async fn copy_with_retries(
     let download_url = file.download_url.as_deref().ok_or_else(|| {
         SlackApiError::new("files.info", "no_download_url", ErrorClass::Permanent)
     })?;
-    let token = format!("slack-upload-{}-{}", job.channel, job.file_id);
+    // The first attempt's token is stable, so that a request SIR answered but we did not hear
+    // gets the same URL. A URL that was used (the upload was refused, e.g. because the URL had
+    // expired, or failed part-way) is never asked for again: SIR would replay it for the same
+    // token, so the next attempt takes a token of its own and gets a fresh URL.
+    let stable_token = format!("slack-upload-{}-{}", job.channel, job.file_id);
+    let mut token = stable_token.clone();
     let mut pause = TRANSFER_BACKOFF;
     let mut attempt = 1;
     loop {
@@ -212,38 +225,17 @@ async fn copy_with_retries(
                 tokio::time::sleep(pause).await;
                 pause *= 2;
                 attempt += 1;
+                if error.spoils_upload_url() {
+                    token = fresh_upload_token(&stable_token, attempt);
+                }
             }
             Err(error) => return Err(error),
         }
     }
 }
 
-/// Marks the new attachment as Slack-originated so the poller does not post it back. SIR's
-/// upload answer carries no attachment ID, so the newest attachment with this name is the one
-/// (if the poller recorded it first, the record stays the poller's). Failing to find it only
-/// costs an echo, so it is logged, not raised.
-async fn record_attachment(app: &App, case_id: &CaseId, sir_name: &str) {
-    let attachments = match app.sir.attachments(case_id).await {
-        Ok(attachments) => attachments,
-        Err(error) => {
-            warn!(%error, "could not list attachments to record the upload");
-            return;
-        }
-    };
-    let newest = attachments
-        .into_iter()
-        .filter(|attachment| attachment.file_name == sir_name)
-        .max_by_key(|attachment| attachment.created_epoch_seconds);
-    match newest {
-        Some(attachment) => {
-            if let Err(error) = app
-                .table
-                .record_attachment(case_id, &attachment.attachment_id, SyncOrigin::Slack)
-                .await
-            {
-                warn!(%error, "could not record the uploaded attachment");
-            }
-        }
-        None => warn!(case_id = %case_id, "uploaded attachment not listed yet; not recorded"),
-    }
+/// A client token no earlier request used: the stable one, the attempt and the time.
+fn fresh_upload_token(stable: &str, attempt: u32) -> String {
+    let millis = chrono::Utc::now().timestamp_millis();
+    format!("{stable}-a{attempt}-{millis}")
 }
