@@ -133,8 +133,8 @@ module.exports = function iamSuites({ templates }) {
         const granted = [...unscoped, ...caseActions, ...membership].sort();
         assert.deepEqual(granted, sirActionsCalledIn(SIR_SOURCES[fn.key]), fn.key);
       }
-      // The events handler reads the case after an upload to record the new attachment.
-      assert.ok(SIR_ACTIONS.eventsHandler.case.includes('security-ir:GetCase'));
+      // The events handler records its own uploads in the table before they start: no GetCase.
+      assert.ok(!SIR_ACTIONS.eventsHandler.case.includes('security-ir:GetCase'));
     });
 
     it('grants lambda:InvokeFunction to the events handler only, on the command handler only', () => {
