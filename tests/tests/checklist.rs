@@ -193,7 +193,7 @@ fn slack_messages_become_sir_comments_in_order_with_their_author() {
             .post_message(
                 channel,
                 BOB.slack_id,
-                "<@U0ALICE001> rotated the key &amp; revoked the sessions",
+                "<@U0ALICE001> rotated the key & revoked the sessions",
             )
             .unwrap();
         world
@@ -414,6 +414,53 @@ fn update_commands_change_the_case_in_sir_announce_it_and_audit_it() {
             })
             .await
             .expect("the topic follows the case");
+    });
+}
+
+/// Slack sends `&`, `<`, `>` escaped (`&amp;`, `&lt;`, `&gt;`); what reaches SIR is what the
+/// person typed, unescaped once.
+#[test]
+fn text_with_lt_and_amp_reaches_sir_as_typed() {
+    run(async {
+        let world = world().await;
+        let case = open_case(&world).await;
+        let channel = &case.channel.id;
+
+        let title = world
+            .slash_command(&ALICE, channel, "update-title a < b & c")
+            .await
+            .unwrap();
+        wait_for_response(&world, &title.response_token, "changed the title").await;
+        assert_eq!(world.sir().case(&case.case_id).unwrap().title, "a < b & c");
+        let audit = wait_for_comment(&world, &case.case_id, "ran /security-ir update-title").await;
+        assert!(audit.body.contains("\"a < b & c\""), "{}", audit.body);
+
+        let description = world
+            .slash_command(&BOB, channel, "update-description x > y && z")
+            .await
+            .unwrap();
+        wait_for_response(
+            &world,
+            &description.response_token,
+            "replaced the description",
+        )
+        .await;
+        assert_eq!(
+            world.sir().case(&case.case_id).unwrap().description,
+            "x > y && z"
+        );
+
+        world
+            .post_message(channel, ALICE.slack_id, "x < y")
+            .unwrap();
+        let comment = wait_for_comment(&world, &case.case_id, "x < y").await;
+        assert_eq!(comment.body, "[Slack Update] Alice Analyst (@alice): x < y");
+        for escaped in ["&lt;", "&gt;", "&amp;"] {
+            assert!(
+                comments_containing(&world, &case.case_id, escaped).is_empty(),
+                "no SIR comment carries {escaped}"
+            );
+        }
     });
 }
 

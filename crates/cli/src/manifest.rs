@@ -237,6 +237,17 @@ mod tests {
         }
     }
 
+    /// The local world's Slack stand-in gives its bot token exactly these scopes, so a method
+    /// the functions call without its scope in the manifest fails in every test.
+    #[test]
+    fn the_slack_standin_token_has_exactly_the_manifest_scopes() {
+        let mut manifest: Vec<&str> = BOT_SCOPES.to_vec();
+        let mut standin: Vec<&str> = slack_standin::DEFAULT_BOT_SCOPES.to_vec();
+        manifest.sort_unstable();
+        standin.sort_unstable();
+        assert_eq!(manifest, standin);
+    }
+
     #[test]
     fn without_an_endpoint_there_are_no_request_urls() {
         let manifest = manifest(DEFAULT_APP_NAME, None);

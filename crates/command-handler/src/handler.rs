@@ -29,6 +29,7 @@ use sha2::{Digest, Sha256};
 use sirslack_domain::announced::ANNOUNCED_CHANGE_SCOPE;
 use sirslack_domain::marker::command_audit_comment;
 use sirslack_domain::{CaseId, Command, SelfManagedStatus};
+use sirslack_mapper::markup::parse_slash_command;
 use sirslack_mapper::slack::{
     CLOSE_BUTTON_ACTION_ID, ConsoleLinks, InvalidRegion, STATUS_SELECT_ACTION_ID,
     status_from_option_value,
@@ -621,7 +622,7 @@ fn interpret(invocation: &CommandInvocation) -> Request {
             _ => {}
         }
     }
-    match Command::parse(&invocation.command_text) {
+    match parse_slash_command(&invocation.command_text) {
         Ok(command) => Request::Run(command),
         Err(error) => Request::Unreadable(help::parse_error_reply(&error)),
     }

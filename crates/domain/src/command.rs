@@ -12,8 +12,9 @@
 //!
 //! Subcommands are case-insensitive. `[code]` is an optional 6-digit one-time password (TOTP)
 //! the command handler may require for mutating commands. Title and description text is kept
-//! exactly as typed apart from surrounding whitespace, newlines included; the mapper unescapes
-//! Slack markup before parsing.
+//! exactly as typed apart from surrounding whitespace, newlines included. [`Command::parse`]
+//! reads plain text: Slack's text (`&lt;` for `<`, markup for mentions) goes through
+//! `sirslack_mapper::markup::parse_slash_command`, which unescapes it once and parses it.
 //!
 //! `close` on its own asks for confirmation. `close confirm` confirms. A one-time code also
 //! confirms (`close 123456` is the same as `close confirm 123456`): typing a fresh code from an

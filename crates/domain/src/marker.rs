@@ -107,6 +107,17 @@ pub fn channel_created_comment(channel_name: &str) -> String {
     format!("{SLACK_UPDATE_MARKER} Slack channel created: #{name}")
 }
 
+/// `[Slack Update] Slack channel replaced: #old is archived; the case continues in #new`:
+/// the case is open but its channel was archived, and Slack does not let a bot unarchive, so
+/// the integration made a new channel.
+pub fn channel_replaced_comment(archived_name: &str, new_name: &str) -> String {
+    let archived = archived_name.trim().trim_start_matches('#');
+    let new = new_name.trim().trim_start_matches('#');
+    format!(
+        "{SLACK_UPDATE_MARKER} Slack channel replaced: #{archived} is archived; the case continues in #{new}"
+    )
+}
+
 /// The audit record of a slash command that changed the case:
 /// `[Slack Update] Jane Doe (@jane) ran /security-ir update-title: title set to "New title"`.
 /// With an empty `what_changed` it is the prefix every part of a split record starts with
@@ -189,6 +200,10 @@ mod tests {
         assert_eq!(
             channel_created_comment("#aws-security-incident-response-case-1234567890"),
             "[Slack Update] Slack channel created: #aws-security-incident-response-case-1234567890"
+        );
+        assert_eq!(
+            channel_replaced_comment("#sir-case-1", "sir-case-1-2"),
+            "[Slack Update] Slack channel replaced: #sir-case-1 is archived; the case continues in #sir-case-1-2"
         );
     }
 

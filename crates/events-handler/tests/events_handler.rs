@@ -364,7 +364,7 @@ async fn a_signed_message_in_a_case_channel_becomes_a_sir_comment() {
         .send(&world.signed_event(events::message(
             &world.channel,
             JANE,
-            "Found the IOC in <https://example.com/x|the logs> &amp; told <@U0BOBSMITH>",
+            "Found the IOC in <https://example.com/x|the logs> & told <@U0BOBSMITH>",
             &ts,
         )))
         .await;

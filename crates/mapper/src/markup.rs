@@ -5,6 +5,8 @@
 //! every mention or link wrapped in `<...>`. A raw `<` in Slack text therefore always starts
 //! markup, and a literal `<` typed by a person arrives as `&lt;`.
 
+use sirslack_domain::{Command, CommandError};
+
 /// Turns Slack message markup into text a person reads in SIR.
 ///
 /// | Slack | Plain text |
@@ -31,6 +33,15 @@ pub fn slack_to_plain(text: &str, users: &impl Fn(&str) -> Option<String>) -> St
         }
     }
     out
+}
+
+/// The `/security-ir` command in a slash command's `text` as Slack sends it: the markup is
+/// converted and `&amp;`, `&lt;`, `&gt;` are unescaped once, by [`slack_to_plain`] (the same
+/// conversion as a channel message copied to SIR), then the command is parsed. So
+/// `update-title a &lt; b &amp; c` gives the title `a < b & c`. The events handler (to
+/// acknowledge) and the command handler (to run) both read commands through this.
+pub fn parse_slash_command(text: &str) -> Result<Command, CommandError> {
+    Command::parse(&slack_to_plain(text, &|_: &str| None))
 }
 
 /// The user IDs mentioned in `text` (`<@U123>` or `<@U123|label>`), each once, in order of
@@ -217,6 +228,28 @@ fn push_unescaped(out: &mut String, escaped: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slash_command_text_is_unescaped_once_before_parsing() {
+        assert_eq!(
+            parse_slash_command("update-title a &lt; b &amp; c"),
+            Ok(Command::UpdateTitle {
+                title: "a < b & c".to_owned()
+            })
+        );
+        assert_eq!(
+            parse_slash_command("update-description x &gt; y &amp;lt; z"),
+            Ok(Command::UpdateDescription {
+                description: "x > y &lt; z".to_owned()
+            })
+        );
+        assert_eq!(
+            parse_slash_command("update-title ask <@U123|jane>"),
+            Ok(Command::UpdateTitle {
+                title: "ask @jane".to_owned()
+            })
+        );
+    }
 
     fn no_users(_: &str) -> Option<String> {
         None

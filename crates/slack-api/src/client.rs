@@ -639,21 +639,6 @@ impl<'a> SlackSession<'a> {
         }
     }
 
-    /// `conversations.unarchive`. Returns `false` when the channel was not archived.
-    ///
-    /// A call of its own: slack-morphism 2.31's `conversations_unarchive` sends the
-    /// `conversations.setTopic` method name.
-    pub async fn unarchive(&self, channel: &str) -> Result<bool, SlackApiError> {
-        match self
-            .post::<_, Empty>("conversations.unarchive", &ChannelArg { channel })
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(error) if error.is_code("not_archived") => Ok(false),
-            Err(error) => Err(error),
-        }
-    }
-
     // ---- users ----------------------------------------------------------------------------
 
     /// `users.lookupByEmail`; `None` when no user has this address (`users_not_found`).

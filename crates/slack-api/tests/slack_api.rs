@@ -30,7 +30,7 @@ fn token(slack: &SlackStandin) -> BotToken {
 }
 
 #[tokio::test]
-async fn channels_are_created_without_user_ds_and_unarchived_by_their_own_method() {
+async fn channels_are_created_without_user_ds_and_archived() {
     let slack = standin().await;
     let api = api(&slack);
     let token = token(&slack);
@@ -63,13 +63,8 @@ async fn channels_are_created_without_user_ds_and_unarchived_by_their_own_method
         "already archived"
     );
     assert!(slack.channel(&channel.id).unwrap().is_archived);
-    assert!(session.unarchive(&channel.id).await.unwrap());
-    assert!(!slack.channel(&channel.id).unwrap().is_archived);
-    assert!(
-        !session.unarchive(&channel.id).await.unwrap(),
-        "not archived"
-    );
-    assert_eq!(slack.call_count("conversations.unarchive"), 2);
+    // The client has no unarchive: Slack does not let a bot token unarchive.
+    slack.set_channel_archived(&channel.id, false).unwrap();
 
     session
         .set_topic(&channel.id, "[Submitted] t")

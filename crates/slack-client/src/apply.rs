@@ -356,7 +356,7 @@ impl<'i, 'h> CaseRun<'i, 'h> {
     }
 
     async fn case_updated(&mut self, changes: &[FieldChange], key: &str) -> Step {
-        let channel = self.channel_for_update().await?;
+        let mut channel = self.channel_for_update().await?;
         let shown = self.shown_case().await?;
         let was_closed = shown.is_closed();
         let mut case = shown;
@@ -367,8 +367,10 @@ impl<'i, 'h> CaseRun<'i, 'h> {
             || changes.iter().any(|change| {
                 matches!(change, FieldChange::Status { old, new } if old.is_closed() && !new.is_closed())
             });
-        if reopened && self.session().unarchive(&channel.id).await? {
-            tracing::info!(case_id = %self.case_id, channel_id = %channel.id, "case re-opened: channel unarchived");
+        if reopened {
+            // Closing may have archived the channel, and a bot cannot unarchive: an archived
+            // channel is replaced by a new one, set up from the case as it is now.
+            channel = self.unarchived_channel(channel, &case).await?;
         }
         let (unannounced, announced) = self.split_announced(changes).await?;
         if !unannounced.is_empty() {

@@ -6,11 +6,11 @@
 //! case's Slack channel:
 //!
 //! - `CaseCreated`: claim the case, create the channel (private unless configured public;
-//!   adopt it on `name_taken` when it is ours, else try the next bounded name), set topic and
-//!   purpose, link channel and case both ways, invite the watchers, post the initial message,
-//!   and note the channel in SIR;
+//!   adopt it on `name_taken` when it is ours and not archived, else try the next bounded
+//!   name), set topic and purpose, link channel and case both ways, invite the watchers, post
+//!   the initial message, and note the channel in SIR;
 //! - `CaseUpdated`: one message listing every change; topic and purpose refreshed; a
-//!   re-opened case's channel unarchived;
+//!   re-opened case whose channel is archived gets a new channel (a bot cannot unarchive);
 //! - `WatchersChanged`: invite the new watchers, say who left (removing them is optional);
 //! - `CommentAdded`: the comment, with author and time, split to Slack's limits in order;
 //! - `AttachmentAdded`: the file streamed from SIR to Slack, or a notice when over the cap;

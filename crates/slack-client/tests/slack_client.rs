@@ -496,6 +496,50 @@ async fn our_own_unlinked_channel_is_adopted() {
 }
 
 #[tokio::test]
+async fn our_own_archived_channel_is_not_adopted_but_replaced() {
+    // The case's channel exists, made by this app, but archived (the table lost its link);
+    // a bot cannot unarchive it.
+    let world = World::start().await;
+    world.add_user("U0JANE", "Jane Doe", "jane@example.com");
+    let case = world.seed_case(&["jane@example.com"]).await;
+    let namer = ChannelNamer::default();
+    let name = namer.name_for(&case.id);
+    let mut seed = SeedChannel::public(&name);
+    seed.is_private = true;
+    seed.bot_is_member = true;
+    seed.is_archived = true;
+    seed.creator = Some(world.slack.bot_user_id());
+    let archived = world.slack.add_channel(seed).unwrap();
+    let handler = world.handler(world.config());
+
+    created(&handler, &case).await;
+
+    assert_eq!(world.slack.call_count("conversations.unarchive"), 0);
+    assert!(world.slack.channel(&archived).unwrap().is_archived);
+    let new_name = namer.candidate(&case.id, 1).unwrap();
+    let channel = world.slack.channel_by_name(&new_name).expect("new channel");
+    assert!(!channel.is_archived);
+    assert!(channel.members.contains(&"U0JANE".to_owned()));
+    assert_eq!(channel.topic, channel_topic(&case));
+    assert_eq!(
+        world.slack.messages(&channel.id).len(),
+        1,
+        "initial message"
+    );
+    let link = world.table().channel_link(&case.id).await.unwrap().unwrap();
+    assert_eq!(link.channel_id.as_deref(), Some(channel.id.as_str()));
+    let expected = format!(
+        "[Slack Update] Slack channel replaced: #{name} is archived; the case continues in #{new_name}"
+    );
+    let comments = world.sir.comments(case.id.as_str());
+    assert_eq!(
+        comments.iter().filter(|c| c.body == expected).count(),
+        1,
+        "{comments:?}"
+    );
+}
+
+#[tokio::test]
 async fn five_watchers_with_two_unknown_are_invited_in_one_call_with_one_notice() {
     let world = World::start().await;
     world.add_user("U0A", "Ann", "ann@example.com");
@@ -1209,9 +1253,10 @@ async fn an_attachment_over_the_cap_is_announced_not_uploaded() {
 // ---- CaseClosed and re-opening -----------------------------------------------------------------
 
 #[tokio::test]
-async fn closing_posts_the_final_message_and_archives_and_reopening_unarchives() {
+async fn closing_archives_and_reopening_replaces_the_archived_channel() {
     let world = World::start().await;
-    let case = world.seed_case(&[]).await;
+    world.add_user("U0JANE", "Jane Doe", "jane@example.com");
+    let case = world.seed_case(&["jane@example.com"]).await;
     let handler = world.handler(world.config());
     created(&handler, &case).await;
 
@@ -1225,34 +1270,84 @@ async fn closing_posts_the_final_message_and_archives_and_reopening_unarchives()
     )
     .await;
 
-    let channel = world.channel_of(&case);
-    assert!(channel.is_archived);
-    assert!(channel.topic.contains("Closed"), "{}", channel.topic);
-    let last = content(world.slack.messages(&channel.id).last().unwrap());
+    let old = world.channel_of(&case);
+    assert!(old.is_archived);
+    assert!(old.topic.contains("Closed"), "{}", old.topic);
+    let last = content(world.slack.messages(&old.id).last().unwrap());
     assert!(
         last.contains("closed") && last.contains("False Positive"),
         "{last}"
     );
+    let old_messages = world.slack.messages(&old.id).len();
 
-    deliver_ok(
-        &handler,
-        &[&IntegrationEvent::case_updated(
-            case.id.clone(),
-            3,
-            now(),
-            vec![FieldChange::Status {
-                old: CaseStatus::Closed,
-                new: CaseStatus::DetectionAndAnalysis,
-            }],
-        )],
-    )
-    .await;
-    let channel = world.channel_of(&case);
-    assert!(!channel.is_archived, "re-opened case: channel unarchived");
-    assert!(channel.topic.contains("Detection and Analysis"));
-    assert!(content(world.slack.messages(&channel.id).last().unwrap()).contains("Status"));
-    // The raw call works around slack-morphism's unarchive bug.
-    assert_eq!(world.slack.call_count("conversations.unarchive"), 1);
+    let reopen = IntegrationEvent::case_updated(
+        case.id.clone(),
+        3,
+        now(),
+        vec![FieldChange::Status {
+            old: CaseStatus::Closed,
+            new: CaseStatus::DetectionAndAnalysis,
+        }],
+    );
+    deliver_ok(&handler, &[&reopen]).await;
+
+    // Slack does not let a bot unarchive: the case gets a new channel instead.
+    assert_eq!(world.slack.call_count("conversations.unarchive"), 0);
+    let old_now = world.slack.channel(&old.id).unwrap();
+    assert!(old_now.is_archived, "the archived channel stays archived");
+    assert_eq!(world.slack.messages(&old.id).len(), old_messages);
+    let new_name = ChannelNamer::default().candidate(&case.id, 1).unwrap();
+    let channel = world.slack.channel_by_name(&new_name).expect("new channel");
+    assert!(!channel.is_archived);
+    assert!(
+        channel.members.contains(&"U0JANE".to_owned()),
+        "watchers invited"
+    );
+    assert!(
+        channel.topic.contains("Detection and Analysis"),
+        "{}",
+        channel.topic
+    );
+    let messages: Vec<String> = world
+        .slack
+        .messages(&channel.id)
+        .iter()
+        .map(content)
+        .collect();
+    assert_eq!(
+        messages.len(),
+        2,
+        "the case card, then the update: {messages:?}"
+    );
+    assert!(
+        messages[0].contains("Suspicious console login"),
+        "{}",
+        messages[0]
+    );
+    assert!(messages[1].contains("Status"), "{}", messages[1]);
+    let table = world.table();
+    let link = table.channel_link(&case.id).await.unwrap().unwrap();
+    assert_eq!(link.channel_id.as_deref(), Some(channel.id.as_str()));
+    assert_eq!(link.channel_name.as_deref(), Some(new_name.as_str()));
+    assert_eq!(
+        table.case_for_channel(&channel.id).await.unwrap(),
+        Some(case.id.clone())
+    );
+    let expected = format!(
+        "[Slack Update] Slack channel replaced: #{} is archived; the case continues in #{new_name}",
+        old.name
+    );
+    let comments = world.sir.comments(case.id.as_str());
+    assert_eq!(
+        comments.iter().filter(|c| c.body == expected).count(),
+        1,
+        "{comments:?}"
+    );
+
+    // The same event again replaces nothing more.
+    deliver_ok(&handler, &[&reopen]).await;
+    assert_eq!(world.slack.channels().len(), 2);
+    assert_eq!(world.slack.messages(&channel.id).len(), 2);
 }
 
 #[tokio::test]

@@ -24,6 +24,9 @@ pub struct SlackStandinConfig {
     pub bind_addr: SocketAddr,
     /// Largest body accepted on an `upload_url` (Slack's own limit is 1 GB).
     pub max_upload_bytes: usize,
+    /// The bot token's scopes (every accepted token has them). Defaults to
+    /// [`crate::DEFAULT_BOT_SCOPES`], the scopes of sirslack's app manifest.
+    pub bot_scopes: Vec<String>,
 }
 
 impl Default for SlackStandinConfig {
@@ -39,6 +42,10 @@ impl Default for SlackStandinConfig {
             app_id: "A0STANDAPP".to_string(),
             bind_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             max_upload_bytes: 1 << 30,
+            bot_scopes: crate::rules::DEFAULT_BOT_SCOPES
+                .iter()
+                .map(|scope| (*scope).to_string())
+                .collect(),
         }
     }
 }

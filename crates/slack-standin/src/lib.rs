@@ -25,14 +25,17 @@ mod methods;
 mod multipart;
 mod params;
 mod records;
+pub mod rules;
 mod server;
 pub mod signing;
+pub mod text;
 mod world;
 
 pub use config::SlackStandinConfig;
 pub use error::StandinError;
 pub use feed::WorkspaceEvent;
 pub use records::{RecordedCall, ResponsePost};
+pub use rules::{DEFAULT_BOT_SCOPES, Tier};
 pub use server::SlackStandin;
 pub use world::{
     ChannelSnapshot, EphemeralMessage, FileSnapshot, Message, SeedChannel, SeedFile, SeedUser,

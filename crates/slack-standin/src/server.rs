@@ -277,19 +277,63 @@ impl SlackStandin {
 
     // ---- rate limits and faults ---------------------------------------------------------
 
-    /// Slack's ~1 message per second per channel for `chat.postMessage` and file shares,
-    /// answered with 429 and `Retry-After`. Off by default.
-    pub fn set_channel_rate_limit(&self, enabled: bool) {
-        self.set_channel_post_interval(enabled.then_some(Duration::from_secs(1)));
+    /// Slack's rate limits, all on by default (see [`crate::rules`]): per-method tiers and
+    /// ~1 post per second per channel with short bursts. `false` turns both off; a test that
+    /// does so must say why.
+    pub fn set_rate_limits(&self, enabled: bool) {
+        self.shared.change(|world| {
+            world.limits.tiers = enabled;
+            world.limits.channel_posts = enabled.then_some((
+                crate::rules::CHANNEL_POST_BURST,
+                crate::rules::CHANNEL_POST_INTERVAL,
+            ));
+            world.limits.reset();
+        });
     }
 
-    /// Like [`Self::set_channel_rate_limit`] with a chosen spacing (a long one makes a test
-    /// independent of how fast it runs).
+    /// The per-method tiers alone (on by default).
+    pub fn set_method_rate_limits(&self, enabled: bool) {
+        self.shared.change(|world| {
+            world.limits.tiers = enabled;
+            world.limits.reset();
+        });
+    }
+
+    /// Slack's ~1 message per second per channel for `chat.postMessage` and file shares, with
+    /// a burst of [`crate::rules::CHANNEL_POST_BURST`], answered with 429 and `Retry-After`.
+    /// On by default.
+    pub fn set_channel_rate_limit(&self, enabled: bool) {
+        self.shared.change(|world| {
+            world.limits.channel_posts = enabled.then_some((
+                crate::rules::CHANNEL_POST_BURST,
+                crate::rules::CHANNEL_POST_INTERVAL,
+            ));
+            world.limits.reset();
+        });
+    }
+
+    /// Strict spacing of posts per channel, without a burst: one post per `interval` (a long
+    /// one makes a test independent of how fast it runs). `None` turns the limit off.
     pub fn set_channel_post_interval(&self, interval: Option<Duration>) {
         self.shared.change(|world| {
-            world.channel_post_interval = interval;
-            world.last_channel_post.clear();
+            world.limits.channel_posts = interval.map(|interval| (1, interval));
+            world.limits.reset();
         });
+    }
+
+    /// Replaces the token's scopes (default: [`crate::DEFAULT_BOT_SCOPES`]).
+    pub fn set_bot_scopes<I, S>(&self, scopes: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let scopes = scopes.into_iter().map(Into::into).collect();
+        self.shared.change(|world| world.scopes = scopes);
+    }
+
+    /// The token's scopes.
+    pub fn bot_scopes(&self) -> Vec<String> {
+        self.shared.lock().scopes.clone()
     }
 
     /// The next `times` calls answer HTTP `status` (500, 503...). `method` `None` matches every
@@ -679,7 +723,14 @@ async fn api_call(
             None => match (parsed, check_token(&world, token.as_deref())) {
                 (Err(error), _) => Reply::Api(Outcome::error(error.code())),
                 (Ok(_), Err(code)) => Reply::Api(Outcome::error(code)),
-                (Ok(params), Ok(())) => Reply::Api(world.call_method(&method, &params)),
+                (Ok(params), Ok(())) => match world.limits.admit_method(&method, received_at) {
+                    Err(retry_after_secs) => Reply::Api(Outcome::RateLimited { retry_after_secs }),
+                    Ok(()) => Reply::Api(world.call_method(
+                        &method,
+                        &params,
+                        token.as_deref().unwrap_or_default(),
+                    )),
+                },
             },
         };
         record.finish(&mut world, reply.summary());
@@ -758,6 +809,34 @@ async fn upload(
             (Some(file_id), Ok(body)) => {
                 let (bytes, filename) = file_bytes(content_type.as_deref(), body);
                 let length = bytes.len();
+                let declared = world
+                    .files
+                    .get(&file_id)
+                    .and_then(|file| file.declared_length);
+                if let Some(declared) = declared
+                    && u64::try_from(length).ok() != Some(declared)
+                {
+                    // Slack's docs do not say what a body of another length than the `length`
+                    // given to `files.getUploadURLExternal` gets. The stricter reading: the
+                    // upload is refused (HTTP 400) and the bytes are not kept, so the file
+                    // cannot be completed (`file_not_found`).
+                    record.params = json!({
+                        "file_id": file_id,
+                        "length": length,
+                        "declared_length": declared,
+                        "filename": filename,
+                    });
+                    record.finish(&mut world, (400, false, Some("length_mismatch".into())));
+                    let response = (
+                        StatusCode::BAD_REQUEST,
+                        [(CONTENT_TYPE, "text/plain; charset=utf-8")],
+                        format!("length_mismatch - declared {declared}, received {length}"),
+                    )
+                        .into_response();
+                    drop(world);
+                    shared.notify();
+                    return response;
+                }
                 if let Some(file) = world.files.get_mut(&file_id) {
                     file.bytes = Some(bytes);
                 }

@@ -264,13 +264,15 @@ impl EventCallback {
 pub mod events {
     use serde_json::{Value, json};
 
-    /// A user's message in a channel (`message.channels`).
+    /// A user's message in a channel (`message.channels`). `text` is what the person typed,
+    /// mentions and links written as Slack's markup; it is sent escaped as Slack sends it
+    /// ([`crate::text::escape_typed`]).
     pub fn message(channel: &str, user: &str, text: &str, ts: &str) -> Value {
         json!({
             "type": "message",
             "channel": channel,
             "user": user,
-            "text": text,
+            "text": crate::text::escape_typed(text),
             "ts": ts,
             "event_ts": ts,
             "channel_type": "channel",
@@ -370,6 +372,7 @@ pub mod events {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlashCommand {
     pub command: String,
+    /// What the person typed after the command (escaped when the body is built).
     pub text: String,
     pub user_id: String,
     pub user_name: String,
@@ -415,8 +418,10 @@ impl SlashCommand {
         self
     }
 
-    /// The form body, fields in Slack's order.
+    /// The form body, fields in Slack's order. `text` (what the person typed) is sent escaped
+    /// as Slack sends it ([`crate::text::escape_typed`]).
     pub fn into_body(self) -> InboundBody {
+        let text = crate::text::escape_typed(&self.text);
         InboundBody::form(&[
             ("token", VERIFICATION_TOKEN),
             ("team_id", &self.team_id),
@@ -426,7 +431,7 @@ impl SlashCommand {
             ("user_id", &self.user_id),
             ("user_name", &self.user_name),
             ("command", &self.command),
-            ("text", &self.text),
+            ("text", &text),
             ("api_app_id", &self.api_app_id),
             ("is_enterprise_install", "false"),
             ("response_url", &self.response_url),

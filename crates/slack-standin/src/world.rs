@@ -12,6 +12,7 @@ use crate::error::StandinError;
 use crate::feed::WorkspaceEvent;
 use crate::ids::{IdGenerator, TsClock, encode_path_segment, unix_now};
 use crate::records::{RecordedCall, ResponsePost};
+use crate::rules::RateLimits;
 
 /// A user to add to the workspace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -284,9 +285,10 @@ pub(crate) struct World {
     pub(crate) calls: Vec<RecordedCall>,
     pub(crate) faults: Vec<FaultRule>,
     pub(crate) latency: Duration,
-    /// Minimum spacing of `chat.postMessage` / shares per channel; `None` disables the limit.
-    pub(crate) channel_post_interval: Option<Duration>,
-    pub(crate) last_channel_post: HashMap<String, Instant>,
+    /// The scopes every valid token has (Slack answers `missing_scope` for the others).
+    pub(crate) scopes: Vec<String>,
+    /// Rate limits in force (tiers per method, posts per channel) and what they counted.
+    pub(crate) limits: RateLimits,
     pub(crate) ids: IdGenerator,
     pub(crate) clock: TsClock,
     /// Receivers of the event feed (`SlackStandin::subscribe_events`).
@@ -310,6 +312,7 @@ impl World {
         );
         Self {
             valid_tokens: HashSet::from([config.bot_token.clone()]),
+            scopes: config.bot_scopes.clone(),
             config,
             base_url,
             revoked_tokens: HashSet::new(),
@@ -322,8 +325,7 @@ impl World {
             calls: Vec::new(),
             faults: Vec::new(),
             latency: Duration::ZERO,
-            channel_post_interval: None,
-            last_channel_post: HashMap::new(),
+            limits: RateLimits::default(),
             ids: IdGenerator::default(),
             clock: TsClock::default(),
             event_subscribers: Vec::new(),
@@ -351,23 +353,10 @@ impl World {
         Some(kind)
     }
 
-    /// Applies the per-channel posting limit. `Err(retry_after_secs)` when the channel posted
-    /// too recently; otherwise the post is counted.
+    /// Applies the per-channel posting limit (see [`crate::rules`]). `Err(retry_after_secs)`
+    /// when the channel posted too much lately; otherwise the post is counted.
     pub(crate) fn admit_channel_post(&mut self, channel_id: &str) -> Result<(), u64> {
-        let Some(interval) = self.channel_post_interval else {
-            return Ok(());
-        };
-        let now = Instant::now();
-        if let Some(last) = self.last_channel_post.get(channel_id) {
-            let elapsed = now.duration_since(*last);
-            if elapsed < interval {
-                let remaining = interval - elapsed;
-                let retry_after = remaining.as_secs() + u64::from(remaining.subsec_nanos() > 0);
-                return Err(retry_after.max(1));
-            }
-        }
-        self.last_channel_post.insert(channel_id.to_string(), now);
-        Ok(())
+        self.limits.admit_channel_post(channel_id, Instant::now())
     }
 
     // ---- seeding ------------------------------------------------------------------------
@@ -483,7 +472,8 @@ impl World {
         }
         let ts = self.clock.next();
         let mut message = Message::new(ts.clone());
-        message.text = Some(text.to_string());
+        // Kept as Slack sends it: `&`, `<`, `>` escaped, mentions and links as markup.
+        message.text = Some(crate::text::escape_typed(text));
         message.user = Some(user_id.to_string());
         message.thread_ts = thread_ts.map(str::to_string);
         self.channel_mut(channel_id)?.messages.push(message);
@@ -519,7 +509,9 @@ impl World {
         );
         let ts = self.clock.next();
         let mut message = Message::new(ts.clone());
-        message.text = Some(seed.initial_comment.unwrap_or_default());
+        message.text = Some(crate::text::escape_typed(
+            &seed.initial_comment.unwrap_or_default(),
+        ));
         message.user = Some(seed.user_id);
         message.thread_ts = seed.thread_ts;
         message.files = vec![file_id.clone()];

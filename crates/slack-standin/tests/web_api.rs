@@ -778,7 +778,7 @@ async fn unarchive_in_slack_morphism_2_31_1_calls_set_topic() {
     assert_eq!(slack.call_count("conversations.unarchive"), 0);
     assert!(slack.channel(&channel.0).expect("channel").is_archived);
 
-    // Workaround: call the method by its real name.
+    // Calling the method by its real name with the bot token: Slack refuses bot tokens.
     let response = raw_request(
         Method::POST,
         &format!("{}/conversations.unarchive", slack.api_url()),
@@ -789,15 +789,34 @@ async fn unarchive_in_slack_morphism_2_31_1_calls_set_topic() {
         json!({"channel": channel.0}).to_string(),
     )
     .await;
-    assert_eq!(response.json(), json!({"ok": true}));
-    assert_eq!(slack.call_count("conversations.unarchive"), 1);
+    assert_eq!(
+        response.json(),
+        json!({"ok": false, "error": "not_allowed_token_type"})
+    );
+    assert!(slack.channel(&channel.0).expect("channel").is_archived);
+
+    // A user token (xoxp-) may unarchive.
+    let user_token = "xoxp-standin-user-token";
+    slack.set_valid_tokens([slack.bot_token(), user_token.to_string()]);
+    let by_user = raw_request(
+        Method::POST,
+        &format!("{}/conversations.unarchive", slack.api_url()),
+        &[
+            ("authorization", &format!("Bearer {user_token}")),
+            ("content-type", "application/json; charset=utf-8"),
+        ],
+        json!({"channel": channel.0}).to_string(),
+    )
+    .await;
+    assert_eq!(by_user.json(), json!({"ok": true}));
+    assert_eq!(slack.call_count("conversations.unarchive"), 2);
     assert!(!slack.channel(&channel.0).expect("channel").is_archived);
 
     let again = raw_request(
         Method::POST,
         &format!("{}/conversations.unarchive", slack.api_url()),
         &[
-            ("authorization", &format!("Bearer {}", slack.bot_token())),
+            ("authorization", &format!("Bearer {user_token}")),
             ("content-type", "application/x-www-form-urlencoded"),
         ],
         format!("channel={}", channel.0),
@@ -813,6 +832,11 @@ async fn list_join_and_history_parse_in_slack_morphism() {
     let mut hidden = SeedChannel::public("hidden");
     hidden.is_private = true;
     slack.add_channel(hidden).expect("private channel");
+    // `conversations.join` needs `channels:join`, which sirslack's app does not ask for; this
+    // test is about how slack-morphism reads the answers, so the token gets it.
+    let mut scopes = slack.bot_scopes();
+    scopes.push("channels:join".to_string());
+    slack.set_bot_scopes(scopes);
     let client = client(&slack);
     let bot = token(&slack.bot_token());
     let session = client.open_session(&bot);
@@ -1722,4 +1746,351 @@ fn chrono_now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock after 1970")
         .as_secs() as i64
+}
+
+// ---- Slack's rules: the stand-in refuses what Slack refuses ---------------------------------
+
+/// One Web API call with the bot token and a JSON body, answered raw.
+async fn call_as_bot(slack: &SlackStandin, method: &str, body: Value) -> RawResponse {
+    raw_request(
+        Method::POST,
+        &format!("{}/{method}", slack.api_url()),
+        &[
+            ("authorization", &format!("Bearer {}", slack.bot_token())),
+            ("content-type", "application/json; charset=utf-8"),
+        ],
+        body.to_string(),
+    )
+    .await
+}
+
+fn retry_after_secs(response: &RawResponse) -> Option<u64> {
+    response
+        .headers
+        .get("retry-after")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse().ok())
+}
+
+#[tokio::test]
+async fn a_bot_cannot_unarchive_nor_post_join_or_invite_in_an_archived_channel() {
+    let slack = standin().await;
+    let created = call_as_bot(&slack, "conversations.create", json!({"name": "old-case"})).await;
+    let channel = created.json()["channel"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let archived = call_as_bot(&slack, "conversations.archive", json!({"channel": channel})).await;
+    assert_eq!(archived.json(), json!({"ok": true}));
+
+    let unarchive = call_as_bot(
+        &slack,
+        "conversations.unarchive",
+        json!({"channel": channel}),
+    )
+    .await;
+    assert_eq!(
+        unarchive.json(),
+        json!({"ok": false, "error": "not_allowed_token_type"})
+    );
+    // Refused for every bot call, even on a channel that is not archived (the stricter
+    // reading of Slack's "Bot tokens cannot currently be used to unarchive").
+    let fresh = call_as_bot(&slack, "conversations.create", json!({"name": "new-case"})).await;
+    let fresh_id = fresh.json()["channel"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let on_fresh = call_as_bot(
+        &slack,
+        "conversations.unarchive",
+        json!({"channel": fresh_id}),
+    )
+    .await;
+    assert_eq!(on_fresh.json()["error"], json!("not_allowed_token_type"));
+    assert!(slack.channel(&channel).expect("channel").is_archived);
+
+    let post = call_as_bot(
+        &slack,
+        "chat.postMessage",
+        json!({"channel": channel, "text": "still there?"}),
+    )
+    .await;
+    assert_eq!(post.json()["error"], json!("is_archived"));
+    let invite = call_as_bot(
+        &slack,
+        "conversations.invite",
+        json!({"channel": channel, "users": "U0ALICE001"}),
+    )
+    .await;
+    assert_eq!(invite.json()["error"], json!("is_archived"));
+    // Joining needs `channels:join` first; with it, an archived channel still refuses.
+    let mut scopes = slack.bot_scopes();
+    scopes.push("channels:join".to_string());
+    slack.set_bot_scopes(scopes);
+    let join = call_as_bot(&slack, "conversations.join", json!({"channel": channel})).await;
+    assert_eq!(join.json()["error"], json!("is_archived"));
+    assert!(slack.messages(&channel).is_empty());
+}
+
+#[tokio::test]
+async fn the_bot_token_has_the_manifest_scopes_and_methods_outside_them_say_missing_scope() {
+    let slack = standin().await;
+    assert_eq!(slack.bot_scopes(), slack_standin::DEFAULT_BOT_SCOPES);
+    let provided = slack_standin::DEFAULT_BOT_SCOPES.join(",");
+
+    // The manifest has no `channels:join`.
+    let public = slack.add_foreign_channel("announcements").expect("channel");
+    let join = call_as_bot(&slack, "conversations.join", json!({"channel": public})).await;
+    assert_eq!(
+        join.json(),
+        json!({"ok": false, "error": "missing_scope", "needed": "channels:join", "provided": provided})
+    );
+    assert!(!slack.channel(&public).expect("channel").bot_is_member);
+
+    // Without `chat:write`, no post.
+    let without_chat: Vec<&str> = slack_standin::DEFAULT_BOT_SCOPES
+        .iter()
+        .copied()
+        .filter(|scope| *scope != "chat:write")
+        .collect();
+    slack.set_bot_scopes(without_chat.iter().copied());
+    let created = call_as_bot(&slack, "conversations.create", json!({"name": "case-room"})).await;
+    let channel = created.json()["channel"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let post = call_as_bot(
+        &slack,
+        "chat.postMessage",
+        json!({"channel": channel, "text": "hello"}),
+    )
+    .await;
+    assert_eq!(post.json()["error"], json!("missing_scope"));
+    assert_eq!(post.json()["needed"], json!("chat:write"));
+    assert_eq!(post.json()["provided"], json!(without_chat.join(",")));
+    assert!(slack.messages(&channel).is_empty());
+
+    // A private channel needs the `groups:` scope even when `channels:` is there.
+    slack.set_bot_scopes(["channels:read", "channels:manage", "chat:write"]);
+    let private = call_as_bot(
+        &slack,
+        "conversations.create",
+        json!({"name": "secret-room", "is_private": true}),
+    )
+    .await;
+    assert_eq!(private.json()["needed"], json!("groups:write"));
+    assert!(slack.channel_by_name("secret-room").is_none());
+    let info = call_as_bot(&slack, "conversations.info", json!({"channel": channel})).await;
+    assert_eq!(info.json()["ok"], json!(true));
+    let listed = call_as_bot(
+        &slack,
+        "conversations.list",
+        json!({"types": "public_channel,private_channel"}),
+    )
+    .await;
+    assert_eq!(listed.json()["needed"], json!("groups:read"));
+    let lookup = call_as_bot(
+        &slack,
+        "users.lookupByEmail",
+        json!({"email": "alice@example.com"}),
+    )
+    .await;
+    assert_eq!(lookup.json()["needed"], json!("users:read.email"));
+    assert_eq!(
+        lookup.json()["provided"],
+        json!("channels:read,channels:manage,chat:write")
+    );
+    // A method that needs no scope works with any token.
+    let auth = call_as_bot(&slack, "auth.test", json!({})).await;
+    assert_eq!(auth.json()["ok"], json!(true));
+}
+
+#[tokio::test]
+async fn method_tiers_answer_429_with_retry_after_once_a_minute_of_calls_is_spent() {
+    let slack = standin().await;
+    // `conversations.create` is Tier 2: 20 per minute, refilled one every 3 s.
+    let mut answers = Vec::new();
+    for n in 0..25 {
+        let answer = call_as_bot(
+            &slack,
+            "conversations.create",
+            json!({"name": format!("room-{n}")}),
+        )
+        .await;
+        answers.push(answer);
+    }
+    for (n, answer) in answers.iter().take(20).enumerate() {
+        assert_eq!(answer.status, StatusCode::OK, "call {n}");
+        assert_eq!(answer.json()["ok"], json!(true), "call {n}");
+    }
+    let limited: Vec<&RawResponse> = answers[20..]
+        .iter()
+        .filter(|answer| answer.status == StatusCode::TOO_MANY_REQUESTS)
+        .collect();
+    // Five calls in well under 6 s: at most one refill.
+    assert!(limited.len() >= 4, "{} of 5 limited", limited.len());
+    for answer in &limited {
+        assert_eq!(answer.json(), json!({"ok": false, "error": "ratelimited"}));
+        assert!(retry_after_secs(answer).is_some_and(|after| (1..=3).contains(&after)));
+    }
+    assert_eq!(slack.channels().len(), 25 - limited.len());
+    // Other methods have their own budget.
+    let info = call_as_bot(&slack, "auth.test", json!({})).await;
+    assert_eq!(info.status, StatusCode::OK);
+
+    // Off on demand (a test that needs it must say why).
+    slack.set_method_rate_limits(false);
+    let unlimited = call_as_bot(&slack, "conversations.create", json!({"name": "room-free"})).await;
+    assert_eq!(unlimited.json()["ok"], json!(true));
+}
+
+#[tokio::test]
+async fn posts_to_one_channel_get_a_short_burst_then_429() {
+    let slack = standin().await;
+    let created = call_as_bot(&slack, "conversations.create", json!({"name": "busy"})).await;
+    let channel = created.json()["channel"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let other = call_as_bot(&slack, "conversations.create", json!({"name": "calm"})).await;
+    let other = other.json()["channel"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let mut statuses = Vec::new();
+    let mut limited = None;
+    for n in 0..6 {
+        let answer = call_as_bot(
+            &slack,
+            "chat.postMessage",
+            json!({"channel": channel, "text": format!("update {n}")}),
+        )
+        .await;
+        statuses.push(answer.status);
+        if answer.status == StatusCode::TOO_MANY_REQUESTS && limited.is_none() {
+            limited = Some(answer);
+        }
+    }
+    // The burst always passes.
+    assert!(
+        statuses[..3].iter().all(|status| *status == StatusCode::OK),
+        "{statuses:?}"
+    );
+    // Six posts in far less than 3 s: the ~1/s limit refuses some.
+    let limited = limited.expect("a post refused");
+    assert_eq!(limited.json()["error"], json!("ratelimited"));
+    assert_eq!(retry_after_secs(&limited), Some(1));
+    let refused = statuses
+        .iter()
+        .filter(|status| **status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(slack.messages(&channel).len(), 6 - refused);
+    // Another channel is not held back.
+    let elsewhere = call_as_bot(
+        &slack,
+        "chat.postMessage",
+        json!({"channel": other, "text": "hi"}),
+    )
+    .await;
+    assert_eq!(elsewhere.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_upload_must_carry_exactly_the_declared_length() {
+    let slack = standin().await;
+    let created = call_as_bot(&slack, "conversations.create", json!({"name": "files"})).await;
+    let channel = created.json()["channel"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let target = raw_request(
+        Method::GET,
+        &format!(
+            "{}/files.getUploadURLExternal?filename=notes.txt&length=10",
+            slack.api_url()
+        ),
+        &[("authorization", &format!("Bearer {}", slack.bot_token()))],
+        Bytes::new(),
+    )
+    .await
+    .json();
+    let upload_url = target["upload_url"]
+        .as_str()
+        .expect("upload_url")
+        .to_string();
+    let file_id = target["file_id"].as_str().expect("file_id").to_string();
+
+    for wrong in [&b"too short"[..], &b"far too long!"[..]] {
+        let refused = raw_request(
+            Method::POST,
+            &upload_url,
+            &[("content-type", "application/octet-stream")],
+            Bytes::from_static(wrong),
+        )
+        .await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+        assert!(slack.file(&file_id).expect("file").bytes.is_none());
+    }
+    let complete = call_as_bot(
+        &slack,
+        "files.completeUploadExternal",
+        json!({"files": [{"id": file_id, "title": "notes"}], "channel_id": channel}),
+    )
+    .await;
+    assert_eq!(complete.json()["error"], json!("file_not_found"));
+
+    let accepted = raw_request(
+        Method::POST,
+        &upload_url,
+        &[("content-type", "application/octet-stream")],
+        Bytes::from_static(b"0123456789"),
+    )
+    .await;
+    assert_eq!(accepted.status, StatusCode::OK);
+    let calls: Vec<Option<String>> = slack
+        .calls_to(UPLOAD_CALL)
+        .into_iter()
+        .map(|call| call.error)
+        .collect();
+    assert_eq!(
+        calls,
+        vec![
+            Some("length_mismatch".to_string()),
+            Some("length_mismatch".to_string()),
+            None
+        ]
+    );
+}
+
+#[tokio::test]
+async fn text_people_type_arrives_escaped_as_slack_sends_it() {
+    let slack = standin().await;
+    let channel = slack.add_foreign_channel("talk").expect("channel");
+    slack.set_bot_membership(&channel, true).expect("bot in");
+    let mut feed = slack.subscribe_events();
+    slack
+        .post_user_message(&channel, "U0ALICE001", "x < y & <@U0BOB00001> > z")
+        .expect("message");
+    let stored = slack.messages(&channel);
+    assert_eq!(
+        stored[0].text.as_deref(),
+        Some("x &lt; y &amp; <@U0BOB00001> &gt; z")
+    );
+    let events = drain(&mut feed);
+    assert_eq!(
+        events[0].event["text"],
+        json!("x &lt; y &amp; <@U0BOB00001> &gt; z")
+    );
+
+    // The signer's message events and slash commands escape the same way.
+    let event = events::message("C1", "U1", "a < b & c", "1700000000.000100");
+    assert_eq!(event["text"], json!("a &lt; b &amp; c"));
+    let body =
+        SlashCommand::new("/security-ir", "update-title a < b & c", "U1", "C1", "T1").into_body();
+    let fields: Vec<(String, String)> = serde_urlencoded::from_str(&body.body).expect("form");
+    let text = fields
+        .iter()
+        .find(|(name, _)| name == "text")
+        .map(|(_, value)| value.as_str());
+    assert_eq!(text, Some("update-title a &lt; b &amp; c"));
 }

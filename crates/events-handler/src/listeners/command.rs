@@ -4,6 +4,7 @@
 use sirslack_domain::CaseId;
 use sirslack_domain::channel::DEFAULT_CHANNEL_PREFIX;
 use sirslack_domain::command::{Command, USAGE};
+use sirslack_mapper::markup::parse_slash_command;
 use sirslack_slack_router::{
     Ack, ActionRequest, CommandInvocation, CommandRequest, HandOff, ListenerError, Outcome,
 };
@@ -31,7 +32,7 @@ pub async fn on_slash_command(
     request: CommandRequest,
 ) -> Result<Outcome, ListenerError> {
     let command = &request.command;
-    let parsed = match Command::parse(&command.text) {
+    let parsed = match parse_slash_command(&command.text) {
         Ok(Command::Help) => return Ok(Outcome::ack(Ack::ephemeral(USAGE)).with_note("help")),
         Ok(parsed) => parsed,
         Err(error) => {
