@@ -138,3 +138,56 @@ fn every_function_uses_exactly_what_its_synthesized_role_grants() {
         assert!(problems.is_empty(), "{problems:#?}");
     });
 }
+
+/// A call outside a function's role fails the way AWS fails it: the poller's credentials may not
+/// invoke the command handler (Lambda) nor read the Slack bot token (SSM).
+#[test]
+fn a_call_outside_the_role_is_access_denied() {
+    run(async {
+        let world = world_with(WorldConfig::for_tests()).await;
+        let config = |endpoint: &str| {
+            aws_config::SdkConfig::builder()
+                .behavior_version(aws_config::BehaviorVersion::latest())
+                .region(aws_config::Region::new("us-east-1"))
+                .credentials_provider(
+                    aws_credential_types::provider::SharedCredentialsProvider::new(
+                        Function::Poller.credentials(),
+                    ),
+                )
+                .endpoint_url(endpoint)
+                .build()
+        };
+        let lambda = aws_sdk_lambda::Client::new(&config(world.lambda_url()));
+        let invoke = lambda
+            .invoke()
+            .function_name(Function::CommandHandler.binary_name())
+            .invocation_type(aws_sdk_lambda::types::InvocationType::Event)
+            .send()
+            .await
+            .expect_err("the poller may not invoke the command handler")
+            .into_service_error();
+        assert_eq!(invoke.meta().code(), Some("AccessDeniedException"));
+
+        let moto_gate = world
+            .environment(Function::Poller)
+            .and_then(|env| env.get("AWS_ENDPOINT_URL"))
+            .expect("the poller's AWS endpoint");
+        let ssm = aws_sdk_ssm::Client::new(&config(&moto_gate));
+        let token = ssm
+            .get_parameter()
+            .name(world.names().bot_token_parameter())
+            .with_decryption(true)
+            .send()
+            .await
+            .expect_err("the poller may not read the bot token")
+            .into_service_error();
+        assert_eq!(token.meta().code(), Some("AccessDeniedException"));
+        let refusals = world.iam_refusals();
+        assert_eq!(refusals.len(), 2, "{refusals:#?}");
+        assert!(
+            refusals
+                .iter()
+                .all(|refusal| refusal.principal == "sir-poller")
+        );
+    });
+}

@@ -229,3 +229,113 @@ fn an_administrator_policy_allows_everything() {
         "arn:aws:dynamodb:r:a:table/t"
     )));
 }
+
+#[tokio::test]
+async fn put_events_needs_the_bus_and_the_source_the_policy_names() {
+    let aws = LocalAws::shared().await.unwrap();
+    let bus = unique_name("gate-bus");
+    aws_local::create_bus(&aws.eventbridge(), &bus)
+        .await
+        .unwrap();
+    let authorizer = Authorizer::default();
+    let mut publisher = principal(
+        r#"[{"Effect":"Allow","Action":["events:PutEvents"],"Resource":["${Prefix}"],
+             "Condition":{"StringEquals":{"events:source":"sirslack.poller"}}}]"#,
+        "unused",
+        &scope().arn("events", &format!("event-bus/{bus}")),
+    );
+    publisher.name = "publisher".to_owned();
+    authorizer.add(publisher);
+    let gate = IamGate::start(aws.endpoint_url(), authorizer, scope())
+        .await
+        .unwrap();
+    let events = aws_sdk_eventbridge::Client::new(&config(gate.endpoint_url(), "ASIATESTFUNCTION"));
+    let entry = |source: &str, bus: &str| {
+        aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+            .event_bus_name(bus)
+            .source(source)
+            .detail_type("T")
+            .detail("{}")
+            .build()
+    };
+
+    let sent = events
+        .put_events()
+        .entries(entry("sirslack.poller", &bus))
+        .send()
+        .await;
+    assert_eq!(
+        sent.expect("the poller's source on its bus")
+            .failed_entry_count(),
+        0
+    );
+    for (source, target) in [
+        ("sirslack.someone-else", bus.as_str()),
+        ("sirslack.poller", "default"),
+    ] {
+        let refused = events
+            .put_events()
+            .entries(entry(source, target))
+            .send()
+            .await
+            .expect_err("another source or bus")
+            .into_service_error();
+        assert_eq!(
+            refused.meta().code(),
+            Some("AccessDeniedException"),
+            "{source} on {target}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn sqs_calls_are_scoped_to_the_queue_the_policy_names() {
+    let aws = LocalAws::shared().await.unwrap();
+    let own = aws_local::create_queue(
+        &aws.sqs(),
+        &unique_name("gate-own"),
+        aws_local::QueueKind::Standard,
+        None,
+    )
+    .await
+    .unwrap();
+    let other = aws_local::create_queue(
+        &aws.sqs(),
+        &unique_name("gate-other"),
+        aws_local::QueueKind::Standard,
+        None,
+    )
+    .await
+    .unwrap();
+    let authorizer = Authorizer::default();
+    authorizer.add(principal(
+        r#"[{"Effect":"Allow","Action":["sqs:GetQueueAttributes"],"Resource":["${Prefix}"]}]"#,
+        "unused",
+        &own.arn,
+    ));
+    let gate = IamGate::start(aws.endpoint_url(), authorizer, scope())
+        .await
+        .unwrap();
+    let sqs = aws_sdk_sqs::Client::new(&config(gate.endpoint_url(), "ASIATESTFUNCTION"));
+    let attributes = |url: &str| {
+        sqs.get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout)
+            .send()
+    };
+    attributes(&own.url).await.expect("its own queue");
+    let refused = attributes(&other.url)
+        .await
+        .expect_err("another queue")
+        .into_service_error();
+    assert_eq!(refused.meta().code(), Some("AccessDenied"));
+    let purge = sqs.purge_queue().queue_url(&own.url).send().await;
+    assert_eq!(
+        purge
+            .expect_err("PurgeQueue is not granted")
+            .into_service_error()
+            .meta()
+            .code(),
+        Some("AccessDenied")
+    );
+}

@@ -2202,3 +2202,96 @@ async fn shutdown_closes_the_listener() {
     standin.shutdown().await;
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+// ---------- IAM ----------
+
+/// With an authorizer, the stand-in refuses what the caller's policy does not allow, as SIR does
+/// (403 AccessDeniedException naming the action and the case ARN), and an unknown access key.
+#[tokio::test]
+async fn iam_refuses_actions_and_cases_the_callers_policy_does_not_allow() {
+    let authorizer = local_iam::Authorizer::default();
+    let policy = local_iam::PolicyFile::parse(
+        r#"{"functions":{"reader":{"role":"ReaderRole","statements":[
+            {"Effect":"Allow","Action":["security-ir:GetCase"],"Resource":["arn:aws:security-ir:us-east-1:111122223333:case/1111*"]},
+            {"Effect":"Allow","Action":["security-ir:ListCases"],"Resource":["*"]}]}}}"#,
+    )
+    .unwrap()
+    .policy("reader", |_| None)
+    .unwrap();
+    authorizer.add(local_iam::Principal {
+        name: "reader".to_owned(),
+        access_key_id: "test".to_owned(),
+        secret_access_key: "test".to_owned(),
+        arn: "arn:aws:sts::111122223333:assumed-role/ReaderRole/reader".to_owned(),
+        policy,
+    });
+    let standin = SirStandin::start_with(StandinConfig {
+        authorizer: Some(authorizer.clone()),
+        ..StandinConfig::default()
+    })
+    .await
+    .unwrap();
+    let seed = |id: &str| {
+        standin
+            .seed_case(NewCase {
+                case_id: Some(id.to_owned()),
+                ..NewCase::default()
+            })
+            .unwrap()
+    };
+    let allowed = seed("1111000000");
+    let other = seed("2222000000");
+    let client = client(&standin).await;
+
+    client
+        .get_case()
+        .case_id(&allowed)
+        .send()
+        .await
+        .expect("GetCase on case/1111*");
+    client.list_cases().send().await.expect("ListCases on *");
+
+    let refused = client
+        .get_case()
+        .case_id(&other)
+        .send()
+        .await
+        .expect_err("another case")
+        .into_service_error();
+    assert_eq!(refused.meta().code(), Some("AccessDeniedException"));
+    let message = refused.meta().message().unwrap_or_default();
+    assert!(
+        message.contains("security-ir:GetCase")
+            && message.contains("case/2222000000")
+            && message.contains("assumed-role/ReaderRole/reader"),
+        "{message}"
+    );
+    let comment = client
+        .create_case_comment()
+        .case_id(&allowed)
+        .body("not allowed")
+        .send()
+        .await
+        .expect_err("CreateCaseComment is not in the policy")
+        .into_service_error();
+    assert_eq!(comment.meta().code(), Some("AccessDeniedException"));
+    assert!(standin.comments(&allowed).is_empty(), "nothing was written");
+
+    let stranger = aws_sdk_securityir::Client::from_conf(
+        aws_sdk_securityir::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("ASIASTRANGER", "x", None, None, "t"))
+            .endpoint_url(standin.endpoint_url())
+            .build(),
+    );
+    let unknown = stranger
+        .get_case()
+        .case_id(&allowed)
+        .send()
+        .await
+        .expect_err("an access key nobody issued")
+        .into_service_error();
+    assert_eq!(unknown.meta().code(), Some("UnrecognizedClientException"));
+    assert_eq!(authorizer.refusals().len(), 3);
+}
