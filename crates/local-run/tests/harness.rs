@@ -187,6 +187,19 @@ fn the_lambda_api_answers_event_invocations_with_202_and_unknown_functions_with_
             ..WorldConfig::for_tests()
         })
         .await;
+        // Lambda refuses an unsigned request before anything else, as AWS does.
+        let url = format!(
+            "{}/2015-03-31/functions/sir-poller/invocations",
+            world.lambda_url()
+        );
+        let unsigned = raw("POST", &url, &[("x-amz-invocation-type", "Event")], "{}").await;
+        assert_eq!(unsigned.0, 403);
+        assert!(
+            unsigned.1.contains("Missing Authentication Token"),
+            "{}",
+            unsigned.1
+        );
+
         let unknown = raw_invoke(&world, "nope", "Event", "{}").await;
         assert_eq!(unknown.0, 404);
         assert!(unknown.1.contains("Function not found"), "{}", unknown.1);
@@ -220,7 +233,21 @@ async fn raw_invoke(world: &World, function: &str, kind: &str, body: &str) -> (u
         "{}/2015-03-31/functions/{function}/invocations",
         world.lambda_url()
     );
-    raw("POST", &url, &[("x-amz-invocation-type", kind)], body).await
+    // Signed (in form) with the harness's administrator credentials: the Lambda API checks IAM.
+    let authorization = format!(
+        "AWS4-HMAC-SHA256 Credential={}/20261206/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=00",
+        aws_local::local_credentials().access_key_id()
+    );
+    raw(
+        "POST",
+        &url,
+        &[
+            ("x-amz-invocation-type", kind),
+            ("authorization", authorization.as_str()),
+        ],
+        body,
+    )
+    .await
 }
 
 #[test]
