@@ -134,7 +134,20 @@ impl<'i, 'h> CaseRun<'i, 'h> {
             );
         }
 
-        match self.apply_payload(event).await {
+        let mut outcome = self.apply_payload(event).await;
+        if let Err(Failure::Permanent(error)) = &outcome
+            && error.is_code("is_archived")
+            && !matches!(event.payload, EventPayload::CaseClosed { .. })
+        {
+            // Someone archived the channel of a case that may still be open: an open case gets
+            // a new channel (a bot cannot unarchive) and the event is applied there.
+            outcome = match self.replace_archived_channel().await {
+                Ok(true) => self.apply_payload(event).await,
+                Ok(false) => outcome,
+                Err(failure) => Err(failure),
+            };
+        }
+        match outcome {
             Ok(()) => {}
             Err(failure) => {
                 if !self.report(event, failure).await {

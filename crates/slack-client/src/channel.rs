@@ -69,6 +69,26 @@ impl CaseRun<'_, '_> {
         self.replace_channel(&channel, case).await
     }
 
+    /// After Slack refused a post with `is_archived`: when the case is open in SIR and its
+    /// linked channel is archived (a person archived it), the channel is replaced and `true`
+    /// returned, so the event is applied in the new channel. A closed case keeps its archived
+    /// channel (`false`: the refusal stands).
+    pub(crate) async fn replace_archived_channel(&mut self) -> Step<bool> {
+        let Some(channel) = self.linked_channel() else {
+            return Ok(false);
+        };
+        let case = self.inv.handler.services.sir.case(&self.case_id).await?;
+        if case.is_closed() {
+            return Ok(false);
+        }
+        let info = self.session().channel_info(&channel.id).await?;
+        if !info.is_archived {
+            return Ok(false);
+        }
+        self.replace_channel(&channel, &case).await?;
+        Ok(true)
+    }
+
     /// Replaces `archived`, the case's channel, with a new channel set up like a new case's
     /// (topic, purpose, watchers, initial message), announced in SIR, then linked. Linking
     /// comes last: a worker that stops before it leaves the case on the archived channel, and

@@ -1673,3 +1673,88 @@ async fn invalid_auth_makes_no_retry_storm_and_ends_in_the_dead_letter_queue() {
         .count();
     assert_eq!(notes, 1, "SIR is told once");
 }
+
+#[tokio::test]
+async fn a_channel_a_person_archived_while_the_case_is_open_is_replaced_and_the_update_lands() {
+    let world = World::start().await;
+    world.add_user("U0JANE", "Jane Doe", "jane@example.com");
+    let case = world.seed_case(&["jane@example.com"]).await;
+    let handler = world.handler(world.config());
+    created(&handler, &case).await;
+    let old = world.channel_of(&case);
+    world.slack.set_channel_archived(&old.id, true).unwrap();
+    let old_messages = world.slack.messages(&old.id).len();
+
+    let update = IntegrationEvent::comment_added(
+        case.id.clone(),
+        2,
+        now(),
+        comment("000001", "finding after the archive", "AWS Responder"),
+    );
+    deliver_ok(&handler, &[&update]).await;
+
+    assert_eq!(world.slack.call_count("conversations.unarchive"), 0);
+    assert_eq!(world.slack.messages(&old.id).len(), old_messages);
+    let new_name = ChannelNamer::default().candidate(&case.id, 1).unwrap();
+    let channel = world
+        .slack
+        .channel_by_name(&new_name)
+        .expect("a new channel");
+    assert!(!channel.is_archived);
+    assert!(
+        channel.members.contains(&"U0JANE".to_owned()),
+        "watchers invited"
+    );
+    let messages: Vec<String> = world
+        .slack
+        .messages(&channel.id)
+        .iter()
+        .map(content)
+        .collect();
+    assert_eq!(
+        messages.len(),
+        2,
+        "the case card, then the comment: {messages:?}"
+    );
+    assert!(
+        messages[1].contains("finding after the archive"),
+        "{}",
+        messages[1]
+    );
+    let link = world.table().channel_link(&case.id).await.unwrap().unwrap();
+    assert_eq!(link.channel_id.as_deref(), Some(channel.id.as_str()));
+    assert!(
+        world
+            .sir
+            .comments(case.id.as_str())
+            .iter()
+            .any(|c| c.body.contains("replaced") && c.body.contains(&new_name)),
+        "SIR is told where the case continues"
+    );
+}
+
+#[tokio::test]
+async fn an_archived_channel_of_a_case_closed_in_sir_is_not_replaced() {
+    let world = World::start().await;
+    let case = world.seed_case(&[]).await;
+    let handler = world.handler(world.config());
+    created(&handler, &case).await;
+    let old = world.channel_of(&case);
+    world.slack.set_channel_archived(&old.id, true).unwrap();
+    world
+        .sir
+        .set_case_status(case.id.as_str(), sir_standin::CaseStatus::Closed)
+        .unwrap();
+
+    let update = IntegrationEvent::comment_added(
+        case.id.clone(),
+        2,
+        now(),
+        comment("000001", "a late comment", "AWS Responder"),
+    );
+    deliver_ok(&handler, &[&update]).await;
+
+    assert_eq!(world.slack.channels().len(), 1, "no new channel");
+    let link = world.table().channel_link(&case.id).await.unwrap().unwrap();
+    assert_eq!(link.channel_id.as_deref(), Some(old.id.as_str()));
+}
