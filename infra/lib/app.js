@@ -108,6 +108,7 @@ function buildApp(options = {}) {
     env: options.env,
     codeOptions,
     archiveName: names.archiveName,
+    existingTableName: app.node.tryGetContext(CONTEXT_KEYS.existingTableName) || undefined,
   });
   const slack = new SlackStack(app, names.slackStackName, {
     stackName: names.slackStackName,

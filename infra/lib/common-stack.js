@@ -37,7 +37,7 @@ class CommonStack extends Stack {
    * @param {object} props  StackProps plus `codeOptions` (see function-code.js) and `archiveName`
    */
   constructor(scope, id, props) {
-    const { codeOptions, archiveName, ...stackProps } = props;
+    const { codeOptions, archiveName, existingTableName, ...stackProps } = props;
     super(scope, id, {
       description: 'sirslack common resources: case table, integration event bus, SIR poller',
       ...stackProps,
@@ -58,17 +58,11 @@ class CommonStack extends Stack {
       description: 'Minutes after which the poller looks at an open case\'s attachments again (SIR has no attachment event).',
     });
 
-    // One table for everything (docs/data-model.md): items are read by key, never scanned.
-    this.table = new dynamodb.Table(this, 'IntegrationTable', {
-      partitionKey: { name: TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
-      sortKey: { name: TABLE.sortKey, type: dynamodb.AttributeType.STRING },
-      timeToLiveAttribute: TABLE.ttlAttribute,
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      // Case <-> channel links and sync state outlive a stack deletion; delete the table by hand.
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    // One table for everything (docs/data-model.md): items are read by key, never scanned. A
+    // table an earlier stack kept (`existingTableName`) is used as it is, links and all.
+    this.table = existingTableName
+      ? dynamodb.Table.fromTableName(this, 'IntegrationTable', existingTableName)
+      : this.newTable();
 
     this.bus = new events.EventBus(this, 'IntegrationBus', {
       eventBusName: `${Aws.STACK_NAME}-integration`,
@@ -161,6 +155,21 @@ class CommonStack extends Stack {
     output('PollerFunctionName', this.poller.function.functionName, 'SIR poller function');
     output('PollerDeadLetterQueueUrl', this.pollerDeadLetters.queue.queueUrl, 'DLQ of the SIR poller');
     output('AlarmTopicArn', this.alarms.topic.topicArn, 'SNS topic of the common stack\'s alarms');
+  }
+
+  /** The integration table, created by this stack. */
+  newTable() {
+    return new dynamodb.Table(this, 'IntegrationTable', {
+      partitionKey: { name: TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE.sortKey, type: dynamodb.AttributeType.STRING },
+      timeToLiveAttribute: TABLE.ttlAttribute,
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      // Case <-> channel links and sync state outlive a stack deletion (`destroy` records the
+      // table's name and the next deploy adopts it; `destroy --delete-data` deletes it).
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
   }
 }
 

@@ -238,6 +238,10 @@ const CONTEXT_KEYS = Object.freeze({
   requireFunctionCode: 'requireFunctionCode',
   secretsKmsKeyArn: 'secretsKmsKeyArn',
   apiGatewayCloudWatchRole: 'apiGatewayCloudWatchRole',
+  // A table kept by an earlier `destroy` (its DeletionPolicy is Retain): the common stack uses it
+  // instead of creating an empty one, so open cases keep their channels. The deploy CLI passes it
+  // from `<prefix>/retainedTableName`.
+  existingTableName: 'existingTableName',
 });
 
 /** Environment variable that makes synth use the placeholder code for every function. */

@@ -132,4 +132,58 @@ function functionPoliciesText(templates) {
   return `${JSON.stringify(functionPolicies(templates), null, 2)}\n`;
 }
 
-module.exports = { FUNCTIONS, REGENERATE, functionPolicies, functionPoliciesText, resourceName };
+/** How the docs name each function. */
+const FUNCTION_TITLES = Object.freeze({
+  poller: 'SIR poller',
+  slackClient: 'Slack client',
+  eventsHandler: 'events handler',
+  commandHandler: 'command handler',
+});
+
+/** The page and the markers between which the generated IAM table lives. */
+const DOC_FILE = 'docs/security.md';
+const DOC_BEGIN = `<!-- iam-table:begin (generated from infra/iam/function-policies.json by \`${REGENERATE}\`; do not edit) -->`;
+const DOC_END = '<!-- iam-table:end -->';
+
+function code(text) {
+  return `\`${String(text).replace(/\|/g, '\\|')}\``;
+}
+
+/**
+ * The docs' IAM table for a policies document (`functionPolicies`' shape, e.g. the committed
+ * JSON): one row per statement, in the document's order.
+ */
+function functionPoliciesMarkdown(document) {
+  const rows = ['| function | statement | actions | resources | condition |', '|---|---|---|---|---|'];
+  for (const [key, { statements }] of Object.entries(document.functions)) {
+    for (const statement of statements) {
+      rows.push(
+        `| ${FUNCTION_TITLES[key] ?? key} | ${statement.Sid ?? '(CDK grant)'} | ${statement.Action.map(code).join(', ')} | ${statement.Resource.map(code).join(', ')} | ${statement.Condition ? code(JSON.stringify(statement.Condition)) : ''} |`,
+      );
+    }
+  }
+  return `${rows.join('\n')}\n`;
+}
+
+/** `page` with the text between the markers replaced by `table`. */
+function withIamTable(page, table) {
+  const begin = page.indexOf(DOC_BEGIN);
+  const end = page.indexOf(DOC_END);
+  if (begin < 0 || end < begin) {
+    throw new Error(`${DOC_FILE} lacks the markers ${DOC_BEGIN} ... ${DOC_END}`);
+  }
+  return `${page.slice(0, begin + DOC_BEGIN.length)}\n${table}${page.slice(end)}`;
+}
+
+module.exports = {
+  DOC_BEGIN,
+  DOC_END,
+  DOC_FILE,
+  FUNCTIONS,
+  REGENERATE,
+  functionPolicies,
+  functionPoliciesMarkdown,
+  functionPoliciesText,
+  resourceName,
+  withIamTable,
+};

@@ -25,6 +25,8 @@ pub struct Aws {
     pub sqs: aws_sdk_sqs::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub sts: aws_sdk_sts::Client,
+    pub sir: aws_sdk_securityir::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
 }
 
 impl Aws {
@@ -51,6 +53,8 @@ impl Aws {
             sqs: aws_sdk_sqs::Client::new(&config),
             lambda: aws_sdk_lambda::Client::new(&config),
             sts: aws_sdk_sts::Client::new(&config),
+            sir: aws_sdk_securityir::Client::new(&config),
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
         })
     }
 
@@ -189,6 +193,79 @@ impl Aws {
         Ok(put.version())
     }
 
+    /// Creates or overwrites a plain String parameter (never a secret).
+    pub async fn put_string(&self, name: &str, value: &str) -> anyhow::Result<i64> {
+        let put = self
+            .ssm
+            .put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(ParameterType::String)
+            .overwrite(true)
+            .description("sirslack: written by deploy-integrations-solution")
+            .send()
+            .await
+            .map_err(|err| anyhow!("writing {name}: {}", DisplayErrorContext(&err)))?;
+        Ok(put.version())
+    }
+
+    /// Every SIR membership the account can see from this region.
+    pub async fn sir_memberships(&self) -> Result<Vec<Membership>, SirError> {
+        let mut memberships = Vec::new();
+        let mut pages = self
+            .sir
+            .list_memberships()
+            .max_results(25)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|err| SirError {
+                code: err.code().map(str::to_string),
+                detail: match (err.code(), err.message()) {
+                    (Some(code), Some(message)) => format!("{code}: {message}"),
+                    _ => DisplayErrorContext(&err).to_string(),
+                },
+            })?;
+            memberships.extend(page.items().iter().map(|item| {
+                Membership {
+                    id: item.membership_id().to_string(),
+                    region: item.region().map(|region| region.as_str().to_string()),
+                    status: item
+                        .membership_status()
+                        .map(|status| status.as_str().to_string())
+                        .unwrap_or_default(),
+                }
+            }));
+        }
+        Ok(memberships)
+    }
+
+    /// Whether a DynamoDB table exists (in any state but being deleted).
+    pub async fn table_exists(&self, name: &str) -> anyhow::Result<bool> {
+        match self.dynamodb.describe_table().table_name(name).send().await {
+            Ok(described) => Ok(described.table().is_some_and(|table| {
+                table.table_status() != Some(&aws_sdk_dynamodb::types::TableStatus::Deleting)
+            })),
+            Err(err) if err.code() == Some("ResourceNotFoundException") => Ok(false),
+            Err(err) => Err(anyhow!(
+                "reading table {name}: {}",
+                DisplayErrorContext(&err)
+            )),
+        }
+    }
+
+    /// Deletes a DynamoDB table; a missing table is not an error.
+    pub async fn delete_table(&self, name: &str) -> anyhow::Result<bool> {
+        match self.dynamodb.delete_table().table_name(name).send().await {
+            Ok(_) => Ok(true),
+            Err(err) if err.code() == Some("ResourceNotFoundException") => Ok(false),
+            Err(err) => Err(anyhow!(
+                "deleting table {name}: {}",
+                DisplayErrorContext(&err)
+            )),
+        }
+    }
+
     /// Deletes parameters; missing ones are not an error. Returns how many were deleted.
     pub async fn delete_parameters(&self, names: &[String]) -> anyhow::Result<usize> {
         let mut deleted = 0;
@@ -286,6 +363,23 @@ impl Stack {
         self.output(key)
             .with_context(|| format!("stack {} has no output {key}", self.name))
     }
+}
+
+/// One SIR membership as ListMemberships lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub id: String,
+    /// The membership's region, when SIR says.
+    pub region: Option<String>,
+    /// `Active`, `Cancelled` or `Terminated`.
+    pub status: String,
+}
+
+/// A failed SIR call: the service's error code (when there is one) and the full detail.
+#[derive(Debug, Clone)]
+pub struct SirError {
+    pub code: Option<String>,
+    pub detail: String,
 }
 
 /// A parameter as stored. `value` is a secret for SecureStrings: never print it.

@@ -5,13 +5,14 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::manifest::{DEFAULT_APP_NAME, ManifestFormat};
+use crate::manifest::ManifestFormat;
 
 /// `usage:` of `slack --help`: the seed's line first, unchanged, then our flags and operations.
 pub const SLACK_USAGE: &str = "\
 deploy-integrations-solution slack [-h] --bot-token BOT_TOKEN --signing-secret SIGNING_SECRET --workspace-id WORKSPACE_ID [--log-level {info,debug,error}]
                                           [--region REGION] [--profile PROFILE] [--channel-visibility {private,public}]
-                                          [--alarm-email ALARM_EMAIL] [--deployment NAME] [--skip-slack-check] [--dry-run] [--yes]
+                                          [--alarm-email ALARM_EMAIL] [--app-name NAME] [--deployment NAME] [--skip-slack-check]
+                                          [--dry-run] [--yes]
        deploy-integrations-solution slack {manifest,verify,rotate,redrive,destroy} ...";
 
 /// The whole `slack --help` text, in the seed's (argparse) layout. The seed's lines are kept
@@ -19,7 +20,8 @@ deploy-integrations-solution slack [-h] --bot-token BOT_TOKEN --signing-secret S
 pub const SLACK_HELP: &str = "\
 usage: deploy-integrations-solution slack [-h] --bot-token BOT_TOKEN --signing-secret SIGNING_SECRET --workspace-id WORKSPACE_ID [--log-level {info,debug,error}]
                                           [--region REGION] [--profile PROFILE] [--channel-visibility {private,public}]
-                                          [--alarm-email ALARM_EMAIL] [--deployment NAME] [--skip-slack-check] [--dry-run] [--yes]
+                                          [--alarm-email ALARM_EMAIL] [--app-name NAME] [--deployment NAME] [--skip-slack-check]
+                                          [--dry-run] [--yes]
        deploy-integrations-solution slack {manifest,verify,rotate,redrive,destroy} ...
 
 options:
@@ -38,10 +40,12 @@ options:
                         Visibility of the channels created for cases (default: private)
   --alarm-email ALARM_EMAIL
                         E-mail address that receives the integration's alarms
+  --app-name NAME       Name of the Slack app in the manifests this tool prints; kept for later
+                        deploys and manifests (default: AWS Security IR Integration)
   --deployment NAME     Name of an extra deployment for another workspace in the same account and
                         region (stacks get -NAME, parameters /SecurityIncidentResponse/NAME/)
   --skip-slack-check    Do not check the bot token with Slack auth.test (offline)
-  --dry-run             Print the plan and exit, without calling AWS or Slack
+  --dry-run             Print the plan and exit, without calling AWS or Slack (needs no secrets)
   --yes                 Do not ask for confirmation
 
 operations (deploy-integrations-solution slack OPERATION --help for their options):
@@ -49,12 +53,13 @@ operations (deploy-integrations-solution slack OPERATION --help for their option
   verify                Check a deployment end to end; exit code 0 when every check passes
   rotate                Replace the bot token and the signing secret, then verify
   redrive               Move the messages of the dead-letter queues back to their sources
-  destroy               Delete both stacks and the secret parameters
+  destroy               Delete both stacks and the secret parameters (the table stays)
 
 Keep secrets out of shell history: leave --bot-token/--signing-secret out and set SLACK_BOT_TOKEN
 and SLACK_SIGNING_SECRET (SLACK_WORKSPACE_ID too, if you like), or pass - as the value to read it
-from standard input (one line each, the token first). On a terminal, a missing secret is asked
-for without echo. Secrets are never printed, logged or passed to CloudFormation.
+from standard input (one line each, the token first). An update keeps the stored secrets unless
+new ones are given; on a first deploy, a missing secret is asked for without echo on a terminal.
+Secrets are never printed, logged or passed to CloudFormation.
 ";
 
 /// Environment variables that can hold the deploy and rotate inputs.
@@ -121,10 +126,14 @@ pub struct DeployArgs {
     /// E-mail address that receives the integration's alarms
     #[arg(long, value_name = "ALARM_EMAIL")]
     pub alarm_email: Option<String>,
+    /// Name of the Slack app in the manifests this tool prints; kept for later deploys and
+    /// manifests
+    #[arg(long, value_name = "NAME")]
+    pub app_name: Option<String>,
     /// Do not check the bot token with Slack auth.test (offline)
     #[arg(long)]
     pub skip_slack_check: bool,
-    /// Print the plan and exit, without calling AWS or Slack
+    /// Print the plan and exit, without calling AWS or Slack (needs no secrets)
     #[arg(long)]
     pub dry_run: bool,
     /// Do not ask for confirmation
@@ -156,7 +165,8 @@ pub enum Operation {
     Rotate(RotateArgs),
     /// Move the messages of the dead-letter queues back to their sources
     Redrive(RedriveArgs),
-    /// Delete both stacks and the secret parameters, after confirmation
+    /// Delete both stacks and the secret parameters, after confirmation; the table with the
+    /// case <-> channel links stays (a later deploy adopts it) unless --delete-data
     Destroy(DestroyArgs),
 }
 
@@ -174,9 +184,10 @@ pub struct ManifestArgs {
     /// Write the manifest to this file instead of standard output
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Name of the Slack app and its bot user
-    #[arg(long, value_name = "NAME", default_value = DEFAULT_APP_NAME)]
-    pub app_name: String,
+    /// Name of the Slack app and its bot user (default: the name given to the deploy, else
+    /// "AWS Security IR Integration")
+    #[arg(long, value_name = "NAME")]
+    pub app_name: Option<String>,
     #[command(flatten)]
     pub target: TargetArgs,
 }
@@ -211,6 +222,10 @@ pub struct RedriveArgs {
 
 #[derive(Args, Debug)]
 pub struct DestroyArgs {
+    /// Also delete the DynamoDB table with every case <-> channel link (a later deploy then
+    /// creates new channels for open cases); asks to confirm by typing the table's name
+    #[arg(long)]
+    pub delete_data: bool,
     /// Do not ask for confirmation
     #[arg(long)]
     pub yes: bool,

@@ -91,6 +91,18 @@ impl Deployment {
         format!("{}/slackChannelPrefix", self.parameter_prefix())
     }
 
+    /// String, written by the deploy when `--app-name` is given: the Slack app's name, so every
+    /// manifest printed later keeps it.
+    pub fn app_name_parameter(&self) -> String {
+        format!("{}/slackAppName", self.parameter_prefix())
+    }
+
+    /// String, written by `destroy` (without `--delete-data`): the DynamoDB table the destroyed
+    /// stack kept, which the next deploy adopts instead of creating an empty one.
+    pub fn retained_table_parameter(&self) -> String {
+        format!("{}/retainedTableName", self.parameter_prefix())
+    }
+
     /// Path of the per-user TOTP SecureStrings (`<path><userId>/otpSecret`).
     pub fn user_secrets_path(&self) -> String {
         format!("{}/slackUsers/", self.parameter_prefix())

@@ -51,22 +51,41 @@ impl SecretReader {
     /// `Err` carries the message for the user; the value is trimmed of surrounding whitespace
     /// (a pasted token often ends in a newline or a space).
     pub fn read(&self, input: SecretInput, flag_value: Option<String>) -> Result<Secret, String> {
+        match self.given(input, flag_value)? {
+            Some(secret) => Ok(secret),
+            None => self.ask(input),
+        }
+    }
+
+    /// The secret when one was given (`flag_value`, `-` for standard input, or the environment);
+    /// `None` when none was. Never prompts.
+    pub fn given(
+        &self,
+        input: SecretInput,
+        flag_value: Option<String>,
+    ) -> Result<Option<Secret>, String> {
         let value = match flag_value.as_deref() {
             Some(FROM_STDIN) => self.read_stdin_line(input)?,
             Some(value) => value.to_string(),
             None => match std::env::var(input.env_var) {
                 Ok(value) if !value.trim().is_empty() => value,
-                _ if self.stdin_is_terminal => self.prompt(input)?,
-                _ => {
-                    return Err(format!(
-                        "{flag} is required (or set {env}, or pass {flag} - to read it from standard input)",
-                        flag = input.flag,
-                        env = input.env_var
-                    ));
-                }
+                _ => return Ok(None),
             },
         };
-        Ok(Secret::new(value.trim()))
+        Ok(Some(Secret::new(value.trim())))
+    }
+
+    /// Asks for the secret without echo on a terminal; without one, the message naming every
+    /// way to give it.
+    pub fn ask(&self, input: SecretInput) -> Result<Secret, String> {
+        if self.stdin_is_terminal {
+            return self.prompt(input).map(|value| Secret::new(value.trim()));
+        }
+        Err(format!(
+            "{flag} is required (or set {env}, or pass {flag} - to read it from standard input)",
+            flag = input.flag,
+            env = input.env_var
+        ))
     }
 
     fn read_stdin_line(&self, input: SecretInput) -> Result<String, String> {
@@ -108,4 +127,15 @@ pub fn confirm(question: &str) -> bool {
         return false;
     }
     matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+/// Asks `question` on the terminal; only the exact `expected` text is a yes.
+pub fn confirm_by_typing(question: &str, expected: &str) -> bool {
+    eprint!("{question} ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    if std::io::stdin().lock().read_line(&mut answer).is_err() {
+        return false;
+    }
+    answer.trim() == expected
 }

@@ -9,6 +9,7 @@ use std::ffi::OsStr;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow, bail};
 
@@ -318,6 +319,42 @@ impl Tools {
         }
     }
 
+    /// Like [`Tools::run`], and while the child runs, a line every `every` with the time so far
+    /// (`      ... still building (1m 30s)`), so a long build or deploy is never silent even
+    /// when the child prints nothing.
+    pub async fn run_with_heartbeat(
+        &self,
+        command: &ToolCommand,
+        what: &str,
+        every: Duration,
+    ) -> anyhow::Result<()> {
+        let _ = std::io::stdout().flush();
+        let started = Instant::now();
+        let mut child = self
+            .base(&command.program, &command.args, &command.cwd)
+            .envs(command.env.iter().map(|(name, value)| (name, value)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|err| spawn_error(&command.program, err))?;
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        let status = loop {
+            tokio::select! {
+                status = child.wait() => break status.with_context(|| format!("waiting for `{}`", command.program))?,
+                _ = ticks.tick() => {
+                    println!("      ... still {what} ({})", minutes(started.elapsed()));
+                    let _ = std::io::stdout().flush();
+                }
+            }
+        };
+        if status.success() {
+            Ok(())
+        } else {
+            bail!("`{}` failed ({status})", command.display())
+        }
+    }
+
     /// Runs a probe and returns its first output line.
     async fn capture(&self, program: &str, args: &[&str], cwd: &Path) -> anyhow::Result<Captured> {
         let output = self
@@ -347,6 +384,16 @@ impl Tools {
             command.env_remove(name);
         }
         command
+    }
+}
+
+/// `45s`, `3m 05s`
+pub fn minutes(duration: Duration) -> String {
+    let total = duration.as_secs();
+    if total < 60 {
+        format!("{total}s")
+    } else {
+        format!("{}m {:02}s", total / 60, total % 60)
     }
 }
 
@@ -381,5 +428,11 @@ mod tests {
         assert_eq!(deploy.cwd, PathBuf::from("/src/infra"));
         assert_eq!(shell_quote("it's"), r"'it'\''s'");
         assert_eq!(shell_quote(""), "''");
+    }
+
+    #[test]
+    fn elapsed_time_reads_as_minutes_and_seconds() {
+        assert_eq!(minutes(Duration::from_millis(45_900)), "45s");
+        assert_eq!(minutes(Duration::from_secs(185)), "3m 05s");
     }
 }

@@ -154,6 +154,17 @@ pub fn channel_prefix(prefix: &str) -> Result<(), String> {
     }
 }
 
+/// A Slack app name: 1 to 35 characters (Slack's limit for `display_information.name`).
+pub fn app_name(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() || name.trim().chars().count() > 35 {
+        Err(format!(
+            "--app-name must be 1 to 35 characters (Slack's limit); got {name:?}"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 /// An HTTPS (or, for local tests, HTTP) URL ending in `/slack/events`.
 pub fn endpoint_url(url: &str) -> Result<(), String> {
     let scheme_ok = url.starts_with("https://") || url.starts_with("http://");

@@ -22,6 +22,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Value, json};
+use sir_standin::{MembershipStatus, SirStandin};
 use slack_standin::signing::SlackSigner;
 use slack_standin::{SlackStandin, SlackStandinConfig};
 use tokio::io::AsyncWriteExt;
@@ -231,6 +232,7 @@ if [ -n "$SLACK_BOT_TOKEN$SLACK_SIGNING_SECRET" ]; then echo "SECRET IN ENVIRONM
                     r#"case "$1 $2" in
   "lambda --version") {cargo_lambda_version} ;;
   "lambda build")
+    [ -n "$FAKE_BUILD_SECONDS" ] && sleep "$FAKE_BUILD_SECONDS"
     for binary in sir-poller slack-client slack-events-handler command-handler; do
       mkdir -p "$CARGO_TARGET_DIR/lambda/$binary" && : > "$CARGO_TARGET_DIR/lambda/$binary/bootstrap"
     done
@@ -290,6 +292,7 @@ fn unique_deployment() -> String {
 struct World {
     aws: LocalAws,
     slack: SlackStandin,
+    sir: SirStandin,
     deployment: String,
     tools: FakeTools,
 }
@@ -314,9 +317,11 @@ impl World {
         })
         .await
         .expect("Slack stand-in");
+        let sir = SirStandin::start().await.expect("SIR stand-in");
         Self {
             aws,
             slack,
+            sir,
             deployment: unique_deployment(),
             tools: FakeTools::new(options),
         }
@@ -353,7 +358,23 @@ impl World {
             ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
             ("AWS_REGION", "us-east-1".to_string()),
             ("SLACK_API_URL", self.slack.api_url()),
+            ("AWS_ENDPOINT_URL_SECURITY_IR", self.sir.endpoint_url()),
         ]
+    }
+
+    /// The table the common stack creates (retained when the stack is deleted).
+    fn table(&self) -> String {
+        format!("sirslack-test-table-{}", self.deployment)
+    }
+
+    async fn table_exists(&self) -> bool {
+        self.aws
+            .dynamodb()
+            .describe_table()
+            .table_name(self.table())
+            .send()
+            .await
+            .is_ok()
     }
 
     async fn run(&self, args: &[&str], stdin: Option<&str>) -> Run {
@@ -376,10 +397,23 @@ impl World {
 
     /// Both stacks, created in moto's CloudFormation, with the outputs the real ones have.
     async fn create_stacks(&self, endpoint: &str) {
+        self.create_stacks_with(endpoint, false).await;
+    }
+
+    /// `adopting`: the common stack uses the existing table instead of creating it.
+    async fn create_stacks_with(&self, endpoint: &str, adopting: bool) {
         let cloudformation = aws_sdk_cloudformation::Client::new(self.aws.sdk_config());
         let prefix = format!("/SecurityIncidentResponse/{}", self.deployment);
+        let mut common = common_template(&self.table());
+        if adopting {
+            common["Resources"]
+                .as_object_mut()
+                .unwrap()
+                .remove("IntegrationTable");
+            common["Outputs"]["TableName"] = json!({ "Value": self.table() });
+        }
         for (name, template) in [
-            (self.common_stack(), common_template()),
+            (self.common_stack(), common),
             (self.slack_stack(), slack_template(&prefix, endpoint)),
         ] {
             cloudformation
@@ -518,9 +552,26 @@ fn lambda_role() -> Value {
     })
 }
 
-fn common_template() -> Value {
+fn common_template(table: &str) -> Value {
     json!({
         "Resources": {
+            "IntegrationTable": {
+                "Type": "AWS::DynamoDB::Table",
+                "DeletionPolicy": "Retain",
+                "UpdateReplacePolicy": "Retain",
+                "Properties": {
+                    "TableName": table,
+                    "BillingMode": "PAY_PER_REQUEST",
+                    "AttributeDefinitions": [
+                        { "AttributeName": "pk", "AttributeType": "S" },
+                        { "AttributeName": "sk", "AttributeType": "S" },
+                    ],
+                    "KeySchema": [
+                        { "AttributeName": "pk", "KeyType": "HASH" },
+                        { "AttributeName": "sk", "KeyType": "RANGE" },
+                    ],
+                },
+            },
             "PollerRole": lambda_role(),
             "Poller": lambda_function("PollerRole", "SIR poller"),
             "PollerDlq": { "Type": "AWS::SQS::Queue" },
@@ -528,7 +579,7 @@ fn common_template() -> Value {
         "Outputs": {
             "PollerFunctionName": { "Value": { "Ref": "Poller" } },
             "PollerDeadLetterQueueUrl": { "Value": { "Ref": "PollerDlq" } },
-            "TableName": { "Value": "sirslack-test-table" },
+            "TableName": { "Value": { "Ref": "IntegrationTable" } },
         },
     })
 }
@@ -833,12 +884,17 @@ async fn every_malformed_value_gets_its_own_message_and_secrets_are_not_echoed()
 
 #[tokio::test]
 async fn missing_values_name_the_flag_the_variable_and_stdin() {
+    // A dry run needs no secret: only the workspace ID is required.
     let result = run(&[], &["slack", "--dry-run"], None).await;
     result
         .assert_code(2)
-        .assert_stderr_has("error: --bot-token is required (or set SLACK_BOT_TOKEN, or pass --bot-token - to read it from standard input)")
-        .assert_stderr_has("error: --signing-secret is required (or set SLACK_SIGNING_SECRET, or pass --signing-secret - to read it from standard input)")
         .assert_stderr_has("error: --workspace-id is required (or set SLACK_WORKSPACE_ID)");
+    assert!(
+        !result.stderr.contains("--bot-token is required")
+            && !result.stderr.contains("--signing-secret is required"),
+        "{}",
+        result.describe()
+    );
 
     let short_stdin = run(
         &[],
@@ -916,8 +972,8 @@ async fn dry_run_prints_the_plan_without_calling_aws_slack_or_any_tool() {
     plan.assert_code(0)
         .assert_stdout_has("Dry run: nothing is changed, and AWS and Slack are not called.")
         .assert_stdout_has("Plan for the default deployment in eu-west-1:")
-        .assert_stdout_has("       /SecurityIncidentResponse/slackBotToken\n")
-        .assert_stdout_has("       /SecurityIncidentResponse/slackSigningSecret\n")
+        .assert_stdout_has("       /SecurityIncidentResponse/slackBotToken   (SecureString, new value given)\n")
+        .assert_stdout_has("       /SecurityIncidentResponse/slackSigningSecret   (SecureString, new value given)\n")
         .assert_stdout_has("cargo lambda build --release --arm64 --bin sir-poller --bin slack-client --bin slack-events-handler --bin command-handler")
         .assert_stdout_has("npx --no cdk deploy --all --require-approval never -c requireFunctionCode=true")
         .assert_stdout_has("--parameters AwsSecurityIncidentResponseSlackIntegrationStack:slackWorkspaceId=T0123456789")
@@ -951,6 +1007,43 @@ async fn dry_run_prints_the_plan_without_calling_aws_slack_or_any_tool() {
         .assert_stdout_has("Plan for the default deployment")
         .assert_never_shows(&[TOKEN, SECRET]);
     assert!(!tripwire.was_touched());
+}
+
+#[tokio::test]
+async fn dry_run_needs_no_secret_and_says_the_stored_ones_are_kept() {
+    let tripwire = Tripwire::new();
+    let tools = FakeTools::new(FakeToolOptions {
+        cargo_lambda: true,
+        arm64_target: true,
+    });
+    let env = vec![
+        ("PATH", tools.path_var()),
+        ("AWS_ENDPOINT_URL", tripwire.url()),
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("SLACK_API_URL", format!("{}/api", tripwire.url())),
+    ];
+    let plan = run(
+        &env,
+        &[
+            "slack",
+            "--workspace-id",
+            "T0123456789",
+            "--app-name",
+            "SecOps IR",
+            "--dry-run",
+        ],
+        None,
+    )
+    .await;
+    plan.assert_code(0)
+        .assert_stdout_has("no new secret given (the stored ones are kept)")
+        .assert_stdout_has("       /SecurityIncidentResponse/slackBotToken   (kept when stored; on a first deploy the value is asked for)\n")
+        .assert_stdout_has("       /SecurityIncidentResponse/slackSigningSecret   (kept when stored; on a first deploy the value is asked for)\n")
+        .assert_stdout_has("       /SecurityIncidentResponse/slackAppName   (String: \"SecOps IR\")\n")
+        .assert_stdout_has("  3. Check that AWS Security Incident Response has an Active membership in the region")
+        .assert_stdout_has("  4. Check the stored bot token with Slack auth.test");
+    assert!(!tripwire.was_touched(), "{}", plan.describe());
+    assert_eq!(tools.calls(), "", "the dry run ran a tool");
 }
 
 // ---- deploy ----------------------------------------------------------------------------------------
@@ -988,24 +1081,29 @@ async fn deploy_writes_secure_strings_runs_the_tools_and_prints_the_next_steps()
         .await;
     deploy.assert_code(0).assert_never_shows(&[TOKEN, SECRET]);
 
-    // Seven numbered steps, each closed with its elapsed time.
+    // Eight numbered steps, each closed with its elapsed time.
     for (number, title) in [
         (1, "Validate the parameters"),
-        (2, "Check the bot token with Slack auth.test"),
-        (3, "Check the tools and the AWS identity"),
-        (4, "Write the SecureString parameters"),
-        (5, "Build the functions for arm64 (cargo lambda)"),
-        (6, "Deploy both stacks (cdk deploy)"),
-        (7, "Read the stack outputs"),
+        (2, "Check the tools and the AWS identity"),
+        (3, "Check the SIR membership (security-ir:ListMemberships)"),
+        (4, "Check the bot token with Slack auth.test"),
+        (5, "Write the parameters"),
+        (6, "Build the functions for arm64 (cargo lambda)"),
+        (7, "Deploy both stacks (cdk deploy)"),
+        (8, "Read the stack outputs"),
     ] {
-        deploy.assert_stdout_has(&format!("[{number}/7] {title}\n"));
+        deploy.assert_stdout_has(&format!("[{number}/8] {title}\n"));
     }
     let finished = deploy
         .stdout
         .lines()
         .filter(|line| line.starts_with("      ok (") && line.contains(" s): "))
         .count();
-    assert_eq!(finished, 7, "{}", deploy.describe());
+    assert_eq!(finished, 8, "{}", deploy.describe());
+    deploy.assert_stdout_has(&format!(
+        "membership {} is Active in us-east-1",
+        world.sir.membership_id()
+    ));
     deploy
         .assert_stdout_has(&format!("the token is valid for workspace {TEAM_ID} (Stand-in Workspace)"))
         .assert_stdout_has("AWS account 123456789012 in us-east-1")
@@ -1098,18 +1196,18 @@ async fn deploy_stops_at_the_tool_check_and_says_how_to_install_what_is_missing(
         .await;
     deploy
         .assert_code(1)
-        .assert_stdout_has("[3/7] Check the tools and the AWS identity\n      FAILED (")
+        .assert_stdout_has("[2/8] Check the tools and the AWS identity\n      FAILED (")
         .assert_stderr_has("the deploy needs tools that are missing:")
         .assert_stderr_has("  - cargo-lambda is missing: install it with `pip install cargo-lambda` (or `cargo install --locked cargo-lambda`)")
         .assert_stderr_has("  - the Rust target aarch64-unknown-linux-gnu is not installed: `rustup target add aarch64-unknown-linux-gnu`")
         .assert_never_shows(&[TOKEN, SECRET]);
-    assert!(!deploy.stdout.contains("[4/7]"), "{}", deploy.describe());
+    assert!(!deploy.stdout.contains("[3/8]"), "{}", deploy.describe());
     assert_eq!(world.stored("slackBotToken").await, None);
     assert!(!world.tools.calls().contains("lambda build"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deploy_refuses_a_token_of_another_workspace_before_touching_aws() {
+async fn deploy_refuses_a_token_of_another_workspace_before_changing_anything() {
     let world = World::new().await;
     let deploy = world
         .run_with(
@@ -1123,11 +1221,15 @@ async fn deploy_refuses_a_token_of_another_workspace_before_touching_aws() {
         .await;
     deploy
         .assert_code(1)
-        .assert_stdout_has("[2/7] Check the bot token with Slack auth.test\n      FAILED (")
+        .assert_stdout_has("[4/8] Check the bot token with Slack auth.test\n      FAILED (")
         .assert_stderr_has(&format!(
             "error: the bot token belongs to workspace {TEAM_ID} (Stand-in Workspace), not T0OTHER001: use the Bot User OAuth Token of the app installed in T0OTHER001, or correct --workspace-id"
         ));
-    assert_eq!(world.tools.calls(), "");
+    let calls = world.tools.calls();
+    assert!(
+        !calls.contains("lambda build") && !calls.contains("cdk deploy"),
+        "{calls}"
+    );
     assert_eq!(world.stored("slackBotToken").await, None);
 
     // A revoked token is named as such.
@@ -1171,6 +1273,219 @@ async fn deploy_without_a_terminal_needs_yes() {
             world.deployment
         ));
     assert_eq!(world.stored("slackBotToken").await, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_keeps_the_stored_secrets_unless_new_ones_are_given() {
+    let (world, _endpoint) = World::healthy(EndpointMode::Strict).await;
+    let update = world
+        .run(&["slack", "--workspace-id", TEAM_ID, "--yes"], None)
+        .await;
+    update
+        .assert_code(0)
+        .assert_stdout_has("no new secret given (the stored ones are kept)")
+        .assert_stdout_has(&format!(
+            "the token is valid for workspace {TEAM_ID} (Stand-in Workspace), bot user "
+        ))
+        .assert_stdout_has(" (the stored token)\n")
+        .assert_stdout_has(&format!(
+            "kept the stored {} and {} (give --bot-token/--signing-secret to replace them)",
+            world.parameter("slackBotToken"),
+            world.parameter("slackSigningSecret")
+        ))
+        .assert_never_shows(&[TOKEN, SECRET]);
+    for (suffix, value) in [("slackBotToken", TOKEN), ("slackSigningSecret", SECRET)] {
+        assert_eq!(
+            world.stored(suffix).await,
+            Some(("SecureString".into(), value.into(), 1)),
+            "{suffix} was rewritten"
+        );
+    }
+
+    // Only a new signing secret: it is written, the token stays.
+    let new_secret = world
+        .run_with(
+            &[("SLACK_SIGNING_SECRET", NEW_SECRET.to_string())],
+            &["slack", "--workspace-id", TEAM_ID, "--yes"],
+            None,
+        )
+        .await;
+    new_secret
+        .assert_code(0)
+        .assert_stdout_has(&format!(
+            "wrote {} (version 2); kept the stored {}",
+            world.parameter("slackSigningSecret"),
+            world.parameter("slackBotToken")
+        ))
+        .assert_never_shows(&[TOKEN, NEW_SECRET]);
+    assert_eq!(
+        world.stored("slackSigningSecret").await,
+        Some(("SecureString".into(), NEW_SECRET.into(), 2))
+    );
+    assert_eq!(
+        world.stored("slackBotToken").await,
+        Some(("SecureString".into(), TOKEN.into(), 1))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_deploy_without_secrets_and_without_a_terminal_names_what_is_missing() {
+    let world = World::new().await;
+    let deploy = world
+        .run(&["slack", "--workspace-id", TEAM_ID, "--yes"], None)
+        .await;
+    deploy
+        .assert_code(2)
+        .assert_stderr_has(&format!(
+            "error: --bot-token is required (or set SLACK_BOT_TOKEN, or pass --bot-token - to read it from standard input): {} does not exist yet, so there is no stored value to keep",
+            world.parameter("slackBotToken")
+        ))
+        .assert_stderr_has(&format!(
+            "error: --signing-secret is required (or set SLACK_SIGNING_SECRET, or pass --signing-secret - to read it from standard input): {} does not exist yet",
+            world.parameter("slackSigningSecret")
+        ));
+    assert!(!world.tools.calls().contains("lambda build"));
+    assert_eq!(world.stored("slackBotToken").await, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_name_given_to_the_deploy_is_kept_in_every_manifest() {
+    let (world, _endpoint) = World::healthy(EndpointMode::Strict).await;
+    let deploy = world
+        .run(
+            &[
+                "slack",
+                "--workspace-id",
+                TEAM_ID,
+                "--app-name",
+                "SecOps IR",
+                "--yes",
+            ],
+            None,
+        )
+        .await;
+    deploy
+        .assert_code(0)
+        .assert_stdout_has("  name: \"SecOps IR\"\n")
+        .assert_stdout_has("    display_name: \"SecOps IR\"\n");
+    assert_eq!(
+        world.stored("slackAppName").await,
+        Some(("String".into(), "SecOps IR".into(), 1))
+    );
+
+    // `manifest` without --app-name, and a later deploy without it, keep the name.
+    let manifest = world
+        .run(&["slack", "manifest", "--format", "json"], None)
+        .await;
+    manifest.assert_code(0);
+    let parsed: Value = serde_json::from_str(&manifest.stdout).expect("JSON manifest");
+    assert_eq!(parsed["display_information"]["name"], "SecOps IR");
+    assert_eq!(parsed["features"]["bot_user"]["display_name"], "SecOps IR");
+    let again = world
+        .run(&["slack", "--workspace-id", TEAM_ID, "--yes"], None)
+        .await;
+    again
+        .assert_code(0)
+        .assert_stdout_has("  name: \"SecOps IR\"\n");
+    assert!(
+        !again.stdout.contains("AWS Security IR Integration"),
+        "{}",
+        again.describe()
+    );
+
+    // --app-name on `manifest` still wins.
+    let renamed = world
+        .run(
+            &[
+                "slack",
+                "manifest",
+                "--format",
+                "json",
+                "--app-name",
+                "IR Bot",
+            ],
+            None,
+        )
+        .await;
+    let parsed: Value = serde_json::from_str(&renamed.stdout).expect("JSON manifest");
+    assert_eq!(parsed["display_information"]["name"], "IR Bot");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deploy_without_an_active_sir_membership_stops_before_changing_anything() {
+    let world = World::new().await;
+    world
+        .sir
+        .set_membership_status(&world.sir.membership_id(), MembershipStatus::Cancelled)
+        .unwrap();
+    let env = [
+        ("SLACK_BOT_TOKEN", TOKEN.to_string()),
+        ("SLACK_SIGNING_SECRET", SECRET.to_string()),
+    ];
+    let deploy = world
+        .run_with(&env, &["slack", "--workspace-id", TEAM_ID, "--yes"], None)
+        .await;
+    deploy
+        .assert_code(1)
+        .assert_stdout_has(
+            "[3/8] Check the SIR membership (security-ir:ListMemberships)\n      FAILED (",
+        )
+        .assert_stderr_has(&format!(
+            "error: the SIR membership {} in us-east-1 is Cancelled, not Active: enable AWS Security Incident Response in account 123456789012 in us-east-1 first (console: Security Incident Response > Get started; or deploy with --region set to the region of your membership), then deploy again",
+            world.sir.membership_id()
+        ));
+    assert!(!deploy.stdout.contains("[4/8]"), "{}", deploy.describe());
+    assert_eq!(world.stored("slackBotToken").await, None);
+    let calls = world.tools.calls();
+    assert!(
+        !calls.contains("lambda build")
+            && !calls.contains("cdk deploy")
+            && !calls.contains("cdk bootstrap"),
+        "{calls}"
+    );
+
+    // SIR cannot say: the deploy stops too, with SIR's own words.
+    world.sir.set_membership_failure(true);
+    let unknown = world
+        .run_with(&env, &["slack", "--workspace-id", TEAM_ID, "--yes"], None)
+        .await;
+    unknown
+        .assert_code(1)
+        .assert_stdout_has("[3/8] Check the SIR membership")
+        .assert_stderr_has(
+            "error: could not list the SIR memberships in us-east-1: InternalServerException: ",
+        );
+    assert_eq!(world.stored("slackBotToken").await, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_build_says_it_is_still_running() {
+    let (world, _endpoint) = World::healthy(EndpointMode::Strict).await;
+    let deploy = world
+        .run_with(
+            &[
+                ("SIRSLACK_HEARTBEAT_SECONDS", "1".to_string()),
+                ("FAKE_BUILD_SECONDS", "3".to_string()),
+            ],
+            &["slack", "--workspace-id", TEAM_ID, "--yes"],
+            None,
+        )
+        .await;
+    deploy.assert_code(0);
+    let build_at = deploy
+        .stdout
+        .find("[6/8] Build the functions")
+        .expect("build step");
+    let deploy_at = deploy
+        .stdout
+        .find("[7/8] Deploy both stacks")
+        .expect("deploy step");
+    let during_build = &deploy.stdout[build_at..deploy_at];
+    assert!(
+        during_build.contains("      ... still building (1s)\n"),
+        "{}",
+        deploy.describe()
+    );
 }
 
 // ---- manifest --------------------------------------------------------------------------------------
@@ -1744,7 +2059,110 @@ async fn destroy_removes_both_stacks_and_the_secret_parameters_after_confirmatio
     assert_eq!(world.stored("slackBotToken").await, None);
     assert_eq!(world.stored("slackSigningSecret").await, None);
     assert_eq!(world.stored("slackUsers/U0ALICE/otpSecret").await, None);
+    // The table with the links stays, and its name is recorded for the next deploy.
+    assert!(world.table_exists().await, "{}", destroy.describe());
+    assert_eq!(
+        world.stored("retainedTableName").await,
+        Some(("String".into(), world.table(), 1))
+    );
 
     let again = world.run(&["slack", "destroy", "--yes"], None).await;
-    again.assert_code(0).assert_stdout_has("Nothing to destroy");
+    again
+        .assert_code(0)
+        .assert_stdout_has("Nothing to destroy")
+        .assert_stdout_has(&format!(
+            "The table {} (case <-> channel links) is kept; the next deploy adopts it.",
+            world.table()
+        ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redeploy_after_destroy_adopts_the_kept_table_and_delete_data_removes_it() {
+    let (world, _endpoint) = World::healthy(EndpointMode::Strict).await;
+    // A case <-> channel link, as the Slack client writes it.
+    world
+        .aws
+        .dynamodb()
+        .put_item()
+        .table_name(world.table())
+        .item(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("CASE#1234567890".into()),
+        )
+        .item(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("CHANNEL".into()),
+        )
+        .item(
+            "channel_id",
+            aws_sdk_dynamodb::types::AttributeValue::S("C0EXISTING".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    world
+        .run(&["slack", "destroy", "--yes"], None)
+        .await
+        .assert_code(0)
+        .assert_stdout_has(&format!(
+            "It keeps the DynamoDB table {} (which case has which channel): the next deploy adopts it",
+            world.table()
+        ));
+
+    // The redeploy hands the kept table to the CDK app instead of creating an empty one.
+    let env = [
+        ("SLACK_BOT_TOKEN", TOKEN.to_string()),
+        ("SLACK_SIGNING_SECRET", SECRET.to_string()),
+    ];
+    let endpoint = "https://abc123.execute-api.us-east-1.amazonaws.com/prod/slack/events";
+    // (The fake `cdk deploy` changes nothing: the stacks it would deploy are created here, the
+    // common one without a table of its own, as the CDK app synthesizes it with the context.)
+    world.create_stacks_with(endpoint, true).await;
+    let redeploy = world
+        .run_with(&env, &["slack", "--workspace-id", TEAM_ID, "--yes"], None)
+        .await;
+    redeploy.assert_code(0).assert_stdout_has(&format!(
+        "adopted the table {} kept by an earlier destroy",
+        world.table()
+    ));
+    let calls = world.tools.calls();
+    let deploy_call = calls
+        .lines()
+        .find(|line| line.starts_with("npx --no cdk deploy"))
+        .unwrap_or_else(|| panic!("no cdk deploy in\n{calls}"));
+    assert!(
+        deploy_call.contains(&format!("-c existingTableName={}", world.table())),
+        "{deploy_call}"
+    );
+    let link = world
+        .aws
+        .dynamodb()
+        .get_item()
+        .table_name(world.table())
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("CASE#1234567890".into()),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("CHANNEL".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(link.item().is_some(), "the link is still there");
+
+    // --delete-data deletes the table, its record and the stored app settings.
+    let delete = world
+        .run(&["slack", "destroy", "--delete-data", "--yes"], None)
+        .await;
+    delete
+        .assert_code(0)
+        .assert_stdout_has(&format!(
+            "  table      {}   (every case <-> channel link: a later deploy creates new channels for open cases)",
+            world.table()
+        ))
+        .assert_stdout_has(&format!("Delete table {}\n      ok (", world.table()));
+    assert!(!world.table_exists().await, "{}", delete.describe());
+    assert_eq!(world.stored("retainedTableName").await, None);
 }

@@ -192,4 +192,42 @@ module.exports = function deploymentSuites(defaultDeployment) {
       assert.ok(!keys.includes(placeholderKey), 'none is the placeholder');
     });
   });
+
+  describe('a table kept by an earlier destroy', () => {
+    const kept = 'AwsSecurityIncidentResponseSampleIntegrationsCommonStack-IntegrationTableKEPT-1A2B3C';
+    const adopted = synthesize({ context: { existingTableName: kept }, nag: true });
+
+    it('the table the stack creates is retained when the stack is deleted', () => {
+      const tables = Object.values(defaultDeployment.templates.common.findResources('AWS::DynamoDB::Table'));
+      assert.equal(tables.length, 1);
+      assert.equal(tables[0].DeletionPolicy, 'Retain');
+      assert.equal(tables[0].UpdateReplacePolicy, 'Retain');
+    });
+
+    it('is adopted: no new table, and every function, grant and output names the kept one', () => {
+      const { common, slack } = adopted.templates;
+      assert.deepEqual(common.findResources('AWS::DynamoDB::Table'), {});
+      assert.equal(common.toJSON().Outputs.TableName.Value, kept);
+      for (const template of [common, slack]) {
+        const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+        for (const fn of functions.filter((f) => f.Properties.Environment?.Variables?.TABLE_NAME !== undefined)) {
+          assert.equal(fn.Properties.Environment.Variables.TABLE_NAME, kept);
+        }
+        const tableStatements = Object.values(template.findResources('AWS::IAM::Policy'))
+          .flatMap((policy) => policy.Properties.PolicyDocument.Statement)
+          .filter((statement) => statement.Sid === 'IntegrationTableItems');
+        assert.ok(tableStatements.length > 0);
+        for (const statement of tableStatements) {
+          assert.match(JSON.stringify(statement.Resource), new RegExp(`:table/${kept}"`));
+        }
+      }
+      assert.equal(Object.values(adopted.templates.slack.findResources('AWS::Lambda::Function')).length, 3);
+    });
+
+    it('passes cdk-nag like the default deployment', () => {
+      for (const stack of [adopted.common, adopted.slack]) {
+        assert.deepEqual(Annotations.fromStack(stack).findError('*', Match.stringLikeRegexp('AwsSolutions')), []);
+      }
+    });
+  });
 };

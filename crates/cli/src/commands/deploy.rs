@@ -1,10 +1,14 @@
 //! `slack` (the deploy): from Slack credentials to a working integration.
 //!
-//! 1. validate the inputs; 2. Slack `auth.test` and the workspace; 3. tools and AWS identity;
-//! 4. the SecureString parameters; 5. `cargo lambda build --release --arm64`; 6. `cdk deploy
-//! --all`; 7. the stack outputs; then the seed's success text, the endpoint and the manifest.
+//! Steps: validate the inputs; the tools and the AWS identity; the SIR membership in the region;
+//! Slack `auth.test` and the workspace (the new token, or the stored one); the parameters (only
+//! the secrets given: an update keeps the stored ones); `cargo lambda build --release --arm64`;
+//! `cdk deploy --all`; the stack outputs. Then the seed's success text, the endpoint and the
+//! manifest. Nothing is changed before the parameters step (and the confirmation).
 //!
 //! Secrets go to SSM only: never to CloudFormation, a command line or a child's environment.
+
+use std::time::Duration;
 
 use anyhow::{Context as _, anyhow, bail};
 
@@ -12,7 +16,7 @@ use super::{App, Failure, ResolvedTarget};
 use crate::aws::Aws;
 use crate::cli::{ChannelVisibility, DeployArgs, LogLevel, WORKSPACE_ID_ENV};
 use crate::deployment::{Deployment, SLACK_STACK, outputs};
-use crate::input::{self, BOT_TOKEN_INPUT, SIGNING_SECRET_INPUT, SecretReader};
+use crate::input::{self, BOT_TOKEN_INPUT, SIGNING_SECRET_INPUT, SecretInput, SecretReader};
 use crate::manifest::{self, DEFAULT_APP_NAME, ManifestFormat};
 use crate::progress::{Progress, seconds};
 use crate::slack::{Http, SlackApi};
@@ -32,18 +36,63 @@ pub const SUCCESS_TEXT: &str = "\
 /// The stack `cdk bootstrap` creates once per account and region (default qualifier).
 const CDK_TOOLKIT_STACK: &str = "CDKToolkit";
 
-const STEPS: usize = 7;
+/// CDK context naming a table to adopt instead of creating one (`infra/lib/contract.js`
+/// CONTEXT_KEYS.existingTableName).
+pub const EXISTING_TABLE_CONTEXT: &str = "existingTableName";
 
-/// The checked deploy inputs.
+/// How often a long build or deploy says it is still running (`SIRSLACK_HEARTBEAT_SECONDS`
+/// overrides it; the tests use 1).
+const HEARTBEAT: Duration = Duration::from_secs(30);
+const HEARTBEAT_ENV: &str = "SIRSLACK_HEARTBEAT_SECONDS";
+
+fn heartbeat() -> Duration {
+    std::env::var(HEARTBEAT_ENV)
+        .ok()
+        .and_then(|seconds| seconds.trim().parse::<u64>().ok())
+        .filter(|seconds| *seconds > 0)
+        .map_or(HEARTBEAT, Duration::from_secs)
+}
+
+const STEPS: usize = 8;
+
+/// The checked deploy inputs. Secrets are the ones given on this run (flag, environment or
+/// standard input); a missing one is the stored one, or asked for on a first deploy.
 struct DeployInputs {
-    bot_token: Secret,
-    signing_secret: Secret,
+    bot_token: Option<Secret>,
+    signing_secret: Option<Secret>,
     workspace_id: String,
     log_level: LogLevel,
     channel_visibility: ChannelVisibility,
     alarm_email: Option<String>,
+    app_name: Option<String>,
     target: ResolvedTarget,
     skip_slack_check: bool,
+}
+
+/// Where a secret of this deploy comes from.
+enum SecretSource {
+    /// Given on this run: written in step 5.
+    New(Secret),
+    /// Already in SSM and kept (its value, for `auth.test`).
+    Stored(Secret),
+}
+
+impl SecretSource {
+    fn value(&self) -> &Secret {
+        match self {
+            Self::New(secret) | Self::Stored(secret) => secret,
+        }
+    }
+}
+
+/// What the deploy resolved once AWS was reachable.
+struct Resolved {
+    bot_token: SecretSource,
+    signing_secret: SecretSource,
+    /// The app name for the manifest: given, else stored, else the default.
+    app_name: String,
+    /// A table kept by an earlier `destroy`, which this deploy adopts.
+    retained_table: Option<String>,
 }
 
 pub async fn run(args: DeployArgs, app: &App) -> Result<(), Failure> {
@@ -59,26 +108,7 @@ pub async fn run(args: DeployArgs, app: &App) -> Result<(), Failure> {
     let mut progress = Progress::new(STEPS);
 
     let step = progress.start("Validate the parameters");
-    step.done(format!(
-        "bot token, signing secret and workspace ID {} are well-formed",
-        inputs.workspace_id
-    ));
-
-    let step = progress.start("Check the bot token with Slack auth.test");
-    if inputs.skip_slack_check {
-        step.done("skipped (--skip-slack-check)");
-    } else {
-        let checked = async {
-            check_token(&Http::new()?, app, &inputs.bot_token, &inputs.workspace_id).await
-        };
-        match checked.await {
-            Ok(detail) => step.done(detail),
-            Err(error) => {
-                step.failed();
-                return Err(error.into());
-            }
-        }
-    }
+    step.done(validated_detail(&inputs));
 
     let step = progress.start("Check the tools and the AWS identity");
     let report = tools.check().await;
@@ -111,6 +141,42 @@ pub async fn run(args: DeployArgs, app: &App) -> Result<(), Failure> {
     ));
     let target = inputs.target.with_region(&aws.region);
 
+    let step = progress.start("Check the SIR membership (security-ir:ListMemberships)");
+    match check_membership(&aws, &account).await {
+        Ok(detail) => step.done(detail),
+        Err(error) => {
+            step.failed();
+            return Err(error.into());
+        }
+    }
+
+    let resolved = resolve(&aws, &target.deployment, &inputs, &reader).await?;
+
+    let step = progress.start("Check the bot token with Slack auth.test");
+    if inputs.skip_slack_check {
+        step.done("skipped (--skip-slack-check)");
+    } else {
+        let checked = async {
+            check_token(
+                &Http::new()?,
+                app,
+                resolved.bot_token.value(),
+                &inputs.workspace_id,
+            )
+            .await
+        };
+        match checked.await {
+            Ok(detail) => step.done(match resolved.bot_token {
+                SecretSource::New(_) => detail,
+                SecretSource::Stored(_) => format!("{detail} (the stored token)"),
+            }),
+            Err(error) => {
+                step.failed();
+                return Err(error.into());
+            }
+        }
+    }
+
     if !yes {
         let question = format!(
             "Deploy {} to AWS account {account} in {}?",
@@ -128,8 +194,8 @@ pub async fn run(args: DeployArgs, app: &App) -> Result<(), Failure> {
         }
     }
 
-    let step = progress.start("Write the SecureString parameters");
-    match write_secrets(&aws, &target.deployment, &inputs).await {
+    let step = progress.start("Write the parameters");
+    match write_parameters(&aws, &target.deployment, &inputs, &resolved).await {
         Ok(detail) => step.done(detail),
         Err(error) => {
             step.failed();
@@ -147,7 +213,7 @@ pub async fn run(args: DeployArgs, app: &App) -> Result<(), Failure> {
     }
 
     let step = progress.start("Deploy both stacks (cdk deploy)");
-    match deploy_stacks(&aws, &tools, &inputs, &account).await {
+    match deploy_stacks(&aws, &tools, &inputs, &resolved, &account).await {
         Ok(detail) => step.done(detail),
         Err(error) => {
             step.failed();
@@ -170,12 +236,31 @@ pub async fn run(args: DeployArgs, app: &App) -> Result<(), Failure> {
     println!();
     println!("Deployed in {}.", seconds(progress.elapsed()));
     println!();
-    print_next_steps(app, &target, &endpoint);
+    print_next_steps(app, &target, &endpoint, &resolved.app_name);
     Ok(())
 }
 
+fn validated_detail(inputs: &DeployInputs) -> String {
+    let given: Vec<&str> = [
+        inputs.bot_token.as_ref().map(|_| "bot token"),
+        inputs.signing_secret.as_ref().map(|_| "signing secret"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let secrets = match given.as_slice() {
+        [] => "no new secret given (the stored ones are kept)".to_string(),
+        [one] => format!("the new {one} is well-formed"),
+        _ => "the new bot token and signing secret are well-formed".to_string(),
+    };
+    format!(
+        "workspace ID {} is well-formed; {secrets}",
+        inputs.workspace_id
+    )
+}
+
 /// Reads every input (flags, environment, standard input) and checks them all, so one run
-/// reports every problem.
+/// reports every problem. Secrets that were not given stay `None`: nothing is asked here.
 fn read_inputs(args: DeployArgs, reader: &SecretReader) -> Result<DeployInputs, Vec<String>> {
     let mut problems = Vec::new();
     let target = ResolvedTarget::from_args(&args.target).unwrap_or_else(|target_problems| {
@@ -186,11 +271,11 @@ fn read_inputs(args: DeployArgs, reader: &SecretReader) -> Result<DeployInputs, 
         }
     });
     let bot_token = reader
-        .read(BOT_TOKEN_INPUT, args.bot_token)
-        .and_then(|token| validate::bot_token(token.expose()).map(|()| token));
+        .given(BOT_TOKEN_INPUT, args.bot_token)
+        .and_then(|token| checked(token, validate::bot_token));
     let signing_secret = reader
-        .read(SIGNING_SECRET_INPUT, args.signing_secret)
-        .and_then(|secret| validate::signing_secret(secret.expose()).map(|()| secret));
+        .given(SIGNING_SECRET_INPUT, args.signing_secret)
+        .and_then(|secret| checked(secret, validate::signing_secret));
     let workspace_id = args
         .workspace_id
         .or_else(|| std::env::var(WORKSPACE_ID_ENV).ok())
@@ -202,19 +287,29 @@ fn read_inputs(args: DeployArgs, reader: &SecretReader) -> Result<DeployInputs, 
         Some(email) => validate::alarm_email(&email).map(|()| Some(email)),
         None => Ok(None),
     };
-    let (bot_token, signing_secret, workspace_id, alarm_email) =
-        match (bot_token, signing_secret, workspace_id, alarm_email) {
-            (Ok(token), Ok(secret), Ok(workspace), Ok(email)) if problems.is_empty() => {
-                (token, secret, workspace, email)
-            }
-            (token, secret, workspace, email) => {
-                problems.extend(token.err());
-                problems.extend(secret.err());
-                problems.extend(workspace.err());
-                problems.extend(email.err());
-                return Err(problems);
-            }
-        };
+    let app_name = match args.app_name {
+        Some(name) => validate::app_name(&name).map(|()| Some(name.trim().to_string())),
+        None => Ok(None),
+    };
+    let (bot_token, signing_secret, workspace_id, alarm_email, app_name) = match (
+        bot_token,
+        signing_secret,
+        workspace_id,
+        alarm_email,
+        app_name,
+    ) {
+        (Ok(token), Ok(secret), Ok(workspace), Ok(email), Ok(name)) if problems.is_empty() => {
+            (token, secret, workspace, email, name)
+        }
+        (token, secret, workspace, email, name) => {
+            problems.extend(token.err());
+            problems.extend(secret.err());
+            problems.extend(workspace.err());
+            problems.extend(email.err());
+            problems.extend(name.err());
+            return Err(problems);
+        }
+    };
     Ok(DeployInputs {
         bot_token,
         signing_secret,
@@ -222,9 +317,171 @@ fn read_inputs(args: DeployArgs, reader: &SecretReader) -> Result<DeployInputs, 
         log_level: args.log_level,
         channel_visibility: args.channel_visibility,
         alarm_email,
+        app_name,
         target,
         skip_slack_check: args.skip_slack_check,
     })
+}
+
+/// `secret`, when given, must pass `check`.
+fn checked(
+    secret: Option<Secret>,
+    check: fn(&str) -> Result<(), String>,
+) -> Result<Option<Secret>, String> {
+    match secret {
+        Some(secret) => check(secret.expose()).map(|()| Some(secret)),
+        None => Ok(None),
+    }
+}
+
+/// With AWS reachable: the secrets not given are the stored ones (an update), or asked for (a
+/// first deploy); the app name and a table kept by an earlier destroy are read.
+async fn resolve(
+    aws: &Aws,
+    deployment: &Deployment,
+    inputs: &DeployInputs,
+    reader: &SecretReader,
+) -> Result<Resolved, Failure> {
+    let mut problems = Vec::new();
+    let bot_token = secret_source(
+        aws,
+        reader,
+        BOT_TOKEN_INPUT,
+        &deployment.bot_token_parameter(),
+        inputs.bot_token.clone(),
+        validate::bot_token,
+    )
+    .await?;
+    let signing_secret = secret_source(
+        aws,
+        reader,
+        SIGNING_SECRET_INPUT,
+        &deployment.signing_secret_parameter(),
+        inputs.signing_secret.clone(),
+        validate::signing_secret,
+    )
+    .await?;
+    let (bot_token, signing_secret) = match (bot_token, signing_secret) {
+        (Ok(token), Ok(secret)) => (token, secret),
+        (token, secret) => {
+            problems.extend(token.err());
+            problems.extend(secret.err());
+            return Err(Failure::Usage(problems));
+        }
+    };
+    let app_name = match &inputs.app_name {
+        Some(name) => name.clone(),
+        None => super::manifest::stored_app_name(aws, deployment)
+            .await?
+            .unwrap_or_else(|| DEFAULT_APP_NAME.to_string()),
+    };
+    let retained_table = retained_table(aws, deployment).await?;
+    Ok(Resolved {
+        bot_token,
+        signing_secret,
+        app_name,
+        retained_table,
+    })
+}
+
+/// One secret: given (new), else stored (kept), else asked for. The inner `Err` is a usage
+/// problem for the user.
+async fn secret_source(
+    aws: &Aws,
+    reader: &SecretReader,
+    input: SecretInput,
+    parameter: &str,
+    given: Option<Secret>,
+    check: fn(&str) -> Result<(), String>,
+) -> anyhow::Result<Result<SecretSource, String>> {
+    if let Some(secret) = given {
+        return Ok(Ok(SecretSource::New(secret)));
+    }
+    if let Some(stored) = aws.parameter(parameter).await? {
+        return Ok(Ok(SecretSource::Stored(Secret::new(stored.value))));
+    }
+    Ok(reader
+        .ask(input)
+        .map_err(|problem| {
+            format!(
+                "{problem}: {parameter} does not exist yet, so there is no stored value to keep"
+            )
+        })
+        .and_then(|secret| check(secret.expose()).map(|()| SecretSource::New(secret))))
+}
+
+/// The table an earlier `destroy` kept, when it still exists.
+pub async fn retained_table(aws: &Aws, deployment: &Deployment) -> anyhow::Result<Option<String>> {
+    let Some(parameter) = aws
+        .parameter(&deployment.retained_table_parameter())
+        .await?
+    else {
+        return Ok(None);
+    };
+    if aws.table_exists(&parameter.value).await? {
+        Ok(Some(parameter.value))
+    } else {
+        Ok(None)
+    }
+}
+
+/// SIR must have an active membership in this account and region: without one, SIR has no
+/// cases, and every poll fails with SecurityIncidentResponseNotActiveException.
+async fn check_membership(aws: &Aws, account: &str) -> anyhow::Result<String> {
+    let region = aws.region.as_str();
+    let enable = format!(
+        "enable AWS Security Incident Response in account {account} in {region} first (console: Security Incident Response > Get started; or deploy with --region set to the region of your membership), then deploy again"
+    );
+    let memberships = match aws.sir_memberships().await {
+        Ok(memberships) => memberships,
+        Err(error) => {
+            return Err(match error.code.as_deref() {
+                Some("SecurityIncidentResponseNotActiveException") => {
+                    anyhow!("AWS Security Incident Response is not active in {region}: {enable}")
+                }
+                Some("AccessDeniedException") => anyhow!(
+                    "the AWS identity may not call security-ir:ListMemberships in {region} ({}): use credentials that may, so the deploy can check that SIR is enabled",
+                    error.detail
+                ),
+                _ => anyhow!(
+                    "could not list the SIR memberships in {region}: {}",
+                    error.detail
+                ),
+            });
+        }
+    };
+    let here = |membership: &&crate::aws::Membership| {
+        membership
+            .region
+            .as_deref()
+            .is_none_or(|membership_region| membership_region == region)
+    };
+    if let Some(active) = memberships
+        .iter()
+        .filter(here)
+        .find(|membership| membership.status == "Active")
+    {
+        return Ok(format!("membership {} is Active in {region}", active.id));
+    }
+    if let Some(elsewhere) = memberships
+        .iter()
+        .find(|membership| membership.status == "Active" && !here(membership))
+    {
+        bail!(
+            "the SIR membership {} of account {account} is in {}, not {region}: deploy with --region {}",
+            elsewhere.id,
+            elsewhere.region.as_deref().unwrap_or_default(),
+            elsewhere.region.as_deref().unwrap_or_default()
+        );
+    }
+    match memberships.iter().find(here) {
+        Some(inactive) => bail!(
+            "the SIR membership {} in {region} is {}, not Active: {enable}",
+            inactive.id,
+            inactive.status
+        ),
+        None => bail!("account {account} has no SIR membership in {region}: {enable}"),
+    }
 }
 
 /// `auth.test`, and the token's workspace must be the one given.
@@ -250,26 +507,51 @@ pub async fn check_token(
     ))
 }
 
-async fn write_secrets(
+async fn write_parameters(
     aws: &Aws,
     deployment: &Deployment,
     inputs: &DeployInputs,
+    resolved: &Resolved,
 ) -> anyhow::Result<String> {
-    let token_name = deployment.bot_token_parameter();
-    let secret_name = deployment.signing_secret_parameter();
-    let token_version = aws
-        .put_secure_string(&token_name, inputs.bot_token.expose())
-        .await?;
-    let secret_version = aws
-        .put_secure_string(&secret_name, inputs.signing_secret.expose())
-        .await?;
-    Ok(format!(
-        "{token_name} (version {token_version}), {secret_name} (version {secret_version})"
-    ))
+    let mut written = Vec::new();
+    let mut kept = Vec::new();
+    for (name, source) in [
+        (deployment.bot_token_parameter(), &resolved.bot_token),
+        (
+            deployment.signing_secret_parameter(),
+            &resolved.signing_secret,
+        ),
+    ] {
+        match source {
+            SecretSource::New(secret) => {
+                let version = aws.put_secure_string(&name, secret.expose()).await?;
+                written.push(format!("{name} (version {version})"));
+            }
+            SecretSource::Stored(_) => kept.push(name),
+        }
+    }
+    if let Some(app_name) = &inputs.app_name {
+        let name = deployment.app_name_parameter();
+        let version = aws.put_string(&name, app_name).await?;
+        written.push(format!("{name} (version {version})"));
+    }
+    let mut parts = Vec::new();
+    if !written.is_empty() {
+        parts.push(format!("wrote {}", written.join(", ")));
+    }
+    if !kept.is_empty() {
+        parts.push(format!(
+            "kept the stored {} (give --bot-token/--signing-secret to replace them)",
+            kept.join(" and ")
+        ));
+    }
+    Ok(parts.join("; "))
 }
 
 async fn build_functions(tools: &Tools) -> anyhow::Result<String> {
-    tools.run(&tools.build_functions()).await?;
+    tools
+        .run_with_heartbeat(&tools.build_functions(), "building", heartbeat())
+        .await?;
     let missing = tools.missing_function_code();
     if !missing.is_empty() {
         let list = missing
@@ -298,6 +580,7 @@ async fn deploy_stacks(
     aws: &Aws,
     tools: &Tools,
     inputs: &DeployInputs,
+    resolved: &Resolved,
     account: &str,
 ) -> anyhow::Result<String> {
     let region = aws.region.as_str();
@@ -319,19 +602,35 @@ async fn deploy_stacks(
         } else {
             ApiGatewayRole::Manage
         };
-    let deploy = with_aws_env(cdk_deploy(tools, inputs, role), inputs, region);
-    tools.run(&deploy).await?;
-    notes.push(format!(
-        "{} and {}",
-        inputs.target.deployment.common_stack(),
-        inputs.target.deployment.slack_stack()
-    ));
+    let table = resolved.retained_table.as_deref();
+    if let Some(table) = table {
+        notes.push(format!(
+            "adopted the table {table} kept by an earlier destroy (its case <-> channel links are used again)"
+        ));
+    }
+    let deploy = with_aws_env(cdk_deploy(tools, inputs, role, table), inputs, region);
+    tools
+        .run_with_heartbeat(&deploy, "deploying", heartbeat())
+        .await?;
+    notes.insert(
+        0,
+        format!(
+            "{} and {}",
+            inputs.target.deployment.common_stack(),
+            inputs.target.deployment.slack_stack()
+        ),
+    );
     Ok(notes.join("; "))
 }
 
 /// `cdk deploy --all` with the context and parameters of this deployment. No secret: the
 /// functions read the SecureStrings at run time.
-fn cdk_deploy(tools: &Tools, inputs: &DeployInputs, role: ApiGatewayRole) -> ToolCommand {
+fn cdk_deploy(
+    tools: &Tools,
+    inputs: &DeployInputs,
+    role: ApiGatewayRole,
+    retained_table: Option<&str>,
+) -> ToolCommand {
     let deployment = &inputs.target.deployment;
     let common = deployment.common_stack();
     let slack = deployment.slack_stack();
@@ -349,6 +648,11 @@ fn cdk_deploy(tools: &Tools, inputs: &DeployInputs, role: ApiGatewayRole) -> Too
     }
     if role == ApiGatewayRole::Leave {
         command = command.arg("-c").arg("apiGatewayCloudWatchRole=false");
+    }
+    if let Some(table) = retained_table {
+        command = command
+            .arg("-c")
+            .arg(format!("{EXISTING_TABLE_CONTEXT}={table}"));
     }
     let log_level = inputs.log_level.as_str();
     let mut parameters = vec![
@@ -403,9 +707,9 @@ async fn read_endpoint(aws: &Aws, deployment: &Deployment) -> anyhow::Result<Str
     Ok(endpoint.to_string())
 }
 
-fn print_next_steps(app: &App, target: &ResolvedTarget, endpoint: &str) {
+fn print_next_steps(app: &App, target: &ResolvedTarget, endpoint: &str, app_name: &str) {
     let manifest_text = manifest::render(
-        &manifest::manifest(DEFAULT_APP_NAME, Some(endpoint)),
+        &manifest::manifest(app_name, Some(endpoint)),
         ManifestFormat::Yaml,
     );
     println!("{SUCCESS_TEXT}");
@@ -431,7 +735,7 @@ fn print_next_steps(app: &App, target: &ResolvedTarget, endpoint: &str) {
     println!("   {}", app.suggest("verify", target));
 }
 
-/// `--dry-run`: what would happen, with no AWS or Slack call.
+/// `--dry-run`: what would happen, with no AWS or Slack call and no secret needed.
 fn print_plan(inputs: &DeployInputs, tools: &Tools, app: &App) {
     let deployment = &inputs.target.deployment;
     let region = inputs
@@ -444,32 +748,59 @@ fn print_plan(inputs: &DeployInputs, tools: &Tools, app: &App) {
     println!();
     println!("Plan for {} in {region}:", deployment.label());
     println!(
-        "  1. Validate the parameters: done, bot token, signing secret and workspace ID {} are well-formed",
-        inputs.workspace_id
+        "  1. Validate the parameters: done, {}",
+        validated_detail(inputs)
     );
-    if inputs.skip_slack_check {
-        println!("  2. Check the bot token with Slack auth.test: skipped (--skip-slack-check)");
-    } else {
-        println!(
-            "  2. Check the bot token with Slack auth.test ({}): its workspace must be {}",
-            app.slack_api_url, inputs.workspace_id
-        );
-    }
     println!(
-        "  3. Check the tools (cargo-lambda, the {} Rust target, zig, Node.js 20+, the CDK app's packages in {}) and the AWS identity; ask for confirmation unless --yes",
+        "  2. Check the tools (cargo-lambda, the {} Rust target, zig, Node.js 20+, the CDK app's packages in {}) and the AWS identity",
         crate::tools::LAMBDA_TARGET,
         tools.infra_dir().display()
     );
-    println!("  4. Write the SecureString parameters (create or overwrite):");
-    println!("       {}", deployment.bot_token_parameter());
-    println!("       {}", deployment.signing_secret_parameter());
     println!(
-        "  5. Build the functions for arm64, in {}:",
+        "  3. Check that AWS Security Incident Response has an Active membership in the region (security-ir:ListMemberships); stop if not"
+    );
+    let token = if inputs.bot_token.is_some() {
+        "the new bot token"
+    } else {
+        "the stored bot token"
+    };
+    if inputs.skip_slack_check {
+        println!("  4. Check the bot token with Slack auth.test: skipped (--skip-slack-check)");
+    } else {
+        println!(
+            "  4. Check {token} with Slack auth.test ({}): its workspace must be {}; then ask for confirmation unless --yes",
+            app.slack_api_url, inputs.workspace_id
+        );
+    }
+    println!("  5. Write the parameters:");
+    for (name, given) in [
+        (deployment.bot_token_parameter(), inputs.bot_token.is_some()),
+        (
+            deployment.signing_secret_parameter(),
+            inputs.signing_secret.is_some(),
+        ),
+    ] {
+        if given {
+            println!("       {name}   (SecureString, new value given)");
+        } else {
+            println!(
+                "       {name}   (kept when stored; on a first deploy the value is asked for)"
+            );
+        }
+    }
+    if let Some(app_name) = &inputs.app_name {
+        println!(
+            "       {}   (String: {app_name:?})",
+            deployment.app_name_parameter()
+        );
+    }
+    println!(
+        "  6. Build the functions for arm64, in {}:",
         tools.source_dir().display()
     );
     println!("       {}", tools.build_functions().display());
     println!(
-        "  6. Deploy both stacks ({} then {}), in {}:",
+        "  7. Deploy both stacks ({} then {}), in {}:",
         deployment.common_stack(),
         deployment.slack_stack(),
         tools.infra_dir().display()
@@ -479,7 +810,7 @@ fn print_plan(inputs: &DeployInputs, tools: &Tools, app: &App) {
     );
     println!(
         "       {}",
-        cdk_deploy(tools, inputs, ApiGatewayRole::Manage).display()
+        cdk_deploy(tools, inputs, ApiGatewayRole::Manage, None).display()
     );
     if deployment.name().is_some() {
         println!(
@@ -487,7 +818,11 @@ fn print_plan(inputs: &DeployInputs, tools: &Tools, app: &App) {
         );
     }
     println!(
-        "  7. Read the stack outputs ({}), then print the next steps and the Slack app manifest",
+        "       (with -c {EXISTING_TABLE_CONTEXT}=<table> when an earlier destroy kept the table named in {})",
+        deployment.retained_table_parameter()
+    );
+    println!(
+        "  8. Read the stack outputs ({}), then print the next steps and the Slack app manifest",
         outputs::ENDPOINT
     );
     println!();
