@@ -1381,6 +1381,12 @@ async fn a_permanent_slack_error_is_reported_once_and_acknowledged() {
     created(&handler, &case).await;
     let channel = world.channel_of(&case);
     world.slack.set_channel_archived(&channel.id, true).unwrap();
+    // Closed in SIR: its archived channel is not replaced (an open case's would be), so the
+    // refusal is permanent.
+    world
+        .sir
+        .set_case_status(case.id.as_str(), sir_standin::CaseStatus::Closed)
+        .unwrap();
     world.slack.clear_calls();
 
     let events: Vec<IntegrationEvent> = (2..=3)
