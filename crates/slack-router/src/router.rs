@@ -98,10 +98,38 @@ pub enum ListenerError {
     Permanent(String),
 }
 
-/// A lazy listener failed. The listener is expected to have told the person already.
+/// A lazy listener failed.
+///
+/// A retryable failure left its work undone and intact (a later run may finish it): the
+/// invocation must fail, so that Lambda retries it, then parks it in the DLQ (whose alarm
+/// tells the operator). A permanent one will not work again: the listener has told the person
+/// and logged it, and the invocation succeeds (a retry would only repeat the notice).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("lazy listener failed: {0}")]
-pub struct LazyError(pub String);
+#[error("lazy listener failed ({}): {message}", if *.retryable { "retryable" } else { "permanent" })]
+pub struct LazyError {
+    /// What went wrong (no secrets, no URLs).
+    pub message: String,
+    /// Whether a later run may succeed.
+    pub retryable: bool,
+}
+
+impl LazyError {
+    /// A failure a later run may not repeat: the work is still to be done.
+    pub fn retryable(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retryable: true,
+        }
+    }
+
+    /// A failure no retry can fix: the person and the operator have been told.
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retryable: false,
+        }
+    }
+}
 
 /// Handles one event type.
 pub trait EventListener: Send + Sync {
@@ -805,7 +833,10 @@ impl Router {
         let call = invocation.call;
         let Some(listener) = self.lazies.get(&call.name).cloned() else {
             error!(lazy = call.name, "no lazy listener with this name");
-            return Err(LazyError(format!("no lazy listener named {}", call.name)));
+            return Err(LazyError::permanent(format!(
+                "no lazy listener named {}",
+                call.name
+            )));
         };
         let started = Instant::now();
         let queued_ms = (Utc::now() - call.handed_off_at).num_milliseconds();
@@ -827,7 +858,15 @@ impl Router {
                 "lazy listener"
             ),
             Err(error) => {
-                error!(lazy = name, queued_ms, run_ms, %error, outcome = "failed", "lazy listener")
+                error!(
+                    lazy = name,
+                    queued_ms,
+                    run_ms,
+                    %error,
+                    retryable = error.retryable,
+                    outcome = "failed",
+                    "lazy listener"
+                )
             }
         }
         result

@@ -506,6 +506,55 @@ async fn a_lane_is_idle_only_when_unowned_and_empty_and_drains_in_order() {
     );
 }
 
+/// The sweep finds every lane with waiting jobs, and forgets a lane only when it is idle and
+/// nothing was queued since it read the registration.
+#[tokio::test]
+async fn lanes_with_waiting_jobs_stay_registered_for_the_sweep_until_found_idle() {
+    let table = table().await;
+    let day = chrono::Duration::days(1);
+    assert!(table.registered_lanes().await.unwrap().is_empty());
+    let before = Utc::now() - chrono::Duration::seconds(1);
+    table
+        .queue_lane_job("C7", "1.0#message", "first", day)
+        .await
+        .unwrap();
+    let jobs = table.lane_jobs("C7", 25).await.unwrap();
+    assert!(jobs[0].queued_at.is_some_and(|at| at >= before));
+    let state = table.lane_state("C7").await.unwrap();
+    assert_eq!((state.waiting, state.held), (1, false));
+    let read = table.registered_lanes().await.unwrap();
+    assert_eq!(
+        read.iter().map(|r| r.lane.as_str()).collect::<Vec<_>>(),
+        ["C7"]
+    );
+
+    // A job queued after the sweep read the registration keeps the lane registered.
+    table
+        .queue_lane_job("C7", "2.0#message", "second", day)
+        .await
+        .unwrap();
+    assert!(!table.forget_lane(&read[0]).await.unwrap());
+    assert_eq!(table.registered_lanes().await.unwrap().len(), 1);
+
+    // Held by someone: the sweep sees it.
+    let lease = chrono::Duration::minutes(1);
+    assert!(
+        table
+            .take_lane("C7", "drain", LaneTake::ToDrain, lease)
+            .await
+            .unwrap()
+    );
+    assert!(table.lane_state("C7").await.unwrap().held);
+    for job in table.lane_jobs("C7", 25).await.unwrap() {
+        table.finish_lane_job("C7", &job.order).await.unwrap();
+    }
+    assert!(table.finish_draining_lane("C7", "drain").await.unwrap());
+    assert!(!table.lane_state("C7").await.unwrap().held);
+    let read = table.registered_lanes().await.unwrap();
+    assert!(table.forget_lane(&read[0]).await.unwrap());
+    assert!(table.registered_lanes().await.unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn a_case_is_claimed_once_and_linked_both_ways() {
     let table = table().await;
