@@ -72,6 +72,13 @@ const SIR_NATIVE_EVENT_PATTERN = Object.freeze({
 /** Reconcile schedule (stack parameter `pollSchedule`). */
 const DEFAULT_POLL_SCHEDULE = 'rate(5 minutes)';
 
+/**
+ * The events handler's lane sweep: drains any channel lane with waiting Slack messages and nobody
+ * draining it (a drain that failed every retry, a drainer that died). Queued messages are given up
+ * on (their authors told) after 6 hours and expire after a day, so every 5 minutes is plenty.
+ */
+const LANE_SWEEP_SCHEDULE = 'rate(5 minutes)';
+
 /** Default of the Slack stack's `parameterPrefix`; a second deployment defaults to `<this>/<name>`. */
 const DEFAULT_PARAMETER_PREFIX = '/SecurityIncidentResponse';
 
@@ -202,6 +209,7 @@ const FUNCTION_VARIABLES_LEFT_UNSET = Object.freeze({
   eventsHandler: Object.freeze({
     SLACK_API_URL: 'default https://slack.com/api (set only for local stand-ins)',
     INLINE_BUDGET_MS: 'default 1200 ms on the ack path',
+    LANE_JOB_GIVE_UP_SECONDS: 'default 6 hours before a queued message that still fails is given up on (its author told)',
     AWS_LAMBDA_FUNCTION_NAME: 'set by Lambda; unused while EVENT_BUS_NAME is set',
     SELF_FUNCTION_NAME: 'local runs only; unused while EVENT_BUS_NAME is set',
   }),
@@ -256,6 +264,7 @@ module.exports = {
   SIR_EVENT_SOURCE,
   SIR_NATIVE_EVENT_PATTERN,
   DEFAULT_POLL_SCHEDULE,
+  LANE_SWEEP_SCHEDULE,
   DEFAULT_PARAMETER_PREFIX,
   PARAMETER_SUFFIXES,
   DEFAULT_CHANNEL_PREFIX,

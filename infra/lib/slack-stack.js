@@ -25,6 +25,7 @@ const {
   FUNCTIONS,
   LAZY_WORK_EVENT_PATTERN,
   LAZY_WORK_EVENT_SOURCE,
+  LANE_SWEEP_SCHEDULE,
   LOG_RETENTION_DAYS,
   MAX_ATTACHMENT_BYTES,
   PARAMETER_SUFFIXES,
@@ -53,6 +54,9 @@ const COMMAND_MAX_EVENT_AGE = Duration.minutes(15);
  * hour late; Lambda retries a crashed or timed-out run within that, then the DLQ takes it.
  */
 const LAZY_WORK_MAX_EVENT_AGE = Duration.hours(1);
+
+/** A lane sweep that could not run is superseded by the next one (every 5 minutes). */
+const LANE_SWEEP_MAX_EVENT_AGE = Duration.minutes(10);
 
 /** The Slack client queue alarms when its oldest message has waited this long. */
 const SLACK_CLIENT_BACKLOG_ALARM_SECONDS = 900;
@@ -272,6 +276,20 @@ class SlackStack extends Stack {
           deadLetterQueue: this.eventsHandlerDeadLetters.queue,
           retryAttempts: ASYNC_RETRY_ATTEMPTS,
           maxEventAge: LAZY_WORK_MAX_EVENT_AGE,
+        }),
+      ],
+    });
+    // The lane sweep: a schedule on the account's default bus (as the poller's reconcile), straight
+    // to the events handler, which owns the lanes. A failed sweep is retried, then parked in the
+    // handler's DLQ (whose alarm fires); the Errors alarm sees every failed run.
+    this.eventsHandlerLaneSweepRule = new events.Rule(this, 'EventsHandlerLaneSweepRule', {
+      description: 'sirslack: the events handler drains channel lanes whose messages wait with nobody draining them',
+      schedule: events.Schedule.expression(LANE_SWEEP_SCHEDULE),
+      targets: [
+        new targets.LambdaFunction(this.eventsHandler.function, {
+          deadLetterQueue: this.eventsHandlerDeadLetters.queue,
+          retryAttempts: ASYNC_RETRY_ATTEMPTS,
+          maxEventAge: LANE_SWEEP_MAX_EVENT_AGE,
         }),
       ],
     });

@@ -294,6 +294,34 @@ module.exports = function templateSuites({ templates }) {
       assert.deepEqual(slackJson.Outputs.EventsHandlerDeadLetterQueueUrl.Value, { Ref: dlqId });
     });
 
+    it('sweeps the events handler\'s channel lanes on a schedule, with retries and its DLQ', () => {
+      const handlerId = functionId(slack, 'EventsHandlerFunction');
+      const dlqId = logicalId(slack, 'AWS::SQS::Queue', 'EventsHandlerDeadLetters');
+      const ruleId = logicalId(slack, 'AWS::Events::Rule', 'EventsHandlerLaneSweepRule');
+      assert.equal(contract.LANE_SWEEP_SCHEDULE, 'rate(5 minutes)');
+      const rule = slackJson.Resources[ruleId].Properties;
+      // The account's default bus, as every schedule.
+      assert.equal(rule.EventBusName, undefined);
+      assert.equal(rule.ScheduleExpression, contract.LANE_SWEEP_SCHEDULE);
+      assert.deepEqual(rule.Targets, [
+        {
+          Arn: getAttArn(handlerId),
+          Id: rule.Targets[0].Id,
+          DeadLetterConfig: { Arn: getAttArn(dlqId) },
+          RetryPolicy: { MaximumRetryAttempts: contract.ASYNC_RETRY_ATTEMPTS, MaximumEventAgeInSeconds: 600 },
+        },
+      ]);
+      slack.hasResourceProperties('AWS::Lambda::Permission', {
+        Principal: 'events.amazonaws.com',
+        FunctionName: getAttArn(handlerId),
+        SourceArn: getAttArn(ruleId),
+      });
+      // The handler recognises the Scheduled Event it delivers (crates/events-handler/src/handler.rs).
+      const handlerRs = fs.readFileSync(path.join(REPO_ROOT, 'crates/events-handler/src/handler.rs'), 'utf8');
+      assert.match(handlerRs, /Some\("aws\.events"\)/);
+      assert.match(handlerRs, /Some\("Scheduled Event"\)/);
+    });
+
     it('sends the command handler\'s failed async invocations to its DLQ', () => {
       const dlqId = logicalId(slack, 'AWS::SQS::Queue', 'CommandHandlerDeadLetters');
       const fn = slackJson.Resources[functionId(slack, 'CommandHandlerFunction')].Properties;
@@ -313,8 +341,8 @@ module.exports = function templateSuites({ templates }) {
       assert.equal(queue.VisibilityTimeout, 900 * 6);
       assert.ok(queue.VisibilityTimeout >= 6 * contract.FUNCTIONS.slackClient.timeoutSeconds);
       assert.deepEqual(queue.RedrivePolicy, { deadLetterTargetArn: getAttArn(dlqId), maxReceiveCount: 5 });
-      // This rule and the events handler's lazy-work rule.
-      slack.resourceCountIs('AWS::Events::Rule', 2);
+      // This rule, the events handler's lazy-work rule and its lane sweep.
+      slack.resourceCountIs('AWS::Events::Rule', 3);
       slack.hasResourceProperties('AWS::Events::Rule', {
         EventBusName: bus,
         EventPattern: Match.exact({
@@ -429,8 +457,8 @@ module.exports = function templateSuites({ templates }) {
         Schema: Match.objectLike({ type: 'object', required: ['type'] }),
       });
       // API Gateway may invoke the handler for this method only (no test-invoke permission); the
-      // other permission is the lazy-work rule's.
-      slack.resourceCountIs('AWS::Lambda::Permission', 2);
+      // other permissions are the lazy-work rule's and the lane sweep's.
+      slack.resourceCountIs('AWS::Lambda::Permission', 3);
       slack.hasResourceProperties('AWS::Lambda::Permission', {
         Principal: 'apigateway.amazonaws.com',
         FunctionName: getAttArn(handlerId),
