@@ -73,6 +73,13 @@ const SIR_NATIVE_EVENT_PATTERN = Object.freeze({
 const DEFAULT_POLL_SCHEDULE = 'rate(5 minutes)';
 
 /**
+ * The explicit open /security-ir policy (every channel member may run every command), the Slack
+ * stack's default `commandPolicy`. The parameter always exists: the command handler refuses every
+ * command but `help` when it is missing, blank or unreadable (crates/command-handler, OPEN_POLICY).
+ */
+const OPEN_COMMAND_POLICY = '{"version":1}';
+
+/**
  * The events handler's lane sweep: drains any channel lane with waiting Slack messages and nobody
  * draining it (a drain that failed every retry, a drainer that died). Queued messages are given up
  * on (their authors told) after 6 hours and expire after a day, so every 5 minutes is plenty.
@@ -88,7 +95,7 @@ const PARAMETER_SUFFIXES = Object.freeze({
   signingSecret: '/slackSigningSecret', // SecureString, written by the deploy CLI
   workspaceId: '/slackWorkspaceId', // String, written by the Slack stack
   channelPrefix: '/slackChannelPrefix', // String, written by the Slack stack
-  commandPolicy: '/slackCommandPolicy', // String, written by the Slack stack when given
+  commandPolicy: '/slackCommandPolicy', // String, always written by the Slack stack (default: OPEN_COMMAND_POLICY)
   otpSecretsPath: '/slackUsers/', // SecureStrings `<path><userId>/otpSecret`, written per user
 });
 
@@ -265,6 +272,7 @@ module.exports = {
   SIR_NATIVE_EVENT_PATTERN,
   DEFAULT_POLL_SCHEDULE,
   LANE_SWEEP_SCHEDULE,
+  OPEN_COMMAND_POLICY,
   DEFAULT_PARAMETER_PREFIX,
   PARAMETER_SUFFIXES,
   DEFAULT_CHANNEL_PREFIX,

@@ -4,7 +4,7 @@
 // the plain SSM parameters. Secrets never pass through CloudFormation: the deploy CLI writes the
 // bot token and signing secret as SecureStrings; this stack only knows their names.
 
-const { Aws, CfnCondition, CfnOutput, CfnParameter, Duration, Fn, RemovalPolicy, Stack } = require('aws-cdk-lib');
+const { Aws, CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack } = require('aws-cdk-lib');
 const apigateway = require('aws-cdk-lib/aws-apigateway');
 const cloudwatch = require('aws-cdk-lib/aws-cloudwatch');
 const events = require('aws-cdk-lib/aws-events');
@@ -27,6 +27,7 @@ const {
   LAZY_WORK_EVENT_SOURCE,
   LANE_SWEEP_SCHEDULE,
   LOG_RETENTION_DAYS,
+  OPEN_COMMAND_POLICY,
   MAX_ATTACHMENT_BYTES,
   PARAMETER_SUFFIXES,
   SECRETS_CACHE_TTL_SECONDS,
@@ -141,9 +142,12 @@ class SlackStack extends Stack {
     });
     const commandPolicy = new CfnParameter(this, 'commandPolicy', {
       type: 'String',
-      default: '',
+      default: OPEN_COMMAND_POLICY,
+      minLength: 1,
       maxLength: 4096,
-      description: 'Optional /security-ir authorization policy (JSON); empty: channel members may run every command.',
+      description:
+        '/security-ir authorization policy (JSON). Default {"version":1}: channel members may run every ' +
+        'command. Always written: a missing, blank or unreadable policy refuses every command but help.',
     });
     const archiveOnClose = new CfnParameter(this, 'archiveOnClose', {
       type: 'String',
@@ -179,16 +183,13 @@ class SlackStack extends Stack {
       value: channelPrefix.valueAsString,
       description: 'sirslack: prefix of case channel names',
     });
-    const hasCommandPolicy = new CfnCondition(this, 'HasCommandPolicy', {
-      expression: Fn.conditionNot(Fn.conditionEquals(commandPolicy.valueAsString, '')),
-    });
-    const commandPolicyParameter = new ssm.CfnParameter(this, 'CommandPolicyParameter', {
+    // Always created: an open policy is a value, never an absence (the handler fails closed).
+    new ssm.CfnParameter(this, 'CommandPolicyParameter', {
       name: parameterNames.commandPolicy,
       type: 'String',
       value: commandPolicy.valueAsString,
       description: 'sirslack: /security-ir authorization policy',
     });
-    commandPolicyParameter.cfnOptions.condition = hasCommandPolicy;
 
     const table = common.table;
     const bus = common.bus;

@@ -49,7 +49,10 @@ const JANE_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 #[derive(Default)]
 struct Options {
     status: Option<CaseStatus>,
+    /// The policy document; `None`: the open policy, as the stack writes by default.
     policy: Option<String>,
+    /// Write no policy parameter at all.
+    missing_policy: bool,
     otp_secrets: Vec<(&'static str, &'static str)>,
 }
 
@@ -135,10 +138,12 @@ async fn world_with(options: Options) -> World {
             ParameterKind::Plain,
         ),
     ];
-    if let Some(policy) = &options.policy {
+    if !options.missing_policy {
         parameters.push((
             policy_parameter.clone(),
-            policy.clone(),
+            options.policy.clone().unwrap_or_else(|| {
+                sirslack_command_handler::authorize::policy::OPEN_POLICY.to_owned()
+            }),
             ParameterKind::Plain,
         ));
     }
@@ -1098,8 +1103,35 @@ async fn an_invalid_policy_refuses_everything_but_help() {
             world
                 .only_post(&ran.token)
                 .1
-                .starts_with("The command policy could not be read or is invalid")
+                .starts_with("The command policy is missing, could not be read or is invalid")
         );
+    }
+    let token = unique_name("direct");
+    world.invoke(&world.invocation(JANE, "help", &token)).await;
+    assert!(
+        world
+            .only_post(&token)
+            .1
+            .starts_with("*`/security-ir` commands*")
+    );
+    assert!(world.sir.calls().is_empty());
+}
+
+/// No policy parameter (deleted, or a stack that never wrote it) is not an open door: every
+/// command but `help` is refused, with a message that says why.
+#[tokio::test]
+async fn a_missing_policy_parameter_refuses_everything_but_help() {
+    let world = world_with(Options {
+        missing_policy: true,
+        ..Options::default()
+    })
+    .await;
+    for text in ["status", "update-title x", "close"] {
+        let ran = world.slash(JANE, "jane", text).await;
+        assert_eq!(outcome(&ran), "refused", "{text}");
+        let said = world.only_post(&ran.token).1;
+        assert!(said.starts_with("The command policy is missing"), "{said}");
+        assert!(said.contains("`/security-ir help` still works"), "{said}");
     }
     let token = unique_name("direct");
     world.invoke(&world.invocation(JANE, "help", &token)).await;

@@ -177,7 +177,8 @@ pub struct WorldConfig {
     /// The SIR stand-in's attachment listing delay and URL lifetime.
     pub sir_timing: SirTiming,
     /// The command policy JSON for `<prefix>/slackCommandPolicy` (the Slack stack's
-    /// `commandPolicy` parameter); `None`: no policy, every channel member may run every command.
+    /// `commandPolicy` parameter); `None`: the open policy (`{"version":1}`, the stack's default),
+    /// every channel member may run every command.
     pub command_policy: Option<String>,
     /// Extra or replaced environment variables, per function (applied last).
     pub environment_overrides: Vec<(crate::Function, String, String)>,

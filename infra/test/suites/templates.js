@@ -527,15 +527,24 @@ module.exports = function templateSuites({ templates }) {
       });
     });
 
-    it('writes the plain SSM parameters (workspace ID, channel prefix, command policy when given)', () => {
+    it('writes the plain SSM parameters (workspace ID, channel prefix, and always the command policy)', () => {
       slack.resourceCountIs('AWS::SSM::Parameter', 3);
       slack.hasResourceProperties('AWS::SSM::Parameter', { Name: prefixed('/slackWorkspaceId'), Type: 'String', Value: { Ref: 'slackWorkspaceId' } });
       slack.hasResourceProperties('AWS::SSM::Parameter', { Name: prefixed('/slackChannelPrefix'), Type: 'String', Value: { Ref: 'channelPrefix' } });
-      slack.hasResource('AWS::SSM::Parameter', {
-        Condition: 'HasCommandPolicy',
-        Properties: { Name: prefixed('/slackCommandPolicy'), Type: 'String', Value: { Ref: 'commandPolicy' } },
-      });
-      assert.deepEqual(slackJson.Conditions.HasCommandPolicy, { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'commandPolicy' }, ''] }] });
+      // The policy parameter exists whatever is deployed: the handler refuses everything but help
+      // when it is missing, so an open policy is the explicit value {"version":1}.
+      const [policyParameter] = Object.values(slack.findResources('AWS::SSM::Parameter', {
+        Properties: { Name: prefixed('/slackCommandPolicy') },
+      }));
+      assert.ok(policyParameter, 'the command policy parameter is created');
+      assert.equal(policyParameter.Condition, undefined, 'created unconditionally');
+      assert.deepEqual(policyParameter.Properties.Value, { Ref: 'commandPolicy' });
+      assert.equal(slackJson.Conditions?.HasCommandPolicy, undefined);
+      assert.equal(slackJson.Parameters.commandPolicy.Default, contract.OPEN_COMMAND_POLICY);
+      assert.equal(slackJson.Parameters.commandPolicy.MinLength, 1);
+      const policyRs = 'crates/command-handler/src/authorize/policy.rs';
+      const source = fs.readFileSync(path.join(REPO_ROOT, policyRs), 'utf8');
+      assert.ok(source.includes(`pub const OPEN_POLICY: &str = r#"${contract.OPEN_COMMAND_POLICY}"#;`), policyRs);
     });
 
     it('takes only non-secret parameters, with the documented defaults and formats', () => {

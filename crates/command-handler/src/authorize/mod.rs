@@ -3,7 +3,9 @@
 //!
 //! 1. **Channel membership**: only members of the case channel may run commands in it,
 //!    verified with Slack (`conversations.members`) and remembered briefly.
-//! 2. **Policy** (optional, [`policy`]): which users or user groups may run which subcommands.
+//! 2. **Policy** ([`policy`]): which users or user groups may run which subcommands. The
+//!    parameter must exist: missing, blank, unreadable or invalid refuses everything but `help`
+//!    (an open policy is the value [`policy::OPEN_POLICY`]).
 //! 3. **Step-up** (optional, [`totp`]): `close` and `update-status` need a valid 6-digit code
 //!    from a person who has a TOTP secret in SSM
 //!    (`<OTP_SECRET_PARAMETER_PREFIX>/<userId>/otpSecret`, a SecureString). Each code is
@@ -54,7 +56,7 @@ pub enum Refusal {
     SlackUnavailable,
     /// The policy does not allow them this subcommand.
     PolicyDenied,
-    /// The policy exists but cannot be read or is invalid (fail closed).
+    /// The policy is missing, blank, unreadable or invalid (fail closed).
     PolicyUnavailable,
     /// A one-time code is needed and none was given.
     CodeRequired,
@@ -105,9 +107,10 @@ impl Refusal {
                 "You are not allowed to run `/security-ir {name}`: the workspace's command policy \
                  does not list you. Ask your security administrator for access."
             ),
-            Self::PolicyUnavailable => "The command policy could not be read or is invalid, so \
-                                        commands are refused for now. Ask your security \
-                                        administrator to check it."
+            Self::PolicyUnavailable => "The command policy is missing, could not be read or is \
+                                        invalid, so commands are refused for now (`/security-ir \
+                                        help` still works). Ask your security administrator to \
+                                        check it."
                 .to_owned(),
             Self::CodeRequired => format!(
                 "`/security-ir {name}` needs the 6-digit code from your authenticator app, for \
@@ -326,7 +329,13 @@ impl Authorizer {
             Refusal::PolicyUnavailable
         })?;
         let Some(text) = text else {
-            return Ok(None);
+            // Fail closed: an open policy is a value (`{"version":1}`), never an absence.
+            error!(
+                parameter = %name,
+                security = "policy_missing",
+                "the command policy parameter is missing or blank; refusing every command but help"
+            );
+            return Err(Refusal::PolicyUnavailable);
         };
         Policy::parse(&text).map(|policy| Some(Arc::new(policy))).map_err(|policy_error| {
             error!(parameter = %name, error = %policy_error, "the command policy is invalid; refusing commands");
