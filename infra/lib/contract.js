@@ -80,6 +80,22 @@ const DEFAULT_POLL_SCHEDULE = 'rate(5 minutes)';
 const OPEN_COMMAND_POLICY = '{"version":1}';
 
 /**
+ * Security refusals of the command handler: one embedded-metric-format line each
+ * (crates/command-handler/src/authorize/mod.rs), metric `SecurityRefusals` in namespace `sirslack`
+ * with dimensions `Function` = `command-handler` and `Reason` (`code_invalid`, `code_reused`,
+ * `code_rate_limited`, `policy_denied`, `policy_unavailable`, `not_channel_member`,
+ * `code_not_enrolled`). The alarm fires on repeated wrong one-time codes.
+ */
+const SECURITY_REFUSALS = Object.freeze({
+  namespace: 'sirslack',
+  metricName: 'SecurityRefusals',
+  functionDimension: 'command-handler',
+  wrongCodeReason: 'code_invalid',
+  /** Wrong codes within 5 minutes, across people, that raise the alarm. */
+  wrongCodeAlarmThreshold: 5,
+});
+
+/**
  * The events handler's lane sweep: drains any channel lane with waiting Slack messages and nobody
  * draining it (a drain that failed every retry, a drainer that died). Queued messages are given up
  * on (their authors told) after 6 hours and expire after a day, so every 5 minutes is plenty.
@@ -273,6 +289,7 @@ module.exports = {
   DEFAULT_POLL_SCHEDULE,
   LANE_SWEEP_SCHEDULE,
   OPEN_COMMAND_POLICY,
+  SECURITY_REFUSALS,
   DEFAULT_PARAMETER_PREFIX,
   PARAMETER_SUFFIXES,
   DEFAULT_CHANNEL_PREFIX,

@@ -28,6 +28,7 @@ const {
   LANE_SWEEP_SCHEDULE,
   LOG_RETENTION_DAYS,
   OPEN_COMMAND_POLICY,
+  SECURITY_REFUSALS,
   MAX_ATTACHMENT_BYTES,
   PARAMETER_SUFFIXES,
   SECRETS_CACHE_TTL_SECONDS,
@@ -228,6 +229,21 @@ class SlackStack extends Stack {
         retryAttempts: ASYNC_RETRY_ATTEMPTS,
         maxEventAge: COMMAND_MAX_EVENT_AGE,
       },
+    });
+    // Repeated wrong one-time codes: someone guessing, or a person locked out. Counted from the
+    // handler's embedded-metric lines (no metric filter, no extra permission).
+    this.wrongCodesAlarm = alarmOn(this, 'WrongOneTimeCodesAlarm', {
+      metric: new cloudwatch.Metric({
+        namespace: SECURITY_REFUSALS.namespace,
+        metricName: SECURITY_REFUSALS.metricName,
+        dimensionsMap: { Function: SECURITY_REFUSALS.functionDimension, Reason: SECURITY_REFUSALS.wrongCodeReason },
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.SUM,
+      }),
+      threshold: SECURITY_REFUSALS.wrongCodeAlarmThreshold,
+      description:
+        'sirslack: repeated wrong /security-ir one-time codes; see the command handler\'s "security refusal" log lines.',
+      alarmTopic: this.alarms,
     });
     grantSir(this.commandHandler, 'commandHandler');
     grantTable(this.commandHandler, 'commandHandler', table.tableArn);

@@ -534,6 +534,26 @@ impl CommandHandler {
     }
 
     async fn refuse(&self, run: &Run<'_>, command: &Command, refusal: &Refusal) -> Outcome {
+        if refusal.is_security() {
+            // Seen at every log level (the deployed level is `error`) and counted: wrong codes,
+            // rate-limit hits and policy denials are what an operator must be able to find.
+            error!(
+                user = run.user(),
+                channel = run.channel(),
+                case = %run.case_id(),
+                subcommand = command.name(),
+                reason = refusal.reason(),
+                security = refusal.reason(),
+                "security refusal"
+            );
+            println!(
+                "{}",
+                refusal.metric_line(chrono::Utc::now().timestamp_millis())
+            );
+            self.reply(run, Reply::ephemeral_text(refusal.message(command)))
+                .await;
+            return Outcome::Refused;
+        }
         self.refuse_with(run, command, refusal.reason(), refusal.message(command))
             .await
     }

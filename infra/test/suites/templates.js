@@ -322,6 +322,30 @@ module.exports = function templateSuites({ templates }) {
       assert.match(handlerRs, /Some\("Scheduled Event"\)/);
     });
 
+    it('alarms on repeated wrong one-time codes, from the metric the command handler emits', () => {
+      const { SECURITY_REFUSALS } = contract;
+      slack.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'sirslack',
+        MetricName: 'SecurityRefusals',
+        Dimensions: Match.arrayWith([
+          { Name: 'Function', Value: 'command-handler' },
+          { Name: 'Reason', Value: 'code_invalid' },
+        ]),
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: SECURITY_REFUSALS.wrongCodeAlarmThreshold,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        AlarmDescription: Match.stringLikeRegexp('wrong /security-ir one-time codes'),
+      });
+      // The names the Rust code emits.
+      const authorizeRs = 'crates/command-handler/src/authorize/mod.rs';
+      assert.equal(rustString(authorizeRs, 'SECURITY_METRICS_NAMESPACE'), SECURITY_REFUSALS.namespace);
+      assert.equal(rustString(authorizeRs, 'SECURITY_REFUSALS_METRIC'), SECURITY_REFUSALS.metricName);
+      assert.equal(rustString(authorizeRs, 'METRICS_FUNCTION'), SECURITY_REFUSALS.functionDimension);
+      const source = fs.readFileSync(path.join(REPO_ROOT, authorizeRs), 'utf8');
+      assert.ok(source.includes(`Self::CodeInvalid => "${SECURITY_REFUSALS.wrongCodeReason}"`));
+    });
+
     it('sends the command handler\'s failed async invocations to its DLQ', () => {
       const dlqId = logicalId(slack, 'AWS::SQS::Queue', 'CommandHandlerDeadLetters');
       const fn = slackJson.Resources[functionId(slack, 'CommandHandlerFunction')].Properties;
