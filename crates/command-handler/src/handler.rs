@@ -583,16 +583,23 @@ impl CommandHandler {
         subcommand: &str,
         sir_error: &crate::sir::SirError,
     ) -> Outcome {
+        // The person gets a short reference; the log line with the same reference has SIR's
+        // full answer (which can name roles and the account).
+        let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
         warn!(
             user = run.user(),
             channel = run.channel(),
             case = %run.case_id(),
             subcommand,
             error = %sir_error,
+            reference,
             "SIR call failed"
         );
-        self.reply(run, Reply::ephemeral_text(sir_error.for_people()))
-            .await;
+        let told = format!(
+            "{} (Reference for your administrator: {reference}.)",
+            sir_error.for_people()
+        );
+        self.reply(run, Reply::ephemeral_text(told)).await;
         Outcome::Failed
     }
 
