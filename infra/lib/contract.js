@@ -72,6 +72,36 @@ const SIR_NATIVE_EVENT_PATTERN = Object.freeze({
 /** Reconcile schedule (stack parameter `pollSchedule`). */
 const DEFAULT_POLL_SCHEDULE = 'rate(5 minutes)';
 
+/**
+ * The explicit open /security-ir policy (every channel member may run every command), the Slack
+ * stack's default `commandPolicy`. The parameter always exists: the command handler refuses every
+ * command but `help` when it is missing, blank or unreadable (crates/command-handler, OPEN_POLICY).
+ */
+const OPEN_COMMAND_POLICY = '{"version":1}';
+
+/**
+ * Security refusals of the command handler: one embedded-metric-format line each
+ * (crates/command-handler/src/authorize/mod.rs), metric `SecurityRefusals` in namespace `sirslack`
+ * with dimensions `Function` = `command-handler` and `Reason` (`code_invalid`, `code_reused`,
+ * `code_rate_limited`, `policy_denied`, `policy_unavailable`, `not_channel_member`,
+ * `code_not_enrolled`). The alarm fires on repeated wrong one-time codes.
+ */
+const SECURITY_REFUSALS = Object.freeze({
+  namespace: 'sirslack',
+  metricName: 'SecurityRefusals',
+  functionDimension: 'command-handler',
+  wrongCodeReason: 'code_invalid',
+  /** Wrong codes within 5 minutes, across people, that raise the alarm. */
+  wrongCodeAlarmThreshold: 5,
+});
+
+/**
+ * The events handler's lane sweep: drains any channel lane with waiting Slack messages and nobody
+ * draining it (a drain that failed every retry, a drainer that died). Queued messages are given up
+ * on (their authors told) after 6 hours and expire after a day, so every 5 minutes is plenty.
+ */
+const LANE_SWEEP_SCHEDULE = 'rate(5 minutes)';
+
 /** Default of the Slack stack's `parameterPrefix`; a second deployment defaults to `<this>/<name>`. */
 const DEFAULT_PARAMETER_PREFIX = '/SecurityIncidentResponse';
 
@@ -81,7 +111,7 @@ const PARAMETER_SUFFIXES = Object.freeze({
   signingSecret: '/slackSigningSecret', // SecureString, written by the deploy CLI
   workspaceId: '/slackWorkspaceId', // String, written by the Slack stack
   channelPrefix: '/slackChannelPrefix', // String, written by the Slack stack
-  commandPolicy: '/slackCommandPolicy', // String, written by the Slack stack when given
+  commandPolicy: '/slackCommandPolicy', // String, always written by the Slack stack (default: OPEN_COMMAND_POLICY)
   otpSecretsPath: '/slackUsers/', // SecureStrings `<path><userId>/otpSecret`, written per user
 });
 
@@ -202,6 +232,7 @@ const FUNCTION_VARIABLES_LEFT_UNSET = Object.freeze({
   eventsHandler: Object.freeze({
     SLACK_API_URL: 'default https://slack.com/api (set only for local stand-ins)',
     INLINE_BUDGET_MS: 'default 1200 ms on the ack path',
+    LANE_JOB_GIVE_UP_SECONDS: 'default 6 hours before a queued message that still fails is given up on (its author told)',
     AWS_LAMBDA_FUNCTION_NAME: 'set by Lambda; unused while EVENT_BUS_NAME is set',
     SELF_FUNCTION_NAME: 'local runs only; unused while EVENT_BUS_NAME is set',
   }),
@@ -260,6 +291,9 @@ module.exports = {
   SIR_EVENT_SOURCE,
   SIR_NATIVE_EVENT_PATTERN,
   DEFAULT_POLL_SCHEDULE,
+  LANE_SWEEP_SCHEDULE,
+  OPEN_COMMAND_POLICY,
+  SECURITY_REFUSALS,
   DEFAULT_PARAMETER_PREFIX,
   PARAMETER_SUFFIXES,
   DEFAULT_CHANNEL_PREFIX,

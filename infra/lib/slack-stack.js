@@ -4,7 +4,7 @@
 // the plain SSM parameters. Secrets never pass through CloudFormation: the deploy CLI writes the
 // bot token and signing secret as SecureStrings; this stack only knows their names.
 
-const { Aws, CfnCondition, CfnOutput, CfnParameter, Duration, Fn, RemovalPolicy, Stack } = require('aws-cdk-lib');
+const { Aws, CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack } = require('aws-cdk-lib');
 const apigateway = require('aws-cdk-lib/aws-apigateway');
 const cloudwatch = require('aws-cdk-lib/aws-cloudwatch');
 const events = require('aws-cdk-lib/aws-events');
@@ -25,7 +25,10 @@ const {
   FUNCTIONS,
   LAZY_WORK_EVENT_PATTERN,
   LAZY_WORK_EVENT_SOURCE,
+  LANE_SWEEP_SCHEDULE,
   LOG_RETENTION_DAYS,
+  OPEN_COMMAND_POLICY,
+  SECURITY_REFUSALS,
   MAX_ATTACHMENT_BYTES,
   PARAMETER_SUFFIXES,
   SECRETS_CACHE_TTL_SECONDS,
@@ -53,6 +56,9 @@ const COMMAND_MAX_EVENT_AGE = Duration.minutes(15);
  * hour late; Lambda retries a crashed or timed-out run within that, then the DLQ takes it.
  */
 const LAZY_WORK_MAX_EVENT_AGE = Duration.hours(1);
+
+/** A lane sweep that could not run is superseded by the next one (every 5 minutes). */
+const LANE_SWEEP_MAX_EVENT_AGE = Duration.minutes(10);
 
 /** The Slack client queue alarms when its oldest message has waited this long. */
 const SLACK_CLIENT_BACKLOG_ALARM_SECONDS = 900;
@@ -137,9 +143,12 @@ class SlackStack extends Stack {
     });
     const commandPolicy = new CfnParameter(this, 'commandPolicy', {
       type: 'String',
-      default: '',
+      default: OPEN_COMMAND_POLICY,
+      minLength: 1,
       maxLength: 4096,
-      description: 'Optional /security-ir authorization policy (JSON); empty: channel members may run every command.',
+      description:
+        '/security-ir authorization policy (JSON). Default {"version":1}: channel members may run every ' +
+        'command. Always written: a missing, blank or unreadable policy refuses every command but help.',
     });
     const archiveOnClose = new CfnParameter(this, 'archiveOnClose', {
       type: 'String',
@@ -175,16 +184,13 @@ class SlackStack extends Stack {
       value: channelPrefix.valueAsString,
       description: 'sirslack: prefix of case channel names',
     });
-    const hasCommandPolicy = new CfnCondition(this, 'HasCommandPolicy', {
-      expression: Fn.conditionNot(Fn.conditionEquals(commandPolicy.valueAsString, '')),
-    });
-    const commandPolicyParameter = new ssm.CfnParameter(this, 'CommandPolicyParameter', {
+    // Always created: an open policy is a value, never an absence (the handler fails closed).
+    new ssm.CfnParameter(this, 'CommandPolicyParameter', {
       name: parameterNames.commandPolicy,
       type: 'String',
       value: commandPolicy.valueAsString,
       description: 'sirslack: /security-ir authorization policy',
     });
-    commandPolicyParameter.cfnOptions.condition = hasCommandPolicy;
 
     const table = common.table;
     const bus = common.bus;
@@ -223,6 +229,21 @@ class SlackStack extends Stack {
         retryAttempts: ASYNC_RETRY_ATTEMPTS,
         maxEventAge: COMMAND_MAX_EVENT_AGE,
       },
+    });
+    // Repeated wrong one-time codes: someone guessing, or a person locked out. Counted from the
+    // handler's embedded-metric lines (no metric filter, no extra permission).
+    this.wrongCodesAlarm = alarmOn(this, 'WrongOneTimeCodesAlarm', {
+      metric: new cloudwatch.Metric({
+        namespace: SECURITY_REFUSALS.namespace,
+        metricName: SECURITY_REFUSALS.metricName,
+        dimensionsMap: { Function: SECURITY_REFUSALS.functionDimension, Reason: SECURITY_REFUSALS.wrongCodeReason },
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.SUM,
+      }),
+      threshold: SECURITY_REFUSALS.wrongCodeAlarmThreshold,
+      description:
+        'sirslack: repeated wrong /security-ir one-time codes; see the command handler\'s "security refusal" log lines.',
+      alarmTopic: this.alarms,
     });
     grantSir(this.commandHandler, 'commandHandler');
     grantTable(this.commandHandler, 'commandHandler', table.tableArn);
@@ -272,6 +293,20 @@ class SlackStack extends Stack {
           deadLetterQueue: this.eventsHandlerDeadLetters.queue,
           retryAttempts: ASYNC_RETRY_ATTEMPTS,
           maxEventAge: LAZY_WORK_MAX_EVENT_AGE,
+        }),
+      ],
+    });
+    // The lane sweep: a schedule on the account's default bus (as the poller's reconcile), straight
+    // to the events handler, which owns the lanes. A failed sweep is retried, then parked in the
+    // handler's DLQ (whose alarm fires); the Errors alarm sees every failed run.
+    this.eventsHandlerLaneSweepRule = new events.Rule(this, 'EventsHandlerLaneSweepRule', {
+      description: 'sirslack: the events handler drains channel lanes whose messages wait with nobody draining them',
+      schedule: events.Schedule.expression(LANE_SWEEP_SCHEDULE),
+      targets: [
+        new targets.LambdaFunction(this.eventsHandler.function, {
+          deadLetterQueue: this.eventsHandlerDeadLetters.queue,
+          retryAttempts: ASYNC_RETRY_ATTEMPTS,
+          maxEventAge: LANE_SWEEP_MAX_EVENT_AGE,
         }),
       ],
     });

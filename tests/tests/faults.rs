@@ -982,6 +982,97 @@ fn a_failed_lazy_hand_off_makes_slack_retry_and_the_file_arrives_once() {
     });
 }
 
+// ---- lazy work that keeps failing ---------------------------------------------------------------
+
+/// Fault: SIR answers 500 to every comment the events handler writes, for longer than the ack
+/// path's try, the lazy drain's own retries and Lambda's two async retries of it; the lane
+/// sweep runs on its schedule meanwhile (and fails too). Then SIR recovers.
+/// Expected: the lazy runs fail their invocations (so Lambda retries them and the DLQ and its
+/// alarm apply; on `main` they reported success), the message stays queued in its channel lane
+/// with the lane given back, its author is not told it was lost, and once SIR answers the
+/// scheduled sweep writes it to SIR: once.
+#[test]
+fn a_comment_sir_keeps_refusing_stays_queued_and_the_scheduled_sweep_writes_it_once() {
+    run(async {
+        let mut config = fault_config();
+        config.lane_sweep_interval = Some(Duration::from_secs(2));
+        let (world, case) = case_world(config).await;
+        let text = "SWEPT: SIR was down when this was said";
+        let invocations_before = world.invocations().len();
+
+        world.aws_faults().inject(
+            AwsFault::new("security-ir", "create-comment")
+                .from_function(Function::EventsHandler)
+                .times(u32::MAX)
+                .effect(AwsFaultEffect::ServiceError {
+                    status: 500,
+                    error_type: "InternalServerException".into(),
+                    message: "SIR is having a bad day".into(),
+                }),
+        );
+        world
+            .post_message(&case.channel.id, ALICE.slack_id, text)
+            .unwrap();
+
+        // Lambda's attempts at the lazy drain are over (each failed, or found the sweep
+        // draining; none is left in the function's async queue), and a sweep failed too.
+        let lazy_work = world.queues().lazy_work.clone();
+        let failed = |trigger: fn(&Trigger) -> bool| {
+            world.invocations()[invocations_before..]
+                .iter()
+                .any(|invocation| {
+                    invocation.function == Function::EventsHandler
+                        && trigger(&invocation.trigger)
+                        && matches!(invocation.outcome, InvocationOutcome::Failed(_))
+                })
+        };
+        world
+            .wait_until_async("failed lazy runs and sweeps", FAULT_WAIT, || async {
+                failed(|trigger| matches!(trigger, Trigger::RuleEvent { .. }))
+                    && failed(|trigger| *trigger == Trigger::Schedule)
+                    && world
+                        .queue_depth(&lazy_work)
+                        .await
+                        .is_ok_and(|depth| depth == 0)
+            })
+            .await
+            .expect("failed lazy runs and sweeps fail their invocations");
+        assert!(comments_containing(&world, &case.case_id, text).is_empty());
+        assert!(
+            world
+                .slack()
+                .ephemeral_messages(&case.channel.id)
+                .is_empty(),
+            "nobody was told the message was lost: it was not"
+        );
+
+        let recovered = world.invocations().len();
+        world.aws_faults().clear();
+        world
+            .wait_until("the message in SIR", FAULT_WAIT, |world| {
+                !comments_containing(world, &case.case_id, text).is_empty()
+            })
+            .await
+            .expect("the sweep writes the queued message");
+        settle(&world).await;
+
+        assert_eq!(comments_containing(&world, &case.case_id, text).len(), 1);
+        let swept = world.invocations()[recovered..].iter().any(|invocation| {
+            invocation.function == Function::EventsHandler
+                && invocation.trigger == Trigger::Schedule
+                && matches!(&invocation.outcome, InvocationOutcome::Succeeded(report)
+                    if report["lanesDrained"].as_u64() >= Some(1))
+        });
+        assert!(swept, "the scheduled sweep drained the lane");
+        assert!(
+            world
+                .slack()
+                .ephemeral_messages(&case.channel.id)
+                .is_empty()
+        );
+    });
+}
+
 // ---- the signing secret -----------------------------------------------------------------------
 
 /// Fault: the signing secret is rotated (a new one in SSM, then in Slack); afterwards a request

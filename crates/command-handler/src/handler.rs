@@ -32,7 +32,7 @@ use sirslack_domain::{CaseId, Command, SelfManagedStatus};
 use sirslack_mapper::markup::parse_slash_command;
 use sirslack_mapper::slack::{
     CLOSE_BUTTON_ACTION_ID, ConsoleLinks, InvalidRegion, STATUS_SELECT_ACTION_ID,
-    status_from_option_value,
+    case_id_from_block_id, status_from_option_value,
 };
 use sirslack_mapper::split::split_sir_comment;
 use sirslack_slack_api::{BotTokenSource, ParameterCache, SlackApi};
@@ -535,6 +535,26 @@ impl CommandHandler {
     }
 
     async fn refuse(&self, run: &Run<'_>, command: &Command, refusal: &Refusal) -> Outcome {
+        if refusal.is_security() {
+            // Seen at every log level (the deployed level is `error`) and counted: wrong codes,
+            // rate-limit hits and policy denials are what an operator must be able to find.
+            error!(
+                user = run.user(),
+                channel = run.channel(),
+                case = %run.case_id(),
+                subcommand = command.name(),
+                reason = refusal.reason(),
+                security = refusal.reason(),
+                "security refusal"
+            );
+            println!(
+                "{}",
+                refusal.metric_line(chrono::Utc::now().timestamp_millis())
+            );
+            self.reply(run, Reply::ephemeral_text(refusal.message(command)))
+                .await;
+            return Outcome::Refused;
+        }
         self.refuse_with(run, command, refusal.reason(), refusal.message(command))
             .await
     }
@@ -564,16 +584,23 @@ impl CommandHandler {
         subcommand: &str,
         sir_error: &crate::sir::SirError,
     ) -> Outcome {
+        // The person gets a short reference; the log line with the same reference has SIR's
+        // full answer (which can name roles and the account).
+        let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
         warn!(
             user = run.user(),
             channel = run.channel(),
             case = %run.case_id(),
             subcommand,
             error = %sir_error,
+            reference,
             "SIR call failed"
         );
-        self.reply(run, Reply::ephemeral_text(sir_error.for_people()))
-            .await;
+        let told = format!(
+            "{} (Reference for your administrator: {reference}.)",
+            sir_error.for_people()
+        );
+        self.reply(run, Reply::ephemeral_text(told)).await;
         Outcome::Failed
     }
 
@@ -591,7 +618,18 @@ fn interpret(invocation: &CommandInvocation) -> Request {
             .unwrap_or(&invocation.command_text)
             .trim();
         match invocation.action_id.as_deref() {
+            // The menu sits in a block whose ID names the case of the message it is on: a
+            // message copied or forwarded into another case's channel must not change this
+            // channel's case.
             Some(STATUS_SELECT_ACTION_ID) => {
+                let names_this_case = invocation.block_id.as_deref().is_none_or(|block_id| {
+                    case_id_from_block_id(block_id).as_ref() == Some(&invocation.case_id)
+                });
+                if !names_this_case {
+                    return Request::Unreadable(SlackMessageContent::new().with_text(
+                        "This menu belongs to another case's message; nothing was done.".to_owned(),
+                    ));
+                }
                 let status = status_from_option_value(value)
                     .map_or_else(|| SelfManagedStatus::parse_friendly(value), Ok);
                 return match status {
@@ -692,6 +730,7 @@ mod tests {
     use sirslack_slack_router::ResponseUrl;
 
     use super::*;
+    use sirslack_mapper::slack::case_block_id;
 
     fn invocation(kind: InvocationKind, text: &str) -> CommandInvocation {
         CommandInvocation {
@@ -764,6 +803,15 @@ mod tests {
             interpret(&click(STATUS_SELECT_ACTION_ID, "Closed")),
             Request::Unreadable(_)
         ));
+        // The menu's block names its case: this channel's case runs, another case's does not.
+        let mut own = click(STATUS_SELECT_ACTION_ID, "Detection and Analysis");
+        own.block_id = Some(case_block_id(&own.case_id));
+        assert!(matches!(interpret(&own), Request::Run(_)));
+        let mut foreign = own.clone();
+        foreign.block_id = Some(case_block_id(&CaseId::new("9999999999").unwrap()));
+        assert!(matches!(interpret(&foreign), Request::Unreadable(_)));
+        foreign.block_id = Some("not-ours".into());
+        assert!(matches!(interpret(&foreign), Request::Unreadable(_)));
         assert_eq!(
             command_of(interpret(&click(CLOSE_BUTTON_ACTION_ID, "1234567890"))),
             Command::Close {

@@ -80,10 +80,15 @@ impl SirError {
     /// never a stack of SDK details.
     pub fn for_people(&self) -> String {
         const SERVICE: &str = "AWS Security Incident Response";
+        // SIR's own words only where they help the person (what it refused and why), and
+        // never an ARN or account ID (see `error_text_for_people`).
         let reason = if self.message.is_empty() {
             String::new()
         } else {
-            format!(": {}", self.message.trim_end_matches('.'))
+            format!(
+                ": {}",
+                sirslack_mapper::sir::error_text_for_people(&self.message).trim_end_matches('.')
+            )
         };
         match self.kind {
             SirErrorKind::Validation => format!("{SERVICE} refused the change{reason}."),
@@ -103,7 +108,7 @@ impl SirError {
             SirErrorKind::NotActive => {
                 format!("{SERVICE} is not active in this AWS account.")
             }
-            SirErrorKind::Other => format!("{SERVICE} answered {}{reason}.", self.code),
+            SirErrorKind::Other => format!("{SERVICE} answered {}.", self.code),
         }
     }
 }

@@ -49,7 +49,10 @@ const JANE_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 #[derive(Default)]
 struct Options {
     status: Option<CaseStatus>,
+    /// The policy document; `None`: the open policy, as the stack writes by default.
     policy: Option<String>,
+    /// Write no policy parameter at all.
+    missing_policy: bool,
     otp_secrets: Vec<(&'static str, &'static str)>,
 }
 
@@ -135,10 +138,12 @@ async fn world_with(options: Options) -> World {
             ParameterKind::Plain,
         ),
     ];
-    if let Some(policy) = &options.policy {
+    if !options.missing_policy {
         parameters.push((
             policy_parameter.clone(),
-            policy.clone(),
+            options.policy.clone().unwrap_or_else(|| {
+                sirslack_command_handler::authorize::policy::OPEN_POLICY.to_owned()
+            }),
             ParameterKind::Plain,
         ));
     }
@@ -769,10 +774,12 @@ async fn a_sir_validation_exception_is_shown_in_plain_words() {
     assert_eq!(calls[0].error_type.as_deref(), Some("ValidationException"));
     let (post, text) = world.only_post(&ran.token);
     assert_eq!(post.response_type.as_deref(), Some("ephemeral"));
-    assert_eq!(
-        text,
-        "AWS Security Incident Response refused the change: Invalid case status transition from \
-         'Acknowledged' to 'Detection and Analysis'."
+    assert!(
+        text.starts_with(
+            "AWS Security Incident Response refused the change: Invalid case status transition \
+             from 'Acknowledged' to 'Detection and Analysis'. (Reference for your administrator: "
+        ),
+        "{text}"
     );
 
     // An injected refusal of an allowed transition reads the same way.
@@ -783,9 +790,30 @@ async fn a_sir_validation_exception_is_shown_in_plain_words() {
     let ran = world.slash(JANE, "jane", "update-title Key\u{7}leak").await;
     assert_eq!(outcome(&ran), "failed");
     let (_, text) = world.only_post(&ran.token);
-    assert_eq!(
-        text,
-        "AWS Security Incident Response refused the change: Title contains unsupported characters."
+    assert!(
+        text.starts_with(
+            "AWS Security Incident Response refused the change: Title contains unsupported \
+             characters. (Reference for your administrator: "
+        ),
+        "{text}"
+    );
+    // SIR's text naming the role and the account never reaches the person.
+    world.sir.inject(sir_standin::Fault::on(
+        "UpdateCase",
+        FaultKind::Validation(
+            "User: arn:aws:sts::123456789012:assumed-role/sirslack-CommandHandler/x may not \
+             set this title"
+                .into(),
+        ),
+    ));
+    let ran = world.slash(JANE, "jane", "update-title Quiet title").await;
+    assert_eq!(outcome(&ran), "failed");
+    let (_, text) = world.only_post(&ran.token);
+    assert!(!text.contains("arn:"), "{text}");
+    assert!(!text.contains("123456789012"), "{text}");
+    assert!(
+        text.contains("Reference for your administrator: "),
+        "{text}"
     );
     assert!(
         world.comments().is_empty(),
@@ -1098,8 +1126,35 @@ async fn an_invalid_policy_refuses_everything_but_help() {
             world
                 .only_post(&ran.token)
                 .1
-                .starts_with("The command policy could not be read or is invalid")
+                .starts_with("The command policy is missing, could not be read or is invalid")
         );
+    }
+    let token = unique_name("direct");
+    world.invoke(&world.invocation(JANE, "help", &token)).await;
+    assert!(
+        world
+            .only_post(&token)
+            .1
+            .starts_with("*`/security-ir` commands*")
+    );
+    assert!(world.sir.calls().is_empty());
+}
+
+/// No policy parameter (deleted, or a stack that never wrote it) is not an open door: every
+/// command but `help` is refused, with a message that says why.
+#[tokio::test]
+async fn a_missing_policy_parameter_refuses_everything_but_help() {
+    let world = world_with(Options {
+        missing_policy: true,
+        ..Options::default()
+    })
+    .await;
+    for text in ["status", "update-title x", "close"] {
+        let ran = world.slash(JANE, "jane", text).await;
+        assert_eq!(outcome(&ran), "refused", "{text}");
+        let said = world.only_post(&ran.token).1;
+        assert!(said.starts_with("The command policy is missing"), "{said}");
+        assert!(said.contains("`/security-ir help` still works"), "{said}");
     }
     let token = unique_name("direct");
     world.invoke(&world.invocation(JANE, "help", &token)).await;

@@ -141,6 +141,7 @@ impl LocalWorld {
             dedupe_lease: sirslack_slack_router::DEFAULT_CLAIM_LEASE,
             inline_lane_lease: sirslack_events_handler::config::DEFAULT_INLINE_LANE_LEASE,
             drain_lane_lease: sirslack_events_handler::config::DEFAULT_DRAIN_LANE_LEASE,
+            lane_job_give_up: sirslack_events_handler::config::DEFAULT_LANE_JOB_GIVE_UP,
             transfer_timeout: Duration::from_secs(60),
             max_body_bytes: sirslack_slack_router::DEFAULT_MAX_BODY_BYTES,
         }

@@ -73,7 +73,13 @@ impl SyncError {
             Self::Sir(error) if error.message.is_empty() => {
                 format!("SIR answered {}", error.code)
             }
-            Self::Sir(error) => format!("SIR answered {}: {}", error.code, error.message),
+            // SIR's messages can name the role and account: never shown verbatim (the
+            // operator's log line has the full answer).
+            Self::Sir(error) => format!(
+                "SIR answered {}: {}",
+                error.code,
+                sirslack_mapper::sir::error_text_for_people(&error.message)
+            ),
             Self::Slack(error) => format!("Slack answered {}", error.code),
             Self::Store(_) => "the integration's table is unavailable".to_owned(),
             Self::Transfer(error) => error.reason.clone(),

@@ -17,6 +17,10 @@ pub const DEFAULT_INLINE_LANE_LEASE: Duration = Duration::from_secs(5);
 /// Default hold of a channel's lane by a drainer, per job: three attempts at a comment with
 /// their backoff and SIR's own retries fit well inside it.
 pub const DEFAULT_DRAIN_LANE_LEASE: Duration = Duration::from_secs(120);
+/// Default age after which a queued comment job that still cannot be written is given up on
+/// (its author told, the operator logged): after Lambda's retries and many lane sweeps, and
+/// well before the lane job's 1-day TTL, so no message is ever dropped by the TTL unannounced.
+pub const DEFAULT_LANE_JOB_GIVE_UP: Duration = Duration::from_secs(6 * 60 * 60);
 /// Default limit for one file transfer (download + upload).
 pub const DEFAULT_TRANSFER_TIMEOUT: Duration = Duration::from_secs(240);
 
@@ -44,6 +48,9 @@ pub mod env {
     pub const AWS_LAMBDA_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
     /// Overrides the self-invocation target (a local run has no Lambda name).
     pub const SELF_FUNCTION_NAME: &str = "SELF_FUNCTION_NAME";
+    /// Seconds after which a queued comment job that still fails is given up on (default 6 h;
+    /// at most 12 h, half the lane job's TTL).
+    pub const LANE_JOB_GIVE_UP_SECONDS: &str = "LANE_JOB_GIVE_UP_SECONDS";
 }
 
 /// Where work that does not fit the ack path goes.
@@ -86,6 +93,8 @@ pub struct Config {
     pub inline_lane_lease: Duration,
     /// How long a drainer holds a channel's lane per job (renewed before each).
     pub drain_lane_lease: Duration,
+    /// Age after which a queued comment job that still fails is given up on.
+    pub lane_job_give_up: Duration,
     /// Limit for one file transfer.
     pub transfer_timeout: Duration,
     /// Largest request body.
@@ -162,6 +171,13 @@ impl Config {
                     reason: "not a number of milliseconds up to 2500",
                 })?,
         };
+        let lane_job_give_up = seconds(env::LANE_JOB_GIVE_UP_SECONDS, DEFAULT_LANE_JOB_GIVE_UP)?;
+        if lane_job_give_up > Duration::from_secs(12 * 60 * 60) {
+            return Err(ConfigError::Invalid {
+                name: env::LANE_JOB_GIVE_UP_SECONDS,
+                reason: "more than 12 hours: queued jobs expire after a day",
+            });
+        }
         let slack_api_url = get(env::SLACK_API_URL)
             .unwrap_or_else(|| DEFAULT_SLACK_API_URL.to_owned())
             .trim_end_matches('/')
@@ -188,6 +204,7 @@ impl Config {
             dedupe_lease: sirslack_slack_router::DEFAULT_CLAIM_LEASE,
             inline_lane_lease: DEFAULT_INLINE_LANE_LEASE,
             drain_lane_lease: DEFAULT_DRAIN_LANE_LEASE,
+            lane_job_give_up,
             transfer_timeout: DEFAULT_TRANSFER_TIMEOUT,
             max_body_bytes: sirslack_slack_router::DEFAULT_MAX_BODY_BYTES,
         })
@@ -253,5 +270,13 @@ mod tests {
         let mut vars = base();
         vars.insert(env::INLINE_BUDGET_MS, "5000".into());
         assert!(read(&vars).is_err());
+        let mut vars = base();
+        vars.insert(env::LANE_JOB_GIVE_UP_SECONDS, "86400".into());
+        assert!(read(&vars).is_err());
+        vars.insert(env::LANE_JOB_GIVE_UP_SECONDS, "30".into());
+        assert_eq!(
+            read(&vars).unwrap().lane_job_give_up,
+            Duration::from_secs(30)
+        );
     }
 }

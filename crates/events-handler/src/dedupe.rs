@@ -33,11 +33,12 @@ impl Deduplicator for TableDeduplicator {
         &'a self,
         scope: DedupeScope,
         key: &'a str,
+        owner: &'a str,
     ) -> BoxFuture<'a, Result<Claim, DedupeError>> {
         Box::pin(async move {
             let found = self
                 .table
-                .claim_leased(scope.as_str(), key, self.lease, self.ttl)
+                .claim_leased(scope.as_str(), key, owner, self.lease, self.ttl)
                 .await
                 .map_err(dedupe_error)?;
             Ok(match found {
@@ -52,10 +53,11 @@ impl Deduplicator for TableDeduplicator {
         &'a self,
         scope: DedupeScope,
         key: &'a str,
-    ) -> BoxFuture<'a, Result<(), DedupeError>> {
+        owner: &'a str,
+    ) -> BoxFuture<'a, Result<bool, DedupeError>> {
         Box::pin(async move {
             self.table
-                .complete_claim(scope.as_str(), key, self.ttl)
+                .complete_claim(scope.as_str(), key, owner, self.ttl)
                 .await
                 .map_err(dedupe_error)
         })
@@ -65,10 +67,11 @@ impl Deduplicator for TableDeduplicator {
         &'a self,
         scope: DedupeScope,
         key: &'a str,
-    ) -> BoxFuture<'a, Result<(), DedupeError>> {
+        owner: &'a str,
+    ) -> BoxFuture<'a, Result<bool, DedupeError>> {
         Box::pin(async move {
             self.table
-                .forget_once(scope.as_str(), key)
+                .release_claim(scope.as_str(), key, owner)
                 .await
                 .map_err(dedupe_error)
         })

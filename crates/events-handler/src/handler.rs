@@ -47,6 +47,17 @@ pub enum InvocationError {
     /// The response could not be serialised.
     #[error("response not serialisable: {0}")]
     Response(String),
+    /// Lazy work (or a lane sweep) failed in a way a later run may not: the invocation fails,
+    /// so that Lambda retries it, then sends it to the DLQ (and its alarm fires).
+    #[error("{0}")]
+    LazyRetryable(LazyError),
+}
+
+impl InvocationError {
+    /// Whether Lambda's retry may succeed where this invocation failed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::LazyRetryable(_))
+    }
 }
 
 /// Builds an [`EventsHandler`]; every edge can be replaced (tests, local runs).
@@ -207,15 +218,33 @@ impl EventsHandler {
 
     /// The Lambda entry point: an API Gateway REST proxy event is answered with a proxy
     /// response; lazy work (an async self-invocation, or an EventBridge event carrying it) is
-    /// run. A lazy run that failed for good has already told the person and logged, so it
-    /// is reported as done: a Lambda retry would only repeat the notice.
+    /// run; a Scheduled Event (the lane-sweep rule) sweeps the channel lanes.
+    ///
+    /// Lazy work that failed retryably (its work is still to be done) fails the invocation, so
+    /// Lambda's retries, the DLQ and its alarm apply. Lazy work that failed for good has
+    /// already told the person and logged, so it is reported as done: a Lambda retry would
+    /// only repeat the notice.
     pub async fn handle_invocation(&self, payload: Value) -> Result<Value, InvocationError> {
         if let Some(invocation) = lazy_invocation(&payload) {
             let invocation =
                 invocation.map_err(|error| InvocationError::MalformedLazy(error.to_string()))?;
             let name = invocation.call.name.clone();
-            let ok = self.run_lazy(invocation).await.is_ok();
-            return Ok(json!({ "lazy": name, "ok": ok }));
+            return match self.run_lazy(invocation).await {
+                Ok(()) => Ok(json!({ "lazy": name, "ok": true })),
+                Err(error) if error.retryable => Err(InvocationError::LazyRetryable(error)),
+                Err(_) => Ok(json!({ "lazy": name, "ok": false })),
+            };
+        }
+        if is_scheduled_event(&payload) {
+            let report = listeners::comment::sweep_lanes(&self.app)
+                .await
+                .map_err(InvocationError::LazyRetryable)?;
+            return Ok(json!({
+                "sweep": "lanes",
+                "lanesSeen": report.lanes_seen,
+                "lanesDrained": report.lanes_drained,
+                "lanesForgotten": report.lanes_forgotten,
+            }));
         }
         let event: ApiGatewayProxyRequest = serde_json::from_value(payload)
             .map_err(|error| InvocationError::Unrecognised(error.to_string()))?;
@@ -229,6 +258,12 @@ impl EventsHandler {
     pub fn router(&self) -> &Router {
         &self.router
     }
+}
+
+/// The event a scheduled EventBridge rule delivers (the lane sweep's).
+fn is_scheduled_event(payload: &Value) -> bool {
+    payload.get("source").and_then(Value::as_str) == Some("aws.events")
+        && payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
 }
 
 fn lazy_invocation(payload: &Value) -> Option<Result<LazyInvocation, serde_json::Error>> {

@@ -55,6 +55,8 @@ struct Options {
     inline_budget: Duration,
     /// Lazy work through this EventBridge bus (moto) instead of the recording sink.
     lazy_bus: Option<String>,
+    /// Age after which a queued comment that still fails is given up on.
+    lane_job_give_up: Duration,
 }
 
 impl Default for Options {
@@ -62,6 +64,7 @@ impl Default for Options {
         Self {
             inline_budget: Duration::from_millis(1200),
             lazy_bus: None,
+            lane_job_give_up: sirslack_events_handler::config::DEFAULT_LANE_JOB_GIVE_UP,
         }
     }
 }
@@ -161,6 +164,7 @@ async fn world_with(options: Options) -> World {
         dedupe_lease: sirslack_slack_router::DEFAULT_CLAIM_LEASE,
         inline_lane_lease: sirslack_events_handler::config::DEFAULT_INLINE_LANE_LEASE,
         drain_lane_lease: sirslack_events_handler::config::DEFAULT_DRAIN_LANE_LEASE,
+        lane_job_give_up: options.lane_job_give_up,
         transfer_timeout: Duration::from_secs(60),
         max_body_bytes: sirslack_slack_router::DEFAULT_MAX_BODY_BYTES,
     };
@@ -793,6 +797,132 @@ async fn a_comment_sir_refuses_is_told_to_the_author() {
     let text = notes[0].text.clone().unwrap_or_default();
     assert!(text.contains("could not be copied"), "{text}");
     assert!(text.contains(&world.case_id), "{text}");
+    assert!(world.comments().is_empty());
+}
+
+/// A lane drain whose SIR call keeps failing (500) fails its invocation (so Lambda retries it),
+/// gives the lane back and keeps the job queued; nobody is told yet. Once SIR answers again a
+/// scheduled sweep finds the lane (waiting jobs, nobody draining) and writes the job once.
+#[tokio::test]
+async fn a_failing_lane_drain_fails_its_invocation_and_the_sweep_writes_the_job_later() {
+    let world = world_with(Options {
+        inline_budget: Duration::from_millis(200),
+        ..Options::default()
+    })
+    .await;
+    world
+        .sir
+        .inject(Fault::on("CreateCaseComment", FaultKind::InternalError).times(10_000));
+    let answer = world
+        .send(&world.signed_event(events::message(
+            &world.channel,
+            JANE,
+            "kept for later",
+            &message_ts(21),
+        )))
+        .await;
+    assert_eq!(answer.status, 200);
+    let lazy: Vec<RecordedHandOff> = world.hand_offs.take();
+    assert_eq!(lazy.len(), 1);
+    let failed = world
+        .handler
+        .handle_invocation(lazy[0].payload.clone())
+        .await
+        .expect_err("a retryable lazy failure fails the invocation");
+    assert!(failed.is_retryable(), "{failed}");
+    let state = world.table.lane_state(&world.channel).await.unwrap();
+    assert_eq!(
+        (state.waiting, state.held),
+        (1, false),
+        "kept, lane given back"
+    );
+    assert!(world.slack.ephemeral_messages(&world.channel).is_empty());
+
+    // A sweep while SIR still fails fails too; nothing is lost.
+    let sweep = json!({
+        "version": "0", "id": "s1", "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": "123456789012", "time": "2026-01-01T00:00:00Z", "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/lane-sweep"], "detail": {},
+    });
+    assert!(
+        world
+            .handler
+            .handle_invocation(sweep.clone())
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        world
+            .table
+            .lane_state(&world.channel)
+            .await
+            .unwrap()
+            .waiting,
+        1
+    );
+
+    world.sir.clear_faults();
+    let report = world
+        .handler
+        .handle_invocation(sweep.clone())
+        .await
+        .unwrap();
+    assert_eq!(report["lanesDrained"], 1, "{report}");
+    assert_eq!(
+        world.comments(),
+        ["[Slack Update] Jane Doe (@jane): kept for later"]
+    );
+    let state = world.table.lane_state(&world.channel).await.unwrap();
+    assert_eq!((state.waiting, state.held), (0, false));
+    // The next sweep forgets the idle lane.
+    let report = world.handler.handle_invocation(sweep).await.unwrap();
+    assert_eq!(report["lanesForgotten"], 1, "{report}");
+    assert!(world.slack.ephemeral_messages(&world.channel).is_empty());
+}
+
+/// A queued comment that still cannot be written once it is older than the give-up age is
+/// not left for the TTL: its author is told, the lane moves on, the run succeeds.
+#[tokio::test]
+async fn a_queued_comment_failing_past_the_give_up_age_is_told_to_its_author() {
+    let world = world_with(Options {
+        inline_budget: Duration::from_millis(200),
+        lane_job_give_up: Duration::ZERO,
+        ..Options::default()
+    })
+    .await;
+    world
+        .sir
+        .inject(Fault::on("CreateCaseComment", FaultKind::InternalError).times(10_000));
+    let answer = world
+        .send(&world.signed_event(events::message(
+            &world.channel,
+            JANE,
+            "never copied",
+            &message_ts(22),
+        )))
+        .await;
+    assert_eq!(answer.status, 200);
+    let lazy: Vec<RecordedHandOff> = world.hand_offs.take();
+    assert_eq!(lazy.len(), 1);
+    let result = world
+        .handler
+        .handle_invocation(lazy[0].payload.clone())
+        .await
+        .expect("given up on: nothing for a retry to do");
+    assert_eq!(result["ok"], true, "{result}");
+    let notes = world.slack.ephemeral_messages(&world.channel);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(notes[0].user, JANE);
+    assert!(
+        notes[0]
+            .text
+            .as_deref()
+            .unwrap_or_default()
+            .contains("could not be copied"),
+        "{notes:?}"
+    );
+    let state = world.table.lane_state(&world.channel).await.unwrap();
+    assert_eq!((state.waiting, state.held), (0, false));
     assert!(world.comments().is_empty());
 }
 

@@ -157,6 +157,9 @@ pub struct WorldConfig {
     /// The reconcile schedule: a Scheduled Event for the poller this often. AWS:
     /// `rate(5 minutes)`. `None`: no schedule (call [`crate::World::tick`] yourself).
     pub schedule_interval: Option<Duration>,
+    /// The events handler's lane sweep: a Scheduled Event this often. AWS: `rate(5 minutes)`
+    /// (`LANE_SWEEP_SCHEDULE`). `None`: no sweep (call [`crate::World::sweep_lanes`] yourself).
+    pub lane_sweep_interval: Option<Duration>,
     /// The Slack client's queue and mapping.
     pub slack_client: SlackClientDelivery,
     /// Asynchronous invocations.
@@ -174,7 +177,8 @@ pub struct WorldConfig {
     /// The SIR stand-in's attachment listing delay and URL lifetime.
     pub sir_timing: SirTiming,
     /// The command policy JSON for `<prefix>/slackCommandPolicy` (the Slack stack's
-    /// `commandPolicy` parameter); `None`: no policy, every channel member may run every command.
+    /// `commandPolicy` parameter); `None`: the open policy (`{"version":1}`, the stack's default),
+    /// every channel member may run every command.
     pub command_policy: Option<String>,
     /// Extra or replaced environment variables, per function (applied last).
     pub environment_overrides: Vec<(crate::Function, String, String)>,
@@ -185,6 +189,7 @@ impl Default for WorldConfig {
         Self {
             moto: MotoChoice::Private,
             schedule_interval: Some(Duration::from_secs(3)),
+            lane_sweep_interval: Some(Duration::from_secs(5)),
             slack_client: SlackClientDelivery::default(),
             async_invocation: AsyncInvocation::default(),
             slack_events: SlackEventDelivery::default(),
@@ -200,11 +205,15 @@ impl Default for WorldConfig {
 }
 
 impl WorldConfig {
-    /// What the acceptance tests use: the shared moto, a 2-second schedule.
+    /// What the acceptance tests use: the shared moto, a 2-second schedule, no lane sweep.
     pub fn for_tests() -> Self {
         Self {
             moto: MotoChoice::Shared,
             schedule_interval: Some(Duration::from_secs(2)),
+            // Off: a sweep is an events handler invocation of its own, and tests that crash
+            // "the next invocation" of the events handler must get the one they mean. Tests of
+            // the sweep turn it on.
+            lane_sweep_interval: None,
             ..Self::default()
         }
     }

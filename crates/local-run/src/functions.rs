@@ -217,7 +217,8 @@ impl Running {
 /// What started an invocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trigger {
-    /// The reconcile schedule (a Scheduled Event).
+    /// A schedule (a Scheduled Event): the poller's reconcile or the events handler's lane
+    /// sweep.
     Schedule,
     /// An EventBridge event delivered by a rule to the function's async event queue.
     RuleEvent {
@@ -540,11 +541,13 @@ impl Runner {
         if !outcome.is_success() {
             tracing::warn!(function = %function, trigger = %trigger, outcome = ?outcome, "invocation failed");
         }
+        // A schedule that published events (the reconcile) or drained a lane (the sweep) did
+        // something; one that found nothing to do is not activity.
         let published = match &outcome {
-            InvocationOutcome::Succeeded(report) => report
-                .get("eventsPublished")
-                .and_then(Value::as_u64)
-                .unwrap_or(0),
+            InvocationOutcome::Succeeded(report) => ["eventsPublished", "lanesDrained"]
+                .iter()
+                .filter_map(|name| report.get(*name).and_then(Value::as_u64))
+                .sum(),
             _ => 1,
         };
         if busy.is_none() && published > 0 {

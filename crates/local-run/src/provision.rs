@@ -198,13 +198,16 @@ pub(crate) async fn provision(
             ParameterKind::Plain,
         ),
     ];
-    if let Some(policy) = &config.command_policy {
-        parameters.push((
-            names.command_policy_parameter(),
-            policy.clone(),
-            ParameterKind::Plain,
-        ));
-    }
+    // As the Slack stack: the parameter always exists (the open policy by default); a missing
+    // one refuses every command but help.
+    parameters.push((
+        names.command_policy_parameter(),
+        config
+            .command_policy
+            .clone()
+            .unwrap_or_else(|| sirslack_command_handler::authorize::policy::OPEN_POLICY.to_owned()),
+        ParameterKind::Plain,
+    ));
     for (name, value, kind) in parameters {
         put_parameter(&ssm, &name, &value, kind, OnExisting::Overwrite).await?;
     }

@@ -5,7 +5,7 @@
 //!   DLQ after `maxReceiveCount`);
 //! - Lambda's async event queues of the poller (its rule on SIR's bus) and of the events handler
 //!   (the lazy-work rule): each event one invocation, retried after a failure, then the DLQ;
-//! - the reconcile schedule;
+//! - the reconcile schedule, and the events handler's lane sweep schedule;
 //! - SIR's native events, put on the account's default bus as SIR would.
 
 use std::collections::HashSet;
@@ -29,6 +29,8 @@ const RECEIVE_WAIT_SECONDS: i32 = 5;
 const RECEIVE_ERROR_PAUSE: Duration = Duration::from_millis(500);
 /// The schedule rule's name, in the Scheduled Event's `resources`.
 pub const SCHEDULE_RULE_NAME: &str = "sirslack-poll-schedule";
+/// The lane sweep rule's name (the Slack stack's `EventsHandlerLaneSweepRule`).
+pub const LANE_SWEEP_RULE_NAME: &str = "sirslack-lane-sweep";
 
 /// One worker of the Slack client's event source mapping (the mapping runs
 /// `max_concurrency` of them).
@@ -194,6 +196,33 @@ pub(crate) async fn run_schedule(shared: &Shared) -> InvocationOutcome {
         .await;
     if !outcome.is_success() {
         tracing::warn!(outcome = ?outcome, "scheduled reconcile failed; the next tick retries");
+    }
+    outcome
+}
+
+/// The events handler's lane sweep: a Scheduled Event every `interval`, each in its own task
+/// (the lanes' leases keep sweeps and drains from writing a job twice).
+pub(crate) async fn lane_sweep_schedule(shared: Arc<Shared>, interval: Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move { run_lane_sweep(&shared).await });
+    }
+}
+
+/// One lane sweep. A failed one is not retried here: the next tick sweeps again (in AWS,
+/// Lambda retries it twice, then parks it in the events handler's DLQ).
+pub(crate) async fn run_lane_sweep(shared: &Shared) -> InvocationOutcome {
+    let event = scheduled_event(LANE_SWEEP_RULE_NAME);
+    let outcome = shared
+        .runner
+        .invoke(Function::EventsHandler, Trigger::Schedule, event)
+        .await;
+    if !outcome.is_success() {
+        tracing::warn!(outcome = ?outcome, "lane sweep failed; the next tick sweeps again");
     }
     outcome
 }

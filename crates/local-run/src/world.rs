@@ -280,6 +280,12 @@ impl World {
         if let Some(interval) = shared.config.schedule_interval {
             tasks.push(tokio::spawn(pumps::schedule(Arc::clone(&shared), interval)));
         }
+        if let Some(interval) = shared.config.lane_sweep_interval {
+            tasks.push(tokio::spawn(pumps::lane_sweep_schedule(
+                Arc::clone(&shared),
+                interval,
+            )));
+        }
         tasks.push(tokio::spawn(pumps::sir_native_events(
             Arc::clone(&shared),
             native_events,
@@ -737,6 +743,11 @@ impl World {
     /// Runs one scheduled reconcile now (besides the schedule's own).
     pub async fn tick(&self) -> InvocationOutcome {
         pumps::run_schedule(&self.shared).await
+    }
+
+    /// Runs one lane sweep of the events handler now (besides the sweep schedule's own).
+    pub async fn sweep_lanes(&self) -> InvocationOutcome {
+        pumps::run_lane_sweep(&self.shared).await
     }
 
     /// Invokes a function directly with `payload`.

@@ -655,3 +655,55 @@ mod tests {
         assert_eq!(to_chrono(&to_smithy(time)), Some(time));
     }
 }
+
+/// Longest SIR error text shown to a Slack user.
+const ERROR_TEXT_FOR_PEOPLE_MAX: usize = 200;
+
+/// SIR's error message made safe to show a Slack user: SIR's messages can name the caller's
+/// role (`User: arn:aws:sts::123456789012:assumed-role/...`) and account, which channel
+/// members (guests included) need not see. Every word holding an ARN or a 12-digit number is
+/// replaced by `[redacted]`, and the text is cut to 200 characters. Log the original.
+pub fn error_text_for_people(message: &str) -> String {
+    let redacted: Vec<&str> = message
+        .split_whitespace()
+        .map(|word| {
+            let has_account_id = word
+                .split(|c: char| !c.is_ascii_digit())
+                .any(|digits| digits.len() == 12);
+            if word.contains("arn:") || has_account_id {
+                "[redacted]"
+            } else {
+                word
+            }
+        })
+        .collect();
+    let text = redacted.join(" ");
+    if text.chars().count() <= ERROR_TEXT_FOR_PEOPLE_MAX {
+        return text;
+    }
+    let cut: String = text.chars().take(ERROR_TEXT_FOR_PEOPLE_MAX).collect();
+    format!("{}...", cut.trim_end())
+}
+
+#[cfg(test)]
+mod error_text_tests {
+    use super::error_text_for_people;
+
+    #[test]
+    fn arns_and_account_ids_never_reach_people() {
+        let shown = error_text_for_people(
+            "User: arn:aws:sts::123456789012:assumed-role/sirslack-CommandHandler/abc is not \
+             authorized to perform: security-ir:UpdateCase on resource \
+             arn:aws:security-ir:us-east-1:123456789012:case/1234567890 (account 123456789012)",
+        );
+        assert!(!shown.contains("arn:"), "{shown}");
+        assert!(!shown.contains("123456789012"), "{shown}");
+        assert!(shown.contains("is not authorized to perform"), "{shown}");
+        // A 10-digit case ID is not an account ID.
+        assert_eq!(
+            error_text_for_people("Case 1234567890 cannot move to Closed."),
+            "Case 1234567890 cannot move to Closed."
+        );
+        assert!(error_text_for_people(&"word ".repeat(100)).chars().count() <= 203);
+    }
+}

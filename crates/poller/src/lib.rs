@@ -93,6 +93,9 @@ pub struct RunReport {
     pub cases_stored_silently: usize,
     /// Cases skipped because another run was syncing them.
     pub cases_busy: usize,
+    /// Cases SIR no longer has (a native event or a listing for a case deleted since):
+    /// logged and skipped, not failures.
+    pub cases_gone: usize,
     /// Integration events published.
     pub events_published: usize,
     /// Cases that failed; retried on the next run.
@@ -108,7 +111,11 @@ impl RunReport {
     }
 
     fn cases_attempted(&self) -> usize {
-        self.cases_synced + self.cases_stored_silently + self.cases_busy + self.failures.len()
+        self.cases_synced
+            + self.cases_stored_silently
+            + self.cases_busy
+            + self.cases_gone
+            + self.failures.len()
     }
 
     fn failed_case_ids(&self) -> String {
@@ -129,8 +136,29 @@ impl RunReport {
                     SyncStatus::Unchanged | SyncStatus::Published => self.cases_synced += 1,
                 }
             }
+            Err(SyncError::Sir(error)) if error.is_not_found() => {
+                // Nothing to sync and nothing a retry could find: not a failure, so the native
+                // event does not go to the DLQ and raise the alarm.
+                tracing::warn!(case_id = %case_id, error = %error, "SIR has no such case (deleted?); skipped");
+                self.cases_gone += 1;
+            }
             Err(error) => {
-                tracing::error!(case_id = %case_id, error = %error, "case sync failed; it is retried on the next run");
+                if let SyncError::Sir(sir) = &error
+                    && sir.is_access_denied()
+                {
+                    // Not transient: the poller's role or the account's SIR membership must be
+                    // fixed. The run still fails (the Errors alarm fires; a native event goes to
+                    // the DLQ for a redrive), and the next reconcile catches up once fixed.
+                    tracing::error!(
+                        case_id = %case_id,
+                        error = %error,
+                        security = "sir_access_denied",
+                        "SIR refused the poller access to the case: check the poller role's \
+                         security-ir permissions and the account's SIR membership"
+                    );
+                } else {
+                    tracing::error!(case_id = %case_id, error = %error, "case sync failed; it is retried on the next run");
+                }
                 self.failures.push(CaseFailure {
                     case_id: case_id.to_string(),
                     error: error.to_string(),
@@ -212,7 +240,19 @@ impl<P: Publish> Poller<P> {
     /// The Lambda handler: reads the EventBridge event, runs the reconcile or the case sync,
     /// prints the run's metric line, and fails if any case failed.
     pub async fn handle(&self, event: &Value) -> Result<RunReport, PollerError> {
-        let report = self.run(Trigger::from_event(event)).await?;
+        let report = match self.run(Trigger::from_event(event)).await {
+            Ok(report) => report,
+            Err(PollerError::List(error)) if error.is_access_denied() => {
+                tracing::error!(
+                    error = %error,
+                    security = "sir_access_denied",
+                    "SIR refused the poller access: check the poller role's security-ir \
+                     permissions and the account's SIR membership"
+                );
+                return Err(PollerError::List(error));
+            }
+            Err(error) => return Err(error),
+        };
         println!("{}", report.metrics_line("sir-poller"));
         if report.failures.is_empty() {
             Ok(report)

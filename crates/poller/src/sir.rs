@@ -57,6 +57,13 @@ impl SirError {
     pub fn is_not_found(&self) -> bool {
         self.code.as_deref() == Some("ResourceNotFoundException")
     }
+
+    /// Whether SIR refused the poller's credentials (its role lacks the action, or the account
+    /// has no SIR membership it may use): an operator must fix it; retrying in-process does not
+    /// help.
+    pub fn is_access_denied(&self) -> bool {
+        self.code.as_deref() == Some("AccessDeniedException")
+    }
 }
 
 /// How the SDK retries SIR calls: standard mode (exponential backoff with full jitter and a

@@ -760,6 +760,55 @@ async fn one_failing_case_does_not_stop_the_others() {
     assert_eq!(kinds(&events), ["CaseCreated"]);
 }
 
+/// A native event for a case SIR no longer has (deleted since) is logged and skipped: the run
+/// succeeds, so the event does not go to the DLQ and raise the alarm; nothing is published.
+#[tokio::test]
+async fn a_native_event_for_a_case_that_no_longer_exists_is_skipped_not_failed() {
+    let world = World::new().await;
+    let report = world
+        .poller()
+        .handle(&sir_event("Case Updated", "9876543210"))
+        .await
+        .expect("a case that is gone is not a failure");
+    assert_eq!(report.trigger, "case");
+    assert_eq!(report.cases_gone, 1, "{report:?}");
+    assert!(report.failures.is_empty());
+    assert_eq!(world.sir.call_count("GetCase"), 1);
+    assert_eq!(world.waiting_events().await, 0);
+}
+
+/// SIR refusing the poller's credentials is not taken for a missing case: the run fails (the
+/// alarm fires, a native event is kept in the DLQ for a redrive) and names the refusal.
+#[tokio::test]
+async fn access_denied_on_a_native_event_fails_the_run_and_says_so() {
+    let world = World::new().await;
+    let case = seed_open(&world, "Locked");
+    world.sir.inject(Fault::on(
+        "GetCase",
+        FaultKind::Custom {
+            status: 403,
+            error_type: "AccessDeniedException".into(),
+            message: "not authorized to perform security-ir:GetCase".into(),
+        },
+    ));
+    let error = world
+        .poller()
+        .handle(&sir_event("Case Updated", &case))
+        .await
+        .unwrap_err();
+    let PollerError::PartialFailure { report } = error else {
+        panic!("{error}")
+    };
+    assert_eq!(report.cases_gone, 0);
+    assert_eq!(report.failures.len(), 1);
+    assert!(
+        report.failures[0].error.contains("AccessDeniedException"),
+        "{report:?}"
+    );
+    // SIR was asked once: a refusal is not retried in-process.
+    assert_eq!(world.sir.call_count("GetCase"), 1);
+}
+
 #[tokio::test]
 async fn a_native_comment_event_reads_only_that_case() {
     let world = World::new().await;

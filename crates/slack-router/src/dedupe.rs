@@ -43,33 +43,44 @@ pub enum Claim {
     Held,
 }
 
-/// A store of markers with conditional writes, each `claimed` (with a lease) or `done`.
+/// A store of markers with conditional writes, each `claimed` (with a lease and its owner's
+/// token) or `done`.
+///
+/// `owner` is a token unique to one delivery's handling (the router makes one per request):
+/// `complete` and `release` act only on a claim that `owner` still holds, so a delivery whose
+/// claim was taken over after its lease ran out cannot mark the new owner's work done or delete
+/// its claim.
 ///
 /// `claim` must be atomic (a conditional put): of two concurrent claims of one key exactly one
 /// gets [`Claim::Claimed`]. A claim neither completed nor released goes stale when its lease
 /// runs out (a crash), and the next claim takes it over: a crash never turns a redelivery into
 /// a "duplicate". Markers should expire (hours to a day) so the store does not grow forever.
 pub trait Deduplicator: Send + Sync {
-    /// Claims `key`.
+    /// Claims `key` for `owner`.
     fn claim<'a>(
         &'a self,
         scope: DedupeScope,
         key: &'a str,
+        owner: &'a str,
     ) -> BoxFuture<'a, Result<Claim, DedupeError>>;
 
-    /// Marks a claimed `key` done: later claims are duplicates.
+    /// Marks `key` done if `owner` still holds its claim: later claims are duplicates.
+    /// `false`: the claim is not `owner`'s any more; nothing changed.
     fn complete<'a>(
         &'a self,
         scope: DedupeScope,
         key: &'a str,
-    ) -> BoxFuture<'a, Result<(), DedupeError>>;
+        owner: &'a str,
+    ) -> BoxFuture<'a, Result<bool, DedupeError>>;
 
-    /// Forgets `key`, so that a redelivery is processed again after a failure.
+    /// Forgets `key` if `owner` still holds its claim, so that a redelivery is processed again
+    /// after a failure. `false`: the claim is not `owner`'s (or is done); nothing changed.
     fn release<'a>(
         &'a self,
         scope: DedupeScope,
         key: &'a str,
-    ) -> BoxFuture<'a, Result<(), DedupeError>>;
+        owner: &'a str,
+    ) -> BoxFuture<'a, Result<bool, DedupeError>>;
 }
 
 /// How long a claim holds before a redelivery may take it over, by default: Slack stops
@@ -77,9 +88,9 @@ pub trait Deduplicator: Send + Sync {
 /// finished was given up on by Slack (its handler died, or is stuck).
 pub const DEFAULT_CLAIM_LEASE: Duration = Duration::from_secs(5);
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Marker {
-    Claimed(Instant),
+    Claimed(Instant, String),
     Done,
 }
 
@@ -137,15 +148,19 @@ impl Deduplicator for MemoryDeduplicator {
         &'a self,
         scope: DedupeScope,
         key: &'a str,
+        owner: &'a str,
     ) -> BoxFuture<'a, Result<Claim, DedupeError>> {
         let lease = self.lease;
         let claimed = self.with_markers(|markers| {
             let now = Instant::now();
             match markers.get(&(scope, key.to_owned())) {
                 Some(Marker::Done) => Claim::Done,
-                Some(Marker::Claimed(at)) if now.duration_since(*at) < lease => Claim::Held,
+                Some(Marker::Claimed(at, _)) if now.duration_since(*at) < lease => Claim::Held,
                 _ => {
-                    markers.insert((scope, key.to_owned()), Marker::Claimed(now));
+                    markers.insert(
+                        (scope, key.to_owned()),
+                        Marker::Claimed(now, owner.to_owned()),
+                    );
                     Claim::Claimed
                 }
             }
@@ -157,9 +172,17 @@ impl Deduplicator for MemoryDeduplicator {
         &'a self,
         scope: DedupeScope,
         key: &'a str,
-    ) -> BoxFuture<'a, Result<(), DedupeError>> {
+        owner: &'a str,
+    ) -> BoxFuture<'a, Result<bool, DedupeError>> {
         let completed = self.with_markers(|markers| {
-            markers.insert((scope, key.to_owned()), Marker::Done);
+            let entry = (scope, key.to_owned());
+            match markers.get(&entry) {
+                Some(Marker::Claimed(_, holder)) if holder == owner => {
+                    markers.insert(entry, Marker::Done);
+                    true
+                }
+                _ => false,
+            }
         });
         Box::pin(async move { completed })
     }
@@ -168,9 +191,17 @@ impl Deduplicator for MemoryDeduplicator {
         &'a self,
         scope: DedupeScope,
         key: &'a str,
-    ) -> BoxFuture<'a, Result<(), DedupeError>> {
+        owner: &'a str,
+    ) -> BoxFuture<'a, Result<bool, DedupeError>> {
         let released = self.with_markers(|markers| {
-            markers.remove(&(scope, key.to_owned()));
+            let entry = (scope, key.to_owned());
+            match markers.get(&entry) {
+                Some(Marker::Claimed(_, holder)) if holder == owner => {
+                    markers.remove(&entry);
+                    true
+                }
+                _ => false,
+            }
         });
         Box::pin(async move { released })
     }
@@ -184,19 +215,19 @@ mod tests {
     async fn a_claim_is_held_until_done_released_or_stale() {
         let dedupe = MemoryDeduplicator::with_lease(Duration::from_millis(40));
         let scope = DedupeScope::EventId;
-        assert_eq!(dedupe.claim(scope, "Ev1").await, Ok(Claim::Claimed));
-        assert_eq!(dedupe.claim(scope, "Ev1").await, Ok(Claim::Held));
-        dedupe.complete(scope, "Ev1").await.unwrap();
-        assert_eq!(dedupe.claim(scope, "Ev1").await, Ok(Claim::Done));
+        assert_eq!(dedupe.claim(scope, "Ev1", "a").await, Ok(Claim::Claimed));
+        assert_eq!(dedupe.claim(scope, "Ev1", "b").await, Ok(Claim::Held));
+        assert_eq!(dedupe.complete(scope, "Ev1", "a").await, Ok(true));
+        assert_eq!(dedupe.claim(scope, "Ev1", "c").await, Ok(Claim::Done));
 
-        assert_eq!(dedupe.claim(scope, "Ev2").await, Ok(Claim::Claimed));
-        dedupe.release(scope, "Ev2").await.unwrap();
-        assert_eq!(dedupe.claim(scope, "Ev2").await, Ok(Claim::Claimed));
+        assert_eq!(dedupe.claim(scope, "Ev2", "a").await, Ok(Claim::Claimed));
+        assert_eq!(dedupe.release(scope, "Ev2", "a").await, Ok(true));
+        assert_eq!(dedupe.claim(scope, "Ev2", "b").await, Ok(Claim::Claimed));
 
         // A claim nobody finished (its process died) is taken over once its lease ran out.
         let deadline = Instant::now() + Duration::from_secs(5);
         let taken_over = loop {
-            match dedupe.claim(scope, "Ev2").await {
+            match dedupe.claim(scope, "Ev2", "c").await {
                 Ok(Claim::Held) if Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(5)).await
                 }
@@ -204,8 +235,12 @@ mod tests {
             }
         };
         assert_eq!(taken_over, Ok(Claim::Claimed));
+        // The old owner can neither complete nor release the new owner's claim.
+        assert_eq!(dedupe.complete(scope, "Ev2", "b").await, Ok(false));
+        assert_eq!(dedupe.release(scope, "Ev2", "b").await, Ok(false));
+        assert_eq!(dedupe.claim(scope, "Ev2", "d").await, Ok(Claim::Held));
         assert_eq!(
-            dedupe.claim(DedupeScope::Content, "Ev2").await,
+            dedupe.claim(DedupeScope::Content, "Ev2", "a").await,
             Ok(Claim::Claimed)
         );
     }

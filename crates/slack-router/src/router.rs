@@ -98,10 +98,38 @@ pub enum ListenerError {
     Permanent(String),
 }
 
-/// A lazy listener failed. The listener is expected to have told the person already.
+/// A lazy listener failed.
+///
+/// A retryable failure left its work undone and intact (a later run may finish it): the
+/// invocation must fail, so that Lambda retries it, then parks it in the DLQ (whose alarm
+/// tells the operator). A permanent one will not work again: the listener has told the person
+/// and logged it, and the invocation succeeds (a retry would only repeat the notice).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("lazy listener failed: {0}")]
-pub struct LazyError(pub String);
+#[error("lazy listener failed ({}): {message}", if *.retryable { "retryable" } else { "permanent" })]
+pub struct LazyError {
+    /// What went wrong (no secrets, no URLs).
+    pub message: String,
+    /// Whether a later run may succeed.
+    pub retryable: bool,
+}
+
+impl LazyError {
+    /// A failure a later run may not repeat: the work is still to be done.
+    pub fn retryable(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retryable: true,
+        }
+    }
+
+    /// A failure no retry can fix: the person and the operator have been told.
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retryable: false,
+        }
+    }
+}
 
 /// Handles one event type.
 pub trait EventListener: Send + Sync {
@@ -558,17 +586,20 @@ impl Router {
         }
         let event_key = event.callback.event_id.clone();
         let content_key = event.callback.content_key();
+        let owner = uuid::Uuid::new_v4().to_string();
         // Both markers are claimed at once: one round trip on the ack path.
         let (event_claim, content_claim) = match &content_key {
             Some(key) => {
                 let (event_claim, content_claim) = futures::join!(
-                    self.dedupe.claim(DedupeScope::EventId, &event_key),
-                    self.dedupe.claim(DedupeScope::Content, key)
+                    self.dedupe.claim(DedupeScope::EventId, &event_key, &owner),
+                    self.dedupe.claim(DedupeScope::Content, key, &owner)
                 );
                 (event_claim, Some(content_claim))
             }
             None => (
-                self.dedupe.claim(DedupeScope::EventId, &event_key).await,
+                self.dedupe
+                    .claim(DedupeScope::EventId, &event_key, &owner)
+                    .await,
                 None,
             ),
         };
@@ -581,6 +612,7 @@ impl Router {
         let markers = Markers {
             event_key: &event_key,
             content_key: content_key.as_deref(),
+            owner: &owner,
         };
         if let Some(error) = failure {
             error!(%error, "event dedupe failed");
@@ -671,30 +703,49 @@ impl Router {
         content_claimed: bool,
     ) {
         let markers = Markers {
-            event_key: markers.event_key,
             content_key: markers.content_key.filter(|_| content_claimed),
+            ..markers
         };
         if event_claimed {
             self.release(markers).await;
         } else if let Some(key) = markers.content_key
-            && let Err(error) = self.dedupe.release(DedupeScope::Content, key).await
+            && let Err(error) = self
+                .dedupe
+                .release(DedupeScope::Content, key, markers.owner)
+                .await
         {
             warn!(%error, "could not release a content marker");
         }
     }
 
+    /// Releases the claims this delivery holds. A claim another delivery took over (this one's
+    /// lease ran out) is left alone.
     async fn release(&self, markers: Markers<'_>) {
-        if let Err(error) = self
+        match self
             .dedupe
-            .release(DedupeScope::EventId, markers.event_key)
+            .release(DedupeScope::EventId, markers.event_key, markers.owner)
             .await
         {
-            warn!(%error, "could not release the event marker; a retry is taken once the claim is stale");
+            Ok(true) => {}
+            Ok(false) => warn!("the event marker was taken over by another delivery; left to it"),
+            Err(error) => {
+                warn!(%error, "could not release the event marker; a retry is taken once the claim is stale")
+            }
         }
-        if let Some(key) = markers.content_key
-            && let Err(error) = self.dedupe.release(DedupeScope::Content, key).await
-        {
-            warn!(%error, "could not release the content marker; a retry is taken once the claim is stale");
+        if let Some(key) = markers.content_key {
+            match self
+                .dedupe
+                .release(DedupeScope::Content, key, markers.owner)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    warn!("the content marker was taken over by another delivery; left to it")
+                }
+                Err(error) => {
+                    warn!(%error, "could not release the content marker; a retry is taken once the claim is stale")
+                }
+            }
         }
     }
 
@@ -703,17 +754,28 @@ impl Router {
     async fn complete(&self, markers: Markers<'_>) {
         let content = async {
             match markers.content_key {
-                Some(key) => self.dedupe.complete(DedupeScope::Content, key).await,
-                None => Ok(()),
+                Some(key) => {
+                    self.dedupe
+                        .complete(DedupeScope::Content, key, markers.owner)
+                        .await
+                }
+                None => Ok(true),
             }
         };
         let (event, content) = futures::join!(
             self.dedupe
-                .complete(DedupeScope::EventId, markers.event_key),
+                .complete(DedupeScope::EventId, markers.event_key, markers.owner),
             content
         );
-        if let Err(error) = event.and(content) {
-            warn!(%error, "could not mark an event done; a retry may repeat its work");
+        match (event, content) {
+            (Ok(true), Ok(true)) => {}
+            (Err(error), _) | (_, Err(error)) => {
+                warn!(%error, "could not mark an event done; a retry may repeat its work")
+            }
+            _ => warn!(
+                "a marker of this event was taken over by another delivery (this one outlived \
+                 its lease); the other delivery finishes it"
+            ),
         }
     }
 
@@ -805,7 +867,10 @@ impl Router {
         let call = invocation.call;
         let Some(listener) = self.lazies.get(&call.name).cloned() else {
             error!(lazy = call.name, "no lazy listener with this name");
-            return Err(LazyError(format!("no lazy listener named {}", call.name)));
+            return Err(LazyError::permanent(format!(
+                "no lazy listener named {}",
+                call.name
+            )));
         };
         let started = Instant::now();
         let queued_ms = (Utc::now() - call.handed_off_at).num_milliseconds();
@@ -827,7 +892,15 @@ impl Router {
                 "lazy listener"
             ),
             Err(error) => {
-                error!(lazy = name, queued_ms, run_ms, %error, outcome = "failed", "lazy listener")
+                error!(
+                    lazy = name,
+                    queued_ms,
+                    run_ms,
+                    %error,
+                    retryable = error.retryable,
+                    outcome = "failed",
+                    "lazy listener"
+                )
             }
         }
         result
@@ -844,6 +917,8 @@ impl Router {
 struct Markers<'a> {
     event_key: &'a str,
     content_key: Option<&'a str>,
+    /// This delivery's token on the claims it makes.
+    owner: &'a str,
 }
 
 impl Markers<'_> {

@@ -5,16 +5,23 @@
 //! duplicate, and the work would be lost. A claim starts as `claimed` with a lease; the
 //! worker marks it `done` when the work is finished (or handed on). A redelivery finding a
 //! `claimed` marker whose lease ran out takes it over; one finding it `done` is a duplicate.
+//!
+//! Every claim carries its owner's token, and completing or releasing it is conditional on
+//! that token: a worker whose lease ran out and whose claim was taken over can neither mark
+//! the new owner's work done nor delete its claim.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 
-use crate::{StoreError, TTL_ATTRIBUTE, Table, get_s, is_conditional_failure, n, s};
+use crate::{
+    StoreError, TTL_ATTRIBUTE, Table, condition_held, get_s, is_conditional_failure, n, s,
+};
 
 const STATE: &str = "claim_state";
 const LEASE_UNTIL_MS: &str = "lease_until_ms";
 const CLAIMED: &str = "claimed";
 const DONE: &str = "done";
+const OWNER: &str = "claim_owner";
 
 /// What a claim found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,11 +39,13 @@ fn once_pk(scope: &str, key: &str) -> String {
 }
 
 impl Table {
-    /// Claims `key` in `scope` for `lease`; the marker lives `ttl` (longer than any redelivery).
+    /// Claims `key` in `scope` for `owner` (a token unique to the claiming worker) for
+    /// `lease`; the marker lives `ttl` (longer than any redelivery).
     pub async fn claim_leased(
         &self,
         scope: &str,
         key: &str,
+        owner: &str,
         lease: chrono::Duration,
         ttl: chrono::Duration,
     ) -> Result<Claim, StoreError> {
@@ -46,6 +55,7 @@ impl Table {
         item.insert(TTL_ATTRIBUTE.into(), n(now.timestamp() + ttl.num_seconds()));
         item.insert(STATE.into(), s(CLAIMED));
         item.insert(LEASE_UNTIL_MS.into(), n(now_ms + lease.num_milliseconds()));
+        item.insert(OWNER.into(), s(owner));
         let put = self
             .client
             .put_item()
@@ -88,27 +98,59 @@ impl Table {
         })
     }
 
-    /// Marks a claim done: every later claim of `key` is a duplicate until `ttl` runs out.
+    /// Marks `owner`'s claim done: every later claim of `key` is a duplicate until `ttl` runs
+    /// out. `false`: the claim is not `owner`'s any more (its lease ran out and another worker
+    /// took it over, or it was released): nothing was changed.
     pub async fn complete_claim(
         &self,
         scope: &str,
         key: &str,
+        owner: &str,
         ttl: chrono::Duration,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let expires = Utc::now().timestamp() + ttl.num_seconds();
-        self.client
-            .update_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::key(once_pk(scope, key), "ONCE")))
-            .update_expression("SET #state = :done, #ttl = :expires REMOVE #lease")
-            .expression_attribute_names("#state", STATE)
-            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
-            .expression_attribute_names("#lease", LEASE_UNTIL_MS)
-            .expression_attribute_values(":done", AttributeValue::S(DONE.into()))
-            .expression_attribute_values(":expires", n(expires))
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("UpdateItem", e))?;
-        Ok(())
+        condition_held(
+            "UpdateItem",
+            self.client
+                .update_item()
+                .table_name(&self.name)
+                .set_key(Some(Self::key(once_pk(scope, key), "ONCE")))
+                .update_expression("SET #state = :done, #ttl = :expires REMOVE #lease")
+                .condition_expression("#owner = :owner")
+                .expression_attribute_names("#state", STATE)
+                .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+                .expression_attribute_names("#lease", LEASE_UNTIL_MS)
+                .expression_attribute_names("#owner", OWNER)
+                .expression_attribute_values(":done", AttributeValue::S(DONE.into()))
+                .expression_attribute_values(":expires", n(expires))
+                .expression_attribute_values(":owner", s(owner))
+                .send()
+                .await,
+        )
+    }
+
+    /// Deletes `owner`'s claim (still `claimed`), so that a redelivery does the work again.
+    /// `false`: the claim is not `owner`'s (taken over, or already gone) or is done: nothing
+    /// was deleted.
+    pub async fn release_claim(
+        &self,
+        scope: &str,
+        key: &str,
+        owner: &str,
+    ) -> Result<bool, StoreError> {
+        condition_held(
+            "DeleteItem",
+            self.client
+                .delete_item()
+                .table_name(&self.name)
+                .set_key(Some(Self::key(once_pk(scope, key), "ONCE")))
+                .condition_expression("#owner = :owner AND #state = :claimed")
+                .expression_attribute_names("#owner", OWNER)
+                .expression_attribute_names("#state", STATE)
+                .expression_attribute_values(":owner", s(owner))
+                .expression_attribute_values(":claimed", s(CLAIMED))
+                .send()
+                .await,
+        )
     }
 }

@@ -14,11 +14,18 @@
 //! No transactions: a job is counted before it is written and uncounted after it is
 //! removed, so a crash between the two writes can only leave the count too high (the lane
 //! keeps draining, in order, until a drainer finds nothing behind the count and clears it).
+//!
+//! Lanes with waiting jobs are registered in one partition (`LANES` / `LANE#<lane>`, with a
+//! token rewritten on every queued job) so that a scheduled sweep finds a lane whose drainer
+//! died without a Scan: the registration is written after the job is counted, and the sweep
+//! forgets a lane only when it is idle and the token is still the one it read first (a job
+//! queued meanwhile rewrote it), so a lane with a waiting job is never forgotten.
+//!
 //! Plain conditional writes to one item never fail on contention, cost one write unit each
 //! (a transaction costs two per item), and keep moto fast: its TransactWriteItems copies the
 //! whole table first, about 0.1 ms per item stored.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use crate::{
     Item, StoreError, TTL_ATTRIBUTE, Table, condition_held, get_n, get_s, is_conditional_failure,
@@ -32,6 +39,9 @@ const LEASE_UNTIL_MS: &str = "lane_lease_until_ms";
 const WAITING: &str = "waiting";
 const ROLE: &str = "lane_role";
 const BODY: &str = "job";
+const QUEUED_AT_MS: &str = "queued_at_ms";
+const REGISTRY_PK: &str = "LANES";
+const REGISTRY_TOKEN: &str = "registration";
 
 fn lane_pk(lane: &str) -> String {
     format!("LANE#{lane}")
@@ -44,6 +54,17 @@ pub struct LaneJob {
     pub order: String,
     /// What the job is, as its writer serialised it.
     pub body: String,
+    /// When it was queued (`None` for a job queued by an older release).
+    pub queued_at: Option<DateTime<Utc>>,
+}
+
+/// A lane registered as having (had) waiting jobs, as [`Table::registered_lanes`] read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaneRegistration {
+    /// The lane.
+    pub lane: String,
+    /// The registration's token: [`Table::forget_lane`] removes it only if it is unchanged.
+    pub token: String,
 }
 
 /// A lane as [`Table::lane_state`] read it.
@@ -53,6 +74,8 @@ pub struct LaneState {
     pub draining: bool,
     /// Jobs counted as waiting.
     pub waiting: i64,
+    /// Someone (a drainer or an inline writer) holds the lane under a live lease.
+    pub held: bool,
 }
 
 /// How a lane is taken.
@@ -197,18 +220,22 @@ impl Table {
             .await
             .map_err(|e| StoreError::dynamo("GetItem", e))?;
         let now_ms = Utc::now().timestamp_millis();
-        Ok(out.item.map_or(LaneState::default(), |item| LaneState {
-            draining: get_s(&item, OWNER).is_some()
-                && get_s(&item, ROLE) == Some(LaneTake::ToDrain.role())
-                && get_n(&item, LEASE_UNTIL_MS).is_some_and(|until| until >= now_ms),
-            waiting: get_n(&item, WAITING).unwrap_or(0),
+        Ok(out.item.map_or(LaneState::default(), |item| {
+            let held = get_s(&item, OWNER).is_some()
+                && get_n(&item, LEASE_UNTIL_MS).is_some_and(|until| until >= now_ms);
+            LaneState {
+                draining: held && get_s(&item, ROLE) == Some(LaneTake::ToDrain.role()),
+                waiting: get_n(&item, WAITING).unwrap_or(0),
+                held,
+            }
         }))
     }
 
-    /// Queues a job in `lane` at `order`: counts it, then writes it, so the lane is never
-    /// idle while the job waits. Queuing the same job twice (a redelivery) keeps one copy,
-    /// counted once. A failure between the two writes leaves the count one too high, which
-    /// keeps the lane draining (in order, never inline) until a drainer uncounts it.
+    /// Queues a job in `lane` at `order`: counts it, registers the lane for the sweep, then
+    /// writes it, so the lane is never idle (nor unregistered) while the job waits. Queuing the
+    /// same job twice (a redelivery) keeps one copy, counted once. A failure between the writes
+    /// leaves the count one too high, which keeps the lane draining (in order, never inline)
+    /// until a drainer uncounts it.
     pub async fn queue_lane_job(
         &self,
         lane: &str,
@@ -217,12 +244,12 @@ impl Table {
         ttl: chrono::Duration,
     ) -> Result<(), StoreError> {
         self.count_lane_job(lane).await?;
+        self.register_lane(lane).await?;
+        let now = Utc::now();
         let mut item = Self::key(lane_pk(lane), &format!("{JOB_PREFIX}{order}"));
         item.insert(BODY.into(), s(body));
-        item.insert(
-            TTL_ATTRIBUTE.into(),
-            n(Utc::now().timestamp() + ttl.num_seconds()),
-        );
+        item.insert(QUEUED_AT_MS.into(), n(now.timestamp_millis()));
+        item.insert(TTL_ATTRIBUTE.into(), n(now.timestamp() + ttl.num_seconds()));
         match self
             .client
             .put_item()
@@ -236,6 +263,70 @@ impl Table {
             Err(e) if is_conditional_failure(&e) => self.uncount_lane_job(lane).await,
             Err(e) => Err(StoreError::dynamo("PutItem", e)),
         }
+    }
+
+    /// Registers `lane` for the sweep, with a fresh token (see [`Table::forget_lane`]).
+    async fn register_lane(&self, lane: &str) -> Result<(), StoreError> {
+        let mut item = Self::key(REGISTRY_PK.to_owned(), &lane_pk(lane));
+        item.insert(REGISTRY_TOKEN.into(), s(uuid::Uuid::new_v4().to_string()));
+        self.client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("PutItem", e))?;
+        Ok(())
+    }
+
+    /// Every lane registered as having had waiting jobs (one Query on one partition, paged).
+    pub async fn registered_lanes(&self) -> Result<Vec<LaneRegistration>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.name)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(REGISTRY_PK))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::dynamo("Query", e))?;
+            found.extend(out.items().iter().filter_map(|item| {
+                Some(LaneRegistration {
+                    lane: get_s(item, "sk")?.strip_prefix("LANE#")?.to_owned(),
+                    token: get_s(item, REGISTRY_TOKEN)?.to_owned(),
+                })
+            }));
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(found),
+            }
+        }
+    }
+
+    /// Forgets a registered lane the sweep found idle with nothing waiting, if its token is
+    /// still `registration.token` (read before the lane's state was). `false`: a job was
+    /// queued since; the lane stays registered.
+    pub async fn forget_lane(&self, registration: &LaneRegistration) -> Result<bool, StoreError> {
+        condition_held(
+            "DeleteItem",
+            self.client
+                .delete_item()
+                .table_name(&self.name)
+                .set_key(Some(Self::key(
+                    REGISTRY_PK.to_owned(),
+                    &lane_pk(&registration.lane),
+                )))
+                .condition_expression("#token = :token")
+                .expression_attribute_names("#token", REGISTRY_TOKEN)
+                .expression_attribute_values(":token", s(&registration.token))
+                .send()
+                .await,
+        )
     }
 
     async fn count_lane_job(&self, lane: &str) -> Result<(), StoreError> {
@@ -320,5 +411,10 @@ impl Table {
 fn lane_job(item: &Item) -> Option<LaneJob> {
     let order = get_s(item, "sk")?.strip_prefix(JOB_PREFIX)?.to_owned();
     let body = get_s(item, BODY)?.to_owned();
-    Some(LaneJob { order, body })
+    let queued_at = get_n(item, QUEUED_AT_MS).and_then(DateTime::from_timestamp_millis);
+    Some(LaneJob {
+        order,
+        body,
+        queued_at,
+    })
 }

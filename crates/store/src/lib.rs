@@ -36,7 +36,7 @@ use sirslack_domain::case::{AttachmentStatus, Case, CaseId};
 use sirslack_domain::status::CaseStatus;
 
 pub use claims::Claim;
-pub use lane::{LaneJob, LaneState, LaneTake};
+pub use lane::{LaneJob, LaneRegistration, LaneState, LaneTake};
 
 /// Partition key attribute name (string).
 pub const PARTITION_KEY: &str = "pk";

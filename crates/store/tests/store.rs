@@ -342,43 +342,116 @@ async fn leased_claims_are_held_done_or_taken_over_when_stale() {
     let hour = chrono::Duration::hours(1);
     let lease = chrono::Duration::minutes(5);
     assert_eq!(
-        table.claim_leased("ev", "A", lease, hour).await.unwrap(),
+        table
+            .claim_leased("ev", "A", "w1", lease, hour)
+            .await
+            .unwrap(),
         Claim::Claimed
     );
     assert_eq!(
-        table.claim_leased("ev", "A", lease, hour).await.unwrap(),
+        table
+            .claim_leased("ev", "A", "w2", lease, hour)
+            .await
+            .unwrap(),
         Claim::Held
     );
-    table.complete_claim("ev", "A", hour).await.unwrap();
+    assert!(table.complete_claim("ev", "A", "w1", hour).await.unwrap());
     assert_eq!(
-        table.claim_leased("ev", "A", lease, hour).await.unwrap(),
+        table
+            .claim_leased("ev", "A", "w3", lease, hour)
+            .await
+            .unwrap(),
         Claim::Done
     );
+    // A done claim is not released.
+    assert!(!table.release_claim("ev", "A", "w1").await.unwrap());
 
     // A claim whose lease ran out (its worker died) is taken over.
     let gone = chrono::Duration::seconds(-1);
     assert_eq!(
-        table.claim_leased("ev", "B", gone, hour).await.unwrap(),
+        table
+            .claim_leased("ev", "B", "w1", gone, hour)
+            .await
+            .unwrap(),
         Claim::Claimed
     );
     assert_eq!(
-        table.claim_leased("ev", "B", lease, hour).await.unwrap(),
+        table
+            .claim_leased("ev", "B", "w2", lease, hour)
+            .await
+            .unwrap(),
         Claim::Claimed
     );
     assert_eq!(
-        table.claim_leased("ev", "B", lease, hour).await.unwrap(),
+        table
+            .claim_leased("ev", "B", "w3", lease, hour)
+            .await
+            .unwrap(),
         Claim::Held
     );
-    table.forget_once("ev", "B").await.unwrap();
+    assert!(table.release_claim("ev", "B", "w2").await.unwrap());
     assert_eq!(
-        table.claim_leased("ev", "B", lease, hour).await.unwrap(),
+        table
+            .claim_leased("ev", "B", "w3", lease, hour)
+            .await
+            .unwrap(),
         Claim::Claimed
     );
 
     // A plain marker (put_once) counts as done.
     assert!(table.put_once("ev", "C", hour).await.unwrap());
     assert_eq!(
-        table.claim_leased("ev", "C", lease, hour).await.unwrap(),
+        table
+            .claim_leased("ev", "C", "w1", lease, hour)
+            .await
+            .unwrap(),
+        Claim::Done
+    );
+}
+
+/// A worker whose claim was taken over (its lease ran out while it was slow) can neither mark
+/// the new owner's work done nor delete its claim: the new owner's claim stands, held.
+#[tokio::test]
+async fn a_taken_over_claim_cannot_be_completed_or_released_by_its_old_owner() {
+    let table = table().await;
+    let hour = chrono::Duration::hours(1);
+    let lease = chrono::Duration::minutes(5);
+    let gone = chrono::Duration::seconds(-1);
+    assert_eq!(
+        table
+            .claim_leased("ev", "D", "slow", gone, hour)
+            .await
+            .unwrap(),
+        Claim::Claimed
+    );
+    assert_eq!(
+        table
+            .claim_leased("ev", "D", "retry", lease, hour)
+            .await
+            .unwrap(),
+        Claim::Claimed
+    );
+    assert!(!table.complete_claim("ev", "D", "slow", hour).await.unwrap());
+    assert!(!table.release_claim("ev", "D", "slow").await.unwrap());
+    // Still the retry's, still in progress: another delivery finds it held, not done or gone.
+    assert_eq!(
+        table
+            .claim_leased("ev", "D", "third", lease, hour)
+            .await
+            .unwrap(),
+        Claim::Held
+    );
+    assert!(
+        table
+            .complete_claim("ev", "D", "retry", hour)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        table
+            .claim_leased("ev", "D", "third", lease, hour)
+            .await
+            .unwrap(),
         Claim::Done
     );
 }
@@ -504,6 +577,55 @@ async fn a_lane_is_idle_only_when_unowned_and_empty_and_drains_in_order() {
             .await
             .unwrap()
     );
+}
+
+/// The sweep finds every lane with waiting jobs, and forgets a lane only when it is idle and
+/// nothing was queued since it read the registration.
+#[tokio::test]
+async fn lanes_with_waiting_jobs_stay_registered_for_the_sweep_until_found_idle() {
+    let table = table().await;
+    let day = chrono::Duration::days(1);
+    assert!(table.registered_lanes().await.unwrap().is_empty());
+    let before = Utc::now() - chrono::Duration::seconds(1);
+    table
+        .queue_lane_job("C7", "1.0#message", "first", day)
+        .await
+        .unwrap();
+    let jobs = table.lane_jobs("C7", 25).await.unwrap();
+    assert!(jobs[0].queued_at.is_some_and(|at| at >= before));
+    let state = table.lane_state("C7").await.unwrap();
+    assert_eq!((state.waiting, state.held), (1, false));
+    let read = table.registered_lanes().await.unwrap();
+    assert_eq!(
+        read.iter().map(|r| r.lane.as_str()).collect::<Vec<_>>(),
+        ["C7"]
+    );
+
+    // A job queued after the sweep read the registration keeps the lane registered.
+    table
+        .queue_lane_job("C7", "2.0#message", "second", day)
+        .await
+        .unwrap();
+    assert!(!table.forget_lane(&read[0]).await.unwrap());
+    assert_eq!(table.registered_lanes().await.unwrap().len(), 1);
+
+    // Held by someone: the sweep sees it.
+    let lease = chrono::Duration::minutes(1);
+    assert!(
+        table
+            .take_lane("C7", "drain", LaneTake::ToDrain, lease)
+            .await
+            .unwrap()
+    );
+    assert!(table.lane_state("C7").await.unwrap().held);
+    for job in table.lane_jobs("C7", 25).await.unwrap() {
+        table.finish_lane_job("C7", &job.order).await.unwrap();
+    }
+    assert!(table.finish_draining_lane("C7", "drain").await.unwrap());
+    assert!(!table.lane_state("C7").await.unwrap().held);
+    let read = table.registered_lanes().await.unwrap();
+    assert!(table.forget_lane(&read[0]).await.unwrap());
+    assert!(table.registered_lanes().await.unwrap().is_empty());
 }
 
 #[tokio::test]

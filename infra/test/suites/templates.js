@@ -294,6 +294,58 @@ module.exports = function templateSuites({ templates }) {
       assert.deepEqual(slackJson.Outputs.EventsHandlerDeadLetterQueueUrl.Value, { Ref: dlqId });
     });
 
+    it('sweeps the events handler\'s channel lanes on a schedule, with retries and its DLQ', () => {
+      const handlerId = functionId(slack, 'EventsHandlerFunction');
+      const dlqId = logicalId(slack, 'AWS::SQS::Queue', 'EventsHandlerDeadLetters');
+      const ruleId = logicalId(slack, 'AWS::Events::Rule', 'EventsHandlerLaneSweepRule');
+      assert.equal(contract.LANE_SWEEP_SCHEDULE, 'rate(5 minutes)');
+      const rule = slackJson.Resources[ruleId].Properties;
+      // The account's default bus, as every schedule.
+      assert.equal(rule.EventBusName, undefined);
+      assert.equal(rule.ScheduleExpression, contract.LANE_SWEEP_SCHEDULE);
+      assert.deepEqual(rule.Targets, [
+        {
+          Arn: getAttArn(handlerId),
+          Id: rule.Targets[0].Id,
+          DeadLetterConfig: { Arn: getAttArn(dlqId) },
+          RetryPolicy: { MaximumRetryAttempts: contract.ASYNC_RETRY_ATTEMPTS, MaximumEventAgeInSeconds: 600 },
+        },
+      ]);
+      slack.hasResourceProperties('AWS::Lambda::Permission', {
+        Principal: 'events.amazonaws.com',
+        FunctionName: getAttArn(handlerId),
+        SourceArn: getAttArn(ruleId),
+      });
+      // The handler recognises the Scheduled Event it delivers (crates/events-handler/src/handler.rs).
+      const handlerRs = fs.readFileSync(path.join(REPO_ROOT, 'crates/events-handler/src/handler.rs'), 'utf8');
+      assert.match(handlerRs, /Some\("aws\.events"\)/);
+      assert.match(handlerRs, /Some\("Scheduled Event"\)/);
+    });
+
+    it('alarms on repeated wrong one-time codes, from the metric the command handler emits', () => {
+      const { SECURITY_REFUSALS } = contract;
+      slack.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'sirslack',
+        MetricName: 'SecurityRefusals',
+        Dimensions: Match.arrayWith([
+          { Name: 'Function', Value: 'command-handler' },
+          { Name: 'Reason', Value: 'code_invalid' },
+        ]),
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: SECURITY_REFUSALS.wrongCodeAlarmThreshold,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        AlarmDescription: Match.stringLikeRegexp('wrong /security-ir one-time codes'),
+      });
+      // The names the Rust code emits.
+      const authorizeRs = 'crates/command-handler/src/authorize/mod.rs';
+      assert.equal(rustString(authorizeRs, 'SECURITY_METRICS_NAMESPACE'), SECURITY_REFUSALS.namespace);
+      assert.equal(rustString(authorizeRs, 'SECURITY_REFUSALS_METRIC'), SECURITY_REFUSALS.metricName);
+      assert.equal(rustString(authorizeRs, 'METRICS_FUNCTION'), SECURITY_REFUSALS.functionDimension);
+      const source = fs.readFileSync(path.join(REPO_ROOT, authorizeRs), 'utf8');
+      assert.ok(source.includes(`Self::CodeInvalid => "${SECURITY_REFUSALS.wrongCodeReason}"`));
+    });
+
     it('sends the command handler\'s failed async invocations to its DLQ', () => {
       const dlqId = logicalId(slack, 'AWS::SQS::Queue', 'CommandHandlerDeadLetters');
       const fn = slackJson.Resources[functionId(slack, 'CommandHandlerFunction')].Properties;
@@ -313,8 +365,8 @@ module.exports = function templateSuites({ templates }) {
       assert.equal(queue.VisibilityTimeout, 900 * 6);
       assert.ok(queue.VisibilityTimeout >= 6 * contract.FUNCTIONS.slackClient.timeoutSeconds);
       assert.deepEqual(queue.RedrivePolicy, { deadLetterTargetArn: getAttArn(dlqId), maxReceiveCount: 5 });
-      // This rule and the events handler's lazy-work rule.
-      slack.resourceCountIs('AWS::Events::Rule', 2);
+      // This rule, the events handler's lazy-work rule and its lane sweep.
+      slack.resourceCountIs('AWS::Events::Rule', 3);
       slack.hasResourceProperties('AWS::Events::Rule', {
         EventBusName: bus,
         EventPattern: Match.exact({
@@ -429,8 +481,8 @@ module.exports = function templateSuites({ templates }) {
         Schema: Match.objectLike({ type: 'object', required: ['type'] }),
       });
       // API Gateway may invoke the handler for this method only (no test-invoke permission); the
-      // other permission is the lazy-work rule's.
-      slack.resourceCountIs('AWS::Lambda::Permission', 2);
+      // other permissions are the lazy-work rule's and the lane sweep's.
+      slack.resourceCountIs('AWS::Lambda::Permission', 3);
       slack.hasResourceProperties('AWS::Lambda::Permission', {
         Principal: 'apigateway.amazonaws.com',
         FunctionName: getAttArn(handlerId),
@@ -499,15 +551,24 @@ module.exports = function templateSuites({ templates }) {
       });
     });
 
-    it('writes the plain SSM parameters (workspace ID, channel prefix, command policy when given)', () => {
+    it('writes the plain SSM parameters (workspace ID, channel prefix, and always the command policy)', () => {
       slack.resourceCountIs('AWS::SSM::Parameter', 3);
       slack.hasResourceProperties('AWS::SSM::Parameter', { Name: prefixed('/slackWorkspaceId'), Type: 'String', Value: { Ref: 'slackWorkspaceId' } });
       slack.hasResourceProperties('AWS::SSM::Parameter', { Name: prefixed('/slackChannelPrefix'), Type: 'String', Value: { Ref: 'channelPrefix' } });
-      slack.hasResource('AWS::SSM::Parameter', {
-        Condition: 'HasCommandPolicy',
-        Properties: { Name: prefixed('/slackCommandPolicy'), Type: 'String', Value: { Ref: 'commandPolicy' } },
-      });
-      assert.deepEqual(slackJson.Conditions.HasCommandPolicy, { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'commandPolicy' }, ''] }] });
+      // The policy parameter exists whatever is deployed: the handler refuses everything but help
+      // when it is missing, so an open policy is the explicit value {"version":1}.
+      const [policyParameter] = Object.values(slack.findResources('AWS::SSM::Parameter', {
+        Properties: { Name: prefixed('/slackCommandPolicy') },
+      }));
+      assert.ok(policyParameter, 'the command policy parameter is created');
+      assert.equal(policyParameter.Condition, undefined, 'created unconditionally');
+      assert.deepEqual(policyParameter.Properties.Value, { Ref: 'commandPolicy' });
+      assert.equal(slackJson.Conditions?.HasCommandPolicy, undefined);
+      assert.equal(slackJson.Parameters.commandPolicy.Default, contract.OPEN_COMMAND_POLICY);
+      assert.equal(slackJson.Parameters.commandPolicy.MinLength, 1);
+      const policyRs = 'crates/command-handler/src/authorize/policy.rs';
+      const source = fs.readFileSync(path.join(REPO_ROOT, policyRs), 'utf8');
+      assert.ok(source.includes(`pub const OPEN_POLICY: &str = r#"${contract.OPEN_COMMAND_POLICY}"#;`), policyRs);
     });
 
     it('takes only non-secret parameters, with the documented defaults and formats', () => {

@@ -3,7 +3,9 @@
 //!
 //! 1. **Channel membership**: only members of the case channel may run commands in it,
 //!    verified with Slack (`conversations.members`) and remembered briefly.
-//! 2. **Policy** (optional, [`policy`]): which users or user groups may run which subcommands.
+//! 2. **Policy** ([`policy`]): which users or user groups may run which subcommands. The
+//!    parameter must exist: missing, blank, unreadable or invalid refuses everything but `help`
+//!    (an open policy is the value [`policy::OPEN_POLICY`]).
 //! 3. **Step-up** (optional, [`totp`]): `close` and `update-status` need a valid 6-digit code
 //!    from a person who has a TOTP secret in SSM
 //!    (`<OTP_SECRET_PARAMETER_PREFIX>/<userId>/otpSecret`, a SecureString). Each code is
@@ -54,7 +56,7 @@ pub enum Refusal {
     SlackUnavailable,
     /// The policy does not allow them this subcommand.
     PolicyDenied,
-    /// The policy exists but cannot be read or is invalid (fail closed).
+    /// The policy is missing, blank, unreadable or invalid (fail closed).
     PolicyUnavailable,
     /// A one-time code is needed and none was given.
     CodeRequired,
@@ -72,7 +74,50 @@ pub enum Refusal {
     StepUpUnavailable,
 }
 
+/// The CloudWatch namespace and metric of security refusals (an embedded-metric-format line
+/// per refusal, dimensions `Function` and `Reason`); infra alarms on repeated wrong codes.
+pub const SECURITY_METRICS_NAMESPACE: &str = "sirslack";
+/// See [`SECURITY_METRICS_NAMESPACE`].
+pub const SECURITY_REFUSALS_METRIC: &str = "SecurityRefusals";
+/// The `Function` dimension of the command handler's metrics.
+pub const METRICS_FUNCTION: &str = "command-handler";
+
 impl Refusal {
+    /// Whether this refusal is a security event (someone tried something they may not, or a
+    /// control failed closed): logged at ERROR, so it shows at every log level, and counted.
+    /// The others (Slack or SSM unavailable, a code not given yet) are operational.
+    pub fn is_security(&self) -> bool {
+        matches!(
+            self,
+            Self::NotChannelMember
+                | Self::PolicyDenied
+                | Self::PolicyUnavailable
+                | Self::CodeInvalid
+                | Self::CodeReused
+                | Self::TooManyFailures
+                | Self::NotEnrolled
+        )
+    }
+
+    /// The embedded-metric-format line counting one security refusal (printed to stdout, which
+    /// CloudWatch Logs turns into the `SecurityRefusals` metric).
+    pub fn metric_line(&self, timestamp_ms: i64) -> String {
+        serde_json::json!({
+            "_aws": {
+                "Timestamp": timestamp_ms,
+                "CloudWatchMetrics": [{
+                    "Namespace": SECURITY_METRICS_NAMESPACE,
+                    "Dimensions": [["Function", "Reason"]],
+                    "Metrics": [{"Name": SECURITY_REFUSALS_METRIC, "Unit": "Count"}]
+                }]
+            },
+            "Function": METRICS_FUNCTION,
+            "Reason": self.reason(),
+            SECURITY_REFUSALS_METRIC: 1
+        })
+        .to_string()
+    }
+
     /// A short stable reason for logs and metrics.
     pub fn reason(&self) -> &'static str {
         match self {
@@ -105,9 +150,10 @@ impl Refusal {
                 "You are not allowed to run `/security-ir {name}`: the workspace's command policy \
                  does not list you. Ask your security administrator for access."
             ),
-            Self::PolicyUnavailable => "The command policy could not be read or is invalid, so \
-                                        commands are refused for now. Ask your security \
-                                        administrator to check it."
+            Self::PolicyUnavailable => "The command policy is missing, could not be read or is \
+                                        invalid, so commands are refused for now (`/security-ir \
+                                        help` still works). Ask your security administrator to \
+                                        check it."
                 .to_owned(),
             Self::CodeRequired => format!(
                 "`/security-ir {name}` needs the 6-digit code from your authenticator app, for \
@@ -326,7 +372,13 @@ impl Authorizer {
             Refusal::PolicyUnavailable
         })?;
         let Some(text) = text else {
-            return Ok(None);
+            // Fail closed: an open policy is a value (`{"version":1}`), never an absence.
+            error!(
+                parameter = %name,
+                security = "policy_missing",
+                "the command policy parameter is missing or blank; refusing every command but help"
+            );
+            return Err(Refusal::PolicyUnavailable);
         };
         Policy::parse(&text).map(|policy| Some(Arc::new(policy))).map_err(|policy_error| {
             error!(parameter = %name, error = %policy_error, "the command policy is invalid; refusing commands");
@@ -413,6 +465,33 @@ fn chrono_duration(duration: Duration) -> chrono::Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn security_refusals_are_counted_with_their_reason() {
+        for refusal in [
+            Refusal::CodeInvalid,
+            Refusal::TooManyFailures,
+            Refusal::PolicyDenied,
+            Refusal::PolicyUnavailable,
+        ] {
+            assert!(refusal.is_security(), "{refusal:?}");
+            let line: serde_json::Value =
+                serde_json::from_str(&refusal.metric_line(1_767_268_800_000)).unwrap();
+            assert_eq!(line["SecurityRefusals"], 1);
+            assert_eq!(line["Reason"], refusal.reason());
+            assert_eq!(line["Function"], "command-handler");
+            assert_eq!(
+                line["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+                "sirslack"
+            );
+            assert_eq!(
+                line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+                serde_json::json!([["Function", "Reason"]])
+            );
+        }
+        assert!(!Refusal::SlackUnavailable.is_security());
+        assert!(!Refusal::CodeRequired.is_security());
+    }
 
     #[test]
     fn refusals_explain_and_never_echo_codes() {

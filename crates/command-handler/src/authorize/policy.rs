@@ -20,6 +20,8 @@
 //! class (`readOnly`, `mutating`, `close`); a class without a rule is open to every channel
 //! member. `help` is always allowed. Unknown fields, subcommands or malformed IDs make the
 //! whole policy invalid, and an invalid policy refuses every command but `help` (fail closed).
+//! So does a missing or blank parameter: an open policy is a value ([`OPEN_POLICY`]), never an
+//! absence.
 
 use std::collections::BTreeMap;
 
@@ -28,6 +30,11 @@ use sirslack_domain::{Command, CommandClass};
 
 /// The policy format this code reads.
 pub const POLICY_VERSION: u32 = 1;
+
+/// The explicit open policy: every channel member may run every subcommand. The Slack stack's
+/// default `commandPolicy` (infra `OPEN_COMMAND_POLICY`): the parameter always exists, because
+/// a missing, blank or unreadable policy refuses everything but `help` (fail closed).
+pub const OPEN_POLICY: &str = r#"{"version":1}"#;
 
 /// Subcommands a policy may name (the canonical names of [`Command::name`], `help` excepted).
 pub const POLICY_SUBCOMMANDS: [&str; 6] = [

@@ -338,77 +338,198 @@ const LANE_POLL: Duration = Duration::from_millis(250);
 const LANE_COUNT_SETTLE: Duration = Duration::from_secs(2);
 
 /// The lazy listener: drains a channel's lane (and still runs a bare job, as handed off by an
-/// earlier release).
+/// earlier release). A job that cannot be written yet stays queued, the lane is given back and
+/// the failure is retryable, so Lambda runs the drain again (then the DLQ and its alarm), and
+/// the lane sweep picks it up after that.
 pub async fn run_lazy(app: &App, request: LazyRequest) -> Result<(), LazyError> {
     if let Ok(job) = serde_json::from_value::<CommentJob>(request.payload.clone()) {
-        return run_job(app, &job).await;
+        let age = chrono::Utc::now() - request.handed_off_at;
+        return match run_job(app, &job, age).await {
+            JobEnd::Written | JobEnd::GaveUp => Ok(()),
+            JobEnd::Retry(error) => Err(LazyError::retryable(error.to_string())),
+        };
     }
-    let drain: LaneDrain = serde_json::from_value(request.payload)
-        .map_err(|error| LazyError(format!("not a comment job or lane drain: {error}")))?;
-    drain_lane(app, drain).await
+    let drain: LaneDrain = serde_json::from_value(request.payload).map_err(|error| {
+        error!(%error, "lazy comment work that is neither a job nor a lane drain; dropped");
+        LazyError::permanent(format!("not a comment job or lane drain: {error}"))
+    })?;
+    drain_lane(app, drain).await.map(|_| ())
+}
+
+/// What a lane sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Lanes registered as having had waiting jobs.
+    pub lanes_seen: usize,
+    /// Lanes with waiting jobs and nobody holding them, drained.
+    pub lanes_drained: usize,
+    /// Lanes found idle and empty, forgotten.
+    pub lanes_forgotten: usize,
+    /// Lanes whose drain failed (their jobs stay queued for the next sweep).
+    pub lanes_failed: usize,
+}
+
+/// The scheduled lane sweep: drains every lane that has waiting jobs and nobody holding it (a
+/// drainer that failed or died, a hand-off that never arrived), and forgets lanes found idle.
+/// Every lane is tried; if any drain failed, the sweep fails (retryable), so Lambda retries it
+/// and the Errors alarm sees it.
+pub async fn sweep_lanes(app: &App) -> Result<SweepReport, LazyError> {
+    let registered = app
+        .table
+        .registered_lanes()
+        .await
+        .map_err(|error| LazyError::retryable(error.to_string()))?;
+    let mut report = SweepReport {
+        lanes_seen: registered.len(),
+        ..SweepReport::default()
+    };
+    let mut last_failure = None;
+    for registration in registered {
+        let lane = registration.lane.clone();
+        let state = match app.table.lane_state(&lane).await {
+            Ok(state) => state,
+            Err(error) => {
+                warn!(lane, %error, "lane sweep could not read a lane");
+                report.lanes_failed += 1;
+                last_failure = Some(error.to_string());
+                continue;
+            }
+        };
+        if state.held {
+            // Its holder writes what waits, or its lease runs out and the next sweep does.
+            continue;
+        }
+        if state.waiting <= 0 {
+            match app.table.forget_lane(&registration).await {
+                Ok(true) => report.lanes_forgotten += 1,
+                Ok(false) => {}
+                Err(error) => warn!(lane, %error, "lane sweep could not forget an idle lane"),
+            }
+            continue;
+        }
+        info!(
+            lane,
+            waiting = state.waiting,
+            "lane sweep: jobs wait with nobody draining"
+        );
+        match drain_lane(
+            app,
+            LaneDrain {
+                lane: lane.clone(),
+                owner: None,
+            },
+        )
+        .await
+        {
+            Ok(_) => report.lanes_drained += 1,
+            Err(error) => {
+                report.lanes_failed += 1;
+                last_failure = Some(error.message);
+            }
+        }
+    }
+    match last_failure {
+        None => Ok(report),
+        Some(message) => Err(LazyError::retryable(format!(
+            "{} of {} channel lanes could not be drained (last: {message})",
+            report.lanes_failed, report.lanes_seen
+        ))),
+    }
 }
 
 /// Takes the lane (waiting while another holds it, unless the lane empties meanwhile), then
-/// writes its jobs in order until none is left.
-async fn drain_lane(app: &App, drain: LaneDrain) -> Result<(), LazyError> {
-    let store = |error: sirslack_store::StoreError| LazyError(error.to_string());
+/// writes its jobs in order until none is left. Whatever goes wrong after the lane is taken,
+/// it is given back before the (retryable) error is returned, so the next drain, a Lambda
+/// retry or the sweep need not wait for the lease to run out. `Ok(false)`: someone else
+/// drains it.
+async fn drain_lane(app: &App, drain: LaneDrain) -> Result<bool, LazyError> {
     let lane = drain.lane;
     let owner = drain.owner.unwrap_or_else(new_owner);
+    if !take_to_drain(app, &lane, &owner).await? {
+        return Ok(false);
+    }
+    match drain_taken(app, &lane, &owner).await {
+        Ok(()) => Ok(true),
+        Err(error) => {
+            give_back(app, &lane, &owner).await;
+            error!(lane, %error, "channel lane drain failed; its jobs stay queued and the lane was given back");
+            Err(error)
+        }
+    }
+}
+
+fn store_failure(error: sirslack_store::StoreError) -> LazyError {
+    LazyError::retryable(error.to_string())
+}
+
+/// `false`: nothing to do (another drainer holds the lane, or nothing waits).
+async fn take_to_drain(app: &App, lane: &str, owner: &str) -> Result<bool, LazyError> {
     let lease = lease(app.config.drain_lane_lease);
     let give_up_at = Instant::now() + app.config.drain_lane_lease + Duration::from_secs(10);
     loop {
         if app
             .table
-            .take_lane(&lane, &owner, LaneTake::ToDrain, lease)
+            .take_lane(lane, owner, LaneTake::ToDrain, lease)
             .await
-            .map_err(store)?
+            .map_err(store_failure)?
         {
-            break;
+            return Ok(true);
         }
         // A live drainer writes everything queued before it gives the lane back; an ack path
         // holding the lane for an inline copy does not, so this drain waits for it.
-        let state = app.table.lane_state(&lane).await.map_err(store)?;
+        let state = app.table.lane_state(lane).await.map_err(store_failure)?;
         if state.draining || state.waiting <= 0 {
-            return Ok(());
+            return Ok(false);
         }
         if Instant::now() > give_up_at {
             error!(
                 lane,
-                "channel lane held too long; its jobs wait for the next drain"
+                "channel lane held too long; its jobs wait for the next drain or sweep"
             );
-            return Err(LazyError("channel lane held too long".into()));
+            return Err(LazyError::retryable("channel lane held too long"));
         }
         tokio::time::sleep(LANE_POLL).await;
     }
+}
+
+/// Drains a lane `owner` holds. Returns when the lane was given back empty, or lost to
+/// another drainer.
+async fn drain_taken(app: &App, lane: &str, owner: &str) -> Result<(), LazyError> {
+    let lease = lease(app.config.drain_lane_lease);
     let mut written = 0usize;
     // A count with nothing behind it: since when, at what value.
     let mut counted_missing: Option<(i64, Instant)> = None;
     loop {
         let jobs = app
             .table
-            .lane_jobs(&lane, DRAIN_PAGE)
+            .lane_jobs(lane, DRAIN_PAGE)
             .await
-            .map_err(store)?;
+            .map_err(store_failure)?;
         if jobs.is_empty() {
             if app
                 .table
-                .finish_draining_lane(&lane, &owner)
+                .finish_draining_lane(lane, owner)
                 .await
-                .map_err(store)?
+                .map_err(store_failure)?
             {
                 info!(lane, written, "channel lane drained");
                 return Ok(());
             }
             // Counted but not there: a job being queued this instant (it shows in a moment),
             // or one whose writer crashed between counting and writing it (it never will).
-            let counted = app.table.lane_state(&lane).await.map_err(store)?.waiting;
+            let counted = app
+                .table
+                .lane_state(lane)
+                .await
+                .map_err(store_failure)?
+                .waiting;
             match counted_missing {
                 Some((seen, since)) if seen == counted && since.elapsed() >= LANE_COUNT_SETTLE => {
                     if app
                         .table
-                        .uncount_lost_lane_jobs(&lane, &owner, counted)
+                        .uncount_lost_lane_jobs(lane, owner, counted)
                         .await
-                        .map_err(store)?
+                        .map_err(store_failure)?
                     {
                         warn!(
                             lane,
@@ -427,41 +548,68 @@ async fn drain_lane(app: &App, drain: LaneDrain) -> Result<(), LazyError> {
         for queued in jobs {
             if !app
                 .table
-                .take_lane(&lane, &owner, LaneTake::ToDrain, lease)
+                .take_lane(lane, owner, LaneTake::ToDrain, lease)
                 .await
-                .map_err(store)?
+                .map_err(store_failure)?
             {
                 // Our lease ran out and another drainer took over: it carries on.
                 warn!(lane, "lost a channel lane to another drainer");
                 return Ok(());
             }
             match serde_json::from_str::<CommentJob>(&queued.body) {
-                // Failed for good: told to the author and the operator; the lane moves on.
                 Ok(job) => {
-                    let _ = run_job(app, &job).await;
+                    // A job queued by an older release has no time: counted as old, so a
+                    // failure is told to its author rather than kept.
+                    let age = queued
+                        .queued_at
+                        .map_or(chrono::Duration::MAX, |at| chrono::Utc::now() - at);
+                    match run_job(app, &job, age).await {
+                        // Failed for good: told to the author and the operator; the lane
+                        // moves on.
+                        JobEnd::Written | JobEnd::GaveUp => {}
+                        // Not yet: the job stays first in its lane, in order.
+                        JobEnd::Retry(error) => {
+                            return Err(LazyError::retryable(format!(
+                                "a queued comment could not be written yet: {error}"
+                            )));
+                        }
+                    }
                 }
                 Err(error) => {
-                    error!(lane, order = queued.order, %error, "unreadable job in a channel lane");
+                    error!(lane, order = queued.order, %error, "unreadable job in a channel lane; removed");
                 }
             }
             app.table
-                .finish_lane_job(&lane, &queued.order)
+                .finish_lane_job(lane, &queued.order)
                 .await
-                .map_err(store)?;
+                .map_err(store_failure)?;
             written += 1;
         }
     }
 }
 
-/// Writes one job: retries transient failures, then tells the author and the operator.
-async fn run_job(app: &App, job: &CommentJob) -> Result<(), LazyError> {
+/// How a job run ended.
+#[derive(Debug)]
+enum JobEnd {
+    /// Its comments are in SIR.
+    Written,
+    /// Failed for good: its author (if any) and the operator were told.
+    GaveUp,
+    /// Failed for now, and young enough to be tried again later: nobody was told yet.
+    Retry(SyncError),
+}
+
+/// Writes one job: retries transient failures a few times; then, if the job is younger than
+/// the give-up age, leaves it for a later run ([`JobEnd::Retry`]); otherwise (or on a
+/// permanent failure) tells the author and the operator.
+async fn run_job(app: &App, job: &CommentJob, age: chrono::Duration) -> JobEnd {
     let mut pause = LAZY_BACKOFF;
     let mut attempt = 1;
     loop {
         match write(app, job).await {
             Ok(parts) => {
                 info!(job = job.kind(), case_id = %job.case_id(), parts, attempt, "copied to SIR");
-                return Ok(());
+                return JobEnd::Written;
             }
             Err(error) if error.is_transient() && attempt < LAZY_ATTEMPTS => {
                 warn!(job = job.kind(), %error, attempt, "copy to SIR failed; retrying");
@@ -469,21 +617,37 @@ async fn run_job(app: &App, job: &CommentJob) -> Result<(), LazyError> {
                 pause *= 2;
                 attempt += 1;
             }
+            Err(error) if error.is_transient() && !too_old(app, age) => {
+                warn!(
+                    job = job.kind(),
+                    case_id = %job.case_id(),
+                    %error,
+                    attempt,
+                    age_s = age.num_seconds(),
+                    "copy to SIR failed; kept for a later run"
+                );
+                return JobEnd::Retry(error);
+            }
             Err(error) => {
                 error!(
                     job = job.kind(),
                     case_id = %job.case_id(),
                     %error,
                     attempt,
+                    age_s = age.num_seconds(),
                     "copy to SIR failed for good"
                 );
                 if let Some((channel, user)) = job.person_to_notify() {
                     notify_user(app, channel, user, &refused_notice(job.case_id(), &error)).await;
                 }
-                return Err(LazyError(error.to_string()));
+                return JobEnd::GaveUp;
             }
         }
     }
+}
+
+fn too_old(app: &App, age: chrono::Duration) -> bool {
+    chrono::Duration::from_std(app.config.lane_job_give_up).map_or(true, |limit| age >= limit)
 }
 
 fn refused_notice(case_id: &CaseId, error: &SyncError) -> String {

@@ -95,14 +95,41 @@ pub async fn on_file_shared(app: &App, request: EventRequest) -> Result<Outcome,
     Ok(Outcome::ack(Ack::Empty).with_hand_off(hand_off))
 }
 
-/// The lazy listener.
+/// The lazy listener. A permanent failure is told to the person (and logged) and the run
+/// succeeds; a transient one that outlasted the retries here fails the run (retryable), so
+/// Lambda runs it again, then parks it in the DLQ whose alarm tells the operator. The person
+/// hears of a delay once, not once per retry.
 pub async fn run_lazy(app: &App, request: LazyRequest) -> Result<(), LazyError> {
-    let job: FileJob = serde_json::from_value(request.payload)
-        .map_err(|error| LazyError(format!("not a file job: {error}")))?;
+    let job: FileJob = serde_json::from_value(request.payload).map_err(|error| {
+        error!(%error, "lazy file work that is not a file job; dropped");
+        LazyError::permanent(format!("not a file job: {error}"))
+    })?;
     match transfer(app, &job).await {
         Ok(outcome) => {
             info!(case_id = %job.case_id, file_id = job.file_id, outcome, "file shared in Slack");
             Ok(())
+        }
+        Err(error) if error.is_transient() => {
+            error!(case_id = %job.case_id, file_id = job.file_id, %error, "file not attached to the case yet; the invocation fails so that it is retried");
+            let first_notice = app
+                .table
+                .put_once(
+                    "file-delay-notice",
+                    &format!("{}-{}", job.channel, job.file_id),
+                    chrono::Duration::days(1),
+                )
+                .await
+                .unwrap_or(true);
+            if first_notice {
+                let notice = format!(
+                    "Your file could not be attached to SIR case {} yet: {}. It is retried \
+                     automatically; if it keeps failing, the integration's operators are alerted.",
+                    job.case_id,
+                    error.for_people()
+                );
+                notify_user(app, &job.channel, &job.user, &notice).await;
+            }
+            Err(LazyError::retryable(error.to_string()))
         }
         Err(error) => {
             error!(case_id = %job.case_id, file_id = job.file_id, %error, "file not attached to the case");
@@ -113,7 +140,7 @@ pub async fn run_lazy(app: &App, request: LazyRequest) -> Result<(), LazyError> 
                 error.for_people()
             );
             notify_user(app, &job.channel, &job.user, &notice).await;
-            Err(LazyError(error.to_string()))
+            Err(LazyError::permanent(error.to_string()))
         }
     }
 }

@@ -563,9 +563,16 @@ async fn a_redelivery_never_keeps_a_content_marker_it_took() {
     // event marker is done: the redelivery is a duplicate and leaves the content free.
     world
         .dedupe
-        .complete(DedupeScope::EventId, "Ev1")
+        .claim(DedupeScope::EventId, "Ev1", "first")
         .await
         .unwrap();
+    assert!(
+        world
+            .dedupe
+            .complete(DedupeScope::EventId, "Ev1", "first")
+            .await
+            .unwrap()
+    );
     let body = event_body("Ev1", TEAM, message("C1", "1.1"));
     assert_eq!(
         world.router.handle(&signed(&body)).await.status(),
@@ -591,9 +598,12 @@ async fn a_redelivery_of_work_still_claimed_is_asked_again_and_a_stale_claim_is_
     })
     .build();
     // The first delivery claimed both markers and its process died before finishing.
-    dedupe.claim(DedupeScope::EventId, "Ev1").await.unwrap();
     dedupe
-        .claim(DedupeScope::Content, "message:C1:1.1")
+        .claim(DedupeScope::EventId, "Ev1", "dead-delivery")
+        .await
+        .unwrap();
+    dedupe
+        .claim(DedupeScope::Content, "message:C1:1.1", "dead-delivery")
         .await
         .unwrap();
     let body = event_body("Ev1", TEAM, message("C1", "1.1"));
