@@ -289,11 +289,12 @@ impl<P: Publish> Poller<P> {
             Utc::now(),
             self.config.attachment_recheck,
             self.config.attachment_rechecks_per_run,
+            self.config.sync_floor,
         );
         tracing::info!(
             listed = entries.len(),
             to_sync = selection.syncs.len(),
-            closed_listings = selection.listings.len(),
+            stored_from_listing = selection.listings.len(),
             "reconcile selection"
         );
 
