@@ -437,6 +437,7 @@ impl<'a, P: Publish> Invocation<'a, P> {
             publisher: &self.poller.publisher,
             owner: &self.owner,
             lease: self.poller.config.case_lease,
+            floor: self.poller.config.sync_floor,
         };
         context.sync_case(case_id, kind, || self.team()).await
     }

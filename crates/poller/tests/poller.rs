@@ -861,6 +861,13 @@ async fn open_cases_last_updated_before_the_sync_floor_get_no_channel_until_upda
     let stored = world.table().snapshot(&id(&old)).await.unwrap().unwrap();
     assert_eq!((stored.version, stored.case), (0, None));
 
+    // A native event for it (a late one, from before the deploy) publishes nothing either.
+    poller
+        .handle(&sir_event("Case Created", &old))
+        .await
+        .unwrap();
+    assert_eq!(world.waiting_events().await, 0);
+
     // Left alone on later runs, attachments included.
     world.sir.reset_calls();
     poller.handle(&scheduled_event()).await.unwrap();
