@@ -57,7 +57,7 @@ options:
 operations (deploy-integrations-solution slack OPERATION --help for their options):
   manifest              Print the Slack app manifest, with the endpoint filled in
   verify                Check a deployment end to end; exit code 0 when every check passes
-  rotate                Replace the signing secret, the bot token or both, then verify
+  rotate                Replace the bot token and the signing secret, then verify
   redrive               Move the messages of the dead-letter queues back to their sources
   destroy               Delete both stacks and the secret parameters (the table stays)
 
@@ -205,7 +205,7 @@ pub enum Operation {
     Manifest(ManifestArgs),
     /// Check a deployment end to end, one line per check; exit code 0 when every check passes
     Verify(VerifyArgs),
-    /// Replace the bot token, the signing secret or both (checked first), then verify
+    /// Replace the bot token and the signing secret (both checked first), then verify
     Rotate(RotateArgs),
     /// Move the messages of the dead-letter queues back to their sources
     Redrive(RedriveArgs),
