@@ -12,6 +12,7 @@ const {
   ARCHIVE_RETENTION_DAYS,
   ASYNC_RETRY_ATTEMPTS,
   DEFAULT_ATTACHMENT_RECHECK_MINUTES,
+  SYNC_FLOOR,
   DEFAULT_POLL_SCHEDULE,
   FUNCTIONS,
   INTEGRATION_EVENT_SOURCE,
@@ -57,6 +58,12 @@ class CommonStack extends Stack {
       maxValue: 1440,
       description: 'Minutes after which the poller looks at an open case\'s attachments again (SIR has no attachment event).',
     });
+    const syncFloor = new CfnParameter(this, SYNC_FLOOR.parameter, {
+      type: 'String',
+      default: '',
+      allowedPattern: SYNC_FLOOR.allowedPattern,
+      description: 'Open cases last updated before this UTC time (e.g. 2026-01-01T00:00:00Z) get no channel until they are updated; empty: every open case gets one (the deploy sets it from --sync-existing).',
+    });
 
     // One table for everything (docs/data-model.md): items are read by key, never scanned. A
     // table an earlier stack kept (`existingTableName`) is used as it is, links and all.
@@ -93,6 +100,7 @@ class CommonStack extends Stack {
         EVENT_BUS_NAME: this.bus.eventBusName,
         [FUNCTIONS.poller.logLevelVariable]: logLevel.valueAsString,
         ATTACHMENT_RECHECK_MINUTES: attachmentRecheckMinutes.valueAsString,
+        [SYNC_FLOOR.variable]: syncFloor.valueAsString,
         // A reconcile holds its lease for as long as the invocation may run.
         RECONCILE_LEASE_SECONDS: String(FUNCTIONS.poller.timeoutSeconds),
       },

@@ -124,6 +124,18 @@ const SECRETS_CACHE_TTL_SECONDS = 300;
 const DEFAULT_ATTACHMENT_RECHECK_MINUTES = 15;
 
 /**
+ * The poller's sync floor (crates/poller/src/config.rs, SYNC_CASES_UPDATED_SINCE): the common
+ * stack's parameter `syncCasesUpdatedSince`, an RFC 3339 UTC time or empty (no floor: every open
+ * case gets a channel). A case the poller has never seen whose last update is before it gets no
+ * channel until it is updated. The deploy CLI sets it on a first deploy from `--sync-existing`.
+ */
+const SYNC_FLOOR = Object.freeze({
+  parameter: 'syncCasesUpdatedSince',
+  variable: 'SYNC_CASES_UPDATED_SINCE',
+  allowedPattern: '^$|^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?Z$',
+});
+
+/**
  * The four functions: where `cargo lambda build --release --arm64` puts each binary (relative to
  * the repository root), their sizing, and the variable their binary reads its log filter from
  * (the `logLevel` stack parameter goes there): the poller and the command handler read LOG_LEVEL,
@@ -303,6 +315,7 @@ module.exports = {
   MAX_ATTACHMENT_BYTES,
   SECRETS_CACHE_TTL_SECONDS,
   DEFAULT_ATTACHMENT_RECHECK_MINUTES,
+  SYNC_FLOOR,
   FUNCTIONS,
   SLACK_CLIENT_QUEUE,
   SLACK_CLIENT_SETTINGS,

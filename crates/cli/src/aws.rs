@@ -8,6 +8,7 @@ use anyhow::{Context as _, anyhow, bail};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_ssm::types::ParameterType;
+use chrono::{DateTime, Utc};
 
 /// The AWS target chosen on the command line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -207,6 +208,40 @@ impl Aws {
             .await
             .map_err(|err| anyhow!("writing {name}: {}", DisplayErrorContext(&err)))?;
         Ok(put.version())
+    }
+
+    /// The last update of every open (not `Closed`) SIR case in this region (`ListCases`, every
+    /// page); `None` for a case SIR lists without a date.
+    pub async fn sir_open_cases(&self) -> Result<Vec<Option<DateTime<Utc>>>, SirError> {
+        let mut open = Vec::new();
+        let mut pages = self
+            .sir
+            .list_cases()
+            .max_results(25)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|err| SirError {
+                code: err.code().map(str::to_string),
+                detail: match (err.code(), err.message()) {
+                    (Some(code), Some(message)) => format!("{code}: {message}"),
+                    _ => DisplayErrorContext(&err).to_string(),
+                },
+            })?;
+            open.extend(
+                page.items()
+                    .iter()
+                    .filter(|item| {
+                        item.case_status() != Some(&aws_sdk_securityir::types::CaseStatus::Closed)
+                    })
+                    .map(|item| {
+                        item.last_updated_date().and_then(|date| {
+                            DateTime::from_timestamp(date.secs(), date.subsec_nanos())
+                        })
+                    }),
+            );
+        }
+        Ok(open)
     }
 
     /// Every SIR membership the account can see from this region.

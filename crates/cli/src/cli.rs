@@ -12,7 +12,7 @@ pub const SLACK_USAGE: &str = "\
 deploy-integrations-solution slack [-h] --bot-token BOT_TOKEN --signing-secret SIGNING_SECRET --workspace-id WORKSPACE_ID [--log-level {info,debug,error}]
                                           [--region REGION] [--profile PROFILE] [--channel-visibility {private,public}]
                                           [--alarm-email ALARM_EMAIL] [--app-name NAME] [--deployment NAME] [--skip-slack-check]
-                                          [--dry-run] [--yes]
+                                          [--sync-existing {open,none,YYYY-MM-DD}] [--dry-run] [--yes]
        deploy-integrations-solution slack {manifest,verify,rotate,redrive,destroy} ...";
 
 /// The whole `slack --help` text, in the seed's (argparse) layout. The seed's lines are kept
@@ -21,7 +21,7 @@ pub const SLACK_HELP: &str = "\
 usage: deploy-integrations-solution slack [-h] --bot-token BOT_TOKEN --signing-secret SIGNING_SECRET --workspace-id WORKSPACE_ID [--log-level {info,debug,error}]
                                           [--region REGION] [--profile PROFILE] [--channel-visibility {private,public}]
                                           [--alarm-email ALARM_EMAIL] [--app-name NAME] [--deployment NAME] [--skip-slack-check]
-                                          [--dry-run] [--yes]
+                                          [--sync-existing {open,none,YYYY-MM-DD}] [--dry-run] [--yes]
        deploy-integrations-solution slack {manifest,verify,rotate,redrive,destroy} ...
 
 options:
@@ -45,6 +45,12 @@ options:
   --deployment NAME     Name of an extra deployment for another workspace in the same account and
                         region (stacks get -NAME, parameters /SecurityIncidentResponse/NAME/)
   --skip-slack-check    Do not check the bot token with Slack auth.test (offline)
+  --sync-existing {open,none,YYYY-MM-DD}
+                        What a first deploy syncs of the cases SIR already has: open gives every
+                        open case a channel with its history; none only cases created or updated
+                        from now on; a date, open cases updated since that day (UTC). Cases not
+                        synced get a channel once updated (default: open; an update keeps the
+                        first deploy's choice)
   --dry-run             Print the plan and exit, without calling AWS or Slack (needs no secrets)
   --yes                 Do not ask for confirmation
 
@@ -133,12 +139,50 @@ pub struct DeployArgs {
     /// Do not check the bot token with Slack auth.test (offline)
     #[arg(long)]
     pub skip_slack_check: bool,
+    /// What a first deploy syncs of the cases SIR already has: open, none, or YYYY-MM-DD
+    #[arg(long, value_name = "{open,none,YYYY-MM-DD}", value_parser = parse_sync_existing)]
+    pub sync_existing: Option<SyncExisting>,
     /// Print the plan and exit, without calling AWS or Slack (needs no secrets)
     #[arg(long)]
     pub dry_run: bool,
     /// Do not ask for confirmation
     #[arg(long)]
     pub yes: bool,
+}
+
+/// `--sync-existing`: which of the cases SIR already has a first deploy gives a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncExisting {
+    /// Every open case (the default; no floor).
+    Open,
+    /// None: only cases created or updated from the deploy on (the floor is the deploy time).
+    None,
+    /// Open cases updated on or after this day, 00:00 UTC.
+    Since(chrono::NaiveDate),
+}
+
+impl SyncExisting {
+    /// The poller's sync floor for this choice, `now` being the deploy time.
+    pub fn floor(
+        self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        match self {
+            Self::Open => None,
+            Self::None => Some(now),
+            Self::Since(day) => Some(day.and_time(chrono::NaiveTime::MIN).and_utc()),
+        }
+    }
+}
+
+fn parse_sync_existing(value: &str) -> Result<SyncExisting, String> {
+    match value {
+        "open" => Ok(SyncExisting::Open),
+        "none" => Ok(SyncExisting::None),
+        day => chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+            .map(SyncExisting::Since)
+            .map_err(|_| format!("{day:?} is not open, none or a date YYYY-MM-DD")),
+    }
 }
 
 /// Where a deployment lives.

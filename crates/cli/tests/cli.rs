@@ -1170,6 +1170,112 @@ async fn deploy_writes_secure_strings_runs_the_tools_and_prints_the_next_steps()
         !deploy_call.contains("apiGatewayCloudWatchRole"),
         "{deploy_call}"
     );
+    // An update: the stacks keep the first deploy's sync floor.
+    deploy.assert_stdout_has("an update: the cases already synced keep their channels");
+    assert!(
+        !deploy_call.contains("syncCasesUpdatedSince"),
+        "{deploy_call}"
+    );
+}
+
+/// A first deploy (no stacks yet) into an account whose SIR has two open cases and a closed one.
+/// The fake `cdk deploy` creates nothing, so these runs stop at reading the stack outputs.
+async fn first_deploy(world: &World, sync_existing: &[&str]) -> (Run, String) {
+    let env = [
+        ("SLACK_BOT_TOKEN", TOKEN.to_string()),
+        ("SLACK_SIGNING_SECRET", SECRET.to_string()),
+    ];
+    let mut args = vec!["slack", "--workspace-id", TEAM_ID, "--yes"];
+    args.extend_from_slice(sync_existing);
+    let deploy = world.run_with(&env, &args, None).await;
+    deploy
+        .assert_code(1)
+        .assert_stdout_has("[7/8] Deploy both stacks (cdk deploy)\n      ok (")
+        .assert_stderr_has("does not exist after the deploy");
+    let calls = world.tools.calls();
+    let deploy_call = calls
+        .lines()
+        .find(|line| line.starts_with("npx --no cdk deploy"))
+        .unwrap_or_else(|| panic!("no cdk deploy in\n{calls}"))
+        .to_string();
+    (deploy, deploy_call)
+}
+
+fn seed_cases(world: &World) {
+    for status in [
+        sir_standin::CaseStatus::Submitted,
+        sir_standin::CaseStatus::DetectionAndAnalysis,
+        sir_standin::CaseStatus::Closed,
+    ] {
+        world
+            .sir
+            .seed_case(sir_standin::NewCase {
+                status,
+                ..sir_standin::NewCase::default()
+            })
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_deploy_says_what_it_syncs_and_passes_the_choice_to_the_poller() {
+    let world = World::new().await;
+    seed_cases(&world);
+    let (deploy, deploy_call) = first_deploy(&world, &[]).await;
+    deploy.assert_stdout_has("first deploy: SIR has 2 open cases; with --sync-existing open (the default) each gets a channel with its whole history");
+    assert!(
+        !deploy_call.contains("syncCasesUpdatedSince"),
+        "{deploy_call}"
+    );
+
+    let world = World::new().await;
+    seed_cases(&world);
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let (deploy, deploy_call) = first_deploy(&world, &["--sync-existing", "none"]).await;
+    deploy.assert_stdout_has("first deploy: SIR has 2 open cases; with --sync-existing none they get no channel now, only cases created or updated from now on do");
+    let floor = deploy_call
+        .split(&format!(
+            "--parameters {}:syncCasesUpdatedSince=",
+            world.common_stack()
+        ))
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("no floor in {deploy_call}"));
+    let floor = chrono::DateTime::parse_from_rfc3339(floor).unwrap();
+    assert!(floor >= before && floor <= chrono::Utc::now(), "{floor}");
+
+    let world = World::new().await;
+    seed_cases(&world);
+    let (deploy, deploy_call) = first_deploy(&world, &["--sync-existing", "2000-01-01"]).await;
+    deploy.assert_stdout_has("first deploy: SIR has 2 open cases, 2 of them updated since 2000-01-01; with --sync-existing 2000-01-01 those 2 get a channel");
+    assert!(
+        deploy_call.contains(&format!(
+            "--parameters {}:syncCasesUpdatedSince=2000-01-01T00:00:00Z",
+            world.common_stack()
+        )),
+        "{deploy_call}"
+    );
+    let (deploy, _) = first_deploy(&world, &["--sync-existing", "2999-01-01"]).await;
+    deploy.assert_stdout_has("2 open cases, 0 of them updated since 2999-01-01");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_existing_takes_open_none_or_a_date() {
+    let run = run(
+        &[],
+        &[
+            "slack",
+            "--workspace-id",
+            TEAM_ID,
+            "--sync-existing",
+            "yesterday",
+            "--dry-run",
+        ],
+        None,
+    )
+    .await;
+    run.assert_code(2)
+        .assert_stderr_has("\"yesterday\" is not open, none or a date YYYY-MM-DD");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

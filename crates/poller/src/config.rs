@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 /// Why the environment does not configure a poller.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -46,6 +48,11 @@ pub struct PollerConfig {
     /// The SIR membership whose incident response team watches every case
     /// (`SIR_MEMBERSHIP_ID`); found with ListMemberships (and remembered) when unset.
     pub membership_id: Option<String>,
+    /// The sync floor (`SYNC_CASES_UPDATED_SINCE`, an RFC 3339 time; unset: none). A case the
+    /// reconcile has never seen whose `lastUpdatedDate` is before it is recorded as seen without
+    /// publishing anything (no channel); it gets its channel once it is updated. The deploy's
+    /// `--sync-existing none` sets it to the deploy time, `--sync-existing <date>` to that date.
+    pub sync_floor: Option<DateTime<Utc>>,
 }
 
 impl PollerConfig {
@@ -60,6 +67,7 @@ impl PollerConfig {
             case_lease: Duration::from_secs(120),
             reconcile_lease: Duration::from_secs(300),
             membership_id: None,
+            sync_floor: None,
         }
     }
 
@@ -104,6 +112,18 @@ impl PollerConfig {
         config.case_lease = Duration::from_secs(number("CASE_LEASE_SECONDS", 120, 1)?);
         config.reconcile_lease = Duration::from_secs(number("RECONCILE_LEASE_SECONDS", 300, 1)?);
         config.membership_id = get("SIR_MEMBERSHIP_ID").map(|id| id.trim().to_owned());
+        config.sync_floor = match get("SYNC_CASES_UPDATED_SINCE") {
+            None => None,
+            Some(value) => Some(
+                DateTime::parse_from_rfc3339(value.trim())
+                    .map(|floor| floor.with_timezone(&Utc))
+                    .map_err(|_| ConfigError::Invalid {
+                        name: "SYNC_CASES_UPDATED_SINCE",
+                        expected: "an RFC 3339 time such as 2026-01-01T00:00:00Z",
+                        value,
+                    })?,
+            ),
+        };
         Ok(config)
     }
 
@@ -144,6 +164,7 @@ mod tests {
             ("CASE_LEASE_SECONDS", "60"),
             ("RECONCILE_LEASE_SECONDS", "900"),
             ("SIR_MEMBERSHIP_ID", " m-123 "),
+            ("SYNC_CASES_UPDATED_SINCE", "2026-03-01T12:00:00+01:00"),
         ])
         .unwrap();
         assert_eq!(config.attachment_recheck, Duration::from_secs(600));
@@ -152,6 +173,10 @@ mod tests {
         assert_eq!(config.case_lease, Duration::from_secs(60));
         assert_eq!(config.reconcile_lease, Duration::from_secs(900));
         assert_eq!(config.membership_id.as_deref(), Some("m-123"));
+        assert_eq!(
+            config.sync_floor.map(|floor| floor.to_rfc3339()),
+            Some("2026-03-01T11:00:00+00:00".to_string())
+        );
     }
 
     #[test]
@@ -194,5 +219,16 @@ mod tests {
         ])
         .unwrap_err();
         assert!(err.to_string().contains("`soon`"), "{err}");
+        let err = config(&[
+            ("TABLE_NAME", "t"),
+            ("EVENT_BUS_NAME", "b"),
+            ("SYNC_CASES_UPDATED_SINCE", "2026-01-01"),
+        ])
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("SYNC_CASES_UPDATED_SINCE")
+                && err.to_string().contains("RFC 3339"),
+            "{err}"
+        );
     }
 }

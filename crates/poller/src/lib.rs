@@ -329,11 +329,12 @@ impl<P: Publish> Poller<P> {
             Utc::now(),
             self.config.attachment_recheck,
             self.config.attachment_rechecks_per_run,
+            self.config.sync_floor,
         );
         tracing::info!(
             listed = entries.len(),
             to_sync = selection.syncs.len(),
-            closed_listings = selection.listings.len(),
+            stored_from_listing = selection.listings.len(),
             "reconcile selection"
         );
 
@@ -476,6 +477,7 @@ impl<'a, P: Publish> Invocation<'a, P> {
             publisher: &self.poller.publisher,
             owner: &self.owner,
             lease: self.poller.config.case_lease,
+            floor: self.poller.config.sync_floor,
         };
         context.sync_case(case_id, kind, || self.team()).await
     }

@@ -11,6 +11,11 @@
 //!
 //! A case first seen closed, or a closed case that changed again, is stored from its listing
 //! alone, without a single SIR detail call: nothing is ever published for it.
+//!
+//! With a sync floor (`SYNC_CASES_UPDATED_SINCE`, the deploy's `--sync-existing`), a case first
+//! seen open whose `lastUpdatedDate` is before the floor is stored from its listing the same
+//! way, and left alone (no attachment rechecks) until its `lastUpdatedDate` moves: then it is
+//! synced in full and announced like a new case.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -25,7 +30,8 @@ use crate::sync::SyncKind;
 /// What to do with a listed case that needs no SIR detail call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ListingWrite {
-    /// A case never seen, closed: store its listing (no events, ever).
+    /// A case never seen, closed (no events, ever), or open but last updated before the sync
+    /// floor (no events until it is updated): store its listing.
     Create(CaseListEntry),
     /// A closed case whose listing moved on: refresh the stored listing at `version`.
     Refresh { entry: CaseListEntry, version: u64 },
@@ -36,7 +42,7 @@ pub(crate) enum ListingWrite {
 pub(crate) struct Selection {
     /// Cases to sync, with how much to read.
     pub syncs: Vec<(CaseId, SyncKind)>,
-    /// Closed cases stored from their listing.
+    /// Closed cases, and open ones older than the sync floor, stored from their listing.
     pub listings: Vec<ListingWrite>,
 }
 
@@ -47,13 +53,14 @@ pub(crate) fn select(
     now: DateTime<Utc>,
     recheck: Duration,
     max_rechecks: usize,
+    floor: Option<DateTime<Utc>>,
 ) -> Selection {
     let recheck = chrono::Duration::from_std(recheck).unwrap_or(chrono::Duration::MAX);
     let mut selection = Selection::default();
     let mut rechecks: Vec<(bool, DateTime<Utc>, CaseId)> = Vec::new();
     for entry in entries {
         let Some(summary) = summaries.get(&entry.case_id) else {
-            if entry.is_closed() {
+            if entry.is_closed() || before_floor(entry, floor) {
                 selection.listings.push(ListingWrite::Create(entry.clone()));
             } else {
                 selection
@@ -85,6 +92,11 @@ pub(crate) fn select(
                 .push((entry.case_id.clone(), SyncKind::Full));
             continue;
         }
+        if summary.version == 0 {
+            // Never announced and unchanged (left alone by the sync floor): no channel to
+            // recheck attachments for.
+            continue;
+        }
         let due = summary.attachments_pending || now - summary.attachments_checked_at >= recheck;
         if !entry.is_closed() && due {
             rechecks.push((
@@ -103,6 +115,11 @@ pub(crate) fn select(
             .map(|(_, _, case_id)| (case_id, SyncKind::AttachmentsOnly)),
     );
     selection
+}
+
+/// Whether a case was last updated before the sync floor (a case without a date is not).
+fn before_floor(entry: &CaseListEntry, floor: Option<DateTime<Utc>>) -> bool {
+    matches!((entry.last_updated, floor), (Some(updated), Some(floor)) if updated < floor)
 }
 
 #[cfg(test)]
@@ -159,7 +176,7 @@ mod tests {
             summary(2, CaseStatus::Closed, 100, 0),
         ]);
         assert_eq!(
-            select(&entries, &summaries, at(1000), HOUR, 25),
+            select(&entries, &summaries, at(1000), HOUR, 25, None),
             Selection::default()
         );
     }
@@ -178,7 +195,7 @@ mod tests {
             summary(4, CaseStatus::Closed, 100, 1000),
             summary(5, CaseStatus::Submitted, 300, 1000),
         ]);
-        let selection = select(&entries, &summaries, at(1000), HOUR, 25);
+        let selection = select(&entries, &summaries, at(1000), HOUR, 25, None);
         assert_eq!(
             selection.syncs,
             [
@@ -212,7 +229,7 @@ mod tests {
             summary(3, CaseStatus::DetectionAndAnalysis, 100, 100),
             pending,
         ]);
-        let selection = select(&entries, &summaries, at(4000), HOUR, 2);
+        let selection = select(&entries, &summaries, at(4000), HOUR, 2, None);
         assert_eq!(
             selection.syncs,
             [
@@ -227,7 +244,44 @@ mod tests {
         let entries = [entry(1, CaseStatus::Submitted, 100)];
         let mut unfinished = summary(1, CaseStatus::Submitted, 100, 1000);
         unfinished.sync_pending = true;
-        let selection = select(&entries, &by_id(vec![unfinished]), at(1000), HOUR, 0);
+        let selection = select(&entries, &by_id(vec![unfinished]), at(1000), HOUR, 0, None);
+        assert_eq!(selection.syncs, [(id(1), SyncKind::Full)]);
+    }
+
+    #[test]
+    fn open_cases_older_than_the_floor_are_stored_from_the_listing_until_they_change() {
+        let entries = [
+            entry(1, CaseStatus::Submitted, 100),
+            entry(2, CaseStatus::Submitted, 500),
+            entry(3, CaseStatus::Submitted, 499),
+        ];
+        let selection = select(&entries, &HashMap::new(), at(1000), HOUR, 25, Some(at(500)));
+        assert_eq!(selection.syncs, [(id(2), SyncKind::Full)]);
+        assert_eq!(
+            selection.listings,
+            [
+                ListingWrite::Create(entries[0].clone()),
+                ListingWrite::Create(entries[2].clone())
+            ]
+        );
+
+        // Stored from the listing (version 0): unchanged, it is left alone, attachments too.
+        let mut old = summary(1, CaseStatus::Submitted, 100, 0);
+        old.version = 0;
+        let summaries = by_id(vec![old]);
+        let later = select(
+            &entries[..1],
+            &summaries,
+            at(100_000),
+            HOUR,
+            25,
+            Some(at(500)),
+        );
+        assert_eq!(later, Selection::default());
+
+        // Updated since: synced in full (and announced, as it never was).
+        let updated = [entry(1, CaseStatus::Submitted, 2000)];
+        let selection = select(&updated, &summaries, at(100_000), HOUR, 25, Some(at(500)));
         assert_eq!(selection.syncs, [(id(1), SyncKind::Full)]);
     }
 }

@@ -329,6 +329,9 @@ pub(crate) struct SyncContext<'a, P> {
     /// Identifies this invocation in leases.
     pub owner: &'a str,
     pub lease: Duration,
+    /// The sync floor (`PollerConfig::sync_floor`): a case never announced and last updated
+    /// before it is stored without events, whatever woke the poller.
+    pub floor: Option<chrono::DateTime<Utc>>,
 }
 
 impl<P: Publish> SyncContext<'_, P> {
@@ -404,7 +407,10 @@ impl<P: Publish> SyncContext<'_, P> {
 
         // Closed and never announced, or closed again: store without events (no channel
         // exists for an old closed case, and an announced one already got its CaseClosed).
-        if current.is_closed() && announced.is_none_or(Case::is_closed) {
+        // Never announced and last updated before the sync floor: the same, until it changes.
+        let before_floor = announced.is_none()
+            && matches!((current.updated_at, self.floor), (Some(updated), Some(floor)) if updated < floor);
+        if before_floor || (current.is_closed() && announced.is_none_or(Case::is_closed)) {
             if let Some(previous) = announced {
                 current.watchers = previous.watchers.clone();
             }

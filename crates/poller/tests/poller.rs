@@ -885,3 +885,52 @@ async fn events_the_poller_does_not_understand_are_acknowledged() {
     assert!(world.sir.calls().is_empty());
     assert_eq!(world.waiting_events().await, 0);
 }
+
+#[tokio::test]
+async fn open_cases_last_updated_before_the_sync_floor_get_no_channel_until_updated() {
+    let world = World::new().await;
+    let old = seed_open(&world, "Open before the deploy");
+    // The floor (the deploy's `--sync-existing none`): just after the old case's last update.
+    let floor = world.sir.case(&old).unwrap().last_updated_date + chrono::Duration::milliseconds(1);
+    let new = seed_open(&world, "Opened after the deploy");
+    let mut config = world.config();
+    config.sync_floor = Some(floor);
+    let poller = world.poller_with(config);
+
+    let report = poller.handle(&scheduled_event()).await.unwrap();
+    assert_eq!(report.cases_stored_silently, 1);
+    let events = world.take_events(1).await;
+    assert_eq!(kinds(&events), ["CaseCreated"]);
+    assert_eq!(events[0].case_id, id(&new));
+    assert_eq!(
+        world.sir.calls_to("GetCase").len(),
+        1,
+        "the old case is not read"
+    );
+    let stored = world.table().snapshot(&id(&old)).await.unwrap().unwrap();
+    assert_eq!((stored.version, stored.case), (0, None));
+
+    // A native event for it (a late one, from before the deploy) publishes nothing either.
+    poller
+        .handle(&sir_event("Case Created", &old))
+        .await
+        .unwrap();
+    assert_eq!(world.waiting_events().await, 0);
+
+    // Left alone on later runs, attachments included.
+    world.sir.reset_calls();
+    poller.handle(&scheduled_event()).await.unwrap();
+    assert_eq!(world.waiting_events().await, 0);
+    assert_eq!(world.sir.call_count("GetCase"), 0);
+
+    // Once updated, it is announced like a new case, with its whole history.
+    world
+        .sir
+        .add_comment(&old, "An update after the deploy", "AWS Responder")
+        .unwrap();
+    poller.handle(&scheduled_event()).await.unwrap();
+    let events = world.take_events(2).await;
+    assert_eq!(kinds(&events), ["CaseCreated", "CommentAdded"]);
+    assert!(events.iter().all(|event| event.case_id == id(&old)));
+    assert_eq!(sequences(&events), [1, 2]);
+}

@@ -108,6 +108,7 @@ module.exports = function templateSuites({ templates }) {
         EVENT_BUS_NAME: { Ref: logicalId(common, 'AWS::Events::EventBus', 'IntegrationBus') },
         LOG_LEVEL: { Ref: 'logLevel' },
         ATTACHMENT_RECHECK_MINUTES: { Ref: 'attachmentRecheckMinutes' },
+        SYNC_CASES_UPDATED_SINCE: { Ref: 'syncCasesUpdatedSince' },
         RECONCILE_LEASE_SECONDS: '300',
       });
       // docs/poller.md: the reconcile lease is set to the function timeout.
@@ -152,14 +153,18 @@ module.exports = function templateSuites({ templates }) {
       }
     });
 
-    it('has the logLevel, pollSchedule, attachmentRecheckMinutes and alarmEmail parameters', () => {
+    it('has the logLevel, pollSchedule, attachmentRecheckMinutes, syncCasesUpdatedSince and alarmEmail parameters', () => {
       assert.deepEqual(commonJson.Parameters.logLevel.AllowedValues, ['info', 'debug', 'error']);
       assert.equal(commonJson.Parameters.logLevel.Default, 'error');
       assert.equal(commonJson.Parameters.attachmentRecheckMinutes.Default, 15);
       assert.equal(commonJson.Parameters.alarmEmail.Default, '');
+      assert.equal(commonJson.Parameters.syncCasesUpdatedSince.Default, '');
+      const floor = new RegExp(commonJson.Parameters.syncCasesUpdatedSince.AllowedPattern);
+      for (const good of ['', '2026-01-01T00:00:00Z', '2026-05-04T10:11:12.345Z']) assert.ok(floor.test(good), good);
+      for (const bad of ['2026-01-01', 'yesterday', '2026-01-01T00:00:00+01:00']) assert.ok(!floor.test(bad), bad);
       assert.deepEqual(
         Object.keys(commonJson.Parameters).sort(),
-        ['BootstrapVersion', 'alarmEmail', 'attachmentRecheckMinutes', 'logLevel', 'pollSchedule'],
+        ['BootstrapVersion', 'alarmEmail', 'attachmentRecheckMinutes', 'logLevel', 'pollSchedule', 'syncCasesUpdatedSince'],
       );
     });
 

@@ -14,7 +14,7 @@ use anyhow::{Context as _, anyhow, bail};
 
 use super::{App, Failure, ResolvedTarget};
 use crate::aws::Aws;
-use crate::cli::{ChannelVisibility, DeployArgs, LogLevel, WORKSPACE_ID_ENV};
+use crate::cli::{ChannelVisibility, DeployArgs, LogLevel, SyncExisting, WORKSPACE_ID_ENV};
 use crate::deployment::{Deployment, SLACK_STACK, outputs};
 use crate::input::{self, BOT_TOKEN_INPUT, SIGNING_SECRET_INPUT, SecretInput, SecretReader};
 use crate::manifest::{self, DEFAULT_APP_NAME, ManifestFormat};
@@ -39,6 +39,9 @@ const CDK_TOOLKIT_STACK: &str = "CDKToolkit";
 /// CDK context naming a table to adopt instead of creating one (`infra/lib/contract.js`
 /// CONTEXT_KEYS.existingTableName).
 pub const EXISTING_TABLE_CONTEXT: &str = "existingTableName";
+
+/// The common stack's sync floor parameter (`infra/lib/contract.js` SYNC_FLOOR.parameter).
+pub const SYNC_FLOOR_PARAMETER: &str = "syncCasesUpdatedSince";
 
 /// How often a long build or deploy says it is still running (`SIRSLACK_HEARTBEAT_SECONDS`
 /// overrides it; the tests use 1).
@@ -65,6 +68,8 @@ struct DeployInputs {
     channel_visibility: ChannelVisibility,
     alarm_email: Option<String>,
     app_name: Option<String>,
+    /// `--sync-existing` as given (`open` when left out).
+    sync_existing: Option<SyncExisting>,
     target: ResolvedTarget,
     skip_slack_check: bool,
 }
@@ -149,6 +154,13 @@ pub async fn run(args: DeployArgs, app: &App) -> Result<(), Failure> {
             return Err(error.into());
         }
     }
+    let sync_floor = match first_sync(&aws, &target.deployment, inputs.sync_existing).await {
+        Ok(first) => {
+            println!("      {}", first.summary);
+            first.floor
+        }
+        Err(error) => return Err(error.into()),
+    };
 
     let resolved = resolve(&aws, &target.deployment, &inputs, &reader).await?;
 
@@ -213,7 +225,16 @@ pub async fn run(args: DeployArgs, app: &App) -> Result<(), Failure> {
     }
 
     let step = progress.start("Deploy both stacks (cdk deploy)");
-    match deploy_stacks(&aws, &tools, &inputs, &resolved, &account).await {
+    match deploy_stacks(
+        &aws,
+        &tools,
+        &inputs,
+        &resolved,
+        sync_floor.as_deref(),
+        &account,
+    )
+    .await
+    {
         Ok(detail) => step.done(detail),
         Err(error) => {
             step.failed();
@@ -318,6 +339,7 @@ fn read_inputs(args: DeployArgs, reader: &SecretReader) -> Result<DeployInputs, 
         channel_visibility: args.channel_visibility,
         alarm_email,
         app_name,
+        sync_existing: args.sync_existing,
         target,
         skip_slack_check: args.skip_slack_check,
     })
@@ -423,6 +445,76 @@ pub async fn retained_table(aws: &Aws, deployment: &Deployment) -> anyhow::Resul
     } else {
         Ok(None)
     }
+}
+
+/// What the first reconcile will do with the cases SIR already has.
+struct FirstSync {
+    /// What the person is told before confirming.
+    summary: String,
+    /// The sync floor to pass to the common stack (RFC 3339), on a first deploy only.
+    floor: Option<String>,
+}
+
+/// On a first deploy (no common stack yet): counts the open cases (`ListCases`) and says what
+/// the first reconcile does with them under `--sync-existing`. On an update the cases are
+/// synced already and the stack keeps the first deploy's floor.
+async fn first_sync(
+    aws: &Aws,
+    deployment: &Deployment,
+    choice: Option<SyncExisting>,
+) -> anyhow::Result<FirstSync> {
+    if aws.stack(&deployment.common_stack()).await?.is_some() {
+        let summary = match choice {
+            Some(_) => "an update: --sync-existing applies to a first deploy only; the cases already synced keep their channels".to_string(),
+            None => "an update: the cases already synced keep their channels".to_string(),
+        };
+        return Ok(FirstSync {
+            summary,
+            floor: None,
+        });
+    }
+    let choice = choice.unwrap_or(SyncExisting::Open);
+    let floor = choice.floor(chrono::Utc::now());
+    let open = aws.sir_open_cases().await.map_err(|error| {
+        anyhow!(
+            "could not list the SIR cases in {} to say what the first sync does ({}): use credentials that may call security-ir:ListCases",
+            aws.region,
+            error.detail
+        )
+    })?;
+    let synced = open
+        .iter()
+        .filter(|updated| match (floor, updated) {
+            (Some(floor), Some(updated)) => *updated >= floor,
+            _ => true,
+        })
+        .count();
+    let total = open.len();
+    let cases = |n: usize| {
+        if n == 1 {
+            "1 open case".to_string()
+        } else {
+            format!("{n} open cases")
+        }
+    };
+    let summary = match choice {
+        SyncExisting::Open => format!(
+            "first deploy: SIR has {}; with --sync-existing open (the default) each gets a channel with its whole history within 5 minutes of the deploy (--sync-existing none: only cases created or updated from now on)",
+            cases(total)
+        ),
+        SyncExisting::None => format!(
+            "first deploy: SIR has {}; with --sync-existing none they get no channel now, only cases created or updated from now on do (an open case gets its channel when it is next updated)",
+            cases(total)
+        ),
+        SyncExisting::Since(day) => format!(
+            "first deploy: SIR has {}, {synced} of them updated since {day}; with --sync-existing {day} those {synced} get a channel with their whole history within 5 minutes of the deploy, the others when they are next updated",
+            cases(total)
+        ),
+    };
+    Ok(FirstSync {
+        summary,
+        floor: floor.map(|floor| floor.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+    })
 }
 
 /// SIR must have an active membership in this account and region: without one, SIR has no
@@ -581,6 +673,7 @@ async fn deploy_stacks(
     tools: &Tools,
     inputs: &DeployInputs,
     resolved: &Resolved,
+    sync_floor: Option<&str>,
     account: &str,
 ) -> anyhow::Result<String> {
     let region = aws.region.as_str();
@@ -608,7 +701,11 @@ async fn deploy_stacks(
             "adopted the table {table} kept by an earlier destroy (its case <-> channel links are used again)"
         ));
     }
-    let deploy = with_aws_env(cdk_deploy(tools, inputs, role, table), inputs, region);
+    let deploy = with_aws_env(
+        cdk_deploy(tools, inputs, role, table, sync_floor),
+        inputs,
+        region,
+    );
     tools
         .run_with_heartbeat(&deploy, "deploying", heartbeat())
         .await?;
@@ -630,6 +727,7 @@ fn cdk_deploy(
     inputs: &DeployInputs,
     role: ApiGatewayRole,
     retained_table: Option<&str>,
+    sync_floor: Option<&str>,
 ) -> ToolCommand {
     let deployment = &inputs.target.deployment;
     let common = deployment.common_stack();
@@ -664,6 +762,9 @@ fn cdk_deploy(
             inputs.channel_visibility.as_str()
         ),
     ];
+    if let Some(floor) = sync_floor {
+        parameters.push(format!("{common}:{SYNC_FLOOR_PARAMETER}={floor}"));
+    }
     if let Some(email) = &inputs.alarm_email {
         parameters.push(format!("{common}:alarmEmail={email}"));
         parameters.push(format!("{slack}:alarmEmail={email}"));
@@ -759,6 +860,18 @@ fn print_plan(inputs: &DeployInputs, tools: &Tools, app: &App) {
     println!(
         "  3. Check that AWS Security Incident Response has an Active membership in the region (security-ir:ListMemberships); stop if not"
     );
+    println!(
+        "     On a first deploy, count the open cases (security-ir:ListCases) and say what the first sync does with them ({})",
+        match inputs.sync_existing.unwrap_or(SyncExisting::Open) {
+            SyncExisting::Open =>
+                "--sync-existing open: each gets a channel with its history".to_string(),
+            SyncExisting::None =>
+                "--sync-existing none: only cases created or updated from now on get one"
+                    .to_string(),
+            SyncExisting::Since(day) =>
+                format!("--sync-existing {day}: open cases updated since {day} get one"),
+        }
+    );
     let token = if inputs.bot_token.is_some() {
         "the new bot token"
     } else {
@@ -810,8 +923,19 @@ fn print_plan(inputs: &DeployInputs, tools: &Tools, app: &App) {
     );
     println!(
         "       {}",
-        cdk_deploy(tools, inputs, ApiGatewayRole::Manage, None).display()
+        cdk_deploy(tools, inputs, ApiGatewayRole::Manage, None, None).display()
     );
+    match inputs.sync_existing.unwrap_or(SyncExisting::Open) {
+        SyncExisting::Open => {}
+        SyncExisting::None => println!(
+            "       (with --parameters {}:{SYNC_FLOOR_PARAMETER}=<the deploy time> on a first deploy: --sync-existing none)",
+            deployment.common_stack()
+        ),
+        SyncExisting::Since(day) => println!(
+            "       (with --parameters {}:{SYNC_FLOOR_PARAMETER}={day}T00:00:00Z on a first deploy: --sync-existing {day})",
+            deployment.common_stack()
+        ),
+    }
     if deployment.name().is_some() {
         println!(
             "       (with -c apiGatewayCloudWatchRole=false when the default deployment exists in the region)"
