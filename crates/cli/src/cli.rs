@@ -57,7 +57,8 @@ options:
 operations (deploy-integrations-solution slack OPERATION --help for their options):
   manifest              Print the Slack app manifest, with the endpoint filled in
   verify                Check a deployment end to end; exit code 0 when every check passes
-  rotate                Replace the bot token and the signing secret, then verify
+  rotate                Replace the signing secret, the bot token or both (only what is given), then
+                        verify; never revoke the old token unless it leaked (rotate --help)
   redrive               Move the messages of the dead-letter queues back to their sources
   destroy               Delete both stacks and the secret parameters (the table stays)
 
@@ -205,7 +206,9 @@ pub enum Operation {
     Manifest(ManifestArgs),
     /// Check a deployment end to end, one line per check; exit code 0 when every check passes
     Verify(VerifyArgs),
-    /// Replace the bot token and the signing secret (both checked first), then verify
+    /// Replace the signing secret, the bot token or both: only what is given is written (the
+    /// other stored value is kept), every value is checked first, then verify
+    #[command(after_help = crate::commands::rotate::REVOKE_WARNING)]
     Rotate(RotateArgs),
     /// Move the messages of the dead-letter queues back to their sources
     Redrive(RedriveArgs),
@@ -245,13 +248,16 @@ pub struct VerifyArgs {
 /// Not `Debug`: it holds secrets.
 #[derive(Args)]
 pub struct RotateArgs {
-    /// The new Slack Bot User OAuth Token (xoxb-...); - reads it from standard input
+    /// The new Slack Bot User OAuth Token (xoxb-...) of the same bot user; - reads it from
+    /// standard input (default: SLACK_BOT_TOKEN; left out, the stored token is kept)
     #[arg(long, value_name = "BOT_TOKEN")]
     pub bot_token: Option<String>,
-    /// The new Slack App Signing Secret; - reads it from standard input
+    /// The new Slack App Signing Secret; - reads it from standard input (default:
+    /// SLACK_SIGNING_SECRET; left out, the stored secret is kept)
     #[arg(long, value_name = "SIGNING_SECRET")]
     pub signing_secret: Option<String>,
-    /// Do not check the new bot token with Slack auth.test before writing it
+    /// Do not check the new bot token with Slack auth.test (nor compare its bot user with the
+    /// stored token's) before writing it
     #[arg(long)]
     pub skip_slack_check: bool,
     #[command(flatten)]

@@ -47,18 +47,9 @@ impl SecretReader {
         }
     }
 
-    /// The secret from `flag_value`, else the environment, else a prompt on a terminal.
-    /// `Err` carries the message for the user; the value is trimmed of surrounding whitespace
-    /// (a pasted token often ends in a newline or a space).
-    pub fn read(&self, input: SecretInput, flag_value: Option<String>) -> Result<Secret, String> {
-        match self.given(input, flag_value)? {
-            Some(secret) => Ok(secret),
-            None => self.ask(input),
-        }
-    }
-
     /// The secret when one was given (`flag_value`, `-` for standard input, or the environment);
-    /// `None` when none was. Never prompts.
+    /// `None` when none was. Never prompts, except for `-` on a terminal. The value is trimmed
+    /// of surrounding whitespace (a pasted token often ends in a newline or a space).
     pub fn given(
         &self,
         input: SecretInput,

@@ -86,7 +86,41 @@ impl Http {
 pub struct BotIdentity {
     pub team_id: String,
     pub team: String,
+    /// The bot user's name.
     pub user: String,
+    /// The bot user's ID (`U...`): what channel memberships belong to.
+    pub user_id: String,
+}
+
+impl std::fmt::Display for BotIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "workspace {} ({}), bot user {}",
+            self.team_id, self.team, self.user
+        )
+    }
+}
+
+impl BotIdentity {
+    /// Whether a token of `self` can replace the stored token of `stored`: the same workspace
+    /// and the same bot user, whose channel memberships are the integration's. `Err` says
+    /// plainly why not.
+    pub fn same_bot_as(&self, stored: &BotIdentity) -> Result<(), String> {
+        if self.team_id != stored.team_id {
+            return Err(format!(
+                "the new bot token belongs to workspace {} ({}), the stored one to {} ({}): use the Bot User OAuth Token of the app installed in {}",
+                self.team_id, self.team, stored.team_id, stored.team, stored.team_id
+            ));
+        }
+        if self.user_id != stored.user_id {
+            return Err(format!(
+                "the new bot token is for bot user {} ({}), the stored one for {} ({}): it belongs to another Slack app, whose bot is in none of the case channels, so the integration could no longer post in them. Use the Bot User OAuth Token of this deployment's app (OAuth & Permissions; reinstalling that app keeps its bot user)",
+                self.user, self.user_id, stored.user, stored.user_id
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Why `auth.test` did not confirm a token.
@@ -107,6 +141,7 @@ struct AuthTestResponse {
     team_id: Option<String>,
     team: Option<String>,
     user: Option<String>,
+    user_id: Option<String>,
 }
 
 /// The Slack Web API methods the CLI calls.
@@ -178,6 +213,7 @@ impl SlackApi {
             team_id: answer.team_id.unwrap_or_default(),
             team: answer.team.unwrap_or_default(),
             user: answer.user.unwrap_or_default(),
+            user_id: answer.user_id.unwrap_or_default(),
         })
     }
 }
@@ -243,6 +279,35 @@ mod tests {
         assert_eq!(
             slack_signature(&secret, "1531420618", body),
             "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
+        );
+    }
+
+    fn identity(team_id: &str, user_id: &str) -> BotIdentity {
+        BotIdentity {
+            team_id: team_id.into(),
+            team: "Acme".into(),
+            user: "sirslack".into(),
+            user_id: user_id.into(),
+        }
+    }
+
+    #[test]
+    fn a_token_replaces_the_stored_one_only_for_the_same_bot_user_and_workspace() {
+        let stored = identity("T1", "U1");
+        assert_eq!(identity("T1", "U1").same_bot_as(&stored), Ok(()));
+        let other_user = identity("T1", "U2").same_bot_as(&stored).unwrap_err();
+        assert!(
+            other_user.starts_with(
+                "the new bot token is for bot user sirslack (U2), the stored one for sirslack (U1): it belongs to another Slack app"
+            ),
+            "{other_user}"
+        );
+        let other_team = identity("T2", "U1").same_bot_as(&stored).unwrap_err();
+        assert!(
+            other_team.starts_with(
+                "the new bot token belongs to workspace T2 (Acme), the stored one to T1 (Acme)"
+            ),
+            "{other_team}"
         );
     }
 

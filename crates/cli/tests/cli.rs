@@ -1828,7 +1828,7 @@ async fn verify_names_each_broken_piece() {
     let verify = world.run(&["slack", "verify"], None).await;
     verify.assert_code(1).assert_never_shows(&[TOKEN, SECRET]);
     let rotate = format!(
-        "run `sirslack slack rotate --bot-token - --signing-secret - --region us-east-1 --deployment {}`",
+        "run `sirslack slack rotate --bot-token - --region us-east-1 --deployment {}`",
         world.deployment
     );
     for expected in [
@@ -1898,10 +1898,13 @@ async fn verify_reports_a_deployment_that_does_not_exist() {
 
 // ---- rotate ----------------------------------------------------------------------------------------
 
+/// The first lines of `rotate`'s warning about revoking the bot token.
+const REVOKE_WARNING_START: &str = "Never revoke the bot token unless it leaked. Revoking a bot token (auth.revoke, or \"Revoke\ntokens\" in the app's settings) deactivates the bot user and removes it from every case\nchannel";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotate_overwrites_both_secure_strings_then_verifies() {
     let (world, _endpoint) = World::healthy(EndpointMode::Strict).await;
-    // In Slack: the token was regenerated, the old one no longer works.
+    // In Slack: the token leaked and was revoked, the app reinstalled with a new token.
     world.slack.set_valid_tokens([NEW_TOKEN]);
 
     let rotate = world
@@ -1919,17 +1922,24 @@ async fn rotate_overwrites_both_secure_strings_then_verifies() {
         .await;
     rotate
         .assert_code(0)
-        .assert_stdout_has("[1/4] Validate the new values")
-        .assert_stdout_has(
-            "[2/4] Check the new bot token with Slack auth.test
-      ok (",
-        )
-        .assert_stdout_has("[3/4] Write the SecureString parameters\n      ok (")
-        .assert_stdout_has("[4/4] Verify the deployment")
+        .assert_stdout_has(REVOKE_WARNING_START)
+        .assert_stdout_has("[1/5] Validate the new values\n      ok (")
+        .assert_stdout_has("the bot token and the signing secret are well-formed")
+        .assert_stdout_has("[2/5] Read the stored values")
+        .assert_stdout_has(&format!(
+            "rotating {} and {}; keeping nothing",
+            world.parameter("slackBotToken"),
+            world.parameter("slackSigningSecret")
+        ))
+        .assert_stdout_has("[3/5] Check the new bot token with Slack auth.test\n      ok (")
+        .assert_stdout_has("the stored token is rejected by Slack (invalid_auth), so its bot user cannot be compared. If it was revoked, the bot left every case channel: re-invite it")
+        .assert_stdout_has("[4/5] Write the SecureString parameters\n      ok (")
+        .assert_stdout_has("[5/5] Verify the deployment")
         .assert_stdout_has(&format!(
             "verify: all {CHECK_COUNT} checks passed\n      ok ("
         ))
         .assert_stdout_has("s): every check passed\nRotated.")
+        .assert_stdout_has("Keep the old bot token unrevoked unless it leaked")
         .assert_never_shows(&[TOKEN, SECRET, NEW_TOKEN, NEW_SECRET]);
     assert_eq!(
         world.stored("slackBotToken").await,
@@ -1939,6 +1949,131 @@ async fn rotate_overwrites_both_secure_strings_then_verifies() {
         world.stored("slackSigningSecret").await,
         Some(("SecureString".into(), NEW_SECRET.into(), 2))
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_the_signing_secret_alone_keeps_the_token_and_its_version() {
+    let (world, _endpoint) = World::healthy(EndpointMode::Strict).await;
+    let rotate = world
+        .run(
+            &["slack", "rotate", "--signing-secret", "-"],
+            Some(&format!("{NEW_SECRET}\n")),
+        )
+        .await;
+    rotate
+        .assert_code(0)
+        .assert_stdout_has("the signing secret is well-formed; the bot token is not rotated")
+        .assert_stdout_has("[3/5] Check the new bot token with Slack auth.test\n      ok (")
+        .assert_stdout_has("skipped: the bot token is not rotated")
+        .assert_stdout_has(&format!(
+            "wrote {} (version 2); kept {} (version 1)",
+            world.parameter("slackSigningSecret"),
+            world.parameter("slackBotToken")
+        ))
+        .assert_stdout_has("every check passed\nRotated.")
+        .assert_never_shows(&[TOKEN, SECRET, NEW_SECRET]);
+    // No token rotated: no warning about revoking it.
+    assert!(
+        !rotate.stdout.contains("Never revoke"),
+        "{}",
+        rotate.describe()
+    );
+    assert_eq!(
+        world.stored("slackBotToken").await,
+        Some(("SecureString".into(), TOKEN.into(), 1))
+    );
+    assert_eq!(
+        world.stored("slackSigningSecret").await,
+        Some(("SecureString".into(), NEW_SECRET.into(), 2))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_the_bot_token_alone_keeps_the_secret_and_warns_against_revoking() {
+    let (world, _endpoint) = World::healthy(EndpointMode::Strict).await;
+    // The app reinstalled with a new token for the same bot user; the old one not revoked.
+    world.slack.set_valid_tokens([TOKEN, NEW_TOKEN]);
+    let rotate = world
+        .run_with(
+            &[("SLACK_BOT_TOKEN", NEW_TOKEN.to_string())],
+            &["slack", "rotate"],
+            None,
+        )
+        .await;
+    rotate
+        .assert_code(0)
+        .assert_stdout_has(REVOKE_WARNING_START)
+        .assert_stdout_has("the bot token is well-formed; the signing secret is not rotated")
+        .assert_stdout_has(&format!(
+            "the token is valid for workspace {TEAM_ID} (Stand-in Workspace), bot user sirslack, the same bot user as the stored token"
+        ))
+        .assert_stdout_has(&format!(
+            "wrote {} (version 2); kept {} (version 1)",
+            world.parameter("slackBotToken"),
+            world.parameter("slackSigningSecret")
+        ))
+        .assert_stdout_has("Keep the old bot token unrevoked unless it leaked")
+        .assert_never_shows(&[TOKEN, SECRET, NEW_TOKEN]);
+    assert_eq!(
+        world.stored("slackSigningSecret").await,
+        Some(("SecureString".into(), SECRET.into(), 1))
+    );
+    assert_eq!(
+        world.stored("slackBotToken").await,
+        Some(("SecureString".into(), NEW_TOKEN.into(), 2))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotate_refuses_to_run_with_nothing_to_rotate() {
+    let (world, _endpoint) = World::healthy(EndpointMode::Strict).await;
+    let nothing = world.run(&["slack", "rotate"], None).await;
+    nothing
+        .assert_code(2)
+        .assert_stderr_has("error: nothing to rotate: give the new signing secret (--signing-secret, or SLACK_SIGNING_SECRET), the new bot token (--bot-token, or SLACK_BOT_TOKEN), or both");
+    assert!(
+        nothing.stdout.is_empty(),
+        "nothing is done: {}",
+        nothing.describe()
+    );
+
+    // The values given are the stored ones: nothing changes either.
+    let same = world
+        .run(
+            &[
+                "slack",
+                "rotate",
+                "--bot-token",
+                "-",
+                "--signing-secret",
+                "-",
+            ],
+            Some(&format!("{TOKEN}\n{SECRET}\n")),
+        )
+        .await;
+    same.assert_code(2)
+        .assert_stderr_has("error: nothing to rotate: ")
+        .assert_stderr_has("(the values given are the ones stored)")
+        .assert_never_shows(&[TOKEN, SECRET]);
+
+    for (suffix, value) in [("slackBotToken", TOKEN), ("slackSigningSecret", SECRET)] {
+        assert_eq!(
+            world.stored(suffix).await,
+            Some(("SecureString".into(), value.into(), 1)),
+            "{suffix} changed"
+        );
+    }
+}
+
+#[tokio::test]
+async fn rotate_help_warns_against_revoking_the_bot_token() {
+    let help = run(&[], &["slack", "rotate", "--help"], None).await;
+    help.assert_code(0)
+        .assert_stdout_has(REVOKE_WARNING_START)
+        .assert_stdout_has("reinstalling the app to the workspace keeps the same bot user")
+        .assert_stdout_has("re-invite the\nbot (/invite @<app name>) to each open case channel")
+        .assert_stdout_has("left out, the stored token is kept")
+        .assert_stdout_has("left out, the stored secret is kept");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

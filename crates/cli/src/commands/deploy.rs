@@ -19,7 +19,7 @@ use crate::deployment::{Deployment, SLACK_STACK, outputs};
 use crate::input::{self, BOT_TOKEN_INPUT, SIGNING_SECRET_INPUT, SecretInput, SecretReader};
 use crate::manifest::{self, DEFAULT_APP_NAME, ManifestFormat};
 use crate::progress::{Progress, seconds};
-use crate::slack::{Http, SlackApi};
+use crate::slack::{BotIdentity, Http, SlackApi};
 use crate::tools::{ToolCommand, Tools};
 use crate::validate::{self, Secret};
 
@@ -178,9 +178,11 @@ pub async fn run(args: DeployArgs, app: &App) -> Result<(), Failure> {
             .await
         };
         match checked.await {
-            Ok(detail) => step.done(match resolved.bot_token {
-                SecretSource::New(_) => detail,
-                SecretSource::Stored(_) => format!("{detail} (the stored token)"),
+            Ok(identity) => step.done(match resolved.bot_token {
+                SecretSource::New(_) => format!("the token is valid for {identity}"),
+                SecretSource::Stored(_) => {
+                    format!("the token is valid for {identity} (the stored token)")
+                }
             }),
             Err(error) => {
                 step.failed();
@@ -346,7 +348,7 @@ fn read_inputs(args: DeployArgs, reader: &SecretReader) -> Result<DeployInputs, 
 }
 
 /// `secret`, when given, must pass `check`.
-fn checked(
+pub(super) fn checked(
     secret: Option<Secret>,
     check: fn(&str) -> Result<(), String>,
 ) -> Result<Option<Secret>, String> {
@@ -576,13 +578,13 @@ async fn check_membership(aws: &Aws, account: &str) -> anyhow::Result<String> {
     }
 }
 
-/// `auth.test`, and the token's workspace must be the one given.
+/// `auth.test`, and the token's workspace must be the one given; the token's identity.
 pub async fn check_token(
     http: &Http,
     app: &App,
     token: &Secret,
     workspace_id: &str,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<BotIdentity> {
     let identity = SlackApi::new(http.clone(), app.slack_api_url.clone())
         .auth_test(token)
         .await?;
@@ -593,10 +595,7 @@ pub async fn check_token(
             identity.team
         );
     }
-    Ok(format!(
-        "the token is valid for workspace {} ({}), bot user {}",
-        identity.team_id, identity.team, identity.user
-    ))
+    Ok(identity)
 }
 
 async fn write_parameters(

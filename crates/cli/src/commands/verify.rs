@@ -110,14 +110,13 @@ pub async fn verify(aws: &Aws, target: &ResolvedTarget, app: &App) -> anyhow::Re
         }
     }
 
-    let rotate = app.suggest("rotate --bot-token - --signing-secret -", target);
     let token_name = deployment.bot_token_parameter();
     let token = check_parameter(
         &mut checks,
         aws,
         &token_name,
         ParameterRule::Secure(validate::bot_token, "a bot token (xoxb-...)"),
-        &format!("run `{rotate}`"),
+        &format!("run `{}`", app.suggest("rotate --bot-token -", target)),
     )
     .await;
     let secret_name = deployment.signing_secret_parameter();
@@ -126,7 +125,7 @@ pub async fn verify(aws: &Aws, target: &ResolvedTarget, app: &App) -> anyhow::Re
         aws,
         &secret_name,
         ParameterRule::Secure(validate::signing_secret, "32 or 64 hexadecimal characters"),
-        &format!("run `{rotate}`"),
+        &format!("run `{}`", app.suggest("rotate --signing-secret -", target)),
     )
     .await;
     let workspace_name = deployment.workspace_id_parameter();
@@ -161,13 +160,7 @@ pub async fn verify(aws: &Aws, target: &ResolvedTarget, app: &App) -> anyhow::Re
                             identity.team_id, identity.team, workspace.value
                         ),
                     ),
-                    _ => checks.pass(
-                        auth_label,
-                        format!(
-                            "workspace {} ({}), bot user {}",
-                            identity.team_id, identity.team, identity.user
-                        ),
-                    ),
+                    _ => checks.pass(auth_label, identity.to_string()),
                 },
                 Err(error) => checks.fail(auth_label, error),
             }
