@@ -177,13 +177,25 @@ pub(crate) async fn async_event_queue(shared: Arc<Shared>, function: Function, q
 /// task, as EventBridge does not wait for the previous run; the reconcile lease keeps runs
 /// from overlapping).
 pub(crate) async fn schedule(shared: Arc<Shared>, interval: Duration) {
+    every(shared, interval, |shared| async move {
+        run_schedule(&shared).await;
+    })
+    .await;
+}
+
+/// Runs `run` every `interval` after the first, each in its own task (an EventBridge schedule
+/// does not wait for the previous run).
+async fn every<F, Fut>(shared: Arc<Shared>, interval: Duration, run: F)
+where
+    F: Fn(Arc<Shared>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticks.tick().await;
     loop {
         ticks.tick().await;
-        let shared = Arc::clone(&shared);
-        tokio::spawn(async move { run_schedule(&shared).await });
+        tokio::spawn(run(Arc::clone(&shared)));
     }
 }
 
@@ -203,14 +215,10 @@ pub(crate) async fn run_schedule(shared: &Shared) -> InvocationOutcome {
 /// The events handler's lane sweep: a Scheduled Event every `interval`, each in its own task
 /// (the lanes' leases keep sweeps and drains from writing a job twice).
 pub(crate) async fn lane_sweep_schedule(shared: Arc<Shared>, interval: Duration) {
-    let mut ticks = tokio::time::interval(interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ticks.tick().await;
-    loop {
-        ticks.tick().await;
-        let shared = Arc::clone(&shared);
-        tokio::spawn(async move { run_lane_sweep(&shared).await });
-    }
+    every(shared, interval, |shared| async move {
+        run_lane_sweep(&shared).await;
+    })
+    .await;
 }
 
 /// One lane sweep. A failed one is not retried here: the next tick sweeps again (in AWS,

@@ -892,6 +892,17 @@ async fn open_cases_last_updated_before_the_sync_floor_get_no_channel_until_upda
     let old = seed_open(&world, "Open before the deploy");
     // The floor (the deploy's `--sync-existing none`): just after the old case's last update.
     let floor = world.sir.case(&old).unwrap().last_updated_date + chrono::Duration::milliseconds(1);
+    // The new case is updated clearly after the floor: SIR's timestamps cross the wire as
+    // fractional epoch seconds, so a case stamped within a millisecond of the floor could read
+    // back just under it. Wait (on the clock, with a deadline) until 5 ms past the floor.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while chrono::Utc::now() < floor + chrono::Duration::milliseconds(5) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the clock did not move"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
     let new = seed_open(&world, "Opened after the deploy");
     let mut config = world.config();
     config.sync_floor = Some(floor);

@@ -269,14 +269,7 @@ impl Table {
     async fn register_lane(&self, lane: &str) -> Result<(), StoreError> {
         let mut item = Self::key(REGISTRY_PK.to_owned(), &lane_pk(lane));
         item.insert(REGISTRY_TOKEN.into(), s(uuid::Uuid::new_v4().to_string()));
-        self.client
-            .put_item()
-            .table_name(&self.name)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("PutItem", e))?;
-        Ok(())
+        self.put_item(item).await
     }
 
     /// Every lane registered as having had waiting jobs (one Query on one partition, paged).

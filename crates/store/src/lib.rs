@@ -565,6 +565,15 @@ impl Table {
         item.insert("slack_file_id".into(), s(slack_file_id));
         item.insert("channel_id".into(), s(channel_id));
         item.insert("recorded_at".into(), n(Utc::now().timestamp()));
+        self.put_item(item).await
+    }
+
+    /// Writes `item` whatever is there (for items only one writer ever writes, or where the
+    /// last write wins by design).
+    pub(crate) async fn put_item(
+        &self,
+        item: HashMap<String, AttributeValue>,
+    ) -> Result<(), StoreError> {
         self.client
             .put_item()
             .table_name(&self.name)
