@@ -29,7 +29,18 @@ fn every_function_uses_exactly_what_its_synthesized_role_grants() {
         .await;
 
         // The brief's scenario: channel, both ways, commands, files both ways, close.
-        let report = scenario::play(&world, ScenarioOptions::default(), &mut std::io::sink()).await;
+        // `scripts/check-least-privilege` shortens the steps' wait: a refused call fails a step.
+        let step_timeout = std::env::var("SIRSLACK_STEP_TIMEOUT_SECONDS")
+            .ok()
+            .and_then(|seconds| seconds.parse().ok())
+            .map_or(WAIT, Duration::from_secs);
+        let options = ScenarioOptions {
+            step_timeout,
+            ..ScenarioOptions::default()
+        };
+        let report = scenario::play(&world, options, &mut std::io::sink()).await;
+        let refusals = world.iam_refusals();
+        assert!(refusals.is_empty(), "AWS would refuse: {refusals:#?}");
         assert!(report.passed(), "{:#?}", report.steps);
         let closed_case = report.case_id.clone().expect("the scenario made a case");
 
