@@ -1,11 +1,16 @@
-//! What a first deploy syncs (`--sync-existing`, issue 21), through the full wiring: the poller
+//! What a deploy syncs at first (`--sync-existing`, issue 21), through the full wiring: the poller
 //! runs with the sync floor the deploy sets for `--sync-existing none` (the deploy time), as the
-//! common stack passes it (`SYNC_CASES_UPDATED_SINCE`).
+//! common stack passes it (`SYNC_CASES_UPDATED_SINCE`); and a redeploy after a destroy that kept
+//! the table carries on in the channels the table links (no second channel for an open case).
 
 use std::time::Duration;
 
 use sir_standin::{CaseStatus, NewCase};
-use sirslack_acceptance::{WAIT, open_case, run, world_with};
+use sirslack_acceptance::{
+    WAIT, app_messages_showing, comments_containing, open_case, run, wait_for_app_message,
+    wait_for_comment, world_with,
+};
+use sirslack_local_run::cast::ALICE;
 use sirslack_local_run::{Function, World, WorldConfig};
 
 /// How far ahead of the world's start the floor lies: the "old" case is seeded before it.
@@ -77,5 +82,58 @@ fn sync_existing_none_gives_an_old_open_case_no_channel_until_it_is_updated() {
             .expect("the updated case gets its channel");
         assert!(channel.name.ends_with(&old), "{}", channel.name);
         assert_eq!(channels_of(&world, &old), 1);
+    });
+}
+
+#[test]
+fn after_destroy_and_redeploy_updates_land_in_the_existing_channel_both_ways() {
+    run(async {
+        let world = world_with(WorldConfig::for_tests()).await;
+        let case = open_case(&world).await;
+        world
+            .sir()
+            .add_comment(&case.case_id, "Before the redeploy", "AWS Responder")
+            .expect("comment");
+        wait_for_app_message(&world, &case.channel.id, "Before the redeploy").await;
+        world
+            .wait_until_quiet(Duration::from_secs(2), WAIT)
+            .await
+            .expect("the world settles");
+
+        // `slack destroy` (the table is kept) then `slack`: parameters written again, every
+        // function cold; the first reconcile of the new deployment runs.
+        world.redeploy().await.expect("the redeploy");
+        world.tick().await;
+        world
+            .sir()
+            .add_comment(&case.case_id, "After the redeploy", "AWS Responder")
+            .expect("comment");
+        wait_for_app_message(&world, &case.channel.id, "After the redeploy").await;
+        world
+            .post_message(&case.channel.id, ALICE.slack_id, "Seen after the redeploy")
+            .expect("message");
+        wait_for_comment(&world, &case.case_id, "Seen after the redeploy").await;
+        world
+            .wait_until_quiet(Duration::from_secs(2), WAIT)
+            .await
+            .expect("the world settles");
+
+        assert_eq!(
+            channels_of(&world, &case.case_id),
+            1,
+            "no second channel: {:?}",
+            world.slack().channels()
+        );
+        assert_eq!(
+            app_messages_showing(&world, &case.channel.id, "After the redeploy"),
+            1
+        );
+        assert_eq!(
+            comments_containing(&world, &case.case_id, "Seen after the redeploy").len(),
+            1
+        );
+        let channel = world.case_channel(&case.case_id).expect("the channel");
+        assert_eq!(channel.id, case.channel.id);
+        assert!(!channel.is_archived, "{channel:?}");
     });
 }

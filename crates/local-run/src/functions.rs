@@ -419,7 +419,8 @@ impl Invocations {
 
 /// Invokes functions as Lambda does.
 pub(crate) struct Runner {
-    functions: Arc<FunctionSet>,
+    /// Replaced whole by a redeploy; an invocation keeps the set it started with.
+    functions: Mutex<Arc<FunctionSet>>,
     poller_worker: LocalWorker,
     timeouts: HashMap<Function, Duration>,
     faults: FunctionFaults,
@@ -438,7 +439,7 @@ impl Runner {
         started: Instant,
     ) -> Result<Self, WorldError> {
         Ok(Self {
-            functions: Arc::new(functions),
+            functions: Mutex::new(Arc::new(functions)),
             poller_worker: LocalWorker::start("sir-poller")?,
             timeouts,
             faults,
@@ -448,9 +449,23 @@ impl Runner {
         })
     }
 
+    /// From now on, invocations run `functions` (a redeploy: every function cold); those
+    /// already running finish with the set they started with.
+    pub(crate) fn replace_functions(&self, functions: FunctionSet) {
+        *self
+            .functions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(functions);
+    }
+
     /// Starts a handler.
     fn start(&self, function: Function, payload: Value, deadline: SystemTime) -> Running {
-        let functions = Arc::clone(&self.functions);
+        let functions = Arc::clone(
+            &self
+                .functions
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
         if function != Function::Poller {
             return Running::Task(tokio::spawn(async move {
                 Box::pin(functions.run_sendable(function, payload, deadline)).await

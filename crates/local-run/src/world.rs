@@ -497,6 +497,62 @@ impl World {
         Ok(secret)
     }
 
+    /// The Slack stack destroyed without `--delete-data` and deployed again for the same Slack
+    /// app (`deploy-integrations-solution slack destroy`, then `slack`): every parameter under
+    /// the prefix is deleted (one-time-code enrolments with them), then the deploy writes its
+    /// own again with the same values; every function is built anew from its environment, cold,
+    /// with nothing cached from before. The table (kept by destroy, adopted by the deploy), SIR,
+    /// the Slack workspace and the queues stay. Call it on a quiet world.
+    pub async fn redeploy(&self) -> Result<(), WorldError> {
+        let ssm = self.aws().ssm();
+        let mut stored = Vec::new();
+        let mut pages = ssm
+            .get_parameters_by_path()
+            .path(&self.names().parameter_prefix)
+            .recursive(true)
+            .with_decryption(true)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|error| WorldError::aws("GetParametersByPath")(format!("{error:?}")))?;
+            stored.extend(page.parameters.unwrap_or_default());
+        }
+        for parameter in &stored {
+            if let Some(name) = parameter.name() {
+                ssm.delete_parameter()
+                    .name(name)
+                    .send()
+                    .await
+                    .map_err(|error| WorldError::aws("DeleteParameter")(format!("{error:?}")))?;
+            }
+        }
+        let names = self.names();
+        let deployed = [
+            names.bot_token_parameter(),
+            names.signing_secret_parameter(),
+            names.workspace_id_parameter(),
+            names.channel_prefix_parameter(),
+            names.command_policy_parameter(),
+        ];
+        for parameter in &stored {
+            let (Some(name), Some(value)) = (parameter.name(), parameter.value()) else {
+                continue;
+            };
+            if deployed.iter().any(|deployed| deployed == name) {
+                let kind = match parameter.r#type() {
+                    Some(aws_sdk_ssm::types::ParameterType::SecureString) => ParameterKind::Secure,
+                    _ => ParameterKind::Plain,
+                };
+                put_parameter(&ssm, name, value, kind, OnExisting::Fail).await?;
+            }
+        }
+        let functions = FunctionSet::build(&self.environments, &self.aws_faults).await?;
+        self.shared.runner.replace_functions(functions);
+        tracing::info!("redeployed: parameters written again, every function cold");
+        Ok(())
+    }
+
     /// Adds a person to the Slack workspace.
     pub fn add_person(&self, person: &Person) -> Result<(), WorldError> {
         self.slack
