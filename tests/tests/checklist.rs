@@ -161,8 +161,8 @@ fn watchers_and_the_response_team_are_invited_and_unknown_ones_named() {
                 &world,
                 &case.case_id,
                 &format!(
-                    "{} (@{}) joined the Slack channel",
-                    person.real_name, person.handle
+                    "{} (@{}, Slack ID {}) joined the Slack channel",
+                    person.real_name, person.handle, person.slack_id
                 ),
             )
             .await;
@@ -206,11 +206,11 @@ fn slack_messages_become_sir_comments_in_order_with_their_author() {
         let three = wait_for_comment(&world, &case.case_id, "Thanks, confirmed").await;
         assert_eq!(
             one.body,
-            "[Slack Update] Alice Analyst (@alice): First finding: the key was created at 09:14"
+            "[Slack Update] Alice Analyst (@alice, Slack ID U0ALICE001): First finding: the key was created at 09:14"
         );
         assert_eq!(
             two.body,
-            "[Slack Update] Bob Builder (@bob): @Alice Analyst rotated the key & revoked the sessions",
+            "[Slack Update] Bob Builder (@bob, Slack ID U0BOB00001): @Alice Analyst rotated the key & revoked the sessions",
             "mentions and entities are made plain"
         );
         assert!(three.body.contains("replied in thread"), "{}", three.body);
@@ -348,7 +348,7 @@ fn update_commands_change_the_case_in_sir_announce_it_and_audit_it() {
         wait_for_comment(
             &world,
             &case.case_id,
-            "[Slack Update] Alice Analyst (@alice) ran /security-ir update-status: status changed from Submitted to Detection and Analysis",
+            "[Slack Update] Alice Analyst (@alice, Slack ID U0ALICE001) ran /security-ir update-status: status changed from Submitted to Detection and Analysis",
         )
         .await;
 
@@ -454,7 +454,10 @@ fn text_with_lt_and_amp_reaches_sir_as_typed() {
             .post_message(channel, ALICE.slack_id, "x < y")
             .unwrap();
         let comment = wait_for_comment(&world, &case.case_id, "x < y").await;
-        assert_eq!(comment.body, "[Slack Update] Alice Analyst (@alice): x < y");
+        assert_eq!(
+            comment.body,
+            "[Slack Update] Alice Analyst (@alice, Slack ID U0ALICE001): x < y"
+        );
         for escaped in ["&lt;", "&gt;", "&amp;"] {
             assert!(
                 comments_containing(&world, &case.case_id, escaped).is_empty(),
@@ -587,10 +590,9 @@ fn a_slack_file_becomes_a_sir_attachment_once_and_is_not_copied_back() {
             Some(content.as_slice())
         );
         let note = wait_for_comment(&world, &case.case_id, "uploaded file").await;
-        assert!(
-            note.body
-                .starts_with("[Slack Update] Alice Analyst (@alice) uploaded file")
-        );
+        assert!(note.body.starts_with(
+            "[Slack Update] Alice Analyst (@alice, Slack ID U0ALICE001) uploaded file"
+        ));
         assert!(note.body.contains(&expected_name), "{}", note.body);
         assert!(note.body.contains("From the laptop"), "{}", note.body);
 

@@ -378,8 +378,8 @@ fn a_429_storm_on_every_method_during_channel_setup_makes_one_complete_channel()
         );
         for person in [&ALICE, &BOB, &CAROL] {
             let note = format!(
-                "{} (@{}) joined the Slack channel",
-                person.real_name, person.handle
+                "{} (@{}, Slack ID {}) joined the Slack channel",
+                person.real_name, person.handle, person.slack_id
             );
             assert_eq!(
                 comments_containing(&world, &case_id, &note).len(),

@@ -12,8 +12,8 @@
 //! 5. changes: **claim** the invocation (a conditional write keyed by the payload, so an async
 //!    retry or duplicate delivery changes nothing twice), read the case, **plan** the change
 //!    (refusing invalid transitions before any code is used), **step up** (one-time code),
-//!    **apply** it in SIR, write the **audit comment** (`[Slack Update] Jane Doe (@jane) ran
-//!    /security-ir <sub>: <what changed>`, recorded so the poller never announces it), and
+//!    **apply** it in SIR, write the **audit comment** (`[Slack Update] Jane Doe (@jane, Slack ID
+//!    U0123ABCD) ran /security-ir <sub>: <what changed>`, recorded so the poller never announces it), and
 //!    **announce** it in the channel.
 //!
 //! Refusals are ephemeral, say why, and are logged with user, channel, case and subcommand.
@@ -27,7 +27,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sirslack_domain::announced::ANNOUNCED_CHANGE_SCOPE;
-use sirslack_domain::marker::command_audit_comment;
+use sirslack_domain::marker::{SlackAuthor, command_audit_comment};
 use sirslack_domain::{CaseId, Command, SelfManagedStatus};
 use sirslack_mapper::markup::parse_slash_command;
 use sirslack_mapper::slack::{
@@ -493,7 +493,8 @@ impl CommandHandler {
         }
     }
 
-    /// Writes `[Slack Update] <Real Name> (@handle) ran /security-ir <sub>: <what changed>` and
+    /// Writes `[Slack Update] <Real Name> (@handle, Slack ID <user ID>) ran /security-ir <sub>:
+    /// <what changed>` and
     /// records its ID as written from Slack, so the poller never announces it. The client
     /// token derives from the invocation, so a repeated write is the same comment.
     async fn write_audit(
@@ -506,8 +507,11 @@ impl CommandHandler {
     ) -> Result<(), String> {
         // Every part of a record too long for one comment names the person and the command.
         let prefix = command_audit_comment(
-            profile.real_name.as_deref(),
-            profile.handle.as_deref(),
+            &SlackAuthor {
+                user_id: run.user(),
+                real_name: profile.real_name.as_deref(),
+                handle: profile.handle.as_deref(),
+            },
             subcommand,
             "",
         );

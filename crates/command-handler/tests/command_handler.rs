@@ -498,7 +498,9 @@ fn outcome(ran: &Ran) -> &str {
 }
 
 fn audit(subcommand: &str, what: &str) -> String {
-    format!("[Slack Update] Jane Doe (@jane) ran /security-ir {subcommand}: {what}")
+    format!(
+        "[Slack Update] Jane Doe (@jane, Slack ID U0JANEDOE1) ran /security-ir {subcommand}: {what}"
+    )
 }
 
 // ---- read-only commands ----------------------------------------------------------------------
@@ -1047,7 +1049,9 @@ async fn the_case_message_controls_run_the_same_code_paths() {
     assert_eq!(world.status(), CaseStatus::Closed);
     let comments = world.comments();
     assert_eq!(comments.len(), 2);
-    assert!(comments[1].starts_with("[Slack Update] Bob Smith (@bob) ran /security-ir close: "));
+    assert!(comments[1].starts_with(
+        "[Slack Update] Bob Smith (@bob, Slack ID U0BOBSMITH) ran /security-ir close: "
+    ));
 }
 
 // ---- authorization ----------------------------------------------------------------------------
@@ -1377,11 +1381,9 @@ async fn the_audit_comment_is_not_announced_again_by_the_poller() {
 
     let comments = world.sir.comments(&world.case_id);
     assert_eq!(comments.len(), 2);
-    assert!(
-        comments[0]
-            .body
-            .starts_with("[Slack Update] Jane Doe (@jane) ran /security-ir update-title")
-    );
+    assert!(comments[0].body.starts_with(
+        "[Slack Update] Jane Doe (@jane, Slack ID U0JANEDOE1) ran /security-ir update-title"
+    ));
     let events = publisher.0.lock().unwrap().clone();
     let announced: Vec<&str> = events
         .iter()

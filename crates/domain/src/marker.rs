@@ -4,8 +4,11 @@
 //! poller can recognise it ([`is_integration_comment`]) and never copy it back to Slack. Build
 //! comment texts only with the functions here so that every one carries the marker.
 //!
-//! People are named by their Slack real name and handle: `Jane Doe (@jane)`; a missing real
-//! name falls back to `@jane`, and a missing handle too to `A Slack user`.
+//! People are named by their Slack real name and handle, which they can edit, and by their
+//! Slack user ID, which never changes: `Jane Doe (@jane, Slack ID U0123ABCD)`. A missing real
+//! name falls back to `@jane (Slack ID U0123ABCD)`, and a missing handle too to
+//! `A Slack user (Slack ID U0123ABCD)`. So a SIR record still names the right person after a
+//! profile is renamed, or when two people share a display name.
 
 /// The prefix of every SIR comment the integration writes.
 pub const SLACK_UPDATE_MARKER: &str = "[Slack Update]";
@@ -26,19 +29,48 @@ pub fn strip_marker(body: &str) -> Option<&str> {
         .map(str::trim)
 }
 
-/// How a Slack user is named in comments: `Jane Doe (@jane)`, `Jane Doe`, `@jane` or
-/// [`UNKNOWN_SLACK_USER`]. Empty values count as missing; whitespace runs (newlines included)
-/// become single spaces and a leading `@` on the handle is not doubled.
-pub fn slack_author_label(real_name: Option<&str>, handle: Option<&str>) -> String {
-    let real_name = real_name.map(single_line).filter(|name| !name.is_empty());
-    let handle = handle
+/// A Slack user as SIR comments name them: the immutable user ID, plus the profile's real
+/// name and handle when Slack gave them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlackAuthor<'a> {
+    /// The Slack user ID (`U...` or `W...`).
+    pub user_id: &'a str,
+    /// The profile's real name.
+    pub real_name: Option<&'a str>,
+    /// The handle (display name or user name), with or without a leading `@`.
+    pub handle: Option<&'a str>,
+}
+
+/// How a Slack user is named in comments: `Jane Doe (@jane, Slack ID U0123ABCD)`,
+/// `Jane Doe (Slack ID U0123ABCD)`, `@jane (Slack ID U0123ABCD)` or
+/// `A Slack user (Slack ID U0123ABCD)`. Empty values count as missing; whitespace runs
+/// (newlines included) become single spaces and a leading `@` on the handle is not doubled.
+/// The ID keeps only ASCII letters and digits (Slack's IDs have nothing else); an ID with
+/// none is left out.
+pub fn slack_author_label(author: &SlackAuthor<'_>) -> String {
+    let real_name = author
+        .real_name
+        .map(single_line)
+        .filter(|name| !name.is_empty());
+    let handle = author
+        .handle
         .map(|handle| single_line(handle.trim().trim_start_matches('@')))
         .filter(|handle| !handle.is_empty());
-    match (real_name, handle) {
-        (Some(name), Some(handle)) => format!("{name} (@{handle})"),
-        (Some(name), None) => name,
-        (None, Some(handle)) => format!("@{handle}"),
-        (None, None) => UNKNOWN_SLACK_USER.to_owned(),
+    let id: String = author
+        .user_id
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    let id = (!id.is_empty()).then(|| format!("Slack ID {id}"));
+    match (real_name, handle, id) {
+        (Some(name), Some(handle), Some(id)) => format!("{name} (@{handle}, {id})"),
+        (Some(name), Some(handle), None) => format!("{name} (@{handle})"),
+        (Some(name), None, Some(id)) => format!("{name} ({id})"),
+        (Some(name), None, None) => name,
+        (None, Some(handle), Some(id)) => format!("@{handle} ({id})"),
+        (None, Some(handle), None) => format!("@{handle}"),
+        (None, None, Some(id)) => format!("{UNKNOWN_SLACK_USER} ({id})"),
+        (None, None, None) => UNKNOWN_SLACK_USER.to_owned(),
     }
 }
 
@@ -46,19 +78,18 @@ fn single_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// A Slack message copied to SIR: `[Slack Update] Jane Doe (@jane): text`, or
-/// `[Slack Update] Jane Doe (@jane) replied in thread: text` for a thread reply. The text is
+/// A Slack message copied to SIR: `[Slack Update] Jane Doe (@jane, Slack ID U0123ABCD): text`,
+/// or `[Slack Update] Jane Doe (@jane, Slack ID U0123ABCD) replied in thread: text` for a thread reply. The text is
 /// kept as given (the mapper turns Slack markup into plain text first); only its ends are
 /// trimmed. A long text is split for SIR's comment limit by the mapper
 /// (`sirslack_mapper::split::split_sir_comment`), with this comment for an empty text as the
 /// prefix of every part.
 pub fn slack_message_comment(
-    real_name: Option<&str>,
-    handle: Option<&str>,
+    author: &SlackAuthor<'_>,
     text: &str,
     is_thread_reply: bool,
 ) -> String {
-    let author = slack_author_label(real_name, handle);
+    let author = slack_author_label(author);
     let how = if is_thread_reply {
         " replied in thread"
     } else {
@@ -68,15 +99,14 @@ pub fn slack_message_comment(
 }
 
 /// A file shared in Slack and attached to the case:
-/// `[Slack Update] Jane Doe (@jane) uploaded file: report.pdf`, followed by the message shared
+/// `[Slack Update] Jane Doe (@jane, Slack ID U0123ABCD) uploaded file: report.pdf`, followed by the message shared
 /// with the file on the next lines, when there is one.
 pub fn file_uploaded_comment(
-    real_name: Option<&str>,
-    handle: Option<&str>,
+    author: &SlackAuthor<'_>,
     file_name: &str,
     message: Option<&str>,
 ) -> String {
-    let author = slack_author_label(real_name, handle);
+    let author = slack_author_label(author);
     let mut comment = format!(
         "{SLACK_UPDATE_MARKER} {author} uploaded file: {}",
         file_name.trim()
@@ -88,15 +118,15 @@ pub fn file_uploaded_comment(
     comment
 }
 
-/// `[Slack Update] Jane Doe joined the Slack channel`.
-pub fn member_joined_comment(real_name: Option<&str>, handle: Option<&str>) -> String {
-    let author = slack_author_label(real_name, handle);
+/// `[Slack Update] Jane Doe (@jane, Slack ID U0123ABCD) joined the Slack channel`.
+pub fn member_joined_comment(author: &SlackAuthor<'_>) -> String {
+    let author = slack_author_label(author);
     format!("{SLACK_UPDATE_MARKER} {author} joined the Slack channel")
 }
 
-/// `[Slack Update] Jane Doe left the Slack channel`.
-pub fn member_left_comment(real_name: Option<&str>, handle: Option<&str>) -> String {
-    let author = slack_author_label(real_name, handle);
+/// `[Slack Update] Jane Doe (@jane, Slack ID U0123ABCD) left the Slack channel`.
+pub fn member_left_comment(author: &SlackAuthor<'_>) -> String {
+    let author = slack_author_label(author);
     format!("{SLACK_UPDATE_MARKER} {author} left the Slack channel")
 }
 
@@ -119,16 +149,16 @@ pub fn channel_replaced_comment(archived_name: &str, new_name: &str) -> String {
 }
 
 /// The audit record of a slash command that changed the case:
-/// `[Slack Update] Jane Doe (@jane) ran /security-ir update-title: title set to "New title"`.
+/// `[Slack Update] Jane Doe (@jane, Slack ID U0123ABCD) ran /security-ir update-title: title set
+/// to "New title"`.
 /// With an empty `what_changed` it is the prefix every part of a split record starts with
 /// (`sirslack_mapper::split::split_sir_comment`).
 pub fn command_audit_comment(
-    real_name: Option<&str>,
-    handle: Option<&str>,
+    author: &SlackAuthor<'_>,
     subcommand: &str,
     what_changed: &str,
 ) -> String {
-    let author = slack_author_label(real_name, handle);
+    let author = slack_author_label(author);
     format!(
         "{SLACK_UPDATE_MARKER} {author} ran /security-ir {}: {}",
         subcommand.trim(),
@@ -145,6 +175,20 @@ pub fn system_comment(text: &str) -> String {
 mod tests {
     use super::*;
 
+    const JANE: SlackAuthor<'static> = SlackAuthor {
+        user_id: "U0123ABCD",
+        real_name: Some("Jane Doe"),
+        handle: Some("jane"),
+    };
+
+    fn author<'a>(real_name: Option<&'a str>, handle: Option<&'a str>) -> SlackAuthor<'a> {
+        SlackAuthor {
+            user_id: "U0123ABCD",
+            real_name,
+            handle,
+        }
+    }
+
     #[test]
     fn recognises_integration_comments() {
         assert!(is_integration_comment("[Slack Update] Jane: hi"));
@@ -159,30 +203,69 @@ mod tests {
     #[test]
     fn message_comments() {
         assert_eq!(
-            slack_message_comment(Some("Jane Doe"), Some("jane"), " Found the IOC \n", false),
-            "[Slack Update] Jane Doe (@jane): Found the IOC"
+            slack_message_comment(&JANE, " Found the IOC \n", false),
+            "[Slack Update] Jane Doe (@jane, Slack ID U0123ABCD): Found the IOC"
         );
         assert_eq!(
-            slack_message_comment(Some("Jane Doe"), Some("@jane"), "ack", true),
-            "[Slack Update] Jane Doe (@jane) replied in thread: ack"
+            slack_message_comment(&author(Some("Jane Doe"), Some("@jane")), "ack", true),
+            "[Slack Update] Jane Doe (@jane, Slack ID U0123ABCD) replied in thread: ack"
         );
         assert_eq!(
-            slack_message_comment(Some("Jane Doe"), None, "line 1\nline 2", false),
-            "[Slack Update] Jane Doe: line 1\nline 2"
+            slack_message_comment(&author(Some("Jane Doe"), None), "line 1\nline 2", false),
+            "[Slack Update] Jane Doe (Slack ID U0123ABCD): line 1\nline 2"
         );
     }
 
     #[test]
+    fn every_label_carries_the_immutable_user_id() {
+        assert_eq!(
+            slack_author_label(&author(None, Some("jane"))),
+            "@jane (Slack ID U0123ABCD)"
+        );
+        assert_eq!(
+            slack_author_label(&author(None, None)),
+            "A Slack user (Slack ID U0123ABCD)"
+        );
+        // Two people who share a display name stay apart.
+        let other = SlackAuthor {
+            user_id: "W0456EFGH",
+            ..JANE
+        };
+        assert_ne!(slack_author_label(&JANE), slack_author_label(&other));
+        // The ID is Slack's shape only: nothing a profile could smuggle in.
+        let odd = SlackAuthor {
+            user_id: "U01 [Slack Update]\n",
+            ..JANE
+        };
+        assert_eq!(
+            slack_author_label(&odd),
+            "Jane Doe (@jane, Slack ID U01SlackUpdate)"
+        );
+        let none = SlackAuthor {
+            user_id: " ",
+            ..JANE
+        };
+        assert_eq!(slack_author_label(&none), "Jane Doe (@jane)");
+    }
+
+    #[test]
     fn missing_names_fall_back_never_to_none() {
-        assert_eq!(slack_author_label(None, Some("jane")), "@jane");
-        assert_eq!(slack_author_label(Some("  "), Some("jane")), "@jane");
-        assert_eq!(slack_author_label(None, None), "A Slack user");
-        assert_eq!(slack_author_label(Some(""), Some("@")), "A Slack user");
-        assert_eq!(slack_author_label(Some("Jane\nDoe"), None), "Jane Doe");
-        let joined = member_joined_comment(None, None);
+        assert_eq!(
+            slack_author_label(&author(Some("  "), Some("jane"))),
+            "@jane (Slack ID U0123ABCD)"
+        );
+        assert_eq!(
+            slack_author_label(&author(Some(""), Some("@"))),
+            "A Slack user (Slack ID U0123ABCD)"
+        );
+        assert_eq!(
+            slack_author_label(&author(Some("Jane\nDoe"), None)),
+            "Jane Doe (Slack ID U0123ABCD)"
+        );
+        let joined = member_joined_comment(&author(None, None));
         assert_eq!(
             joined,
-            "[Slack Update] A Slack user joined the Slack channel"
+            "[Slack Update] A Slack user (Slack ID U0123ABCD) joined the Slack channel"
         );
         assert!(!joined.contains("None"));
     }
@@ -190,12 +273,12 @@ mod tests {
     #[test]
     fn membership_and_channel_comments() {
         assert_eq!(
-            member_joined_comment(Some("Jane Doe"), None),
-            "[Slack Update] Jane Doe joined the Slack channel"
+            member_joined_comment(&author(Some("Jane Doe"), None)),
+            "[Slack Update] Jane Doe (Slack ID U0123ABCD) joined the Slack channel"
         );
         assert_eq!(
-            member_left_comment(Some("Jane Doe"), Some("jane")),
-            "[Slack Update] Jane Doe (@jane) left the Slack channel"
+            member_left_comment(&JANE),
+            "[Slack Update] Jane Doe (@jane, Slack ID U0123ABCD) left the Slack channel"
         );
         assert_eq!(
             channel_created_comment("#aws-security-incident-response-case-1234567890"),
@@ -210,25 +293,28 @@ mod tests {
     #[test]
     fn file_and_audit_and_system_comments() {
         assert_eq!(
-            file_uploaded_comment(Some("Jane Doe"), Some("jane"), "report.pdf", None),
-            "[Slack Update] Jane Doe (@jane) uploaded file: report.pdf"
+            file_uploaded_comment(&JANE, "report.pdf", None),
+            "[Slack Update] Jane Doe (@jane, Slack ID U0123ABCD) uploaded file: report.pdf"
         );
         assert_eq!(
-            file_uploaded_comment(None, Some("jane"), "report.pdf", Some(" see page 2 ")),
-            "[Slack Update] @jane uploaded file: report.pdf\n\nsee page 2"
+            file_uploaded_comment(
+                &author(None, Some("jane")),
+                "report.pdf",
+                Some(" see page 2 ")
+            ),
+            "[Slack Update] @jane (Slack ID U0123ABCD) uploaded file: report.pdf\n\nsee page 2"
         );
         assert_eq!(
-            file_uploaded_comment(None, None, "a.txt", Some("   ")),
-            "[Slack Update] A Slack user uploaded file: a.txt"
+            file_uploaded_comment(&author(None, None), "a.txt", Some("   ")),
+            "[Slack Update] A Slack user (Slack ID U0123ABCD) uploaded file: a.txt"
         );
         assert_eq!(
             command_audit_comment(
-                Some("Jane Doe"),
-                Some("jane"),
+                &JANE,
                 "update-status",
                 "status changed from Submitted to Detection and Analysis"
             ),
-            "[Slack Update] Jane Doe (@jane) ran /security-ir update-status: status changed from Submitted to Detection and Analysis"
+            "[Slack Update] Jane Doe (@jane, Slack ID U0123ABCD) ran /security-ir update-status: status changed from Submitted to Detection and Analysis"
         );
         assert_eq!(
             system_comment("Slack channel archived"),
@@ -239,24 +325,25 @@ mod tests {
     #[test]
     fn empty_texts_give_the_prefixes_long_comments_are_split_with() {
         assert_eq!(
-            slack_message_comment(Some("Jane Doe"), Some("jane"), "", false),
-            "[Slack Update] Jane Doe (@jane): "
+            slack_message_comment(&JANE, "", false),
+            "[Slack Update] Jane Doe (@jane, Slack ID U0123ABCD): "
         );
         assert_eq!(
-            command_audit_comment(Some("Jane Doe"), Some("jane"), "update-title", ""),
-            "[Slack Update] Jane Doe (@jane) ran /security-ir update-title: "
+            command_audit_comment(&JANE, "update-title", ""),
+            "[Slack Update] Jane Doe (@jane, Slack ID U0123ABCD) ran /security-ir update-title: "
         );
     }
 
     #[test]
     fn every_builder_writes_the_marker() {
+        let nobody = author(None, None);
         let all = [
-            slack_message_comment(None, None, "", false),
-            file_uploaded_comment(None, None, "", None),
-            member_joined_comment(None, None),
-            member_left_comment(None, None),
+            slack_message_comment(&nobody, "", false),
+            file_uploaded_comment(&nobody, "", None),
+            member_joined_comment(&nobody),
+            member_left_comment(&nobody),
             channel_created_comment(""),
-            command_audit_comment(None, None, "", ""),
+            command_audit_comment(&nobody, "", ""),
             system_comment(""),
         ];
         for comment in all {

@@ -377,7 +377,7 @@ async fn a_signed_message_in_a_case_channel_becomes_a_sir_comment() {
     assert_eq!(
         world.comments(),
         [
-            "[Slack Update] Jane Doe (@jane): Found the IOC in the logs (https://example.com/x) & told @Bob Smith"
+            "[Slack Update] Jane Doe (@jane, Slack ID U0JANEDOE1): Found the IOC in the logs (https://example.com/x) & told @Bob Smith"
         ]
     );
     let comment_id = world.sir.comments(&world.case_id)[0].comment_id.clone();
@@ -477,7 +477,7 @@ async fn a_base64_encoded_body_is_decoded_before_verification() {
     assert_eq!(answer.status, 200);
     assert_eq!(
         world.comments(),
-        ["[Slack Update] Jane Doe (@jane): encoded by API Gateway: é ✓"]
+        ["[Slack Update] Jane Doe (@jane, Slack ID U0JANEDOE1): encoded by API Gateway: é ✓"]
     );
 }
 
@@ -603,7 +603,7 @@ async fn a_retry_is_processed_when_the_first_delivery_never_arrived() {
     assert_eq!(world.send(&retry).await.status, 200);
     assert_eq!(
         world.comments(),
-        ["[Slack Update] Jane Doe (@jane): second try"]
+        ["[Slack Update] Jane Doe (@jane, Slack ID U0JANEDOE1): second try"]
     );
 }
 
@@ -669,7 +669,7 @@ async fn thread_replies_are_marked_as_replies() {
     assert_eq!(world.send(&world.signed_event(reply)).await.status, 200);
     assert_eq!(
         world.comments(),
-        ["[Slack Update] Bob Smith (@bob) replied in thread: ack, on it"]
+        ["[Slack Update] Bob Smith (@bob, Slack ID U0BOBSMITH) replied in thread: ack, on it"]
     );
 }
 
@@ -697,7 +697,7 @@ async fn a_15000_character_message_becomes_two_comments_in_order() {
     for comment in &comments {
         assert!(comment.chars().count() <= 12_000);
         assert!(
-            comment.starts_with("[Slack Update] Jane Doe (@jane): "),
+            comment.starts_with("[Slack Update] Jane Doe (@jane, Slack ID U0JANEDOE1): "),
             "{}",
             &comment[..60]
         );
@@ -730,8 +730,8 @@ async fn joins_and_leaves_become_system_comments() {
     assert_eq!(
         world.comments(),
         [
-            "[Slack Update] Bob Smith (@bob) joined the Slack channel",
-            "[Slack Update] Bob Smith (@bob) left the Slack channel",
+            "[Slack Update] Bob Smith (@bob, Slack ID U0BOBSMITH) joined the Slack channel",
+            "[Slack Update] Bob Smith (@bob, Slack ID U0BOBSMITH) left the Slack channel",
         ]
     );
 }
@@ -771,7 +771,7 @@ async fn a_slow_sir_moves_the_comment_to_a_lazy_invocation_without_duplicating_i
     world.sir.wait_for_calls("CreateCaseComment", 2, WAIT).await;
     assert_eq!(
         world.comments(),
-        ["[Slack Update] Jane Doe (@jane): slow day"]
+        ["[Slack Update] Jane Doe (@jane, Slack ID U0JANEDOE1): slow day"]
     );
 }
 
@@ -870,7 +870,7 @@ async fn a_failing_lane_drain_fails_its_invocation_and_the_sweep_writes_the_job_
     assert_eq!(report["lanesDrained"], 1, "{report}");
     assert_eq!(
         world.comments(),
-        ["[Slack Update] Jane Doe (@jane): kept for later"]
+        ["[Slack Update] Jane Doe (@jane, Slack ID U0JANEDOE1): kept for later"]
     );
     let state = world.table.lane_state(&world.channel).await.unwrap();
     assert_eq!((state.waiting, state.held), (0, false));
@@ -976,7 +976,7 @@ async fn a_5_mib_file_is_streamed_to_the_case_byte_for_byte() {
     assert_eq!(comments.len(), 1);
     assert!(
         comments[0].starts_with(&format!(
-            "[Slack Update] Jane Doe (@jane) uploaded file: {sir_name}"
+            "[Slack Update] Jane Doe (@jane, Slack ID U0JANEDOE1) uploaded file: {sir_name}"
         )),
         "{}",
         comments[0]
@@ -1092,7 +1092,9 @@ async fn an_empty_file_gets_a_note_instead_of_an_attachment() {
     );
     let comments = world.comments();
     assert_eq!(comments.len(), 1);
-    assert!(comments[0].starts_with("[Slack Update] Bob Smith (@bob) shared the file empty.log"));
+    assert!(comments[0].starts_with(
+        "[Slack Update] Bob Smith (@bob, Slack ID U0BOBSMITH) shared the file empty.log"
+    ));
     assert!(comments[0].contains("not attached"));
 }
 
@@ -1379,7 +1381,7 @@ async fn the_lambda_entry_point_answers_proxy_events_and_runs_lazy_work() {
     assert_eq!(result, json!({ "lazy": "sir_comment", "ok": true }));
     assert_eq!(
         world.wait_for_comments(1).await,
-        ["[Slack Update] Jane Doe (@jane) joined the Slack channel"]
+        ["[Slack Update] Jane Doe (@jane, Slack ID U0JANEDOE1) joined the Slack channel"]
     );
     assert!(
         world

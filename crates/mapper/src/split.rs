@@ -306,7 +306,7 @@ mod tests {
 
     mod properties {
         use proptest::prelude::*;
-        use sirslack_domain::marker::{is_integration_comment, slack_message_comment};
+        use sirslack_domain::marker::{SlackAuthor, is_integration_comment, slack_message_comment};
 
         use super::super::*;
         use crate::markup::slack_to_plain;
@@ -367,7 +367,15 @@ mod tests {
                 text in "[a-z \n]{0,200}",
                 repeat in 1usize..200,
             ) {
-                let prefix = slack_message_comment(Some("Jane"), None, "", false);
+                let prefix = slack_message_comment(
+                    &SlackAuthor {
+                        user_id: "U0JANE",
+                        real_name: Some("Jane"),
+                        handle: None,
+                    },
+                    "",
+                    false,
+                );
                 let parts = split_sir_comment(&prefix, &text.repeat(repeat));
                 prop_assert!(!parts.is_empty());
                 for part in &parts {

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use sirslack_domain::CaseId;
-use sirslack_domain::marker::{member_joined_comment, member_left_comment, slack_message_comment};
+use sirslack_domain::marker::{
+    SlackAuthor, member_joined_comment, member_left_comment, slack_message_comment,
+};
 use sirslack_mapper::markup::{slack_to_plain, user_ids_mentioned};
 use sirslack_mapper::split::split_sir_comment;
 use sirslack_slack_router::{Ack, HandOff, LazyError, LazyRequest, ListenerError, Outcome};
@@ -129,8 +131,11 @@ pub async fn write(app: &App, job: &CommentJob) -> Result<usize, SyncError> {
             let names = mention_names(app, text).await;
             let plain = slack_to_plain(text, &|id: &str| names.get(id).cloned());
             let prefix = slack_message_comment(
-                author.real_name.as_deref(),
-                author.handle.as_deref(),
+                &SlackAuthor {
+                    user_id: user,
+                    real_name: author.real_name.as_deref(),
+                    handle: author.handle.as_deref(),
+                },
                 "",
                 *is_reply,
             );
@@ -151,11 +156,15 @@ pub async fn write(app: &App, job: &CommentJob) -> Result<usize, SyncError> {
                 // Bots (this app's own included) joining a channel is noise in a case.
                 return Ok(0);
             }
-            let (real_name, handle) = (person.real_name.as_deref(), person.handle.as_deref());
+            let author = SlackAuthor {
+                user_id: user,
+                real_name: person.real_name.as_deref(),
+                handle: person.handle.as_deref(),
+            };
             let body = if *joined {
-                member_joined_comment(real_name, handle)
+                member_joined_comment(&author)
             } else {
-                member_left_comment(real_name, handle)
+                member_left_comment(&author)
             };
             let verb = if *joined { "joined" } else { "left" };
             (

@@ -12,7 +12,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sirslack_domain::CaseId;
 use sirslack_domain::limits::ATTACHMENT_MAX_BYTES;
-use sirslack_domain::marker::{file_uploaded_comment, slack_author_label, system_comment};
+use sirslack_domain::marker::{
+    SlackAuthor, file_uploaded_comment, slack_author_label, system_comment,
+};
 use sirslack_mapper::filename::{sanitize_file_name, slack_upload_file_name};
 use sirslack_mapper::markup::slack_to_plain;
 use sirslack_mapper::split::split_sir_comment;
@@ -154,8 +156,12 @@ async fn transfer(app: &App, job: &FileJob) -> Result<&'static str, SyncError> {
     if file.user.as_deref() == Some(identity.user_id.as_str()) {
         return Ok("own_file");
     }
-    let author = app.slack.person_or_unknown(&job.user).await;
-    let (real_name, handle) = (author.real_name.as_deref(), author.handle.as_deref());
+    let person = app.slack.person_or_unknown(&job.user).await;
+    let author = SlackAuthor {
+        user_id: &job.user,
+        real_name: person.real_name.as_deref(),
+        handle: person.handle.as_deref(),
+    };
 
     if file.size == 0 || file.size > ATTACHMENT_MAX_BYTES {
         let why = if file.size == 0 {
@@ -165,7 +171,7 @@ async fn transfer(app: &App, job: &FileJob) -> Result<&'static str, SyncError> {
         };
         let note = system_comment(&format!(
             "{} shared the file {} in Slack; it was not attached to the case because {why}.",
-            slack_author_label(real_name, handle),
+            slack_author_label(&author),
             sanitize_file_name(&file.name)
         ));
         let token = format!("slack-file-note-{}-{}", job.channel, job.file_id);
@@ -197,7 +203,7 @@ async fn transfer(app: &App, job: &FileJob) -> Result<&'static str, SyncError> {
             None
         }
     };
-    let heading = file_uploaded_comment(real_name, handle, &sir_name, None);
+    let heading = file_uploaded_comment(&author, &sir_name, None);
     let parts = match message
         .as_deref()
         .map(str::trim)
