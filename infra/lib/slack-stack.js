@@ -223,6 +223,8 @@ class SlackStack extends Stack {
         COMMAND_POLICY_PARAMETER: parameterNames.commandPolicy,
         OTP_SECRET_PARAMETER_PREFIX: parameterNames.otpSecretsPath,
         SECRETS_CACHE_TTL_SECONDS: String(SECRETS_CACHE_TTL_SECONDS),
+        // Public case channels: changing a case needs a command policy rule.
+        CHANNEL_VISIBILITY: channelVisibility.valueAsString,
       },
       functionProps: {
         deadLetterQueue: this.commandDeadLetters.queue,

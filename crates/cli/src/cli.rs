@@ -37,7 +37,8 @@ options:
   --region REGION       AWS region (default: AWS_REGION or the profile's region)
   --profile PROFILE     AWS named profile (default: AWS_PROFILE or the default credentials)
   --channel-visibility {private,public}
-                        Visibility of the channels created for cases (default: private)
+                        Visibility of the channels created for cases (default: private); with
+                        public, changing a case from Slack needs a command policy rule
   --alarm-email ALARM_EMAIL
                         E-mail address that receives the integration's alarms
   --app-name NAME       Name of the Slack app in the manifests this tool prints; kept for later

@@ -31,6 +31,8 @@ pub mod env {
     pub const SECRETS_CACHE_TTL_SECONDS: &str = "SECRETS_CACHE_TTL_SECONDS";
     /// Seconds authorization facts are cached.
     pub const AUTHORIZATION_CACHE_TTL_SECONDS: &str = "AUTHORIZATION_CACHE_TTL_SECONDS";
+    /// `private` (default) or `public`: how the Slack client creates case channels.
+    pub const CHANNEL_VISIBILITY: &str = "CHANNEL_VISIBILITY";
 }
 
 /// A required variable is missing or a value does not parse.
@@ -68,6 +70,8 @@ pub struct Config {
     pub secrets_cache_ttl: Duration,
     /// `AUTHORIZATION_CACHE_TTL_SECONDS` (60).
     pub authorization_cache_ttl: Duration,
+    /// `CHANNEL_VISIBILITY` is `public`: changing a case then needs a policy rule.
+    pub channels_public: bool,
 }
 
 impl Config {
@@ -86,6 +90,7 @@ impl Config {
             console_region: console_region.into(),
             secrets_cache_ttl: DEFAULT_SECRETS_CACHE_TTL,
             authorization_cache_ttl: DEFAULT_AUTHORIZATION_CACHE_TTL,
+            channels_public: false,
         }
     }
 
@@ -123,6 +128,19 @@ impl Config {
                 reason: "must be an SSM path starting with /",
             });
         }
+        let channels_public = match get(env::CHANNEL_VISIBILITY)
+            .map(|value| value.to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("private") => false,
+            Some("public") => true,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: env::CHANNEL_VISIBILITY,
+                    reason: "neither `private` nor `public`",
+                });
+            }
+        };
         Ok(Self {
             table_name: required(env::TABLE_NAME)?,
             bot_token_parameter: required(env::SLACK_BOT_TOKEN_PARAMETER)?,
@@ -137,6 +155,7 @@ impl Config {
                 env::AUTHORIZATION_CACHE_TTL_SECONDS,
                 DEFAULT_AUTHORIZATION_CACHE_TTL,
             )?,
+            channels_public,
         })
     }
 
@@ -179,6 +198,7 @@ mod tests {
             "/SecurityIncidentResponse/slackUsers/U0JANE/otpSecret"
         );
         assert_eq!(config.secrets_cache_ttl, DEFAULT_SECRETS_CACHE_TTL);
+        assert!(!config.channels_public);
     }
 
     #[test]
@@ -191,8 +211,10 @@ mod tests {
             ("OTP_SECRET_PARAMETER_PREFIX", "/p/slackUsers/"),
             ("COMMAND_POLICY_PARAMETER", "/p/slackCommandPolicy"),
             ("AUTHORIZATION_CACHE_TTL_SECONDS", "5"),
+            ("CHANNEL_VISIBILITY", "Public"),
         ]))
         .unwrap();
+        assert!(config.channels_public);
         assert_eq!(
             config.otp_secret_parameter("U1"),
             "/p/slackUsers/U1/otpSecret"
@@ -208,6 +230,18 @@ mod tests {
             Config::from_lookup(lookup(&[("TABLE_NAME", "t")])),
             Err(ConfigError::Missing("SLACK_BOT_TOKEN_PARAMETER"))
         );
+        assert!(matches!(
+            Config::from_lookup(lookup(&[
+                ("TABLE_NAME", "t"),
+                ("SLACK_BOT_TOKEN_PARAMETER", "/p"),
+                ("AWS_REGION", "x"),
+                ("CHANNEL_VISIBILITY", "secret"),
+            ])),
+            Err(ConfigError::Invalid {
+                name: "CHANNEL_VISIBILITY",
+                ..
+            })
+        ));
         assert!(matches!(
             Config::from_lookup(lookup(&[
                 ("TABLE_NAME", "t"),

@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sirslack_domain::announced::ANNOUNCED_CHANGE_SCOPE;
 use sirslack_domain::marker::{SlackAuthor, command_audit_comment};
-use sirslack_domain::{CaseId, Command, SelfManagedStatus};
+use sirslack_domain::{CaseId, Command, Otp, SelfManagedStatus};
 use sirslack_mapper::markup::parse_slash_command;
 use sirslack_mapper::slack::{
     CLOSE_BUTTON_ACTION_ID, ConsoleLinks, InvalidRegion, STATUS_SELECT_ACTION_ID,
@@ -350,7 +350,38 @@ impl CommandHandler {
         Outcome::ConfirmationRequested
     }
 
-    async fn change(&self, run: &Run<'_>, command: &Command, access: &Access) -> Outcome {
+    /// The command as it runs and the one-time code typed with it. A title or description
+    /// ends in the code only when this person must give one for it; otherwise its last word
+    /// stays text.
+    async fn with_code(
+        &self,
+        run: &Run<'_>,
+        command: &Command,
+        access: &Access,
+    ) -> Result<(Command, Option<Otp>), Refusal> {
+        if matches!(
+            command,
+            Command::UpdateTitle { .. } | Command::UpdateDescription { .. }
+        ) && self
+            .authorizer
+            .step_up_configured(run.user(), command, access)
+            .await?
+        {
+            return Ok(match command.split_trailing_code() {
+                Some((command, code)) => (command, Some(code)),
+                // The step-up then asks for the code.
+                None => (command.clone(), None),
+            });
+        }
+        Ok((command.clone(), command.otp().cloned()))
+    }
+
+    async fn change(&self, run: &Run<'_>, typed: &Command, access: &Access) -> Outcome {
+        let (command, code) = match self.with_code(run, typed, access).await {
+            Ok(with_code) => with_code,
+            Err(refusal) => return self.refuse(run, typed, &refusal).await,
+        };
+        let command = &command;
         let subcommand = command.name();
         let key = idempotency_key(run.invocation);
         let ttl =
@@ -399,7 +430,11 @@ impl CommandHandler {
             }
             None => return Outcome::Failed,
         };
-        if let Err(refusal) = self.authorizer.step_up(run.user(), command, access).await {
+        if let Err(refusal) = self
+            .authorizer
+            .step_up(run.user(), command, code.as_ref(), access)
+            .await
+        {
             return self.refuse(run, command, &refusal).await;
         }
         let announcement_marker = self.claim_announcement(run, &change).await;
@@ -488,6 +523,8 @@ impl CommandHandler {
                         .map(str::trim)
                         .filter(|name| !name.is_empty())
                         .map(str::to_owned),
+                    // Only naming uses this; the guest check was made (and failed closed) before.
+                    is_guest: false,
                 }
             }
         }

@@ -22,13 +22,16 @@ pub enum SlackError {
     Api(#[from] SlackApiError),
 }
 
-/// How a person is named: their real name and handle, as Slack knows them.
+/// How a person is named (their real name and handle, as Slack knows them), and whether they
+/// are a guest.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserProfile {
     /// `real_name` (or `profile.real_name`), when set.
     pub real_name: Option<String>,
     /// `name`, the handle.
     pub handle: Option<String>,
+    /// `is_restricted` or `is_ultra_restricted`: a Slack guest (multi- or single-channel).
+    pub is_guest: bool,
 }
 
 impl UserProfile {
@@ -75,6 +78,10 @@ struct UserInfo {
     real_name: Option<String>,
     #[serde(default)]
     profile: Option<UserInfoProfile>,
+    #[serde(default)]
+    is_restricted: bool,
+    #[serde(default)]
+    is_ultra_restricted: bool,
 }
 
 #[derive(Deserialize)]
@@ -164,7 +171,7 @@ impl Slack {
         .await
     }
 
-    /// A user's real name and handle (`users.info`).
+    /// A user's real name and handle, and whether they are a guest (`users.info`).
     pub async fn user_profile(&self, user_id: &str) -> Result<UserProfile, SlackError> {
         self.with_session(async |session| {
             let answer: UserEnvelope = session
@@ -180,6 +187,7 @@ impl Slack {
                 real_name: non_blank(user.real_name)
                     .or_else(|| non_blank(user.profile.and_then(|profile| profile.real_name))),
                 handle: non_blank(user.name),
+                is_guest: user.is_restricted || user.is_ultra_restricted,
             })
         })
         .await
@@ -218,11 +226,13 @@ mod tests {
         let full = UserProfile {
             real_name: Some("Jane Doe".into()),
             handle: Some("jane".into()),
+            is_guest: false,
         };
         assert_eq!(full.display_name(), "Jane Doe");
         let handle_only = UserProfile {
             real_name: None,
             handle: Some("jane".into()),
+            is_guest: false,
         };
         assert_eq!(handle_only.display_name(), "@jane");
         assert_eq!(UserProfile::default().display_name(), "Someone");

@@ -42,6 +42,8 @@ const JANE: &str = "U0JANEDOE1";
 const BOB: &str = "U0BOBSMITH";
 /// In the workspace, not in the case channel.
 const MALLORY: &str = "U0MALLORY1";
+/// A multi-channel guest account, a member of the case channel.
+const GWEN: &str = "U0GWENGST1";
 const LEADS: &str = "S0LEADS001";
 /// A 160-bit base32 secret, as an authenticator app would be enrolled with.
 const JANE_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
@@ -54,6 +56,8 @@ struct Options {
     /// Write no policy parameter at all.
     missing_policy: bool,
     otp_secrets: Vec<(&'static str, &'static str)>,
+    /// Case channels are public (`CHANNEL_VISIBILITY=public`).
+    channels_public: bool,
 }
 
 struct World {
@@ -111,11 +115,16 @@ async fn world_with(options: Options) -> World {
             ))
             .unwrap();
     }
+    slack
+        .add_user(
+            SeedUser::human(GWEN, "gwen", "Gwen Guest", "gwen@partner.example").as_guest(false),
+        )
+        .unwrap();
     slack.add_usergroup(LEADS, &[BOB]);
     let mut case_channel = SeedChannel::public(&unique_name("aws-security-incident-response-case"));
     case_channel.is_private = true;
     case_channel.bot_is_member = true;
-    case_channel.members = vec![JANE.to_owned(), BOB.to_owned()];
+    case_channel.members = vec![JANE.to_owned(), BOB.to_owned(), GWEN.to_owned()];
     let channel = slack.add_channel(case_channel).unwrap();
 
     let ssm = aws.ssm();
@@ -220,6 +229,7 @@ async fn world_with(options: Options) -> World {
     config.command_policy_parameter = Some(policy_parameter);
     config.otp_secret_parameter_prefix = format!("{prefix}/slackUsers");
     config.slack_api_url = Some(slack.api_url());
+    config.channels_public = options.channels_public;
     let token = BotTokenSource::ssm(
         ParameterCache::new(ssm.clone(), config.secrets_cache_ttl),
         bot_token_parameter,
@@ -1801,4 +1811,159 @@ async fn unreadable_payloads_fail_the_invocation() {
     invocation["user_id"] = json!("../../slackBotToken");
     assert!(world.handler.handle_invocation(invocation).await.is_err());
     assert!(world.sir.calls().is_empty());
+}
+
+/// Slack guests (restricted accounts: contractors, partners) may read a case they were invited
+/// to, but not change or close it, unless the policy's rule for that change names them.
+#[tokio::test]
+async fn guests_may_read_but_not_change_a_case_unless_the_policy_names_them() {
+    let world = world().await;
+    let status = world.slash(GWEN, "gwen", "status").await;
+    assert_eq!(outcome(&status), "answered");
+    for text in [
+        "update-title Guest title",
+        "update-status containment",
+        "close confirm",
+    ] {
+        let ran = world.slash(GWEN, "gwen", text).await;
+        assert_eq!(outcome(&ran), "refused", "{text}");
+        let (post, said) = world.only_post(&ran.token);
+        assert_eq!(post.response_type.as_deref(), Some("ephemeral"));
+        assert!(
+            said.starts_with("Guest accounts cannot run `/security-ir "),
+            "{said}"
+        );
+    }
+    // The case message's controls are refused the same way.
+    let button = world.click(GWEN, "case_close", &world.case_id).await;
+    assert_eq!(outcome(&button), "refused");
+    assert!(
+        world
+            .only_post(&button.token)
+            .1
+            .starts_with("Guest accounts cannot run")
+    );
+    assert_eq!(world.mutating_calls(), 0);
+    // A full member is not affected.
+    let member = world.slash(JANE, "jane", "update-title Member title").await;
+    assert_eq!(outcome(&member), "changed");
+
+    // Named by ID in the rule for titles: that one change is allowed, and only that one.
+    let named = world_with(Options {
+        policy: Some(json!({"subcommands": {"update-title": {"users": [GWEN]}}}).to_string()),
+        ..Options::default()
+    })
+    .await;
+    let title = named.slash(GWEN, "gwen", "update-title Guest title").await;
+    assert_eq!(outcome(&title), "changed");
+    let close = named.slash(GWEN, "gwen", "close confirm").await;
+    assert_eq!(outcome(&close), "refused");
+    assert_eq!(named.status(), CaseStatus::DetectionAndAnalysis);
+}
+
+/// With public case channels anyone in the workspace can join one, so changing or closing a
+/// case needs a policy rule saying who may; reading still works.
+#[tokio::test]
+async fn public_case_channels_need_a_policy_rule_to_change_a_case() {
+    let world = world_with(Options {
+        channels_public: true,
+        ..Options::default()
+    })
+    .await;
+    let status = world.slash(JANE, "jane", "status").await;
+    assert_eq!(outcome(&status), "answered");
+    for text in ["update-title New title", "close confirm"] {
+        let ran = world.slash(JANE, "jane", text).await;
+        assert_eq!(outcome(&ran), "refused", "{text}");
+        let said = world.only_post(&ran.token).1;
+        assert!(
+            said.starts_with("Case channels in this workspace are public"),
+            "{said}"
+        );
+    }
+    assert_eq!(world.mutating_calls(), 0);
+
+    let ruled = world_with(Options {
+        channels_public: true,
+        policy: Some(json!({"mutating": {"users": [JANE]}}).to_string()),
+        ..Options::default()
+    })
+    .await;
+    let title = ruled.slash(JANE, "jane", "update-title New title").await;
+    assert_eq!(outcome(&title), "changed");
+    let bob = ruled.slash(BOB, "bob", "update-title Bob's title").await;
+    assert_eq!(outcome(&bob), "refused");
+    // `close` has no rule: still refused.
+    let close = ruled.slash(JANE, "jane", "close confirm").await;
+    assert_eq!(outcome(&close), "refused");
+    assert!(
+        ruled
+            .only_post(&close.token)
+            .1
+            .starts_with("Case channels in this workspace are public")
+    );
+}
+
+/// `requireOneTimeCodeForEdits`: titles and descriptions need the code like status changes;
+/// the code is the text's last word. Without the setting, or for a person not enrolled, six
+/// trailing digits are part of the text.
+#[tokio::test]
+async fn titles_and_descriptions_can_require_a_one_time_code() {
+    let world = world_with(Options {
+        policy: Some(json!({"requireOneTimeCodeForEdits": true}).to_string()),
+        otp_secrets: vec![(JANE, JANE_SECRET)],
+        ..Options::default()
+    })
+    .await;
+    let missing = world.slash(JANE, "jane", "update-title Leaked key").await;
+    assert_eq!(outcome(&missing), "refused");
+    assert_eq!(
+        world.only_post(&missing.token).1,
+        "`/security-ir update-title` needs the 6-digit code from your authenticator app, for \
+         example `/security-ir update-title New title 123456`."
+    );
+    let wrong = world
+        .slash(
+            JANE,
+            "jane",
+            &format!("update-title Leaked key {}", wrong_code()),
+        )
+        .await;
+    assert_eq!(outcome(&wrong), "refused");
+    assert_eq!(world.mutating_calls(), 0);
+
+    let code = jane_code();
+    let ran = world
+        .slash(
+            JANE,
+            "jane",
+            &format!("update-title Leaked key in prod {code}"),
+        )
+        .await;
+    assert_eq!(outcome(&ran), "changed");
+    assert_eq!(
+        world.sir.case(&world.case_id).unwrap().title,
+        "Leaked key in prod"
+    );
+    let audit_comment = world.comments().pop().unwrap();
+    assert!(!audit_comment.contains(&code), "{audit_comment}");
+
+    // Bob has no authenticator and the policy does not require one from everyone: his six
+    // digits are text.
+    let bob = world.slash(BOB, "bob", "update-title Ticket 445566").await;
+    assert_eq!(outcome(&bob), "changed");
+    assert_eq!(
+        world.sir.case(&world.case_id).unwrap().title,
+        "Ticket 445566"
+    );
+
+    // Without the setting, Jane's trailing digits are text too.
+    let open = world_with(Options {
+        otp_secrets: vec![(JANE, JANE_SECRET)],
+        ..Options::default()
+    })
+    .await;
+    let ran = open.slash(JANE, "jane", "update-title Ticket 445566").await;
+    assert_eq!(outcome(&ran), "changed");
+    assert_eq!(open.sir.case(&open.case_id).unwrap().title, "Ticket 445566");
 }

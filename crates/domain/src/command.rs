@@ -291,6 +291,32 @@ impl Command {
             _ => None,
         }
     }
+
+    /// For `update-title` and `update-description`, whose free text could end in six digits:
+    /// the command without its last word and that word as a one-time code, when the last word
+    /// is six digits and some text is left before it. Used only when a code is required for the
+    /// subcommand (then the last word is always the code); otherwise the text is kept whole.
+    pub fn split_trailing_code(&self) -> Option<(Command, Otp)> {
+        let text = match self {
+            Self::UpdateTitle { title } => title,
+            Self::UpdateDescription { description } => description,
+            _ => return None,
+        };
+        let last = text.split_whitespace().next_back()?;
+        if !Otp::looks_like(last) {
+            return None;
+        }
+        let otp = Otp::new(last).ok()?;
+        let rest = text[..text.len() - last.len()].trim_end().to_owned();
+        if rest.is_empty() {
+            return None;
+        }
+        let command = match self {
+            Self::UpdateTitle { .. } => Self::UpdateTitle { title: rest },
+            _ => Self::UpdateDescription { description: rest },
+        };
+        Some((command, otp))
+    }
 }
 
 impl FromStr for Command {
@@ -646,6 +672,50 @@ mod tests {
                 .and_then(|command| command.strip_prefix("/security-ir"))
                 .unwrap();
             assert!(Command::parse(example).is_ok(), "{example}");
+        }
+    }
+
+    #[test]
+    fn a_trailing_code_is_split_from_title_and_description_text_only_on_request() {
+        let title = Command::parse("update-title Leaked key in prod 123456").unwrap();
+        // Parsing keeps the digits: without a code requirement they are part of the title.
+        assert_eq!(
+            title,
+            Command::UpdateTitle {
+                title: "Leaked key in prod 123456".into()
+            }
+        );
+        let (without, code) = title.split_trailing_code().unwrap();
+        assert_eq!(
+            without,
+            Command::UpdateTitle {
+                title: "Leaked key in prod".into()
+            }
+        );
+        assert_eq!(code.as_str(), "123456");
+        let description =
+            Command::parse("update-description line one\nline two\n 654321 ").unwrap();
+        let (without, code) = description.split_trailing_code().unwrap();
+        assert_eq!(
+            without,
+            Command::UpdateDescription {
+                description: "line one\nline two".into()
+            }
+        );
+        assert_eq!(code.as_str(), "654321");
+        // Nothing left, not six digits, or another subcommand: no split.
+        for text in [
+            "update-title 123456",
+            "update-title Case 12345",
+            "update-title Case 1234567",
+            "update-status containment 123456",
+            "close 123456",
+        ] {
+            assert_eq!(
+                Command::parse(text).unwrap().split_trailing_code(),
+                None,
+                "{text}"
+            );
         }
     }
 }

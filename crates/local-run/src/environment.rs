@@ -147,6 +147,7 @@ pub(crate) fn environment_of(
             env.set("SLACK_BOT_TOKEN_PARAMETER", names.bot_token_parameter());
             env.set("COMMAND_POLICY_PARAMETER", names.command_policy_parameter());
             env.set("OTP_SECRET_PARAMETER_PREFIX", names.otp_secrets_path());
+            env.set("CHANNEL_VISIBILITY", "private");
             env.set("SECRETS_CACHE_TTL_SECONDS", "300");
             env.set("SLACK_API_URL", &endpoints.slack_api);
         }

@@ -29,6 +29,9 @@ pub struct SeedUser {
     pub is_bot: bool,
     /// A deactivated user: still visible, cannot be invited (`cant_invite`).
     pub deleted: bool,
+    /// A guest: `Some(false)` a multi-channel guest (`is_restricted`), `Some(true)` a
+    /// single-channel guest (`is_restricted` and `is_ultra_restricted`, as Slack reports them).
+    pub guest: Option<bool>,
 }
 
 impl SeedUser {
@@ -42,7 +45,15 @@ impl SeedUser {
             email: Some(email.to_string()),
             is_bot: false,
             deleted: false,
+            guest: None,
         }
+    }
+
+    /// The same user as a guest account: multi-channel, or single-channel when
+    /// `single_channel`.
+    pub fn as_guest(mut self, single_channel: bool) -> Self {
+        self.guest = Some(single_channel);
+        self
     }
 }
 
@@ -308,6 +319,7 @@ impl World {
                 email: None,
                 is_bot: true,
                 deleted: false,
+                guest: None,
             },
         );
         Self {
@@ -646,8 +658,8 @@ impl World {
             "is_admin": false,
             "is_owner": false,
             "is_primary_owner": false,
-            "is_restricted": false,
-            "is_ultra_restricted": false,
+            "is_restricted": user.guest.is_some(),
+            "is_ultra_restricted": user.guest == Some(true),
             "is_bot": user.is_bot,
             "is_app_user": false,
             "updated": 1_700_000_000,

@@ -245,6 +245,7 @@ module.exports = function templateSuites({ templates }) {
         COMMAND_POLICY_PARAMETER: prefixed('/slackCommandPolicy'),
         OTP_SECRET_PARAMETER_PREFIX: prefixed('/slackUsers/'),
         SECRETS_CACHE_TTL_SECONDS: '300',
+        CHANNEL_VISIBILITY: { Ref: 'channelVisibility' },
       });
       assert.equal(contract.FUNCTIONS.commandHandler.timeoutSeconds, 30);
     });

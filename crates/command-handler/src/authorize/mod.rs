@@ -6,8 +6,13 @@
 //! 2. **Policy** ([`policy`]): which users or user groups may run which subcommands. The
 //!    parameter must exist: missing, blank, unreadable or invalid refuses everything but `help`
 //!    (an open policy is the value [`policy::OPEN_POLICY`]).
-//! 3. **Step-up** (optional, [`totp`]): `close` and `update-status` need a valid 6-digit code
-//!    from a person who has a TOTP secret in SSM
+//!    Whatever the policy, Slack guests (restricted and ultra-restricted accounts) may not
+//!    change or close a case unless the rule for that subcommand lists their user ID, and when
+//!    case channels are public (`CHANNEL_VISIBILITY=public`) changing or closing a case needs a
+//!    rule for that subcommand.
+//! 3. **Step-up** (optional, [`totp`]): `close` and `update-status` (and `update-title` and
+//!    `update-description` when the policy sets `requireOneTimeCodeForEdits`) need a valid
+//!    6-digit code from a person who has a TOTP secret in SSM
 //!    (`<OTP_SECRET_PARAMETER_PREFIX>/<userId>/otpSecret`, a SecureString). Each code is
 //!    accepted once (a conditional write per person and time step), and wrong codes are
 //!    limited per person ([`MAX_CODE_FAILURES`] per [`CODE_FAILURE_WINDOW`]).
@@ -24,7 +29,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sirslack_domain::Command;
+use sirslack_domain::{Command, Otp};
 use sirslack_store::Table;
 use tracing::{error, warn};
 
@@ -56,6 +61,10 @@ pub enum Refusal {
     SlackUnavailable,
     /// The policy does not allow them this subcommand.
     PolicyDenied,
+    /// A Slack guest, not named by the rule for this change.
+    GuestNotAllowed,
+    /// Case channels are public and no policy rule says who may make this change.
+    PolicyRequired,
     /// The policy is missing, blank, unreadable or invalid (fail closed).
     PolicyUnavailable,
     /// A one-time code is needed and none was given.
@@ -91,6 +100,8 @@ impl Refusal {
             self,
             Self::NotChannelMember
                 | Self::PolicyDenied
+                | Self::GuestNotAllowed
+                | Self::PolicyRequired
                 | Self::PolicyUnavailable
                 | Self::CodeInvalid
                 | Self::CodeReused
@@ -124,6 +135,8 @@ impl Refusal {
             Self::NotChannelMember => "not_channel_member",
             Self::SlackUnavailable => "membership_unknown",
             Self::PolicyDenied => "policy_denied",
+            Self::GuestNotAllowed => "guest_not_allowed",
+            Self::PolicyRequired => "policy_required_public_channels",
             Self::PolicyUnavailable => "policy_unavailable",
             Self::CodeRequired => "code_required",
             Self::CodeInvalid => "code_invalid",
@@ -149,6 +162,16 @@ impl Refusal {
             Self::PolicyDenied => format!(
                 "You are not allowed to run `/security-ir {name}`: the workspace's command policy \
                  does not list you. Ask your security administrator for access."
+            ),
+            Self::GuestNotAllowed => format!(
+                "Guest accounts cannot run `/security-ir {name}`: changing or closing a case is \
+                 for full members of the workspace unless the command policy names you. Ask your \
+                 security administrator."
+            ),
+            Self::PolicyRequired => format!(
+                "Case channels in this workspace are public, so `/security-ir {name}` needs a \
+                 command policy that says who may run it, and there is none for it. `status`, \
+                 `summarize` and `help` still work. Ask your security administrator to set one."
             ),
             Self::PolicyUnavailable => "The command policy is missing, could not be read or is \
                                         invalid, so commands are refused for now (`/security-ir \
@@ -187,16 +210,12 @@ impl Refusal {
 fn code_example(command: &Command) -> &'static str {
     match command {
         Command::Close { .. } => "`/security-ir close confirm 123456`",
+        Command::UpdateTitle { .. } => "`/security-ir update-title New title 123456`",
+        Command::UpdateDescription { .. } => {
+            "`/security-ir update-description New description 123456`"
+        }
         _ => "`/security-ir update-status containment 123456`",
     }
-}
-
-/// Whether `command` needs a one-time code from people who have a secret.
-pub fn needs_step_up(command: &Command) -> bool {
-    matches!(
-        command,
-        Command::UpdateStatus { .. } | Command::Close { .. }
-    )
 }
 
 /// What passed the access check, for the step-up that may follow.
@@ -211,6 +230,20 @@ impl Access {
         self.policy
             .as_ref()
             .is_some_and(|policy| policy.require_one_time_code)
+    }
+
+    /// Whether `command` needs a one-time code from people who have a secret: `close` and
+    /// `update-status` always, `update-title` and `update-description` when the policy sets
+    /// `requireOneTimeCodeForEdits`.
+    pub fn needs_step_up(&self, command: &Command) -> bool {
+        match command {
+            Command::UpdateStatus { .. } | Command::Close { .. } => true,
+            Command::UpdateTitle { .. } | Command::UpdateDescription { .. } => self
+                .policy
+                .as_ref()
+                .is_some_and(|policy| policy.require_one_time_code_for_edits),
+            _ => false,
+        }
     }
 }
 
@@ -230,7 +263,9 @@ pub struct Authorizer {
     parameters: OptionalParameters,
     policy_parameter: Option<String>,
     otp_secret_prefix: String,
+    channels_public: bool,
     memberships: TtlCache<(String, String), ()>,
+    guests: TtlCache<String, bool>,
     usergroups: TtlCache<String, Arc<HashSet<String>>>,
 }
 
@@ -252,12 +287,15 @@ impl Authorizer {
             parameters: OptionalParameters::new(ssm, ttl),
             policy_parameter: config.command_policy_parameter.clone(),
             otp_secret_prefix: config.otp_secret_parameter_prefix.clone(),
+            channels_public: config.channels_public,
             memberships: TtlCache::new(ttl),
+            guests: TtlCache::new(ttl),
             usergroups: TtlCache::new(ttl),
         }
     }
 
-    /// Channel membership, then the policy.
+    /// Channel membership, then the policy; for a change, then the rules for public channels
+    /// and for guests.
     pub async fn check_access(
         &self,
         channel_id: &str,
@@ -268,12 +306,22 @@ impl Authorizer {
             return Err(Refusal::NotChannelMember);
         }
         let policy = self.policy().await?;
-        if let Some(rule) = policy
+        let rule = policy
             .as_deref()
-            .and_then(|policy| policy.rule_for(command))
+            .and_then(|policy| policy.rule_for(command));
+        if let Some(rule) = rule
             && !self.passes(rule, user_id).await?
         {
             return Err(Refusal::PolicyDenied);
+        }
+        if command.is_mutating() {
+            if self.channels_public && rule.is_none() {
+                return Err(Refusal::PolicyRequired);
+            }
+            let named = rule.is_some_and(|rule| rule.lists_user(user_id));
+            if !named && self.is_guest(user_id).await? {
+                return Err(Refusal::GuestNotAllowed);
+            }
         }
         Ok(Access { policy })
     }
@@ -285,20 +333,22 @@ impl Authorizer {
         command: &Command,
         access: &Access,
     ) -> Result<bool, Refusal> {
-        if !needs_step_up(command) {
+        if !access.needs_step_up(command) {
             return Ok(false);
         }
         Ok(access.requires_code_from_everyone() || self.otp_secret(user_id).await?.is_some())
     }
 
-    /// The one-time-code check for `close` and `update-status`.
+    /// The one-time-code check for the commands that need one ([`Access::needs_step_up`]),
+    /// with the `code` the person typed.
     pub async fn step_up(
         &self,
         user_id: &str,
         command: &Command,
+        code: Option<&Otp>,
         access: &Access,
     ) -> Result<StepUp, Refusal> {
-        if !needs_step_up(command) {
+        if !access.needs_step_up(command) {
             return Ok(StepUp::NotRequired);
         }
         let Some(secret) = self.otp_secret(user_id).await? else {
@@ -308,7 +358,7 @@ impl Authorizer {
                 Ok(StepUp::NotRequired)
             };
         };
-        let Some(code) = command.otp() else {
+        let Some(code) = code else {
             return Err(Refusal::CodeRequired);
         };
         let Some(slot) = self.claim_attempt(user_id).await? else {
@@ -358,6 +408,25 @@ impl Authorizer {
             Ok(false) => Ok(false),
             Err(slack_error) => {
                 warn!(channel = channel_id, user = user_id, error = %slack_error, "channel membership could not be checked");
+                Err(Refusal::SlackUnavailable)
+            }
+        }
+    }
+
+    /// Whether `user_id` is a Slack guest (`is_restricted` or `is_ultra_restricted`), from
+    /// `users.info`; unknown refuses (fail closed).
+    async fn is_guest(&self, user_id: &str) -> Result<bool, Refusal> {
+        let key = user_id.to_owned();
+        if let Some(guest) = self.guests.get(&key) {
+            return Ok(guest);
+        }
+        match self.slack.user_profile(user_id).await {
+            Ok(profile) => {
+                self.guests.insert(key, profile.is_guest);
+                Ok(profile.is_guest)
+            }
+            Err(slack_error) => {
+                warn!(user = user_id, error = %slack_error, "whether the person is a guest could not be checked");
                 Err(Refusal::SlackUnavailable)
             }
         }
@@ -500,6 +569,8 @@ mod tests {
             Refusal::NotChannelMember,
             Refusal::SlackUnavailable,
             Refusal::PolicyDenied,
+            Refusal::GuestNotAllowed,
+            Refusal::PolicyRequired,
             Refusal::PolicyUnavailable,
             Refusal::CodeRequired,
             Refusal::CodeInvalid,
@@ -537,10 +608,29 @@ mod tests {
     }
 
     #[test]
-    fn only_close_and_update_status_step_up() {
-        assert!(needs_step_up(&Command::parse("close").unwrap()));
-        assert!(needs_step_up(&Command::parse("update-status pia").unwrap()));
-        assert!(!needs_step_up(&Command::parse("update-title t").unwrap()));
-        assert!(!needs_step_up(&Command::parse("status").unwrap()));
+    fn close_and_update_status_step_up_and_edits_when_the_policy_says_so() {
+        let command = |text: &str| Command::parse(text).unwrap();
+        let open = Access::default();
+        assert!(open.needs_step_up(&command("close")));
+        assert!(open.needs_step_up(&command("update-status pia")));
+        assert!(!open.needs_step_up(&command("update-title t")));
+        assert!(!open.needs_step_up(&command("update-description d")));
+        assert!(!open.needs_step_up(&command("status")));
+        let edits = Access {
+            policy: Some(Arc::new(
+                Policy::parse(r#"{"requireOneTimeCodeForEdits": true}"#).unwrap(),
+            )),
+        };
+        assert!(edits.needs_step_up(&command("update-title t")));
+        assert!(edits.needs_step_up(&command("update-description d")));
+        assert!(edits.needs_step_up(&command("close")));
+        assert!(!edits.needs_step_up(&command("summarize")));
+        assert!(
+            Refusal::CodeRequired
+                .message(&command("update-title t"))
+                .contains("update-title New title 123456")
+        );
+        assert!(Refusal::GuestNotAllowed.is_security());
+        assert!(Refusal::PolicyRequired.is_security());
     }
 }

@@ -11,7 +11,8 @@
 //!   "mutating": { "userGroups": ["S0SECOPS1"] },
 //!   "close": { "users": ["U0LEAD001"] },
 //!   "subcommands": { "update-description": { "users": ["U0SCRIBE1"] } },
-//!   "requireOneTimeCode": false
+//!   "requireOneTimeCode": false,
+//!   "requireOneTimeCodeForEdits": false
 //! }
 //! ```
 //!
@@ -22,6 +23,11 @@
 //! whole policy invalid, and an invalid policy refuses every command but `help` (fail closed).
 //! So does a missing or blank parameter: an open policy is a value ([`OPEN_POLICY`]), never an
 //! absence.
+//!
+//! Two rules hold whatever the policy says, unless it names the person: Slack guests
+//! (restricted and ultra-restricted accounts) may not change or close a case unless the rule for
+//! that subcommand lists their user ID; and when case channels are public, changing or closing a
+//! case needs a rule for that subcommand (without one, only `status`, `summarize` and `help` run).
 
 use std::collections::BTreeMap;
 
@@ -119,6 +125,11 @@ pub struct Policy {
     /// an enrolled secret are then refused). Without it, only enrolled people need one.
     #[serde(default)]
     pub require_one_time_code: bool,
+    /// Whether `update-title` and `update-description` need a one-time code too, under the same
+    /// rule as `close` and `update-status` (enrolled people, or everyone with
+    /// `requireOneTimeCode`). The code is then the last word of the text.
+    #[serde(default)]
+    pub require_one_time_code_for_edits: bool,
 }
 
 impl Policy {
@@ -207,7 +218,11 @@ mod tests {
 
     #[test]
     fn empty_rule_allows_nobody_and_empty_policy_everybody() {
-        let policy = Policy::parse(r#"{"close": {}, "requireOneTimeCode": true}"#).unwrap();
+        let policy = Policy::parse(
+            r#"{"close": {}, "requireOneTimeCode": true, "requireOneTimeCodeForEdits": true}"#,
+        )
+        .unwrap();
+        assert!(policy.require_one_time_code_for_edits);
         let rule = policy.rule_for(&command("close")).unwrap();
         assert!(!rule.lists_user("U0ANYONE1"));
         assert!(rule.user_groups.is_empty());

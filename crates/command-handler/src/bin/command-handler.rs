@@ -4,7 +4,8 @@
 //! Environment: `TABLE_NAME`, `SLACK_BOT_TOKEN_PARAMETER` (required); `COMMAND_POLICY_PARAMETER`,
 //! `OTP_SECRET_PARAMETER_PREFIX` (default `/SecurityIncidentResponse/slackUsers`),
 //! `SLACK_API_URL`, `CONSOLE_REGION` (default `AWS_REGION`), `SECRETS_CACHE_TTL_SECONDS`,
-//! `AUTHORIZATION_CACHE_TTL_SECONDS`, `LOG_LEVEL` (default `info`).
+//! `AUTHORIZATION_CACHE_TTL_SECONDS`, `CHANNEL_VISIBILITY` (default `private`), `LOG_LEVEL`
+//! (default `info`).
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
