@@ -64,8 +64,8 @@ const TABLE_ACTIONS = Object.freeze({
   slackClient: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   // Claims, markers, and the channel lanes (a drain lists the lane's jobs with Query).
   eventsHandler: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
-  // Channel -> case, once-markers (commands, announcements, one-time codes).
-  commandHandler: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+  // Channel -> case, once-markers (announcements, one-time codes), resumable command claims.
+  commandHandler: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
 });
 
 /**

@@ -20,7 +20,7 @@
 //! No failure makes the invocation fail (the person has been told; a Lambda retry would only
 //! repeat the answer) except a payload that cannot be read, which goes to the DLQ.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
 use serde::Serialize;
@@ -37,7 +37,7 @@ use sirslack_mapper::slack::{
 use sirslack_mapper::split::split_sir_comment;
 use sirslack_slack_api::{BotTokenSource, ParameterCache, SlackApi};
 use sirslack_slack_router::{COMMAND_INVOCATION_VERSION, CommandInvocation, InvocationKind};
-use sirslack_store::{SyncOrigin, Table};
+use sirslack_store::{Resumable, SyncOrigin, Table};
 use slack_morphism::prelude::SlackMessageContent;
 use tracing::{error, info, warn};
 
@@ -58,6 +58,10 @@ const COMMAND_MARKER_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 /// change within minutes (a native event, else the schedule), and a marker that outlives that
 /// could only hide a later change to the same value.
 const ANNOUNCED_CHANGE_TTL: Duration = Duration::from_secs(60 * 60);
+/// The deployed timeout (`infra/lib/contract.js`), the deadline when none is given.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Work stops this long before the deadline; a claim's lease outlives the deadline by as much.
+const DEADLINE_MARGIN: Duration = Duration::from_secs(1);
 
 /// The handler could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +84,10 @@ pub enum InvocationError {
     /// A version this handler does not know.
     #[error("command invocation version {0} is not supported (this handler reads version 1)")]
     Version(u32),
+    /// A change was not finished (time ran out, the table failed, or another attempt holds
+    /// it): what was done is recorded, and Lambda's retry resumes it.
+    #[error("the command was not finished; a retry resumes it from the recorded progress")]
+    Unfinished,
 }
 
 /// What happened to an invocation (the function's result, and for tests).
@@ -100,6 +108,8 @@ pub enum Outcome {
     Duplicate,
     /// A service failed; the person was told.
     Failed,
+    /// A change was not finished; the invocation fails so that Lambda's retry resumes it.
+    Unfinished,
 }
 
 /// The clients the handler uses.
@@ -137,6 +147,8 @@ enum Request {
 struct Run<'a> {
     invocation: &'a CommandInvocation,
     target: ReplyTarget,
+    /// When Lambda stops the function.
+    deadline: SystemTime,
 }
 
 impl Run<'_> {
@@ -151,6 +163,63 @@ impl Run<'_> {
     fn channel(&self) -> &str {
         &self.invocation.channel_id
     }
+
+    /// How long this attempt may still work: up to a second before Lambda stops it.
+    fn time_left(&self) -> Duration {
+        self.deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or_default()
+            .saturating_sub(DEADLINE_MARGIN)
+    }
+
+    /// How long this attempt owns a command it claims: until just after its deadline, so a
+    /// retry (Lambda's first comes about a minute later) takes over only a dead attempt.
+    fn lease(&self) -> chrono::Duration {
+        let until = self
+            .deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or_default()
+            + DEADLINE_MARGIN;
+        chrono::Duration::from_std(until).unwrap_or(chrono::Duration::seconds(60))
+    }
+}
+
+/// Which part of a change a command's claim has recorded as done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Stage {
+    /// The change is decided (and the one-time code used); SIR not called yet.
+    Planned,
+    /// SIR has the change.
+    Applied,
+    /// The audit comment is written.
+    Audited,
+    /// The announcement is being posted (it may be in the channel).
+    Announcing,
+}
+
+/// What a command's claim records, so that a retry of a dead attempt resumes it: each of the
+/// SIR change, the audit comment and the announcement happens once.
+#[derive(Debug, Clone, serde::Deserialize, Serialize)]
+struct Progress {
+    stage: Stage,
+    subcommand: String,
+    change: Change,
+    /// The announcement marker this command wrote, to remove if it cannot announce.
+    announcement_marker: Option<String>,
+    /// The announcement's text, once its posting started.
+    announcement: Option<String>,
+}
+
+/// The claim on one command invocation.
+struct Claimed<'a> {
+    key: &'a str,
+    owner: &'a str,
+}
+
+/// How long a finished command is remembered as done.
+fn claim_ttl() -> chrono::Duration {
+    chrono::Duration::from_std(COMMAND_MARKER_TTL).unwrap_or(chrono::Duration::days(1))
 }
 
 impl CommandHandler {
@@ -192,19 +261,44 @@ impl CommandHandler {
         Self::new(config, services)
     }
 
-    /// The Lambda entry point: the events handler's JSON payload in, `{"outcome": ...}` out.
+    /// The Lambda entry point: the events handler's JSON payload in, `{"outcome": ...}` out,
+    /// with the deployed timeout as the deadline.
     pub async fn handle_invocation(&self, payload: Value) -> Result<Value, InvocationError> {
+        self.handle_invocation_until(payload, SystemTime::now() + DEFAULT_TIMEOUT)
+            .await
+    }
+
+    /// The Lambda entry point for an invocation Lambda stops at `deadline` (the context's).
+    /// A change not finished by then fails the invocation, and Lambda's retry resumes it.
+    pub async fn handle_invocation_until(
+        &self,
+        payload: Value,
+        deadline: SystemTime,
+    ) -> Result<Value, InvocationError> {
         let invocation: CommandInvocation = serde_json::from_value(payload)
             .map_err(|error| InvocationError::Malformed(error.to_string()))?;
         validate(&invocation)?;
         // Boxed: the whole flow is one deep future, too deep to lay out inline in `main`.
-        let outcome = Box::pin(self.handle(&invocation)).await;
+        let outcome = Box::pin(self.handle_until(&invocation, deadline)).await;
+        if outcome == Outcome::Unfinished {
+            return Err(InvocationError::Unfinished);
+        }
         Ok(json!({ "outcome": outcome }))
     }
 
     /// Handles one invocation; never fails (every failure is answered and logged). An
     /// invocation [`CommandHandler::handle_invocation`] would reject is logged and dropped.
     pub async fn handle(&self, invocation: &CommandInvocation) -> Outcome {
+        self.handle_until(invocation, SystemTime::now() + DEFAULT_TIMEOUT)
+            .await
+    }
+
+    /// [`CommandHandler::handle`], for an invocation Lambda stops at `deadline`.
+    pub async fn handle_until(
+        &self,
+        invocation: &CommandInvocation,
+        deadline: SystemTime,
+    ) -> Outcome {
         if let Err(invalid) = validate(invocation) {
             error!(error = %invalid, "command invocation rejected");
             return Outcome::Failed;
@@ -216,6 +310,7 @@ impl CommandHandler {
                 channel_id: invocation.channel_id.clone(),
                 user_id: invocation.user_id.clone(),
             },
+            deadline,
         };
         let command = match interpret(invocation) {
             Request::Run(command) => command,
@@ -384,11 +479,22 @@ impl CommandHandler {
         let command = &command;
         let subcommand = command.name();
         let key = idempotency_key(run.invocation);
+        let owner = uuid::Uuid::new_v4().simple().to_string();
         let ttl =
             chrono::Duration::from_std(COMMAND_MARKER_TTL).unwrap_or(chrono::Duration::days(1));
-        match self.table.put_once(COMMAND_SCOPE, &key, ttl).await {
-            Ok(true) => {}
-            Ok(false) => {
+        let progress = match self
+            .table
+            .claim_resumable(COMMAND_SCOPE, &key, &owner, run.lease(), ttl)
+            .await
+        {
+            Ok(Resumable::Claimed { progress }) => progress.and_then(|progress| {
+                serde_json::from_str::<Progress>(&progress)
+                    .map_err(|error| {
+                        error!(case = %run.case_id(), %error, "the recorded progress of an earlier attempt is unreadable; starting again");
+                    })
+                    .ok()
+            }),
+            Ok(Resumable::Done) => {
                 info!(
                     user = run.user(),
                     channel = run.channel(),
@@ -403,6 +509,12 @@ impl CommandHandler {
                 self.reply(run, Reply::ephemeral_text(text)).await;
                 return Outcome::Duplicate;
             }
+            Ok(Resumable::Held) => {
+                // Another attempt is at it (or died less than its lease ago): fail, so that
+                // Lambda's retry finds it done, or takes over and resumes.
+                warn!(case = %run.case_id(), subcommand, "the command is held by another attempt; a retry resumes or finds it done");
+                return Outcome::Unfinished;
+            }
             Err(store_error) => {
                 error!(case = %run.case_id(), error = %store_error, "the command could not be claimed");
                 self.reply(
@@ -415,65 +527,230 @@ impl CommandHandler {
                 .await;
                 return Outcome::Failed;
             }
+        };
+        let claim = Claimed {
+            key: &key,
+            owner: &owner,
+        };
+        let progress = match progress {
+            Some(progress) => {
+                info!(case = %run.case_id(), subcommand, stage = ?progress.stage, "resuming a command an earlier attempt did not finish");
+                progress
+            }
+            None => match self.plan(run, command, code.as_ref(), access, &claim).await {
+                Ok(progress) => progress,
+                Err(outcome) => return outcome,
+            },
+        };
+        // The rest must end before Lambda stops the function: what is not done by then is
+        // resumed by Lambda's retry from the progress recorded.
+        match tokio::time::timeout(run.time_left(), self.carry_out(run, progress, &claim)).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                error!(case = %run.case_id(), subcommand, "the command ran out of time; Lambda's retry resumes it");
+                Outcome::Unfinished
+            }
         }
+    }
 
+    /// A new command: reads the case, plans the change, checks the one-time code, and records
+    /// the plan (after the code check: a code is used once, so a retry must not need it).
+    async fn plan(
+        &self,
+        run: &Run<'_>,
+        command: &Command,
+        code: Option<&Otp>,
+        access: &Access,
+        claim: &Claimed<'_>,
+    ) -> Result<Progress, Outcome> {
+        let subcommand = command.name();
+        let release = async || {
+            if let Err(store_error) = self
+                .table
+                .release_claim(COMMAND_SCOPE, claim.key, claim.owner)
+                .await
+            {
+                warn!(case = %run.case_id(), error = %store_error, "the command claim could not be released; it expires on its own");
+            }
+        };
         let case = match self.sir.case(run.case_id()).await {
             Ok(case) => case,
-            Err(sir_error) => return self.sir_failed(run, subcommand, &sir_error).await,
+            Err(sir_error) => {
+                release().await;
+                return Err(self.sir_failed(run, subcommand, &sir_error).await);
+            }
         };
         let change = match Change::plan(command, &case) {
             Some(Ok(change)) => change,
             Some(Err(reason)) => {
-                return self
+                return Err(self
                     .refuse_with(run, command, "invalid_change", reason)
-                    .await;
+                    .await);
             }
-            None => return Outcome::Failed,
+            None => return Err(Outcome::Failed),
         };
         if let Err(refusal) = self
             .authorizer
-            .step_up(run.user(), command, code.as_ref(), access)
+            .step_up(run.user(), command, code, access)
             .await
         {
-            return self.refuse(run, command, &refusal).await;
+            return Err(self.refuse(run, command, &refusal).await);
         }
-        let announcement_marker = self.claim_announcement(run, &change).await;
-        if let Err(sir_error) = change.apply(&self.sir, run.case_id()).await {
-            self.release_announcement(run, announcement_marker.as_deref())
-                .await;
-            return self.sir_failed(run, subcommand, &sir_error).await;
+        let progress = Progress {
+            stage: Stage::Planned,
+            subcommand: subcommand.to_owned(),
+            change,
+            announcement_marker: None,
+            announcement: None,
+        };
+        self.record(run, claim, &progress).await?;
+        Ok(progress)
+    }
+
+    /// Applies the change, writes the audit comment and announces it, each once: every step is
+    /// recorded when done, and a resumed attempt skips what was done.
+    async fn carry_out(
+        &self,
+        run: &Run<'_>,
+        mut progress: Progress,
+        claim: &Claimed<'_>,
+    ) -> Outcome {
+        let subcommand = progress.subcommand.clone();
+        if progress.stage == Stage::Planned {
+            if progress.announcement_marker.is_none() {
+                progress.announcement_marker = self.claim_announcement(run, &progress.change).await;
+            }
+            if let Err(sir_error) = self.apply_once(run, &progress.change).await {
+                self.release_announcement(run, progress.announcement_marker.as_deref())
+                    .await;
+                if let Err(store_error) = self
+                    .table
+                    .release_claim(COMMAND_SCOPE, claim.key, claim.owner)
+                    .await
+                {
+                    warn!(case = %run.case_id(), error = %store_error, "the command claim could not be released; it expires on its own");
+                }
+                return self.sir_failed(run, &subcommand, &sir_error).await;
+            }
+            info!(
+                user = run.user(),
+                channel = run.channel(),
+                case = %run.case_id(),
+                subcommand,
+                "case changed from Slack"
+            );
+            progress.stage = Stage::Applied;
+            if let Err(outcome) = self.record(run, claim, &progress).await {
+                return outcome;
+            }
         }
-        info!(
-            user = run.user(),
-            channel = run.channel(),
-            case = %run.case_id(),
-            subcommand,
-            "case changed from Slack"
-        );
 
         let profile = self.profile(run).await;
-        let audit = self
-            .write_audit(run, subcommand, &change, &profile, &key)
-            .await;
-        let delivery = self
-            .reply(
-                run,
-                Reply::in_channel(change.announcement(&profile.display_name())),
-            )
-            .await;
-        if delivery == Delivery::Failed {
-            // Nobody read it in the channel: the Slack client announces the change instead.
-            self.release_announcement(run, announcement_marker.as_deref())
+        if progress.stage == Stage::Applied {
+            // The client tokens derive from the invocation: a repeated write is the same
+            // comment.
+            let audit = self
+                .write_audit(run, &subcommand, &progress.change, &profile, claim.key)
                 .await;
+            if let Err(reason) = audit {
+                let text = format!(
+                    "The change was made, but its audit comment could not be written to the \
+                     case: {reason}"
+                );
+                self.reply(run, Reply::ephemeral_text(text)).await;
+            }
+            progress.stage = Stage::Audited;
+            if let Err(outcome) = self.record(run, claim, &progress).await {
+                return outcome;
+            }
         }
-        if let Err(reason) = audit {
-            let text = format!(
-                "The change was made, but its audit comment could not be written to the case: \
-                 {reason}"
-            );
-            self.reply(run, Reply::ephemeral_text(text)).await;
+
+        let announcement = progress.change.announcement(&profile.display_name());
+        if progress.stage == Stage::Announcing
+            && let Some(text) = &progress.announcement
+            && self.was_announced(run, text).await
+        {
+            info!(case = %run.case_id(), subcommand, "the announcement was posted by an earlier attempt");
+        } else {
+            progress.stage = Stage::Announcing;
+            progress.announcement = announcement.text.clone();
+            if let Err(outcome) = self.record(run, claim, &progress).await {
+                return outcome;
+            }
+            let delivery = self.reply(run, Reply::in_channel(announcement)).await;
+            if delivery == Delivery::Failed {
+                // Nobody read it in the channel: the Slack client announces the change instead.
+                self.release_announcement(run, progress.announcement_marker.as_deref())
+                    .await;
+            }
+        }
+        match self
+            .table
+            .complete_claim(COMMAND_SCOPE, claim.key, claim.owner, claim_ttl())
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                warn!(case = %run.case_id(), "the command claim was taken over before it was marked done")
+            }
+            Err(store_error) => {
+                warn!(case = %run.case_id(), error = %store_error, "the command could not be marked done; a retry finds every step recorded");
+            }
         }
         Outcome::Changed
+    }
+
+    /// Makes the change in SIR unless the case already shows it (an earlier attempt made it
+    /// and died before recording so).
+    async fn apply_once(&self, run: &Run<'_>, change: &Change) -> Result<(), crate::sir::SirError> {
+        let case = self.sir.case(run.case_id()).await?;
+        if change.is_in_effect(&case) {
+            info!(case = %run.case_id(), "the change is already in effect in SIR; not made again");
+            return Ok(());
+        }
+        change.apply(&self.sir, run.case_id()).await
+    }
+
+    /// Whether the channel already shows the app's message `text` (an earlier attempt posted
+    /// the announcement and died before recording so). Unknown counts as not posted.
+    async fn was_announced(&self, run: &Run<'_>, text: &str) -> bool {
+        match self.slack.recent_app_messages(run.channel()).await {
+            Ok(texts) => texts.iter().any(|posted| posted == text),
+            Err(slack_error) => {
+                warn!(channel = run.channel(), error = %slack_error, "the channel could not be read to find an earlier announcement; posting it");
+                false
+            }
+        }
+    }
+
+    /// Records `progress` for the claim. `Err`: the claim is not ours any more (a retry took
+    /// it over: it carries on, this attempt stops), or the table failed (this attempt stops
+    /// and fails, and Lambda's retry resumes from the last recorded step).
+    async fn record(
+        &self,
+        run: &Run<'_>,
+        claim: &Claimed<'_>,
+        progress: &Progress,
+    ) -> Result<(), Outcome> {
+        let text = serde_json::to_string(progress).map_err(|error| {
+            error!(case = %run.case_id(), %error, "the command's progress could not be written down");
+            Outcome::Unfinished
+        })?;
+        match self
+            .table
+            .record_claim_progress(COMMAND_SCOPE, claim.key, claim.owner, &text, run.lease())
+            .await
+        {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                warn!(case = %run.case_id(), "another attempt took the command over; this one stops");
+                Err(Outcome::Unfinished)
+            }
+            Err(store_error) => {
+                error!(case = %run.case_id(), error = %store_error, "the command's progress could not be recorded; Lambda's retry resumes it");
+                Err(Outcome::Unfinished)
+            }
+        }
     }
 
     /// Tells the Slack client that this command announces `change` in the channel itself, so

@@ -60,6 +60,20 @@ struct ResponseMetadata {
 }
 
 #[derive(Deserialize)]
+struct HistoryPage {
+    #[serde(default)]
+    messages: Vec<HistoryMessage>,
+}
+
+#[derive(Deserialize)]
+struct HistoryMessage {
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    bot_id: Option<String>,
+}
+
+#[derive(Deserialize)]
 struct UsergroupUsers {
     #[serde(default)]
     users: Vec<String>,
@@ -189,6 +203,29 @@ impl Slack {
                 handle: non_blank(user.name),
                 is_guest: user.is_restricted || user.is_ultra_restricted,
             })
+        })
+        .await
+    }
+
+    /// The texts of the app's own messages among the channel's latest 100
+    /// (`conversations.history`).
+    pub async fn recent_app_messages(&self, channel_id: &str) -> Result<Vec<String>, SlackError> {
+        self.with_session(async |session| {
+            let page: HistoryPage = session
+                .get(
+                    "conversations.history",
+                    &[
+                        ("channel", channel_id.to_owned()),
+                        ("limit", "100".to_owned()),
+                    ],
+                )
+                .await?;
+            Ok(page
+                .messages
+                .into_iter()
+                .filter(|message| message.bot_id.is_some())
+                .filter_map(|message| message.text)
+                .collect())
         })
         .await
     }

@@ -369,7 +369,7 @@ impl World {
         let command =
             SignedSlashCommand::new("/security-ir", text, user, &self.channel, &self.team_id)
                 .with_user_name(handle)
-                .with_response_url(&self.slack.response_url(&token));
+                .with_response_url(&self.slack.response_url_in(&token, &self.channel));
         let (status, body) = self.send(&self.signer.sign(command.into_body())).await;
         assert_eq!(status, 200, "{body}");
         let ack = serde_json::from_str(&body).unwrap_or(Value::Null);
@@ -393,7 +393,7 @@ impl World {
             action_id,
             value,
         )
-        .with_response_url(&self.slack.response_url(&token));
+        .with_response_url(&self.slack.response_url_in(&token, &self.channel));
         self.interact(click.to_payload(), token).await
     }
 
@@ -408,7 +408,7 @@ impl World {
             "case_status_select",
             "",
         )
-        .with_response_url(&self.slack.response_url(&token))
+        .with_response_url(&self.slack.response_url_in(&token, &self.channel))
         .to_payload();
         payload["actions"] = json!([{
             "type": "static_select",
@@ -448,7 +448,7 @@ impl World {
             user_name: Some("jane".into()),
             channel_id: self.channel.clone(),
             channel_name: None,
-            response_url: ResponseUrl::new(self.slack.response_url(token)),
+            response_url: ResponseUrl::new(self.slack.response_url_in(token, &self.channel)),
             trigger_id: Some(unique_name("trigger")),
             api_app_id: None,
         };
@@ -1517,35 +1517,23 @@ impl Downstream {
 }
 
 impl World {
-    /// Everything the channel's members see posted since `since` messages: the Slack client's
-    /// messages, and the in-channel answers to the commands whose `response_url` tokens are
-    /// given.
-    fn channel_posts_since(&self, since: usize, tokens: &[&str]) -> Vec<String> {
-        let mut posts: Vec<String> = self
-            .slack
+    /// Everything (text, then blocks) the channel's members see posted since `since` messages: the
+    /// Slack client's messages and the commands' in-channel answers (which Slack shows in the
+    /// channel as the app's messages).
+    fn channel_posts_since(&self, since: usize) -> Vec<String> {
+        self.slack
             .messages(&self.channel)
             .into_iter()
             .skip(since)
             .map(|message| {
-                format!(
-                    "{} {}",
-                    message.text.unwrap_or_default(),
-                    message
-                        .blocks
-                        .map(|blocks| blocks.to_string())
-                        .unwrap_or_default()
-                )
+                let mut shown = message.text.unwrap_or_default();
+                if let Some(blocks) = message.blocks {
+                    shown.push(' ');
+                    shown.push_str(&blocks.to_string());
+                }
+                shown
             })
-            .collect();
-        for token in tokens {
-            posts.extend(
-                self.posts(token)
-                    .into_iter()
-                    .filter(|post| post.response_type.as_deref() == Some("in_channel"))
-                    .map(|post| post.text.unwrap_or_default()),
-            );
-        }
-        posts
+            .collect()
     }
 }
 
@@ -1574,13 +1562,14 @@ async fn a_status_change_from_slack_is_announced_in_the_channel_once() {
 
     let events = downstream.sync().await;
     assert!(has_field_change(&events, "Status"), "{events:#?}");
-    let posts = world.channel_posts_since(before, &[&ran.token]);
-    assert_eq!(
-        posts,
-        [
-            "Jane Doe set status to Containment, Eradication and Recovery (was Detection and Analysis)"
-        ],
-        "one change, one message"
+    let posts = world.channel_posts_since(before);
+    assert_eq!(posts.len(), 1, "one change, one message: {posts:#?}");
+    assert!(
+        posts[0].starts_with(
+            "Jane Doe set status to Containment, Eradication and Recovery (was Detection and Analysis) "
+        ),
+        "{}",
+        posts[0]
     );
     // The Slack client did apply the change: the topic shows it, and the marker is used up.
     let topic = world.slack.channel(&world.channel).unwrap().topic;
@@ -1598,7 +1587,7 @@ async fn a_status_change_from_slack_is_announced_in_the_channel_once() {
     let before = world.slack.messages(&world.channel).len();
     let events = downstream.sync().await;
     assert!(has_field_change(&events, "Title"), "{events:#?}");
-    let posts = world.channel_posts_since(before, &[]);
+    let posts = world.channel_posts_since(before);
     assert_eq!(posts.len(), 1, "{posts:#?}");
     assert!(posts[0].contains("Leaked key in CI logs"), "{}", posts[0]);
 
@@ -1618,7 +1607,7 @@ async fn a_status_change_from_slack_is_announced_in_the_channel_once() {
         .unwrap();
     let before = world.slack.messages(&world.channel).len();
     downstream.sync().await;
-    let posts = world.channel_posts_since(before, &[]);
+    let posts = world.channel_posts_since(before);
     assert_eq!(posts.len(), 1, "{posts:#?}");
     assert!(
         posts[0].contains("Containment, Eradication and Recovery"),
@@ -1643,11 +1632,12 @@ async fn closing_from_slack_is_announced_once_and_the_channel_archived() {
             .any(|event| matches!(event.payload, EventPayload::CaseClosed { .. })),
         "{events:#?}"
     );
-    let posts = world.channel_posts_since(before, &[&ran.token]);
-    assert_eq!(
-        posts,
-        ["Jane Doe closed the case (it was in Detection and Analysis)."],
-        "one change, one message"
+    let posts = world.channel_posts_since(before);
+    assert_eq!(posts.len(), 1, "one change, one message: {posts:#?}");
+    assert!(
+        posts[0].starts_with("Jane Doe closed the case (it was in Detection and Analysis). "),
+        "{}",
+        posts[0]
     );
     let channel = world.slack.channel(&world.channel).unwrap();
     assert!(channel.is_archived, "closing still archives the channel");
@@ -1681,7 +1671,7 @@ async fn a_change_whose_announcement_could_not_be_posted_is_announced_by_the_sla
     );
 
     downstream.sync().await;
-    let posts = world.channel_posts_since(before, &[&token]);
+    let posts = world.channel_posts_since(before);
     assert_eq!(posts.len(), 1, "{posts:#?}");
     assert!(posts[0].contains("Leaked key in CI logs"), "{}", posts[0]);
 }
@@ -1966,4 +1956,131 @@ async fn titles_and_descriptions_can_require_a_one_time_code() {
     let ran = open.slash(JANE, "jane", "update-title Ticket 445566").await;
     assert_eq!(outcome(&ran), "changed");
     assert_eq!(open.sir.case(&open.case_id).unwrap().title, "Ticket 445566");
+}
+
+/// Where an attempt dies in [`a_change_survives_its_attempt_dying_at_any_step`].
+#[derive(Debug, Clone, Copy)]
+enum DiesAfter {
+    /// SIR has the change; nothing else happened yet.
+    SirChange,
+    /// The audit comment is written.
+    AuditComment,
+    /// The announcement is in the channel.
+    Announcement,
+}
+
+impl World {
+    fn announcements(&self) -> usize {
+        self.slack
+            .messages(&self.channel)
+            .into_iter()
+            .filter(|message| {
+                message
+                    .text
+                    .as_deref()
+                    .is_some_and(|text| text.starts_with("Jane Doe set status to"))
+            })
+            .count()
+    }
+
+    fn audit_comments(&self) -> usize {
+        self.comments()
+            .iter()
+            .filter(|body| body.contains("ran /security-ir update-status"))
+            .count()
+    }
+
+    fn has_happened(&self, point: DiesAfter) -> bool {
+        match point {
+            DiesAfter::SirChange => self.sir.call_count("UpdateCaseStatus") > 0,
+            DiesAfter::AuditComment => self.audit_comments() > 0,
+            DiesAfter::Announcement => self.announcements() > 0,
+        }
+    }
+}
+
+/// An attempt that dies (Lambda's timeout, a crash) right after the SIR change, after the
+/// audit comment, or after the announcement: Lambda's retry resumes it, and the person sees
+/// one change, one audit comment and one announcement, never "already handled" with the
+/// rest lost.
+#[tokio::test]
+async fn a_change_survives_its_attempt_dying_at_any_step() {
+    for point in [
+        DiesAfter::SirChange,
+        DiesAfter::AuditComment,
+        DiesAfter::Announcement,
+    ] {
+        let world = world().await;
+        let token = unique_name("dies");
+        let invocation = world.invocation(JANE, "update-status containment", &token);
+        let payload = serde_json::to_value(&invocation).unwrap();
+        let deadline = || SystemTime::now() + std::time::Duration::from_secs(3);
+
+        // The first attempt is dropped where it is as soon as `point` has happened.
+        let died = tokio::select! {
+            biased;
+            () = async {
+                while !world.has_happened(point) {
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                }
+            } => true,
+            _ = world.handler.handle_invocation_until(payload.clone(), deadline()) => false,
+        };
+        assert!(
+            died,
+            "{point:?}: the first attempt finished before it could die"
+        );
+
+        // Lambda retries the same payload; while the dead attempt's lease runs, the retry
+        // fails (and is retried) rather than calling it a duplicate.
+        let waited = std::time::Instant::now();
+        let outcome = loop {
+            match world
+                .handler
+                .handle_invocation_until(payload.clone(), deadline())
+                .await
+            {
+                Ok(result) => break result["outcome"].as_str().unwrap_or_default().to_owned(),
+                Err(error) => {
+                    assert!(
+                        waited.elapsed() < std::time::Duration::from_secs(15),
+                        "{point:?}: still failing: {error}"
+                    );
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+            }
+        };
+        assert!(
+            outcome == "changed" || outcome == "duplicate",
+            "{point:?}: {outcome}"
+        );
+        assert_eq!(
+            world.status(),
+            CaseStatus::ContainmentEradicationAndRecovery,
+            "{point:?}"
+        );
+        assert_eq!(world.sir.call_count("UpdateCaseStatus"), 1, "{point:?}");
+        assert_eq!(
+            world.audit_comments(),
+            1,
+            "{point:?}: {:#?}",
+            world.comments()
+        );
+        assert_eq!(world.announcements(), 1, "{point:?}");
+        let told: Vec<String> = world
+            .posts(&token)
+            .into_iter()
+            .filter_map(|post| post.text)
+            .collect();
+        // Only an attempt that died after recording everything done makes the retry a
+        // duplicate; before that, nobody is told "already handled".
+        if outcome == "changed" {
+            assert!(
+                !told
+                    .iter()
+                    .any(|text| text.contains("already received and handled")),
+                "{point:?}: {told:#?}"
+            );
+        }
+    }
 }

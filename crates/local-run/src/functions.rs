@@ -133,7 +133,7 @@ impl FunctionSet {
                 .map_err(|error| error.to_string()),
             Function::CommandHandler => self
                 .command_handler
-                .handle_invocation(payload)
+                .handle_invocation_until(payload, deadline)
                 .await
                 .map_err(|error| error.to_string()),
         }

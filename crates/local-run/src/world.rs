@@ -641,7 +641,7 @@ impl World {
         )
         .with_user_name(person.handle)
         .with_channel_name(&channel_name)
-        .with_response_url(&self.slack.response_url(&response_token));
+        .with_response_url(&self.slack.response_url_in(&response_token, channel_id));
         let request = self.signer().sign(command.into_body());
         let ack = self
             .send_signed_with_timeout(&request, COMMAND_ACK_TIMEOUT)
@@ -670,7 +670,7 @@ impl World {
             action_id,
             value,
         )
-        .with_response_url(&self.slack.response_url(&response_token));
+        .with_response_url(&self.slack.response_url_in(&response_token, channel_id));
         action.user_name = person.handle.to_owned();
         action.api_app_id = self.slack.config().app_id;
         let request = self.signer().sign(action.into_body());

@@ -144,6 +144,20 @@ impl SlackStandin {
         format!("{}/response/{token}", self.base_url)
     }
 
+    /// The `response_url` of a command or action in `channel_id`: as in Slack, what is posted
+    /// to it `in_channel` also shows in the channel as the app's message.
+    pub fn response_url_in(&self, token: &str, channel_id: &str) -> String {
+        let channel = channel_id.to_owned();
+        self.shared.change(|world| {
+            world
+                .response_urls
+                .entry(token.to_owned())
+                .or_default()
+                .channel = Some(channel);
+        });
+        self.response_url(token)
+    }
+
     pub fn config(&self) -> SlackStandinConfig {
         self.shared.lock().config.clone()
     }
@@ -999,6 +1013,21 @@ async fn response_url_post(
         None => {
             let state = world.response_urls.entry(response_token).or_default();
             let result = accept_response_post(state, payload);
+            let shown_in = state.channel.clone().zip(
+                state
+                    .posts
+                    .last()
+                    .filter(|post| {
+                        result.is_ok()
+                            && post.response_type.as_deref() == Some("in_channel")
+                            && !post.replace_original
+                            && !post.delete_original
+                    })
+                    .map(|post| (post.text.clone(), post.blocks.clone())),
+            );
+            if let Some((channel, (text, blocks))) = shown_in {
+                world.post_app_response(&channel, text, blocks);
+            }
             let (status, error) = match result {
                 Ok(()) => (StatusCode::OK, None),
                 Err((status, code)) => (status, Some(code)),

@@ -275,6 +275,9 @@ pub(crate) struct FaultRule {
 pub(crate) struct ResponseUrlState {
     pub(crate) posts: Vec<ResponsePost>,
     pub(crate) expired: bool,
+    /// The channel the command or action came from, when known: an `in_channel` post shows
+    /// there as the app's message, as in Slack (in its history, with a `message` event).
+    pub(crate) channel: Option<String>,
 }
 
 /// Slack accepts at most this many posts per `response_url`.
@@ -469,6 +472,28 @@ impl World {
             self.announce_membership(channel_id, user_id, member, None);
         }
         Ok(())
+    }
+
+    /// An `in_channel` `response_url` post, as Slack shows it: the app's message in the
+    /// channel (no rate tier: `response_url`s have their own limit of 5 posts).
+    pub(crate) fn post_app_response(
+        &mut self,
+        channel_id: &str,
+        text: Option<String>,
+        blocks: Option<Value>,
+    ) -> Option<String> {
+        if !self.channels.contains_key(channel_id) {
+            return None;
+        }
+        let ts = self.clock.next();
+        let mut message = Message::new(ts.clone());
+        message.text = text;
+        message.blocks = blocks;
+        message.user = Some(self.config.bot_user_id.clone());
+        message.bot_id = Some(self.config.bot_id.clone());
+        self.channel_mut(channel_id).ok()?.messages.push(message);
+        self.announce_message(channel_id, &ts);
+        Some(ts)
     }
 
     pub(crate) fn post_user_message(

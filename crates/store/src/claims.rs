@@ -13,8 +13,10 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 
+use aws_sdk_dynamodb::types::ReturnValue;
+
 use crate::{
-    StoreError, TTL_ATTRIBUTE, Table, condition_held, get_s, is_conditional_failure, n, s,
+    StoreError, TTL_ATTRIBUTE, Table, condition_held, get_n, get_s, is_conditional_failure, n, s,
 };
 
 const STATE: &str = "claim_state";
@@ -22,6 +24,7 @@ const LEASE_UNTIL_MS: &str = "lease_until_ms";
 const CLAIMED: &str = "claimed";
 const DONE: &str = "done";
 const OWNER: &str = "claim_owner";
+const PROGRESS: &str = "claim_progress";
 
 /// What a claim found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +34,22 @@ pub enum Claim {
     /// The work was finished: a duplicate.
     Done,
     /// Someone else claimed the work and their lease has not run out: they may be at it.
+    Held,
+}
+
+/// What a resumable claim found ([`Table::claim_resumable`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resumable {
+    /// The caller owns the work now; `progress` is what an earlier owner whose lease ran out
+    /// recorded ([`Table::record_claim_progress`]), `None` when there was no earlier owner or
+    /// it recorded nothing.
+    Claimed {
+        /// The earlier owner's last progress.
+        progress: Option<String>,
+    },
+    /// The work was finished: a duplicate.
+    Done,
+    /// Someone else claimed the work and their lease has not run out.
     Held,
 }
 
@@ -147,6 +166,107 @@ impl Table {
                 .condition_expression("#owner = :owner AND #state = :claimed")
                 .expression_attribute_names("#owner", OWNER)
                 .expression_attribute_names("#state", STATE)
+                .expression_attribute_values(":owner", s(owner))
+                .expression_attribute_values(":claimed", s(CLAIMED))
+                .send()
+                .await,
+        )
+    }
+
+    /// Like [`Table::claim_leased`], for work done in steps that must each happen once: a
+    /// stale claim taken over keeps the progress its dead owner recorded, and the new owner
+    /// resumes from there.
+    pub async fn claim_resumable(
+        &self,
+        scope: &str,
+        key: &str,
+        owner: &str,
+        lease: chrono::Duration,
+        ttl: chrono::Duration,
+    ) -> Result<Resumable, StoreError> {
+        let now = Utc::now();
+        let now_ms = now.timestamp_millis();
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(once_pk(scope, key), "ONCE")))
+            .update_expression(
+                "SET #state = :claimed, #lease = :lease, #owner = :owner, #ttl = :expires",
+            )
+            .condition_expression(
+                "attribute_not_exists(pk) OR #ttl < :now \
+                 OR (#state = :claimed AND #lease < :now_ms)",
+            )
+            .expression_attribute_names("#state", STATE)
+            .expression_attribute_names("#lease", LEASE_UNTIL_MS)
+            .expression_attribute_names("#owner", OWNER)
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":claimed", s(CLAIMED))
+            .expression_attribute_values(":lease", n(now_ms + lease.num_milliseconds()))
+            .expression_attribute_values(":owner", s(owner))
+            .expression_attribute_values(":expires", n(now.timestamp() + ttl.num_seconds()))
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .expression_attribute_values(":now_ms", n(now_ms))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        match update {
+            Ok(output) => {
+                // An expired marker of long ago says nothing about this work.
+                let progress = output
+                    .attributes
+                    .filter(|old| {
+                        get_n(old, TTL_ATTRIBUTE).is_none_or(|ttl| ttl >= now.timestamp())
+                    })
+                    .and_then(|old| get_s(&old, PROGRESS).map(str::to_owned));
+                return Ok(Resumable::Claimed { progress });
+            }
+            Err(e) if is_conditional_failure(&e) => {}
+            Err(e) => return Err(StoreError::dynamo("UpdateItem", e)),
+        }
+        let found = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(once_pk(scope, key), "ONCE")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("GetItem", e))?;
+        Ok(match found.item {
+            Some(item) if get_s(&item, STATE) == Some(CLAIMED) => Resumable::Held,
+            Some(_) => Resumable::Done,
+            None => Resumable::Held,
+        })
+    }
+
+    /// Records how far `owner`'s claim got (`progress` is opaque to the store) and extends its
+    /// lease by `lease` from now. `false`: the claim is not `owner`'s any more: nothing was
+    /// changed, and the caller must stop.
+    pub async fn record_claim_progress(
+        &self,
+        scope: &str,
+        key: &str,
+        owner: &str,
+        progress: &str,
+        lease: chrono::Duration,
+    ) -> Result<bool, StoreError> {
+        let lease_until = Utc::now().timestamp_millis() + lease.num_milliseconds();
+        condition_held(
+            "UpdateItem",
+            self.client
+                .update_item()
+                .table_name(&self.name)
+                .set_key(Some(Self::key(once_pk(scope, key), "ONCE")))
+                .update_expression("SET #progress = :progress, #lease = :lease")
+                .condition_expression("#owner = :owner AND #state = :claimed")
+                .expression_attribute_names("#progress", PROGRESS)
+                .expression_attribute_names("#lease", LEASE_UNTIL_MS)
+                .expression_attribute_names("#owner", OWNER)
+                .expression_attribute_names("#state", STATE)
+                .expression_attribute_values(":progress", s(progress))
+                .expression_attribute_values(":lease", n(lease_until))
                 .expression_attribute_values(":owner", s(owner))
                 .expression_attribute_values(":claimed", s(CLAIMED))
                 .send()

@@ -35,7 +35,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sirslack_domain::case::{AttachmentStatus, Case, CaseId};
 use sirslack_domain::status::CaseStatus;
 
-pub use claims::Claim;
+pub use claims::{Claim, Resumable};
 pub use lane::{LaneJob, LaneRegistration, LaneState, LaneTake};
 
 /// Partition key attribute name (string).

@@ -9,7 +9,8 @@ use sirslack_domain::{
     Attachment, AttachmentStatus, Case, CaseId, CaseStatus, EngagementType, ResolverType,
 };
 use sirslack_store::{
-    CaseSnapshot, Claim, LaneTake, PendingSync, SnapshotCondition, StoreError, SyncOrigin, Table,
+    CaseSnapshot, Claim, LaneTake, PendingSync, Resumable, SnapshotCondition, StoreError,
+    SyncOrigin, Table,
 };
 
 async fn table() -> Table {
@@ -453,6 +454,74 @@ async fn a_taken_over_claim_cannot_be_completed_or_released_by_its_old_owner() {
             .await
             .unwrap(),
         Claim::Done
+    );
+}
+
+/// Work in steps: a claim taken over from a dead owner carries the progress it recorded, so
+/// the new owner resumes instead of starting again (or seeing a duplicate); the dead owner can
+/// record nothing more.
+#[tokio::test]
+async fn a_resumable_claim_taken_over_keeps_the_progress_its_dead_owner_recorded() {
+    let table = table().await;
+    let hour = chrono::Duration::hours(1);
+    let lease = chrono::Duration::minutes(5);
+    let gone = chrono::Duration::seconds(-1);
+    assert_eq!(
+        table
+            .claim_resumable("cmd", "K", "first", lease, hour)
+            .await
+            .unwrap(),
+        Resumable::Claimed { progress: None }
+    );
+    // Held while the first owner's lease runs.
+    assert_eq!(
+        table
+            .claim_resumable("cmd", "K", "second", lease, hour)
+            .await
+            .unwrap(),
+        Resumable::Held
+    );
+    // The first owner records a step, and its lease runs out (it died).
+    assert!(
+        table
+            .record_claim_progress("cmd", "K", "first", "applied", gone)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        table
+            .claim_resumable("cmd", "K", "second", lease, hour)
+            .await
+            .unwrap(),
+        Resumable::Claimed {
+            progress: Some("applied".into())
+        }
+    );
+    assert!(
+        !table
+            .record_claim_progress("cmd", "K", "first", "audited", lease)
+            .await
+            .unwrap(),
+        "the dead owner's late write changes nothing"
+    );
+    assert!(
+        table
+            .record_claim_progress("cmd", "K", "second", "audited", lease)
+            .await
+            .unwrap()
+    );
+    assert!(
+        table
+            .complete_claim("cmd", "K", "second", hour)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        table
+            .claim_resumable("cmd", "K", "third", lease, hour)
+            .await
+            .unwrap(),
+        Resumable::Done
     );
 }
 

@@ -7,6 +7,8 @@
 //! `AUTHORIZATION_CACHE_TTL_SECONDS`, `CHANNEL_VISIBILITY` (default `private`), `LOG_LEVEL`
 //! (default `info`).
 
+use std::time::{Duration, UNIX_EPOCH};
+
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use sirslack_command_handler::{CommandHandler, Config};
@@ -20,7 +22,14 @@ async fn main() -> Result<(), Error> {
     let handler = CommandHandler::from_aws(&config, &sdk_config)?;
     let handler = &handler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        Ok::<Value, Error>(handler.handle_invocation(event.payload).await?)
+        // Lambda stops the function at the context's deadline; a change not finished by then
+        // fails the invocation and Lambda's retry resumes it.
+        let deadline = UNIX_EPOCH + Duration::from_millis(event.context.deadline);
+        Ok::<Value, Error>(
+            handler
+                .handle_invocation_until(event.payload, deadline)
+                .await?,
+        )
     }))
     .await
 }

@@ -27,7 +27,8 @@ use slack_morphism::prelude::{
 use crate::sir::{Sir, SirError};
 
 /// What a mutating command will do to the case.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Change {
     /// `update-status`.
     Status {
@@ -68,6 +69,16 @@ impl Change {
             Command::Close { .. } => close::plan(case),
             Command::Status | Command::Summarize | Command::Help => return None,
         })
+    }
+
+    /// Whether `case` already shows the change.
+    pub fn is_in_effect(&self, case: &Case) -> bool {
+        match self {
+            Self::Status { to, .. } => case.status == to.to_case_status(),
+            Self::Title { to, .. } => case.title == *to,
+            Self::Description { to } => case.description == *to,
+            Self::Close { .. } => case.status.is_closed(),
+        }
     }
 
     /// Makes the change in SIR.
