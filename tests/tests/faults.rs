@@ -603,6 +603,141 @@ fn a_slack_client_crash_mid_batch_is_redelivered_without_posting_twice() {
     });
 }
 
+// ---- the command handler dying mid-change ----------------------------------------------------
+
+/// Fault: the command handler dies (a crash, or Lambda's timeout) right after SIR made the
+/// change, after the audit comment, and after the announcement, one status change each.
+/// Expected: Lambda's async retry resumes the change from what the dead attempt recorded;
+/// each change is made, audited and announced exactly once, nobody is told "already handled",
+/// nothing is parked in a dead-letter queue. The command handler's timeout is 4 s and Lambda
+/// retries 6 s later (AWS: 30 s, then about a minute).
+#[test]
+fn a_command_whose_handler_dies_after_any_step_is_changed_audited_and_announced_once() {
+    run(async {
+        let mut config = fault_config();
+        config.command_handler_timeout = Duration::from_secs(4);
+        config.async_invocation.retry_delay = Duration::from_secs(6);
+        let (world, case) = case_world(config).await;
+        let channel = case.channel.id.clone();
+        let steps = [
+            (
+                "after the SIR change",
+                "detection",
+                "Detection and Analysis",
+            ),
+            (
+                "after the audit comment",
+                "containment",
+                "Containment, Eradication and Recovery",
+            ),
+            (
+                "after the announcement",
+                "post-incident",
+                "Post-incident Activities",
+            ),
+        ];
+        for (point, argument, status) in steps {
+            let audit = "ran /security-ir update-status: status changed from";
+            let audits_before = comments_containing(&world, &case.case_id, audit).len();
+            let announcement = format!("Alice Analyst set status to {status}");
+            let reached = Arc::new(AtomicBool::new(false));
+            let crashed = Arc::new(AtomicBool::new(false));
+            let crash_point = {
+                let (reached, crashed) = (Arc::clone(&reached), Arc::clone(&crashed));
+                CrashPoint::When(Arc::new(move || {
+                    reached.load(Ordering::SeqCst)
+                        && crashed
+                            .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+                            .is_ok()
+                }))
+            };
+            world
+                .function_faults()
+                .crash_next(Function::CommandHandler, 1, crash_point);
+            let command = world
+                .slash_command(&ALICE, &channel, &format!("update-status {argument}"))
+                .await
+                .expect("the command is acked");
+
+            // Watches for the point and lets the crash happen there, until the change is done.
+            let has_reached = |world: &World| match point {
+                "after the SIR change" => world
+                    .sir()
+                    .case(&case.case_id)
+                    .is_some_and(|c| c.status.as_str() == status),
+                "after the audit comment" => {
+                    comments_containing(world, &case.case_id, audit).len() > audits_before
+                }
+                _ => channel_messages_showing(world, &channel, &announcement) > 0,
+            };
+            let watch = async {
+                loop {
+                    if has_reached(&world) {
+                        reached.store(true, Ordering::SeqCst);
+                    }
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+            };
+            let what = format!("the change {point}: made, audited and announced");
+            let done = world.wait_until(&what, FAULT_WAIT, |world| {
+                crashed.load(Ordering::SeqCst)
+                    && world.function_faults().pending(Function::CommandHandler) == 0
+                    && comments_containing(world, &case.case_id, audit).len() > audits_before
+                    && channel_messages_showing(world, &channel, &announcement) > 0
+            });
+            tokio::select! {
+                () = watch => unreachable!("the watch never ends"),
+                finished = done => {
+                    finished.expect("the change is finished after the crash");
+                }
+            }
+            settle(&world).await;
+
+            assert!(crashed.load(Ordering::SeqCst), "{point}: the handler died");
+            assert_eq!(
+                world
+                    .sir()
+                    .case(&case.case_id)
+                    .map(|c| c.status.as_str().to_owned()),
+                Some(status.to_owned()),
+                "{point}"
+            );
+            assert_eq!(
+                comments_containing(&world, &case.case_id, audit).len(),
+                audits_before + 1,
+                "{point}: one audit comment"
+            );
+            assert_eq!(
+                channel_messages_showing(&world, &channel, &announcement),
+                1,
+                "{point}: one announcement"
+            );
+            let told: Vec<String> = world
+                .slack()
+                .response_posts(&command.response_token)
+                .into_iter()
+                .filter_map(|post| post.text)
+                .collect();
+            assert!(
+                !told
+                    .iter()
+                    .any(|text| text.contains("already received and handled")),
+                "{point}: {told:#?}"
+            );
+        }
+        let crashes = world
+            .invocations()
+            .into_iter()
+            .filter(|invocation| {
+                invocation.function == Function::CommandHandler
+                    && invocation.outcome == InvocationOutcome::Crashed
+            })
+            .count();
+        assert_eq!(crashes, 3, "the handler died once per step");
+        assert_no_dead_letters(&world).await;
+    });
+}
+
 // ---- Slack's retries --------------------------------------------------------------------------
 
 /// Fault: API Gateway holds the events handler's answer for 4 s: the message was copied, but
