@@ -1163,6 +1163,89 @@ async fn lazy_work_can_travel_through_eventbridge() {
     assert!(stored == bytes);
 }
 
+/// A lazy job as the bus delivers it (what anyone allowed to put events on the bus can send).
+fn lazy_from_bus(name: &str, job: Value) -> Value {
+    let lazy = json!({ "slack_router_lazy": {
+        "name": name, "payload": job, "handed_off_at": chrono::Utc::now().to_rfc3339() } });
+    json!({
+        "version": "0", "id": "1", "detail-type": "Slack Lazy Work",
+        "source": "sirslack.slack-events-handler", "time": "2026-01-01T00:00:00Z",
+        "region": "us-east-1", "resources": [], "detail": lazy,
+    })
+}
+
+#[tokio::test]
+async fn a_lazy_job_naming_a_channel_not_linked_to_its_case_is_dropped() {
+    let world = world().await;
+    // A file shared in a channel no case is linked to, sent to the case by a forged job.
+    let seeded = world
+        .slack
+        .add_user_file(SeedFile {
+            channel_id: world.unlinked_channel.clone(),
+            user_id: JANE.to_owned(),
+            name: "payroll.xlsx".to_owned(),
+            title: None,
+            mimetype: None,
+            bytes: pattern_bytes(1024),
+            initial_comment: None,
+            thread_ts: None,
+        })
+        .unwrap();
+    let file_job = json!({
+        "case_id": world.case_id, "channel": world.unlinked_channel,
+        "file_id": seeded.file_id, "user": JANE,
+    });
+    let result = world
+        .handler
+        .handle_invocation(lazy_from_bus("file_transfer", file_job))
+        .await
+        .unwrap();
+    assert_eq!(result["ok"], false, "{result}");
+    let message_job = json!({
+        "job": "message", "case_id": world.case_id, "channel": world.unlinked_channel,
+        "ts": message_ts(1), "user": JANE, "text": "not for the case", "is_reply": false,
+    });
+    let result = world
+        .handler
+        .handle_invocation(lazy_from_bus("sir_comment", message_job))
+        .await
+        .unwrap();
+    assert_eq!(result["ok"], true, "{result}");
+    let membership_job = json!({
+        "job": "membership", "case_id": world.case_id, "channel": world.unlinked_channel,
+        "user": JANE, "joined": true, "event_ts": "1.5",
+    });
+    world
+        .handler
+        .handle_invocation(lazy_from_bus("sir_comment", membership_job))
+        .await
+        .unwrap();
+    assert!(world.sir.attachments(&world.case_id).is_empty());
+    assert!(world.comments().is_empty(), "{:?}", world.comments());
+    assert_eq!(world.slack.call_count(slack_standin::DOWNLOAD_CALL), 0);
+    assert_eq!(world.slack.call_count("files.info"), 0);
+    // Nobody named by a forged job is told anything.
+    assert!(
+        world
+            .slack
+            .ephemeral_messages(&world.unlinked_channel)
+            .is_empty()
+    );
+
+    // The same jobs for the linked channel still work.
+    let job = json!({
+        "job": "membership", "case_id": world.case_id, "channel": world.channel,
+        "user": JANE, "joined": true, "event_ts": "1.6",
+    });
+    let result = world
+        .handler
+        .handle_invocation(lazy_from_bus("sir_comment", job))
+        .await
+        .unwrap();
+    assert_eq!(result["ok"], true, "{result}");
+    assert_eq!(world.wait_for_comments(1).await.len(), 1);
+}
+
 // ---- slash commands and buttons --------------------------------------------------------------
 
 #[tokio::test]
