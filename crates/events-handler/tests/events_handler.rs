@@ -1163,6 +1163,111 @@ async fn lazy_work_can_travel_through_eventbridge() {
     assert!(stored == bytes);
 }
 
+/// Runs every lazy hand-off recorded so far and returns each result (`ok` false included).
+async fn run_lazy_results(world: &World) -> Vec<Value> {
+    let mut results = Vec::new();
+    for hand_off in world.hand_offs.take() {
+        if hand_off.target == HandOffTarget::ThisFunction {
+            let result = world
+                .handler
+                .handle_invocation(hand_off.payload.clone())
+                .await
+                .expect("lazy invocation");
+            results.push(result);
+        }
+    }
+    results
+}
+
+async fn share_file(world: &World, name: &str) -> slack_standin::SeededFile {
+    let seeded = world
+        .slack
+        .add_user_file(SeedFile {
+            channel_id: world.channel.clone(),
+            user_id: JANE.to_owned(),
+            name: name.to_owned(),
+            title: None,
+            mimetype: None,
+            bytes: pattern_bytes(4096),
+            initial_comment: None,
+            thread_ts: None,
+        })
+        .unwrap();
+    let event = events::file_shared(&world.channel, &seeded.file_id, JANE, &seeded.message_ts);
+    assert_eq!(world.send(&world.signed_event(event)).await.status, 200);
+    seeded
+}
+
+#[tokio::test]
+async fn a_file_url_off_slacks_file_hosts_never_gets_the_bot_token() {
+    let world = world().await;
+    // Another server: what files.info names instead of Slack's file host.
+    let elsewhere = SlackStandin::start(SlackStandinConfig::default())
+        .await
+        .unwrap();
+    world.slack.set_file_url_base(Some(elsewhere.base_url()));
+    share_file(&world, "evidence.zip").await;
+    let results = run_lazy_results(&world).await;
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["ok"], false, "{results:?}");
+    assert!(
+        elsewhere.calls().is_empty(),
+        "a request reached the other host: {:?}",
+        elsewhere.calls()
+    );
+    assert!(world.sir.attachments(&world.case_id).is_empty());
+    let told = world.slack.ephemeral_messages(&world.channel);
+    assert_eq!(told.len(), 1, "{told:?}");
+    let text = told[0].text.clone().unwrap_or_default();
+    assert!(text.contains("not one of Slack's file hosts"), "{text}");
+    assert!(
+        !text.contains("files-pri"),
+        "the URL's path was shown: {text}"
+    );
+}
+
+#[tokio::test]
+async fn a_download_redirected_off_slacks_file_hosts_is_refused() {
+    let world = world().await;
+    let elsewhere = SlackStandin::start(SlackStandinConfig::default())
+        .await
+        .unwrap();
+    let seeded = share_file(&world, "evidence.zip").await;
+    let path = format!(
+        "/files-pri/{}-{}/download/evidence.zip",
+        world.team_id, seeded.file_id
+    );
+    world
+        .slack
+        .redirect_downloads(&format!("{}{path}", elsewhere.base_url()), 1);
+    let results = run_lazy_results(&world).await;
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["ok"], false, "{results:?}");
+    assert_eq!(world.slack.call_count(slack_standin::DOWNLOAD_CALL), 1);
+    assert!(
+        elsewhere.calls().is_empty(),
+        "the redirect was followed: {:?}",
+        elsewhere.calls()
+    );
+    assert!(world.sir.attachments(&world.case_id).is_empty());
+
+    // A hop that stays on an allowed host is followed, with the token.
+    let seeded = share_file(&world, "second.zip").await;
+    let path = format!(
+        "/files-pri/{}-{}/download/second.zip",
+        world.team_id, seeded.file_id
+    );
+    world
+        .slack
+        .redirect_downloads(&format!("{}{path}", world.slack.base_url()), 1);
+    let results = run_lazy_results(&world).await;
+    assert_eq!(results[0]["ok"], true, "{results:?}");
+    assert_eq!(world.sir.attachments(&world.case_id).len(), 1);
+    let downloads = world.slack.calls_to(slack_standin::DOWNLOAD_CALL);
+    assert_eq!(downloads.len(), 3);
+    assert!(downloads[2].token.is_some());
+}
+
 /// A lazy job as the bus delivers it (what anyone allowed to put events on the bus can send).
 fn lazy_from_bus(name: &str, job: Value) -> Value {
     let lazy = json!({ "slack_router_lazy": {
