@@ -965,6 +965,8 @@ async fn dry_run_prints_the_plan_without_calling_aws_slack_or_any_tool() {
             "--dry-run",
             "--log-level",
             "debug",
+            "--app-id",
+            "A0123456789",
         ],
         None,
     )
@@ -978,6 +980,7 @@ async fn dry_run_prints_the_plan_without_calling_aws_slack_or_any_tool() {
         .assert_stdout_has("npx --no cdk deploy --all --require-approval never -c requireFunctionCode=true")
         .assert_stdout_has("--parameters AwsSecurityIncidentResponseSlackIntegrationStack:slackWorkspaceId=T0123456789")
         .assert_stdout_has("--parameters AwsSecurityIncidentResponseSampleIntegrationsCommonStack:logLevel=debug")
+        .assert_stdout_has("--parameters AwsSecurityIncidentResponseSlackIntegrationStack:slackAppId=A0123456789")
         .assert_never_shows(&[TOKEN, SECRET]);
     assert!(
         !tripwire.was_touched(),

@@ -151,6 +151,7 @@ impl EventsHandlerBuilder {
             config.dedupe_ttl,
         ));
         let max_body_bytes = config.max_body_bytes;
+        let app_id = config.app_id.clone();
         let app = Arc::new(App::new(
             config,
             table,
@@ -160,7 +161,9 @@ impl EventsHandlerBuilder {
             transfer,
         ));
         let router = listeners::register(
-            Router::builder(Arc::new(secrets), dedupe, hand_off).max_body_bytes(max_body_bytes),
+            Router::builder(Arc::new(secrets), dedupe, hand_off)
+                .max_body_bytes(max_body_bytes)
+                .app_id(app_id),
             &app,
         )
         .build();

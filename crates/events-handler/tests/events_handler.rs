@@ -57,6 +57,8 @@ struct Options {
     lazy_bus: Option<String>,
     /// Age after which a queued comment that still fails is given up on.
     lane_job_give_up: Duration,
+    /// The Slack app ID the deployment enforces (`SLACK_APP_ID`).
+    app_id: Option<String>,
 }
 
 impl Default for Options {
@@ -65,6 +67,7 @@ impl Default for Options {
             inline_budget: Duration::from_millis(1200),
             lazy_bus: None,
             lane_job_give_up: sirslack_events_handler::config::DEFAULT_LANE_JOB_GIVE_UP,
+            app_id: None,
         }
     }
 }
@@ -150,6 +153,7 @@ async fn world_with(options: Options) -> World {
     let config = Config {
         table_name,
         parameters: parameters.clone(),
+        app_id: options.app_id.clone(),
         command_handler_function: COMMAND_HANDLER.to_owned(),
         lazy_transport: match options.lazy_bus {
             Some(bus_name) => LazyTransport::EventBus { bus_name },
@@ -520,6 +524,62 @@ async fn other_workspaces_oversized_and_malformed_bodies_change_nothing() {
     assert!(world.comments().is_empty());
     assert!(!world.had_marker("slack-event", "EvOTHERTEAM").await);
     assert!(!world.had_marker("slack-event", "EvHUGE0001").await);
+}
+
+#[tokio::test]
+async fn requests_for_another_app_are_acknowledged_and_ignored() {
+    // The stand-in's signed requests carry its app's ID, A0STANDAPP.
+    let world = world_with(Options {
+        app_id: Some(SlackStandinConfig::default().app_id),
+        ..Options::default()
+    })
+    .await;
+    let other_app = "A0OTHERAPP";
+    let event = world.signer.sign(
+        world
+            .event(events::message(&world.channel, JANE, "hi", &message_ts(7)))
+            .with_api_app_id(other_app)
+            .with_event_id("EvOTHERAPP")
+            .into_body(),
+    );
+    let answer = world.send(&event).await;
+    assert_eq!((answer.status, answer.body.as_str()), (200, ""));
+    let mut command = SlashCommand::new(
+        "/security-ir",
+        "close",
+        JANE,
+        &world.channel,
+        &world.team_id,
+    );
+    command.api_app_id = other_app.to_owned();
+    let answer = world.send(&world.signer.sign(command.into_body())).await;
+    assert_eq!((answer.status, answer.body.as_str()), (200, ""));
+    let mut click = BlockAction::button(
+        &world.team_id,
+        JANE,
+        &world.channel,
+        &message_ts(9),
+        "sirslack_close_case",
+        "close confirm",
+    )
+    .with_response_url(&world.slack.response_url("other-app"));
+    click.api_app_id = other_app.to_owned();
+    let answer = world.send(&world.signer.sign(click.into_body())).await;
+    assert_eq!(answer.status, 200);
+    assert!(world.hand_offs.take().is_empty(), "handed off");
+    assert!(world.slack.response_posts("other-app").is_empty());
+    assert!(world.comments().is_empty(), "{:?}", world.comments());
+    assert!(!world.had_marker("slack-event", "EvOTHERAPP").await);
+
+    // This app's own requests go through.
+    let ours = world.signed_event(events::message(
+        &world.channel,
+        JANE,
+        "ours",
+        &message_ts(8),
+    ));
+    assert_eq!(world.send(&ours).await.status, 200);
+    assert_eq!(world.wait_for_comments(1).await.len(), 1);
 }
 
 #[tokio::test]

@@ -68,6 +68,8 @@ struct DeployInputs {
     channel_visibility: ChannelVisibility,
     alarm_email: Option<String>,
     app_name: Option<String>,
+    /// `--app-id`: the stack's `slackAppId` (kept by later deploys that leave it out).
+    app_id: Option<String>,
     /// `--sync-existing` as given (`open` when left out).
     sync_existing: Option<SyncExisting>,
     target: ResolvedTarget,
@@ -314,22 +316,33 @@ fn read_inputs(args: DeployArgs, reader: &SecretReader) -> Result<DeployInputs, 
         Some(name) => validate::app_name(&name).map(|()| Some(name.trim().to_string())),
         None => Ok(None),
     };
-    let (bot_token, signing_secret, workspace_id, alarm_email, app_name) = match (
+    let app_id = match args.app_id {
+        Some(id) => {
+            let id = id.trim().to_string();
+            validate::app_id(&id).map(|()| Some(id))
+        }
+        None => Ok(None),
+    };
+    let (bot_token, signing_secret, workspace_id, alarm_email, app_name, app_id) = match (
         bot_token,
         signing_secret,
         workspace_id,
         alarm_email,
         app_name,
+        app_id,
     ) {
-        (Ok(token), Ok(secret), Ok(workspace), Ok(email), Ok(name)) if problems.is_empty() => {
-            (token, secret, workspace, email, name)
+        (Ok(token), Ok(secret), Ok(workspace), Ok(email), Ok(name), Ok(app))
+            if problems.is_empty() =>
+        {
+            (token, secret, workspace, email, name, app)
         }
-        (token, secret, workspace, email, name) => {
+        (token, secret, workspace, email, name, app) => {
             problems.extend(token.err());
             problems.extend(secret.err());
             problems.extend(workspace.err());
             problems.extend(email.err());
             problems.extend(name.err());
+            problems.extend(app.err());
             return Err(problems);
         }
     };
@@ -341,6 +354,7 @@ fn read_inputs(args: DeployArgs, reader: &SecretReader) -> Result<DeployInputs, 
         channel_visibility: args.channel_visibility,
         alarm_email,
         app_name,
+        app_id,
         sync_existing: args.sync_existing,
         target,
         skip_slack_check: args.skip_slack_check,
@@ -763,6 +777,9 @@ fn cdk_deploy(
     ];
     if let Some(floor) = sync_floor {
         parameters.push(format!("{common}:{SYNC_FLOOR_PARAMETER}={floor}"));
+    }
+    if let Some(app_id) = &inputs.app_id {
+        parameters.push(format!("{slack}:slackAppId={app_id}"));
     }
     if let Some(email) = &inputs.alarm_email {
         parameters.push(format!("{common}:alarmEmail={email}"));
