@@ -236,6 +236,11 @@ module.exports = function templateSuites({ templates }) {
       // A modest default: any account whose limit is the usual 1000 keeps far more than Lambda's
       // unreserved minimum.
       assert.ok(reserved > 0 && reserved <= 1000 - accountUnreservedMinimum - 100, `${reserved}`);
+      // The deploy CLI passes 0 in an account whose limit is below reserved + minimum.
+      const cli = 'crates/cli/src/commands/deploy.rs';
+      assert.equal(rustString(cli, 'RESERVED_CONCURRENCY_PARAMETER'), parameter);
+      assert.equal(rustInteger(cli, 'RESERVED_CONCURRENCY_DEFAULT'), reserved);
+      assert.equal(rustInteger(cli, 'ACCOUNT_UNRESERVED_MINIMUM'), accountUnreservedMinimum);
       for (const [other, resource] of Object.entries(json.Resources)) {
         if (resource.Type === 'AWS::Lambda::Function' && other !== id) {
           assert.equal(resource.Properties.ReservedConcurrentExecutions, undefined, other);
