@@ -1258,8 +1258,55 @@ async fn share_file(world: &World, name: &str) -> slack_standin::SeededFile {
     seeded
 }
 
+/// What the functions log (INFO and above), from the first call on, for the whole test binary:
+/// a global subscriber, since a thread-scoped one misses events when other tests run at once.
+fn captured_logs() -> &'static CapturedLogs {
+    static LOGS: std::sync::OnceLock<CapturedLogs> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = CapturedLogs::default();
+        tracing::subscriber::set_global_default(
+            tracing_subscriber::fmt()
+                .with_writer(logs.clone())
+                .with_ansi(false)
+                .with_max_level(tracing::Level::INFO)
+                .finish(),
+        )
+        .expect("no other global subscriber in this test binary");
+        logs
+    })
+}
+
+#[derive(Clone, Default)]
+struct CapturedLogs(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
+    type Writer = Self;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
 #[tokio::test]
 async fn a_file_url_off_slacks_file_hosts_never_gets_the_bot_token() {
+    let logs = captured_logs();
     let world = world().await;
     // Another server: what files.info names instead of Slack's file host.
     let elsewhere = SlackStandin::start(SlackStandinConfig::default())
@@ -1283,6 +1330,22 @@ async fn a_file_url_off_slacks_file_hosts_never_gets_the_bot_token() {
     assert!(
         !text.contains("files-pri"),
         "the URL's path was shown: {text}"
+    );
+    // The operator's ERROR line names the scheme and host, never the path or the token.
+    let logs = logs.text();
+    let refusal = logs
+        .lines()
+        .find(|line| line.contains("bot token withheld"))
+        .unwrap_or_else(|| panic!("no refusal logged:\n{logs}"));
+    assert!(refusal.contains("ERROR"), "{refusal}");
+    assert!(refusal.contains("host=\"127.0.0.1\""), "{refusal}");
+    assert!(
+        !logs.contains(&world.slack.bot_token()),
+        "the token was logged"
+    );
+    assert!(
+        !logs.contains("/files-pri/"),
+        "a file URL was logged:\n{logs}"
     );
 }
 
