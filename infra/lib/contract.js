@@ -192,6 +192,23 @@ const SLACK_CLIENT_QUEUE = Object.freeze({
 });
 
 /**
+ * The events handler's reserved concurrency (stack parameter `eventsHandlerReservedConcurrency`).
+ * Slack's 3-second acks run in it, so its instances are reserved: the rest of the account (other
+ * workloads, the integration's own Slack client and poller) cannot take them all, and Lambda
+ * throttling never answers Slack's requests. The reservation is also the function's ceiling, lazy
+ * work included (file copies of up to 15 minutes): 10 holds a burst of simultaneous file copies
+ * with the acks (milliseconds each) beside them. Lambda refuses a reservation that leaves fewer
+ * than 100 of the account's concurrency unreserved, so an account whose limit is below 110 (new
+ * accounts may start at 10) deploys with 0, which reserves nothing.
+ */
+const EVENTS_HANDLER_CONCURRENCY = Object.freeze({
+  parameter: 'eventsHandlerReservedConcurrency',
+  reserved: 10,
+  /** Lambda keeps this much of the account's concurrency unreserved. */
+  accountUnreservedMinimum: 100,
+});
+
+/**
  * The Slack client's tuning, passed as environment variables (crates/slack-client/src/config.rs)
  * so that the values that depend on the queue and the function are derived from them here.
  */
@@ -319,6 +336,7 @@ module.exports = {
   FUNCTIONS,
   SLACK_CLIENT_QUEUE,
   SLACK_CLIENT_SETTINGS,
+  EVENTS_HANDLER_CONCURRENCY,
   FUNCTION_VARIABLES_LEFT_UNSET,
   ASYNC_RETRY_ATTEMPTS,
   DLQ_RETENTION_DAYS,

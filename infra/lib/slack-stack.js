@@ -4,7 +4,7 @@
 // the plain SSM parameters. Secrets never pass through CloudFormation: the deploy CLI writes the
 // bot token and signing secret as SecureStrings; this stack only knows their names.
 
-const { Aws, CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack } = require('aws-cdk-lib');
+const { Aws, CfnCondition, CfnOutput, CfnParameter, Duration, Fn, RemovalPolicy, Stack } = require('aws-cdk-lib');
 const apigateway = require('aws-cdk-lib/aws-apigateway');
 const cloudwatch = require('aws-cdk-lib/aws-cloudwatch');
 const events = require('aws-cdk-lib/aws-events');
@@ -22,6 +22,7 @@ const {
   ASYNC_RETRY_ATTEMPTS,
   CHANNEL_VISIBILITIES,
   DEFAULT_CHANNEL_PREFIX,
+  EVENTS_HANDLER_CONCURRENCY,
   FUNCTIONS,
   LAZY_WORK_EVENT_PATTERN,
   LAZY_WORK_EVENT_SOURCE,
@@ -127,6 +128,25 @@ class SlackStack extends Stack {
       allowedPattern: '^[A-Z0-9]{9,11}$',
       constraintDescription: 'a Slack workspace ID such as T1234567890',
       description: 'Slack workspace ID (team_id) every request must come from.',
+    });
+    const appId = new CfnParameter(this, 'slackAppId', {
+      type: 'String',
+      default: '',
+      allowedPattern: '^(A[A-Z0-9]{8,15})?$',
+      constraintDescription: 'empty, or a Slack app ID such as A0123456789',
+      description:
+        'Slack app ID (api_app_id, under Basic Information > App Credentials) every event, command and ' +
+        'action must be for; requests for another app are acknowledged and ignored. Empty: not checked.',
+    });
+    const eventsHandlerReservedConcurrency = new CfnParameter(this, EVENTS_HANDLER_CONCURRENCY.parameter, {
+      type: 'Number',
+      default: EVENTS_HANDLER_CONCURRENCY.reserved,
+      minValue: 0,
+      maxValue: 1000,
+      description:
+        `Concurrency reserved for the events handler (Slack's 3-second acks, and its lazy work); also its ceiling. ` +
+        `0 reserves nothing: needed when the account's Lambda concurrency limit minus this value would fall ` +
+        `below ${EVENTS_HANDLER_CONCURRENCY.accountUnreservedMinimum}.`,
     });
     const channelPrefix = new CfnParameter(this, 'channelPrefix', {
       type: 'String',
@@ -267,6 +287,8 @@ class SlackStack extends Stack {
         SLACK_SIGNING_SECRET_PARAMETER: parameterNames.signingSecret,
         SLACK_BOT_TOKEN_PARAMETER: parameterNames.botToken,
         SLACK_WORKSPACE_ID_PARAMETER: parameterNames.workspaceId,
+        // Empty (the default) leaves api_app_id unchecked.
+        SLACK_APP_ID: appId.valueAsString,
         COMMAND_HANDLER_FUNCTION_NAME: this.commandHandler.function.functionName,
         // Set: lazy work travels through the bus (and the rule below), not a self-invocation.
         EVENT_BUS_NAME: bus.eventBusName,
@@ -279,6 +301,15 @@ class SlackStack extends Stack {
         maxEventAge: LAZY_WORK_MAX_EVENT_AGE,
       },
     });
+    // Reserved (the parameter, default 10) so that the rest of the account cannot starve Slack's
+    // acks; 0 leaves the function in the unreserved pool (small accounts).
+    const reservesConcurrency = new CfnCondition(this, 'ReservesEventsHandlerConcurrency', {
+      expression: Fn.conditionNot(Fn.conditionEquals(eventsHandlerReservedConcurrency.valueAsString, '0')),
+    });
+    this.eventsHandler.function.node.defaultChild.addPropertyOverride(
+      'ReservedConcurrentExecutions',
+      Fn.conditionIf(reservesConcurrency.logicalId, eventsHandlerReservedConcurrency.valueAsNumber, Aws.NO_VALUE),
+    );
     grantSir(this.eventsHandler, 'eventsHandler');
     grantTable(this.eventsHandler, 'eventsHandler', table.tableArn);
     allowSecretReads(this.eventsHandler, [parameterNames.workspaceId], [parameterNames.signingSecret, parameterNames.botToken]);

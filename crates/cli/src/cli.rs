@@ -11,8 +11,8 @@ use crate::manifest::ManifestFormat;
 pub const SLACK_USAGE: &str = "\
 deploy-integrations-solution slack [-h] --bot-token BOT_TOKEN --signing-secret SIGNING_SECRET --workspace-id WORKSPACE_ID [--log-level {info,debug,error}]
                                           [--region REGION] [--profile PROFILE] [--channel-visibility {private,public}]
-                                          [--alarm-email ALARM_EMAIL] [--app-name NAME] [--deployment NAME] [--skip-slack-check]
-                                          [--sync-existing {open,none,YYYY-MM-DD}] [--dry-run] [--yes]
+                                          [--alarm-email ALARM_EMAIL] [--app-name NAME] [--app-id APP_ID] [--deployment NAME]
+                                          [--skip-slack-check] [--sync-existing {open,none,YYYY-MM-DD}] [--dry-run] [--yes]
        deploy-integrations-solution slack {manifest,verify,rotate,redrive,destroy} ...";
 
 /// The whole `slack --help` text, in the seed's (argparse) layout. The seed's lines are kept
@@ -20,8 +20,8 @@ deploy-integrations-solution slack [-h] --bot-token BOT_TOKEN --signing-secret S
 pub const SLACK_HELP: &str = "\
 usage: deploy-integrations-solution slack [-h] --bot-token BOT_TOKEN --signing-secret SIGNING_SECRET --workspace-id WORKSPACE_ID [--log-level {info,debug,error}]
                                           [--region REGION] [--profile PROFILE] [--channel-visibility {private,public}]
-                                          [--alarm-email ALARM_EMAIL] [--app-name NAME] [--deployment NAME] [--skip-slack-check]
-                                          [--sync-existing {open,none,YYYY-MM-DD}] [--dry-run] [--yes]
+                                          [--alarm-email ALARM_EMAIL] [--app-name NAME] [--app-id APP_ID] [--deployment NAME]
+                                          [--skip-slack-check] [--sync-existing {open,none,YYYY-MM-DD}] [--dry-run] [--yes]
        deploy-integrations-solution slack {manifest,verify,rotate,redrive,destroy} ...
 
 options:
@@ -43,6 +43,9 @@ options:
                         E-mail address that receives the integration's alarms
   --app-name NAME       Name of the Slack app in the manifests this tool prints; kept for later
                         deploys and manifests (default: AWS Security IR Integration)
+  --app-id APP_ID       Slack app ID (A..., Basic Information > App Credentials): events, commands
+                        and clicks for another app are ignored; kept for later deploys (default:
+                        not checked)
   --deployment NAME     Name of an extra deployment for another workspace in the same account and
                         region (stacks get -NAME, parameters /SecurityIncidentResponse/NAME/)
   --skip-slack-check    Do not check the bot token with Slack auth.test (offline)
@@ -138,6 +141,10 @@ pub struct DeployArgs {
     /// manifests
     #[arg(long, value_name = "NAME")]
     pub app_name: Option<String>,
+    /// Slack app ID (A..., under Basic Information > App Credentials): events, commands and
+    /// clicks for another app are ignored; kept for later deploys (default: not checked)
+    #[arg(long, value_name = "APP_ID")]
+    pub app_id: Option<String>,
     /// Do not check the bot token with Slack auth.test (offline)
     #[arg(long)]
     pub skip_slack_check: bool,
@@ -477,6 +484,7 @@ mod tests {
                     .alarm_email
                     .as_deref()
                     .map(crate::validate::alarm_email),
+                deploy.app_id.as_deref().map(crate::validate::app_id),
             ];
             for check in value_checks.into_iter().flatten() {
                 assert_eq!(check, Ok(()), "docs/deployment.md: {line}");

@@ -103,6 +103,24 @@ pub fn workspace_id(workspace_id: &str) -> Result<(), String> {
     }
 }
 
+/// Checks a Slack app ID against `^A[A-Z0-9]{8,15}$` (the Slack stack's `slackAppId` pattern).
+/// App IDs are not secret, so the value is quoted.
+pub fn app_id(app_id: &str) -> Result<(), String> {
+    let length = app_id.chars().count();
+    let well_formed = (9..=16).contains(&length)
+        && app_id.starts_with('A')
+        && app_id
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    if well_formed {
+        Ok(())
+    } else {
+        Err(format!(
+            "--app-id must be A and 8 to 15 upper-case letters or digits, like A0123456789 (Basic Information > App Credentials > App ID); got {app_id:?}"
+        ))
+    }
+}
+
 /// A plausible e-mail address: SNS does the real check when it sends the confirmation.
 pub fn alarm_email(email: &str) -> Result<(), String> {
     let plausible = match email.split_once('@') {
@@ -270,6 +288,23 @@ mod tests {
             "--signing-secret must be hexadecimal (0-9, a-f): it has other characters (the Signing Secret from Basic Information > App Credentials, not the Client Secret or a token)"
         );
         assert!(!message.contains(&secret));
+    }
+
+    #[test]
+    fn app_ids() {
+        for good in ["A0123456789", "A0STANDAPP", "A12345678"] {
+            assert_eq!(app_id(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "T0123456789",
+            "a0123456789",
+            "A0123",
+            "A0123456789-",
+            "A01234567890123456",
+        ] {
+            assert!(app_id(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

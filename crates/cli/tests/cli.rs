@@ -965,6 +965,8 @@ async fn dry_run_prints_the_plan_without_calling_aws_slack_or_any_tool() {
             "--dry-run",
             "--log-level",
             "debug",
+            "--app-id",
+            "A0123456789",
         ],
         None,
     )
@@ -978,6 +980,7 @@ async fn dry_run_prints_the_plan_without_calling_aws_slack_or_any_tool() {
         .assert_stdout_has("npx --no cdk deploy --all --require-approval never -c requireFunctionCode=true")
         .assert_stdout_has("--parameters AwsSecurityIncidentResponseSlackIntegrationStack:slackWorkspaceId=T0123456789")
         .assert_stdout_has("--parameters AwsSecurityIncidentResponseSampleIntegrationsCommonStack:logLevel=debug")
+        .assert_stdout_has("--parameters AwsSecurityIncidentResponseSlackIntegrationStack:slackAppId=A0123456789")
         .assert_never_shows(&[TOKEN, SECRET]);
     assert!(
         !tripwire.was_touched(),
@@ -1170,10 +1173,79 @@ async fn deploy_writes_secure_strings_runs_the_tools_and_prints_the_next_steps()
         !deploy_call.contains("apiGatewayCloudWatchRole"),
         "{deploy_call}"
     );
+    // moto has no GetAccountSettings: the reservation is the stack's own.
+    assert!(
+        !deploy_call.contains("eventsHandlerReservedConcurrency"),
+        "{deploy_call}"
+    );
     // An update: the stacks keep the first deploy's sync floor.
     deploy.assert_stdout_has("an update: the cases already synced keep their channels");
     assert!(
         !deploy_call.contains("syncCasesUpdatedSince"),
+        "{deploy_call}"
+    );
+}
+
+/// Lambda's GetAccountSettings of an account whose concurrency limit is `limit`.
+async fn account_settings_server(limit: i64) -> (String, tokio::task::JoinHandle<()>) {
+    let answer = json!({
+        "AccountLimit": {
+            "ConcurrentExecutions": limit,
+            "UnreservedConcurrentExecutions": limit,
+            "CodeSizeUnzipped": 262_144_000,
+            "CodeSizeZipped": 52_428_800,
+            "TotalCodeSize": 80_530_636_800_i64,
+        },
+        "AccountUsage": { "FunctionCount": 0, "TotalCodeSize": 0 },
+    })
+    .to_string();
+    let app = Router::new().route(
+        "/2016-08-19/account-settings",
+        axum::routing::get(move || {
+            let answer = answer.clone();
+            async move { ([("content-type", "application/json")], answer) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (url, server)
+}
+
+#[tokio::test]
+async fn a_deploy_into_an_account_with_a_low_concurrency_limit_reserves_nothing() {
+    let world = World::new().await;
+    world
+        .create_stacks("https://abc123.execute-api.us-east-1.amazonaws.com/prod/slack/events")
+        .await;
+    let (lambda_url, _server) = account_settings_server(10).await;
+    let deploy = world
+        .run_with(
+            &[
+                ("SLACK_BOT_TOKEN", TOKEN.to_string()),
+                ("SLACK_SIGNING_SECRET", SECRET.to_string()),
+                ("AWS_ENDPOINT_URL_LAMBDA", lambda_url),
+            ],
+            &["slack", "--workspace-id", TEAM_ID, "--yes"],
+            None,
+        )
+        .await;
+    deploy
+        .assert_code(0)
+        .assert_stdout_has("the account's Lambda concurrency limit is 10, too low to reserve 10")
+        .assert_never_shows(&[TOKEN, SECRET]);
+    let calls = world.tools.calls();
+    let deploy_call = calls
+        .lines()
+        .find(|line| line.starts_with("npx --no cdk deploy"))
+        .unwrap_or_else(|| panic!("no cdk deploy in\n{calls}"));
+    assert!(
+        deploy_call.contains(&format!(
+            "--parameters {}:eventsHandlerReservedConcurrency=0",
+            world.slack_stack()
+        )),
         "{deploy_call}"
     );
 }

@@ -130,6 +130,7 @@ impl LocalWorld {
         Config {
             table_name: self.table_name.clone(),
             parameters: self.parameters.clone(),
+            app_id: None,
             command_handler_function: "sirslack-command-handler".to_owned(),
             lazy_transport: LazyTransport::SelfInvoke {
                 function_name: "sirslack-slack-events-handler".to_owned(),

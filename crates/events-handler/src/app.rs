@@ -154,6 +154,14 @@ impl App {
         }
         Ok(found)
     }
+
+    /// Whether `channel_id` is linked to `case_id` (the same lookup as [`App::case_for_channel`]).
+    /// Lazy work is re-checked with it before acting: a job arriving by the bus (or a
+    /// self-invocation) names its channel and case, and anyone who can put an event on the bus
+    /// could name any pair.
+    pub async fn link_holds(&self, channel_id: &str, case_id: &CaseId) -> Result<bool, StoreError> {
+        Ok(self.case_for_channel(channel_id).await?.as_ref() == Some(case_id))
+    }
 }
 
 /// Shared handle on the state.

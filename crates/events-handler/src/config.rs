@@ -34,6 +34,8 @@ pub mod env {
     pub const SLACK_BOT_TOKEN_PARAMETER: &str = "SLACK_BOT_TOKEN_PARAMETER";
     /// SSM parameter holding the workspace ID.
     pub const SLACK_WORKSPACE_ID_PARAMETER: &str = "SLACK_WORKSPACE_ID_PARAMETER";
+    /// The Slack app's ID (`A...`); when set, requests for another app are ignored. Optional.
+    pub const SLACK_APP_ID: &str = "SLACK_APP_ID";
     /// The command handler function (name or ARN).
     pub const COMMAND_HANDLER_FUNCTION_NAME: &str = "COMMAND_HANDLER_FUNCTION_NAME";
     /// When set, lazy work goes through this EventBridge bus instead of a self-invocation.
@@ -75,6 +77,8 @@ pub struct Config {
     pub table_name: String,
     /// SSM parameter names.
     pub parameters: ParameterNames,
+    /// The Slack app (`A...`) every event, command and action must be for; `None`: not checked.
+    pub app_id: Option<String>,
     /// The command handler function.
     pub command_handler_function: String,
     /// Where lazy work goes.
@@ -188,6 +192,15 @@ impl Config {
                 reason: "not an http(s) URL",
             });
         }
+        let app_id = get(env::SLACK_APP_ID).map(|id| id.trim().to_owned());
+        if let Some(id) = &app_id
+            && !is_app_id(id)
+        {
+            return Err(ConfigError::Invalid {
+                name: env::SLACK_APP_ID,
+                reason: "not a Slack app ID such as A0123456789",
+            });
+        }
         Ok(Self {
             table_name: required(env::TABLE_NAME)?,
             parameters: ParameterNames {
@@ -195,6 +208,7 @@ impl Config {
                 bot_token: required(env::SLACK_BOT_TOKEN_PARAMETER)?,
                 workspace_id: required(env::SLACK_WORKSPACE_ID_PARAMETER)?,
             },
+            app_id,
             command_handler_function: required(env::COMMAND_HANDLER_FUNCTION_NAME)?,
             lazy_transport,
             secrets_cache_ttl: seconds(env::SECRETS_CACHE_TTL_SECONDS, DEFAULT_SECRETS_CACHE_TTL)?,
@@ -209,6 +223,16 @@ impl Config {
             max_body_bytes: sirslack_slack_router::DEFAULT_MAX_BODY_BYTES,
         })
     }
+}
+
+/// `A` and 8 to 15 capitals or digits: the shape of Slack's app IDs (`A0123456789`).
+fn is_app_id(id: &str) -> bool {
+    id.len() >= 9
+        && id.len() <= 16
+        && id.starts_with('A')
+        && id
+            .bytes()
+            .all(|byte| byte.is_ascii_uppercase() || byte.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -263,6 +287,14 @@ mod tests {
         assert_eq!(config.slack_api_url, "http://127.0.0.1:9/api");
 
         vars.insert(env::SECRETS_CACHE_TTL_SECONDS, "soon".into());
+        assert!(matches!(read(&vars), Err(ConfigError::Invalid { .. })));
+        assert_eq!(read(&base()).unwrap().app_id, None);
+        let mut vars = base();
+        vars.insert(env::SLACK_APP_ID, " A0123456789 ".into());
+        assert_eq!(read(&vars).unwrap().app_id.as_deref(), Some("A0123456789"));
+        vars.insert(env::SLACK_APP_ID, "".into());
+        assert_eq!(read(&vars).unwrap().app_id, None);
+        vars.insert(env::SLACK_APP_ID, "T0123456789".into());
         assert!(matches!(read(&vars), Err(ConfigError::Invalid { .. })));
         let mut vars = base();
         vars.remove(env::TABLE_NAME);

@@ -124,7 +124,11 @@ impl EventsHandlerBuilder {
                 .unwrap_or_else(|| aws_sdk_securityir::Client::new(&sdk_config)),
         );
         // File copies share the Web API client's connection pool.
-        let transfer = FileTransfer::new(slack_api.http_client().clone(), config.transfer_timeout);
+        let transfer = FileTransfer::new(
+            slack_api.http_client().clone(),
+            slack_api.file_hosts().clone(),
+            config.transfer_timeout,
+        );
         let slack = Slack::new(slack_api, secrets.clone());
         let hand_off = self.hand_off.unwrap_or_else(|| {
             let this_function = match &config.lazy_transport {
@@ -147,6 +151,7 @@ impl EventsHandlerBuilder {
             config.dedupe_ttl,
         ));
         let max_body_bytes = config.max_body_bytes;
+        let app_id = config.app_id.clone();
         let app = Arc::new(App::new(
             config,
             table,
@@ -156,7 +161,9 @@ impl EventsHandlerBuilder {
             transfer,
         ));
         let router = listeners::register(
-            Router::builder(Arc::new(secrets), dedupe, hand_off).max_body_bytes(max_body_bytes),
+            Router::builder(Arc::new(secrets), dedupe, hand_off)
+                .max_body_bytes(max_body_bytes)
+                .app_id(app_id),
             &app,
         )
         .build();

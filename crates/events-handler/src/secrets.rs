@@ -6,8 +6,8 @@
 //!   the SSM read never sits on a request's path once the container is warm.
 //! - On a signature mismatch the router asks for a re-read ([`KeySource::reload_after_mismatch`]):
 //!   a rotated signing secret works on the very first request signed with it. A re-read that
-//!   found nothing new blocks further mismatch re-reads for a second, so forged requests cannot
-//!   turn into an SSM request each.
+//!   found nothing new, or that failed, blocks further mismatch re-reads for a second, so forged
+//!   requests cannot turn into an SSM request each (at most one re-read per pause).
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,7 +20,7 @@ use tracing::{info, warn};
 
 use crate::config::ParameterNames;
 
-/// After a mismatch re-read that found no new secret, further ones wait this long.
+/// After a mismatch re-read that found no new secret (or failed), further ones wait this long.
 pub const DEFAULT_FRUITLESS_RELOAD_PAUSE: Duration = Duration::from_secs(1);
 
 /// The bot token type every sirslack function shares (`Debug` hides it).
@@ -242,7 +242,15 @@ impl SecretCache {
         if last_fruitless.is_some_and(|at| at.elapsed() < self.inner.fruitless_reload_pause) {
             return Ok(None);
         }
-        let fresh = Arc::new(Cached::new(self.inner.store.read().await?));
+        let fresh = match self.inner.store.read().await {
+            Ok(secrets) => Arc::new(Cached::new(secrets)),
+            Err(error) => {
+                // A failed re-read pauses re-reads too: otherwise every forged request during
+                // an SSM outage (or throttling) would be one more GetParameter call.
+                *last_fruitless = Some(Instant::now());
+                return Err(error);
+            }
+        };
         let changed = fresh.keys.signing_secret != rejected.signing_secret
             || fresh.keys.workspace_id != rejected.workspace_id;
         let keys = Arc::clone(&fresh.keys);
@@ -290,6 +298,7 @@ mod tests {
     struct FakeStore {
         secret: Mutex<String>,
         reads: AtomicUsize,
+        failing: AtomicBool,
     }
 
     impl FakeStore {
@@ -297,6 +306,7 @@ mod tests {
             Arc::new(Self {
                 secret: Mutex::new(secret.to_owned()),
                 reads: AtomicUsize::new(0),
+                failing: AtomicBool::new(false),
             })
         }
 
@@ -309,7 +319,11 @@ mod tests {
         fn read(&self) -> BoxFuture<'_, Result<AppSecrets, SecretsError>> {
             self.reads.fetch_add(1, Ordering::SeqCst);
             let secret = self.secret.lock().unwrap().clone();
+            let failing = self.failing.load(Ordering::SeqCst);
             Box::pin(async move {
+                if failing {
+                    return Err(SecretsError("ThrottlingException".into()));
+                }
                 Ok(AppSecrets {
                     signing_secret: SigningSecret::new(secret),
                     bot_token: BotToken::new("xoxb-1-2-abc"),
@@ -377,6 +391,31 @@ mod tests {
             );
         }
         assert_eq!(store.reads(), 2, "one load, one fruitless re-read");
+        assert_eq!(
+            cache.keys().await.unwrap().signing_secret,
+            keys.signing_secret
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_re_read_pauses_re_reads_too() {
+        let store = FakeStore::new("one");
+        let cache = SecretCache::new(store.clone(), Duration::from_secs(300));
+        let keys = cache.keys().await.unwrap();
+        store.failing.store(true, Ordering::SeqCst);
+        assert!(cache.reload_after_mismatch(&keys).await.is_err());
+        for _ in 0..50 {
+            let current = cache.keys().await.unwrap();
+            assert!(
+                cache
+                    .reload_after_mismatch(&current)
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+        }
+        assert_eq!(store.reads(), 2, "one load, one failed re-read");
+        // The cached keys still serve genuine requests.
         assert_eq!(
             cache.keys().await.unwrap().signing_secret,
             keys.signing_secret

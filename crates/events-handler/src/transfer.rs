@@ -4,6 +4,10 @@
 //! 100 MiB file never sits in memory (the existing integration buffered it whole, twice). The
 //! stream is capped at the size `files.info` announced, and the upload declares that size, so
 //! a file that grows or shrinks in transit fails instead of being stored cut or padded.
+//!
+//! The bot token goes only to Slack's file hosts over `https` ([`FileHosts`]): the file URL and
+//! every redirect hop are checked before a request is sent, and a hop anywhere else is refused
+//! (logged at ERROR with its scheme and host only), not followed without the token.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,8 +16,8 @@ use std::time::Duration;
 use http::{HeaderValue, Method, Request, StatusCode, Uri, header};
 use http_body_util::{BodyExt, Limited};
 
-use sirslack_slack_api::BotToken;
 use sirslack_slack_api::http::{BoxError, HttpClient, empty_body};
+use sirslack_slack_api::{BotToken, FileHosts};
 
 /// Redirects followed on download (Slack's file URLs may redirect to a CDN).
 const MAX_REDIRECTS: usize = 3;
@@ -70,13 +74,18 @@ fn is_expired_url(status: StatusCode, body: &[u8]) -> bool {
 #[derive(Debug, Clone)]
 pub struct FileTransfer {
     http: HttpClient,
+    hosts: FileHosts,
     timeout: Duration,
 }
 
 impl FileTransfer {
-    /// A transfer client; one copy may take at most `timeout`.
-    pub fn new(http: HttpClient, timeout: Duration) -> Self {
-        Self { http, timeout }
+    /// A transfer client that downloads only from `hosts`; one copy may take at most `timeout`.
+    pub fn new(http: HttpClient, hosts: FileHosts, timeout: Duration) -> Self {
+        Self {
+            http,
+            hosts,
+            timeout,
+        }
     }
 
     /// Streams exactly `length` bytes from `download_url` (with the bot token) to
@@ -166,21 +175,35 @@ impl FileTransfer {
         let mut uri: Uri = url
             .parse()
             .map_err(|_| TransferError::download("the file URL is not a URL", false))?;
-        let origin = uri.authority().cloned();
         let bearer = HeaderValue::try_from(format!("Bearer {}", bot_token.expose()))
             .map_err(|_| TransferError::download("the bot token is not a header value", false))?;
-        for _ in 0..=MAX_REDIRECTS {
+        for hop in 0..=MAX_REDIRECTS {
+            // The token goes to Slack's file hosts only: every hop is checked before it is
+            // sent, and a hop elsewhere is refused, not followed without the token.
+            if let Err(refused) = self.hosts.check(&uri) {
+                tracing::error!(
+                    scheme = refused.scheme,
+                    host = refused.host,
+                    hop,
+                    "bot token withheld: the file URL is not on Slack's file hosts; refused"
+                );
+                return Err(TransferError::download(
+                    format!(
+                        "the file's address ({}://{}) is not one of Slack's file hosts, so it \
+                         was not downloaded",
+                        refused.scheme, refused.host
+                    ),
+                    false,
+                ));
+            }
             let mut request = Request::builder()
                 .method(Method::GET)
                 .uri(uri.clone())
                 .body(empty_body())
                 .map_err(|_| TransferError::download("the file URL is not a URL", false))?;
-            // The token goes to Slack's host only, never to wherever a redirect points.
-            if uri.authority() == origin.as_ref() {
-                request
-                    .headers_mut()
-                    .insert(header::AUTHORIZATION, bearer.clone());
-            }
+            request
+                .headers_mut()
+                .insert(header::AUTHORIZATION, bearer.clone());
             let response = self
                 .http
                 .request(request)

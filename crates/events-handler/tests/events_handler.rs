@@ -57,6 +57,8 @@ struct Options {
     lazy_bus: Option<String>,
     /// Age after which a queued comment that still fails is given up on.
     lane_job_give_up: Duration,
+    /// The Slack app ID the deployment enforces (`SLACK_APP_ID`).
+    app_id: Option<String>,
 }
 
 impl Default for Options {
@@ -65,6 +67,7 @@ impl Default for Options {
             inline_budget: Duration::from_millis(1200),
             lazy_bus: None,
             lane_job_give_up: sirslack_events_handler::config::DEFAULT_LANE_JOB_GIVE_UP,
+            app_id: None,
         }
     }
 }
@@ -150,6 +153,7 @@ async fn world_with(options: Options) -> World {
     let config = Config {
         table_name,
         parameters: parameters.clone(),
+        app_id: options.app_id.clone(),
         command_handler_function: COMMAND_HANDLER.to_owned(),
         lazy_transport: match options.lazy_bus {
             Some(bus_name) => LazyTransport::EventBus { bus_name },
@@ -520,6 +524,62 @@ async fn other_workspaces_oversized_and_malformed_bodies_change_nothing() {
     assert!(world.comments().is_empty());
     assert!(!world.had_marker("slack-event", "EvOTHERTEAM").await);
     assert!(!world.had_marker("slack-event", "EvHUGE0001").await);
+}
+
+#[tokio::test]
+async fn requests_for_another_app_are_acknowledged_and_ignored() {
+    // The stand-in's signed requests carry its app's ID, A0STANDAPP.
+    let world = world_with(Options {
+        app_id: Some(SlackStandinConfig::default().app_id),
+        ..Options::default()
+    })
+    .await;
+    let other_app = "A0OTHERAPP";
+    let event = world.signer.sign(
+        world
+            .event(events::message(&world.channel, JANE, "hi", &message_ts(7)))
+            .with_api_app_id(other_app)
+            .with_event_id("EvOTHERAPP")
+            .into_body(),
+    );
+    let answer = world.send(&event).await;
+    assert_eq!((answer.status, answer.body.as_str()), (200, ""));
+    let mut command = SlashCommand::new(
+        "/security-ir",
+        "close",
+        JANE,
+        &world.channel,
+        &world.team_id,
+    );
+    command.api_app_id = other_app.to_owned();
+    let answer = world.send(&world.signer.sign(command.into_body())).await;
+    assert_eq!((answer.status, answer.body.as_str()), (200, ""));
+    let mut click = BlockAction::button(
+        &world.team_id,
+        JANE,
+        &world.channel,
+        &message_ts(9),
+        "sirslack_close_case",
+        "close confirm",
+    )
+    .with_response_url(&world.slack.response_url("other-app"));
+    click.api_app_id = other_app.to_owned();
+    let answer = world.send(&world.signer.sign(click.into_body())).await;
+    assert_eq!(answer.status, 200);
+    assert!(world.hand_offs.take().is_empty(), "handed off");
+    assert!(world.slack.response_posts("other-app").is_empty());
+    assert!(world.comments().is_empty(), "{:?}", world.comments());
+    assert!(!world.had_marker("slack-event", "EvOTHERAPP").await);
+
+    // This app's own requests go through.
+    let ours = world.signed_event(events::message(
+        &world.channel,
+        JANE,
+        "ours",
+        &message_ts(8),
+    ));
+    assert_eq!(world.send(&ours).await.status, 200);
+    assert_eq!(world.wait_for_comments(1).await.len(), 1);
 }
 
 #[tokio::test]
@@ -1163,6 +1223,257 @@ async fn lazy_work_can_travel_through_eventbridge() {
         .attachment_bytes(&world.case_id, &attachments[0].attachment_id)
         .unwrap();
     assert!(stored == bytes);
+}
+
+/// Runs every lazy hand-off recorded so far and returns each result (`ok` false included).
+async fn run_lazy_results(world: &World) -> Vec<Value> {
+    let mut results = Vec::new();
+    for hand_off in world.hand_offs.take() {
+        if hand_off.target == HandOffTarget::ThisFunction {
+            let result = world
+                .handler
+                .handle_invocation(hand_off.payload.clone())
+                .await
+                .expect("lazy invocation");
+            results.push(result);
+        }
+    }
+    results
+}
+
+async fn share_file(world: &World, name: &str) -> slack_standin::SeededFile {
+    let seeded = world
+        .slack
+        .add_user_file(SeedFile {
+            channel_id: world.channel.clone(),
+            user_id: JANE.to_owned(),
+            name: name.to_owned(),
+            title: None,
+            mimetype: None,
+            bytes: pattern_bytes(4096),
+            initial_comment: None,
+            thread_ts: None,
+        })
+        .unwrap();
+    let event = events::file_shared(&world.channel, &seeded.file_id, JANE, &seeded.message_ts);
+    assert_eq!(world.send(&world.signed_event(event)).await.status, 200);
+    seeded
+}
+
+/// What the functions log (INFO and above), from the first call on, for the whole test binary:
+/// a global subscriber, since a thread-scoped one misses events when other tests run at once.
+fn captured_logs() -> &'static CapturedLogs {
+    static LOGS: std::sync::OnceLock<CapturedLogs> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = CapturedLogs::default();
+        tracing::subscriber::set_global_default(
+            tracing_subscriber::fmt()
+                .with_writer(logs.clone())
+                .with_ansi(false)
+                .with_max_level(tracing::Level::INFO)
+                .finish(),
+        )
+        .expect("no other global subscriber in this test binary");
+        logs
+    })
+}
+
+#[derive(Clone, Default)]
+struct CapturedLogs(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
+    type Writer = Self;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn a_file_url_off_slacks_file_hosts_never_gets_the_bot_token() {
+    let logs = captured_logs();
+    let world = world().await;
+    // Another server: what files.info names instead of Slack's file host.
+    let elsewhere = SlackStandin::start(SlackStandinConfig::default())
+        .await
+        .unwrap();
+    world.slack.set_file_url_base(Some(elsewhere.base_url()));
+    share_file(&world, "evidence.zip").await;
+    let results = run_lazy_results(&world).await;
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["ok"], false, "{results:?}");
+    assert!(
+        elsewhere.calls().is_empty(),
+        "a request reached the other host: {:?}",
+        elsewhere.calls()
+    );
+    assert!(world.sir.attachments(&world.case_id).is_empty());
+    let told = world.slack.ephemeral_messages(&world.channel);
+    assert_eq!(told.len(), 1, "{told:?}");
+    let text = told[0].text.clone().unwrap_or_default();
+    assert!(text.contains("not one of Slack's file hosts"), "{text}");
+    assert!(
+        !text.contains("files-pri"),
+        "the URL's path was shown: {text}"
+    );
+    // The operator's ERROR line names the scheme and host, never the path or the token.
+    let logs = logs.text();
+    let refusal = logs
+        .lines()
+        .find(|line| line.contains("bot token withheld"))
+        .unwrap_or_else(|| panic!("no refusal logged:\n{logs}"));
+    assert!(refusal.contains("ERROR"), "{refusal}");
+    assert!(refusal.contains("host=\"127.0.0.1\""), "{refusal}");
+    assert!(
+        !logs.contains(&world.slack.bot_token()),
+        "the token was logged"
+    );
+    assert!(
+        !logs.contains("/files-pri/"),
+        "a file URL was logged:\n{logs}"
+    );
+}
+
+#[tokio::test]
+async fn a_download_redirected_off_slacks_file_hosts_is_refused() {
+    let world = world().await;
+    let elsewhere = SlackStandin::start(SlackStandinConfig::default())
+        .await
+        .unwrap();
+    let seeded = share_file(&world, "evidence.zip").await;
+    let path = format!(
+        "/files-pri/{}-{}/download/evidence.zip",
+        world.team_id, seeded.file_id
+    );
+    world
+        .slack
+        .redirect_downloads(&format!("{}{path}", elsewhere.base_url()), 1);
+    let results = run_lazy_results(&world).await;
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["ok"], false, "{results:?}");
+    assert_eq!(world.slack.call_count(slack_standin::DOWNLOAD_CALL), 1);
+    assert!(
+        elsewhere.calls().is_empty(),
+        "the redirect was followed: {:?}",
+        elsewhere.calls()
+    );
+    assert!(world.sir.attachments(&world.case_id).is_empty());
+
+    // A hop that stays on an allowed host is followed, with the token.
+    let seeded = share_file(&world, "second.zip").await;
+    let path = format!(
+        "/files-pri/{}-{}/download/second.zip",
+        world.team_id, seeded.file_id
+    );
+    world
+        .slack
+        .redirect_downloads(&format!("{}{path}", world.slack.base_url()), 1);
+    let results = run_lazy_results(&world).await;
+    assert_eq!(results[0]["ok"], true, "{results:?}");
+    assert_eq!(world.sir.attachments(&world.case_id).len(), 1);
+    let downloads = world.slack.calls_to(slack_standin::DOWNLOAD_CALL);
+    assert_eq!(downloads.len(), 3);
+    assert!(downloads[2].token.is_some());
+}
+
+/// A lazy job as the bus delivers it (what anyone allowed to put events on the bus can send).
+fn lazy_from_bus(name: &str, job: Value) -> Value {
+    let lazy = json!({ "slack_router_lazy": {
+        "name": name, "payload": job, "handed_off_at": chrono::Utc::now().to_rfc3339() } });
+    json!({
+        "version": "0", "id": "1", "detail-type": "Slack Lazy Work",
+        "source": "sirslack.slack-events-handler", "time": "2026-01-01T00:00:00Z",
+        "region": "us-east-1", "resources": [], "detail": lazy,
+    })
+}
+
+#[tokio::test]
+async fn a_lazy_job_naming_a_channel_not_linked_to_its_case_is_dropped() {
+    let world = world().await;
+    // A file shared in a channel no case is linked to, sent to the case by a forged job.
+    let seeded = world
+        .slack
+        .add_user_file(SeedFile {
+            channel_id: world.unlinked_channel.clone(),
+            user_id: JANE.to_owned(),
+            name: "payroll.xlsx".to_owned(),
+            title: None,
+            mimetype: None,
+            bytes: pattern_bytes(1024),
+            initial_comment: None,
+            thread_ts: None,
+        })
+        .unwrap();
+    let file_job = json!({
+        "case_id": world.case_id, "channel": world.unlinked_channel,
+        "file_id": seeded.file_id, "user": JANE,
+    });
+    let result = world
+        .handler
+        .handle_invocation(lazy_from_bus("file_transfer", file_job))
+        .await
+        .unwrap();
+    assert_eq!(result["ok"], false, "{result}");
+    let message_job = json!({
+        "job": "message", "case_id": world.case_id, "channel": world.unlinked_channel,
+        "ts": message_ts(1), "user": JANE, "text": "not for the case", "is_reply": false,
+    });
+    let result = world
+        .handler
+        .handle_invocation(lazy_from_bus("sir_comment", message_job))
+        .await
+        .unwrap();
+    assert_eq!(result["ok"], true, "{result}");
+    let membership_job = json!({
+        "job": "membership", "case_id": world.case_id, "channel": world.unlinked_channel,
+        "user": JANE, "joined": true, "event_ts": "1.5",
+    });
+    world
+        .handler
+        .handle_invocation(lazy_from_bus("sir_comment", membership_job))
+        .await
+        .unwrap();
+    assert!(world.sir.attachments(&world.case_id).is_empty());
+    assert!(world.comments().is_empty(), "{:?}", world.comments());
+    assert_eq!(world.slack.call_count(slack_standin::DOWNLOAD_CALL), 0);
+    assert_eq!(world.slack.call_count("files.info"), 0);
+    // Nobody named by a forged job is told anything.
+    assert!(
+        world
+            .slack
+            .ephemeral_messages(&world.unlinked_channel)
+            .is_empty()
+    );
+
+    // The same jobs for the linked channel still work.
+    let job = json!({
+        "job": "membership", "case_id": world.case_id, "channel": world.channel,
+        "user": JANE, "joined": true, "event_ts": "1.6",
+    });
+    let result = world
+        .handler
+        .handle_invocation(lazy_from_bus("sir_comment", job))
+        .await
+        .unwrap();
+    assert_eq!(result["ok"], true, "{result}");
+    assert_eq!(world.wait_for_comments(1).await.len(), 1);
 }
 
 // ---- slash commands and buttons --------------------------------------------------------------

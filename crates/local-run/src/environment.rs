@@ -28,6 +28,9 @@ pub(crate) struct Endpoints {
     pub lambda: String,
     /// The Slack stand-in's Web API (`SLACK_API_URL`).
     pub slack_api: String,
+    /// The app the Slack stand-in's requests are for (`SLACK_APP_ID`: the stack's `slackAppId`,
+    /// set here so the local world runs with `api_app_id` checked).
+    pub slack_app_id: String,
 }
 
 /// One function's environment variables.
@@ -138,6 +141,7 @@ pub(crate) fn environment_of(
                 "COMMAND_HANDLER_FUNCTION_NAME",
                 Function::CommandHandler.binary_name(),
             );
+            env.set("SLACK_APP_ID", &endpoints.slack_app_id);
             env.set("EVENT_BUS_NAME", &names.integration_bus);
             env.set("SECRETS_CACHE_TTL_SECONDS", "300");
             env.set("SLACK_API_URL", &endpoints.slack_api);
@@ -218,6 +222,7 @@ mod tests {
             sir: "http://127.0.0.1:2".into(),
             lambda: "http://127.0.0.1:3".into(),
             slack_api: "http://127.0.0.1:4/api".into(),
+            slack_app_id: "A0STANDAPP".into(),
         }
     }
 
@@ -243,6 +248,7 @@ mod tests {
         let events = env(Function::EventsHandler);
         let events = sirslack_events_handler::Config::from_lookup(|name| events.get(name)).unwrap();
         assert_eq!(events.command_handler_function, "command-handler");
+        assert_eq!(events.app_id.as_deref(), Some("A0STANDAPP"));
         assert_eq!(
             events.lazy_transport,
             sirslack_events_handler::config::LazyTransport::EventBus {

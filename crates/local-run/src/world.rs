@@ -190,6 +190,7 @@ impl World {
             sir: sir.endpoint_url(),
             lambda: lambda_url.clone(),
             slack_api: slack.api_url(),
+            slack_app_id: slack_config.app_id.clone(),
         };
         let environments: HashMap<Function, FunctionEnvironment> = Function::ALL
             .into_iter()

@@ -16,6 +16,7 @@ use slack_morphism::prelude::{
 };
 
 use crate::error::{ErrorClass, SlackApiError};
+use crate::file_hosts::FileHosts;
 use crate::http::{self, Connector, HttpClient, RequestBody};
 use crate::pacer::ChannelPacer;
 use crate::retry::{Deadline, RetryPolicy};
@@ -95,6 +96,7 @@ impl SlackApiBuilder {
                 http: http::http_client(connector),
                 retry: self.retry,
                 pacer: ChannelPacer::new(self.post_interval),
+                file_hosts: FileHosts::for_api_url(&self.api_url),
                 api_url: self.api_url,
             }),
         })
@@ -117,6 +119,7 @@ struct Inner {
     retry: RetryPolicy,
     pacer: ChannelPacer,
     api_url: String,
+    file_hosts: FileHosts,
 }
 
 impl std::fmt::Debug for SlackApi {
@@ -152,6 +155,12 @@ impl SlackApi {
     /// The retry limits.
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.inner.retry
+    }
+
+    /// Where a file download may send the bot token: Slack's file hosts over `https`, plus this
+    /// client's API origin when it is not Slack's (a local stand-in's).
+    pub fn file_hosts(&self) -> &FileHosts {
+        &self.inner.file_hosts
     }
 
     /// The raw HTTP client (same connector and pool), for transfers outside the Web API.
@@ -773,14 +782,30 @@ impl<'a> SlackSession<'a> {
     // ---- raw transfers --------------------------------------------------------------------
 
     /// GETs `url` and returns the response with its body unread, for streaming. With
-    /// `bearer`, sends the bot token (Slack's `url_private_download`); never send it to a
-    /// presigned URL. Retries connection failures and 5xx before the body starts.
+    /// `bearer`, sends the bot token (Slack's `url_private_download`), but only to one of
+    /// [`SlackApi::file_hosts`] (anything else: `file_host_not_allowed`, nothing sent); never
+    /// send it to a presigned URL. Redirects are not followed. Retries connection failures and
+    /// 5xx before the body starts.
     pub async fn download(
         &self,
         url: &str,
         bearer: Option<&BotToken>,
     ) -> Result<Download, SlackApiError> {
         const METHOD: &str = "download";
+        if bearer.is_some()
+            && let Err(refused) = self.api.file_hosts().check_str(url)
+        {
+            tracing::error!(
+                scheme = refused.scheme,
+                host = refused.host,
+                "bot token withheld: the file URL is not on Slack's file hosts; refused"
+            );
+            return Err(SlackApiError::new(
+                METHOD,
+                "file_host_not_allowed",
+                ErrorClass::Permanent,
+            ));
+        }
         self.retrying(METHOD, None, || async {
             let mut request = Request::builder().method(Method::GET).uri(url);
             if let Some(token) = bearer {

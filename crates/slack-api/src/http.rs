@@ -26,7 +26,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The connector. It also speaks plain `http`, which only local stand-ins use: in AWS every
-/// URL it is given (Slack's API and upload URLs, S3 presigned URLs) is `https`.
+/// URL it is given (Slack's API and upload URLs, S3 presigned URLs) is `https`. A request that
+/// carries the bot token to a file URL is checked first by [`crate::FileHosts`] (`https` on
+/// Slack's file hosts only, every redirect hop included), so `http` never carries the token
+/// outside the local world.
 pub fn connector() -> std::io::Result<Connector> {
     let mut http = HttpConnector::new();
     http.enforce_http(false);

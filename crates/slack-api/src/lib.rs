@@ -6,6 +6,8 @@
 //! - [`SlackSession`]: the calls sirslack makes, each retried per a [`RetryPolicy`]: 429 waits
 //!   `Retry-After`, 5xx and network failures back off exponentially with jitter, and
 //!   everything else returns at once, classified by [`ErrorClass`];
+//! - [`FileHosts`]: where a file download may send the bot token (Slack's file hosts over
+//!   `https`, every redirect hop checked);
 //! - [`ChannelPacer`]: Slack's ~1 message per second per channel inside one process;
 //! - [`BotToken`], [`ParameterCache`] and [`BotTokenSource`]: the bot token read from SSM once
 //!   per container and cached with a TTL, never logged.
@@ -27,6 +29,7 @@
 
 mod client;
 mod error;
+pub mod file_hosts;
 pub mod http;
 mod pacer;
 mod retry;
@@ -39,6 +42,7 @@ pub use client::{
     SlackSession, SlackUser, TextValue, UploadTarget, bytes_body, stream_body,
 };
 pub use error::{ErrorClass, SlackApiError};
+pub use file_hosts::{FileHostRefused, FileHosts, SLACK_FILE_HOSTS};
 pub use pacer::ChannelPacer;
 pub use retry::{Deadline, RetryPolicy};
 pub use ssm::{BotTokenSource, ParameterCache, ParameterError, read_parameter};

@@ -319,3 +319,32 @@ async fn parameters_are_cached_until_the_ttl_or_an_invalidation() {
         Err(ParameterError::Missing { .. })
     ));
 }
+
+#[tokio::test]
+async fn a_download_with_the_bot_token_goes_only_to_slacks_file_hosts() {
+    let slack = standin().await;
+    let elsewhere = standin().await;
+    let api = api(&slack);
+    let url = format!(
+        "{}/files-pri/T0STANDIN1-F1/download/a.pdf",
+        elsewhere.base_url()
+    );
+    let token = token(&slack);
+    let session = api.session(&token);
+    let refused = session
+        .download(&url, Some(&token))
+        .await
+        .expect_err("sent the token to another host");
+    assert_eq!(refused.code, "file_host_not_allowed");
+    assert!(elsewhere.calls().is_empty(), "{:?}", elsewhere.calls());
+    // Without the token (a presigned URL), any host.
+    let _ = session.download(&url, None).await;
+    assert_eq!(elsewhere.calls().len(), 1);
+    // The configured API's own origin is allowed (a stand-in's, here).
+    let own = format!(
+        "{}/files-pri/T0STANDIN1-F1/download/a.pdf",
+        slack.base_url()
+    );
+    let _ = session.download(&own, Some(&token)).await;
+    assert_eq!(slack.call_count(slack_standin::DOWNLOAD_CALL), 1);
+}

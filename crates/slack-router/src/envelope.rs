@@ -93,6 +93,26 @@ impl Inbound {
         }
     }
 
+    /// The app a request the router acts on (an event, a slash command, a block action) is
+    /// for (`api_app_id`); `None` for the others, and when Slack did not say.
+    pub fn api_app_id(&self) -> Option<&str> {
+        match self {
+            Self::Event(event) => event.api_app_id.as_deref(),
+            Self::SlashCommand(command) => command.api_app_id.as_deref(),
+            Self::BlockActions(actions) => actions.api_app_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether the router acts on this request (hands it to a listener), rather than only
+    /// acknowledging it.
+    pub fn is_actionable(&self) -> bool {
+        matches!(
+            self,
+            Self::Event(_) | Self::SlashCommand(_) | Self::BlockActions(_)
+        )
+    }
+
     /// A fixed word for logs.
     pub fn kind(&self) -> &'static str {
         match self {

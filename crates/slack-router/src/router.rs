@@ -254,6 +254,7 @@ pub struct RouterBuilder {
     lazies: HashMap<String, Arc<dyn LazyListener>>,
     command_failure_text: String,
     wrong_workspace_text: String,
+    app_id: Option<String>,
 }
 
 impl RouterBuilder {
@@ -344,6 +345,16 @@ impl RouterBuilder {
         self
     }
 
+    /// The Slack app (`A...`) this deployment is. When set, an event, slash command or block
+    /// action whose `api_app_id` is another app's (or missing) is acknowledged with an empty
+    /// `200` and ignored, as one from another workspace is. `None` (or blank): not checked.
+    pub fn app_id(mut self, app_id: Option<String>) -> Self {
+        self.app_id = app_id
+            .map(|id| id.trim().to_owned())
+            .filter(|id| !id.is_empty());
+        self
+    }
+
     /// The router.
     pub fn build(self) -> Router {
         Router {
@@ -357,6 +368,7 @@ impl RouterBuilder {
             lazies: self.lazies,
             command_failure_text: self.command_failure_text,
             wrong_workspace_text: self.wrong_workspace_text,
+            app_id: self.app_id,
         }
     }
 }
@@ -373,6 +385,7 @@ pub struct Router {
     lazies: HashMap<String, Arc<dyn LazyListener>>,
     command_failure_text: String,
     wrong_workspace_text: String,
+    app_id: Option<String>,
 }
 
 /// What the request log line says about a request. Only fixed words and Slack identifiers:
@@ -404,6 +417,7 @@ impl Router {
             lazies: HashMap::new(),
             command_failure_text: DEFAULT_COMMAND_FAILURE_TEXT.to_owned(),
             wrong_workspace_text: DEFAULT_WRONG_WORKSPACE_TEXT.to_owned(),
+            app_id: None,
         }
     }
 
@@ -482,6 +496,18 @@ impl Router {
                 _ => Ack::Empty,
             }
             .into_response();
+        }
+        if let Some(app_id) = self.app_id.as_deref()
+            && inbound.is_actionable()
+            && inbound.api_app_id() != Some(app_id)
+        {
+            warn!(
+                kind = inbound.kind(),
+                api_app_id = inbound.api_app_id().unwrap_or(""),
+                "request for another Slack app; ignored"
+            );
+            log.note = "wrong_app";
+            return Ack::Empty.into_response();
         }
         let received_at = Utc::now();
         match inbound {

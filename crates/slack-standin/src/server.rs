@@ -375,6 +375,24 @@ impl SlackStandin {
         });
     }
 
+    /// `files.info` reports `url_private` / `url_private_download` under `base` (no trailing
+    /// slash) instead of the stand-in's own address; `None` restores it. Real Slack serves files
+    /// from `https://files.slack.com`, another host than its Web API's: a test uses this to
+    /// check what a client does with a file URL on a host it did not expect.
+    pub fn set_file_url_base(&self, base: Option<&str>) {
+        let base = base.map(|base| base.trim_end_matches('/').to_string());
+        self.shared.change(|world| world.file_url_base = base);
+    }
+
+    /// The next `times` downloads with a valid token answer `302 Found` with `Location:
+    /// location` (a file host handing the request on, as a CDN may), recorded as
+    /// [`DOWNLOAD_CALL`] with status 302.
+    pub fn redirect_downloads(&self, location: &str, times: u32) {
+        let redirect = (times > 0).then(|| (location.to_string(), times));
+        self.shared
+            .change(|world| world.download_redirect = redirect);
+    }
+
     /// Delay added before answering every request.
     pub fn set_latency(&self, latency: Duration) {
         self.shared.change(|world| world.latency = latency);
@@ -929,6 +947,12 @@ async fn download(
         // follows redirects gets 200 and an HTML page instead of the file.
         record.finish(&mut world, (302, false, Some(code.to_string())));
         let location = format!("{}/signin?redir=%2Ffiles-pri%2F{team_file}", world.base_url);
+        (StatusCode::FOUND, [(LOCATION, location)]).into_response()
+    } else if let Some((location, remaining)) = world.download_redirect.take() {
+        if remaining > 1 {
+            world.download_redirect = Some((location.clone(), remaining - 1));
+        }
+        record.finish(&mut world, (302, true, None));
         (StatusCode::FOUND, [(LOCATION, location)]).into_response()
     } else {
         let team_matches = team_file

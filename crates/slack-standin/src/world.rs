@@ -299,6 +299,11 @@ pub(crate) struct World {
     pub(crate) calls: Vec<RecordedCall>,
     pub(crate) faults: Vec<FaultRule>,
     pub(crate) latency: Duration,
+    /// Where `url_private(_download)` point instead of `base_url` (Slack serves files from
+    /// `files.slack.com`, not from its API host).
+    pub(crate) file_url_base: Option<String>,
+    /// The next authenticated downloads answer `302` to this location (a CDN hop), this many.
+    pub(crate) download_redirect: Option<(String, u32)>,
     /// The scopes every valid token has (Slack answers `missing_scope` for the others).
     pub(crate) scopes: Vec<String>,
     /// Rate limits in force (tiers per method, posts per channel) and what they counted.
@@ -340,6 +345,8 @@ impl World {
             calls: Vec::new(),
             faults: Vec::new(),
             latency: Duration::ZERO,
+            file_url_base: None,
+            download_redirect: None,
             limits: RateLimits::default(),
             ids: IdGenerator::default(),
             clock: TsClock::default(),
@@ -749,10 +756,11 @@ impl World {
     pub(crate) fn file_url(&self, file: &StoredFile, download: bool) -> String {
         let segment = format!("{}-{}", self.config.team_id, file.id);
         let name = encode_path_segment(&file.name);
+        let base = self.file_url_base.as_deref().unwrap_or(&self.base_url);
         if download {
-            format!("{}/files-pri/{segment}/download/{name}", self.base_url)
+            format!("{base}/files-pri/{segment}/download/{name}")
         } else {
-            format!("{}/files-pri/{segment}/{name}", self.base_url)
+            format!("{base}/files-pri/{segment}/{name}")
         }
     }
 

@@ -211,11 +211,57 @@ module.exports = function templateSuites({ templates }) {
         SLACK_SIGNING_SECRET_PARAMETER: prefixed('/slackSigningSecret'),
         SLACK_BOT_TOKEN_PARAMETER: prefixed('/slackBotToken'),
         SLACK_WORKSPACE_ID_PARAMETER: prefixed('/slackWorkspaceId'),
+        SLACK_APP_ID: { Ref: 'slackAppId' },
         COMMAND_HANDLER_FUNCTION_NAME: { Ref: functionId(slack, 'CommandHandlerFunction') },
         EVENT_BUS_NAME: bus,
         SECRETS_CACHE_TTL_SECONDS: '300',
       });
       assert.equal(contract.FUNCTIONS.eventsHandler.timeoutSeconds, 900);
+    });
+
+    it('reserves the events handler\'s concurrency (parameter, default 10; 0 reserves nothing); no other function reserves any', () => {
+      const json = slack.toJSON();
+      const id = functionId(slack, 'EventsHandlerFunction');
+      const { parameter, reserved, accountUnreservedMinimum } = contract.EVENTS_HANDLER_CONCURRENCY;
+      assert.deepEqual(json.Resources[id].Properties.ReservedConcurrentExecutions, {
+        'Fn::If': ['ReservesEventsHandlerConcurrency', { Ref: parameter }, { Ref: 'AWS::NoValue' }],
+      });
+      assert.deepEqual(json.Conditions.ReservesEventsHandlerConcurrency, {
+        'Fn::Not': [{ 'Fn::Equals': [{ Ref: parameter }, '0'] }],
+      });
+      const p = json.Parameters[parameter];
+      assert.equal(p.Type, 'Number');
+      assert.equal(p.Default, reserved);
+      assert.equal(p.MinValue, 0);
+      // A modest default: any account whose limit is the usual 1000 keeps far more than Lambda's
+      // unreserved minimum.
+      assert.ok(reserved > 0 && reserved <= 1000 - accountUnreservedMinimum - 100, `${reserved}`);
+      // The deploy CLI passes 0 in an account whose limit is below reserved + minimum.
+      const cli = 'crates/cli/src/commands/deploy.rs';
+      assert.equal(rustString(cli, 'RESERVED_CONCURRENCY_PARAMETER'), parameter);
+      assert.equal(rustInteger(cli, 'RESERVED_CONCURRENCY_DEFAULT'), reserved);
+      assert.equal(rustInteger(cli, 'ACCOUNT_UNRESERVED_MINIMUM'), accountUnreservedMinimum);
+      for (const [other, resource] of Object.entries(json.Resources)) {
+        if (resource.Type === 'AWS::Lambda::Function' && other !== id) {
+          assert.equal(resource.Properties.ReservedConcurrentExecutions, undefined, other);
+        }
+      }
+      for (const resource of Object.values(common.toJSON().Resources)) {
+        if (resource.Type === 'AWS::Lambda::Function') {
+          assert.equal(resource.Properties.ReservedConcurrentExecutions, undefined);
+        }
+      }
+    });
+
+    it('takes the Slack app ID as an optional parameter (empty: api_app_id not checked)', () => {
+      const p = slack.toJSON().Parameters.slackAppId;
+      assert.equal(p.Default, '');
+      const pattern = new RegExp(p.AllowedPattern);
+      for (const good of ['', 'A0123456789', 'A0STANDAPP']) assert.ok(pattern.test(good), good);
+      for (const bad of ['T0123456789', 'a0123456789', 'A01', 'A0123456789 ']) assert.ok(!pattern.test(bad), bad);
+      // The same shape the events handler accepts (crates/events-handler/src/config.rs is_app_id).
+      const rust = fs.readFileSync(path.join(REPO_ROOT, 'crates/events-handler/src/config.rs'), 'utf8');
+      assert.match(rust, /id\.len\(\) >= 9\s*&& id\.len\(\) <= 16\s*&& id\.starts_with\('A'\)/);
     });
 
     it('gives the events handler time for its worst-case file transfer; API Gateway keeps its own 29 s', () => {
@@ -586,9 +632,11 @@ module.exports = function templateSuites({ templates }) {
         'channelPrefix',
         'channelVisibility',
         'commandPolicy',
+        'eventsHandlerReservedConcurrency',
         'logLevel',
         'maxAttachmentBytes',
         'parameterPrefix',
+        'slackAppId',
         'slackWorkspaceId',
       ]);
       assert.equal(parameters.parameterPrefix.Default, '/SecurityIncidentResponse');

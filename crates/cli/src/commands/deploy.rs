@@ -43,6 +43,14 @@ pub const EXISTING_TABLE_CONTEXT: &str = "existingTableName";
 /// The common stack's sync floor parameter (`infra/lib/contract.js` SYNC_FLOOR.parameter).
 pub const SYNC_FLOOR_PARAMETER: &str = "syncCasesUpdatedSince";
 
+/// The Slack stack's reserved-concurrency parameter of the events handler, its default and
+/// the concurrency Lambda keeps unreserved (`infra/lib/contract.js` EVENTS_HANDLER_CONCURRENCY;
+/// an infra test reads these constants). Below default + minimum, Lambda refuses the
+/// reservation and the deploy would fail: the CLI deploys with 0 (nothing reserved) instead.
+pub const RESERVED_CONCURRENCY_PARAMETER: &str = "eventsHandlerReservedConcurrency";
+const RESERVED_CONCURRENCY_DEFAULT: i32 = 10;
+const ACCOUNT_UNRESERVED_MINIMUM: i32 = 100;
+
 /// How often a long build or deploy says it is still running (`SIRSLACK_HEARTBEAT_SECONDS`
 /// overrides it; the tests use 1).
 const HEARTBEAT: Duration = Duration::from_secs(30);
@@ -68,6 +76,8 @@ struct DeployInputs {
     channel_visibility: ChannelVisibility,
     alarm_email: Option<String>,
     app_name: Option<String>,
+    /// `--app-id`: the stack's `slackAppId` (kept by later deploys that leave it out).
+    app_id: Option<String>,
     /// `--sync-existing` as given (`open` when left out).
     sync_existing: Option<SyncExisting>,
     target: ResolvedTarget,
@@ -314,22 +324,33 @@ fn read_inputs(args: DeployArgs, reader: &SecretReader) -> Result<DeployInputs, 
         Some(name) => validate::app_name(&name).map(|()| Some(name.trim().to_string())),
         None => Ok(None),
     };
-    let (bot_token, signing_secret, workspace_id, alarm_email, app_name) = match (
+    let app_id = match args.app_id {
+        Some(id) => {
+            let id = id.trim().to_string();
+            validate::app_id(&id).map(|()| Some(id))
+        }
+        None => Ok(None),
+    };
+    let (bot_token, signing_secret, workspace_id, alarm_email, app_name, app_id) = match (
         bot_token,
         signing_secret,
         workspace_id,
         alarm_email,
         app_name,
+        app_id,
     ) {
-        (Ok(token), Ok(secret), Ok(workspace), Ok(email), Ok(name)) if problems.is_empty() => {
-            (token, secret, workspace, email, name)
+        (Ok(token), Ok(secret), Ok(workspace), Ok(email), Ok(name), Ok(app))
+            if problems.is_empty() =>
+        {
+            (token, secret, workspace, email, name, app)
         }
-        (token, secret, workspace, email, name) => {
+        (token, secret, workspace, email, name, app) => {
             problems.extend(token.err());
             problems.extend(secret.err());
             problems.extend(workspace.err());
             problems.extend(email.err());
             problems.extend(name.err());
+            problems.extend(app.err());
             return Err(problems);
         }
     };
@@ -341,6 +362,7 @@ fn read_inputs(args: DeployArgs, reader: &SecretReader) -> Result<DeployInputs, 
         channel_visibility: args.channel_visibility,
         alarm_email,
         app_name,
+        app_id,
         sync_existing: args.sync_existing,
         target,
         skip_slack_check: args.skip_slack_check,
@@ -700,8 +722,34 @@ async fn deploy_stacks(
             "adopted the table {table} kept by an earlier destroy (its case <-> channel links are used again)"
         ));
     }
+    // Best effort: an account whose Lambda concurrency limit cannot hold the events handler's
+    // reservation (new accounts may start at 10) deploys with none; if the limit cannot be
+    // read, the stack's value stands.
+    let small_account = match aws.lambda.get_account_settings().send().await {
+        Ok(settings) => settings
+            .account_limit()
+            .map(|limit| limit.concurrent_executions())
+            .filter(|limit| *limit < RESERVED_CONCURRENCY_DEFAULT + ACCOUNT_UNRESERVED_MINIMUM),
+        Err(_) => None,
+    };
+    if let Some(limit) = small_account {
+        notes.push(format!(
+            "the account's Lambda concurrency limit is {limit}, too low to reserve \
+             {RESERVED_CONCURRENCY_DEFAULT} for the events handler and keep \
+             {ACCOUNT_UNRESERVED_MINIMUM} unreserved: deployed with \
+             {RESERVED_CONCURRENCY_PARAMETER}=0 (nothing reserved; ask for a higher limit in \
+             Service Quotas, then set it back to {RESERVED_CONCURRENCY_DEFAULT})"
+        ));
+    }
     let deploy = with_aws_env(
-        cdk_deploy(tools, inputs, role, table, sync_floor),
+        cdk_deploy(
+            tools,
+            inputs,
+            role,
+            table,
+            sync_floor,
+            small_account.is_some(),
+        ),
         inputs,
         region,
     );
@@ -727,6 +775,7 @@ fn cdk_deploy(
     role: ApiGatewayRole,
     retained_table: Option<&str>,
     sync_floor: Option<&str>,
+    reserve_no_concurrency: bool,
 ) -> ToolCommand {
     let deployment = &inputs.target.deployment;
     let common = deployment.common_stack();
@@ -763,6 +812,12 @@ fn cdk_deploy(
     ];
     if let Some(floor) = sync_floor {
         parameters.push(format!("{common}:{SYNC_FLOOR_PARAMETER}={floor}"));
+    }
+    if let Some(app_id) = &inputs.app_id {
+        parameters.push(format!("{slack}:slackAppId={app_id}"));
+    }
+    if reserve_no_concurrency {
+        parameters.push(format!("{slack}:{RESERVED_CONCURRENCY_PARAMETER}=0"));
     }
     if let Some(email) = &inputs.alarm_email {
         parameters.push(format!("{common}:alarmEmail={email}"));
@@ -922,7 +977,7 @@ fn print_plan(inputs: &DeployInputs, tools: &Tools, app: &App) {
     );
     println!(
         "       {}",
-        cdk_deploy(tools, inputs, ApiGatewayRole::Manage, None, None).display()
+        cdk_deploy(tools, inputs, ApiGatewayRole::Manage, None, None, false).display()
     );
     match inputs.sync_existing.unwrap_or(SyncExisting::Open) {
         SyncExisting::Open => {}
@@ -940,6 +995,11 @@ fn print_plan(inputs: &DeployInputs, tools: &Tools, app: &App) {
             "       (with -c apiGatewayCloudWatchRole=false when the default deployment exists in the region)"
         );
     }
+    println!(
+        "       (with --parameters {}:{RESERVED_CONCURRENCY_PARAMETER}=0 when the account's Lambda concurrency limit is below {})",
+        deployment.slack_stack(),
+        RESERVED_CONCURRENCY_DEFAULT + ACCOUNT_UNRESERVED_MINIMUM
+    );
     println!(
         "       (with -c {EXISTING_TABLE_CONTEXT}=<table> when an earlier destroy kept the table named in {})",
         deployment.retained_table_parameter()

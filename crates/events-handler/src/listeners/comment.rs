@@ -612,6 +612,15 @@ enum JobEnd {
 /// the give-up age, leaves it for a later run ([`JobEnd::Retry`]); otherwise (or on a
 /// permanent failure) tells the author and the operator.
 async fn run_job(app: &App, job: &CommentJob, age: chrono::Duration) -> JobEnd {
+    match app.link_holds(job.channel(), job.case_id()).await {
+        Ok(true) => {}
+        Ok(false) => {
+            // Nobody is told: the job may be forged, and its author is whoever it names.
+            error!(job = job.kind(), case_id = %job.case_id(), channel = job.channel(), "lazy job names a channel not linked to its case; dropped");
+            return JobEnd::GaveUp;
+        }
+        Err(error) => return JobEnd::Retry(SyncError::Store(error)),
+    }
     let mut pause = LAZY_BACKOFF;
     let mut attempt = 1;
     loop {

@@ -106,6 +106,17 @@ pub async fn run_lazy(app: &App, request: LazyRequest) -> Result<(), LazyError> 
         error!(%error, "lazy file work that is not a file job; dropped");
         LazyError::permanent(format!("not a file job: {error}"))
     })?;
+    match app.link_holds(&job.channel, &job.case_id).await {
+        Ok(true) => {}
+        Ok(false) => {
+            // Nobody is told: the job may be forged, and its user is whoever it names.
+            error!(case_id = %job.case_id, channel = job.channel, file_id = job.file_id, "lazy job names a channel not linked to its case; dropped");
+            return Err(LazyError::permanent(
+                "the channel is not linked to the job's case",
+            ));
+        }
+        Err(error) => return Err(LazyError::retryable(error.to_string())),
+    }
     match transfer(app, &job).await {
         Ok(outcome) => {
             info!(case_id = %job.case_id, file_id = job.file_id, outcome, "file shared in Slack");

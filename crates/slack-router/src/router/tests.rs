@@ -72,6 +72,14 @@ enum MessageBehaviour {
 }
 
 fn world_with(keys: Arc<dyn KeySource>, behaviour: MessageBehaviour) -> World {
+    world_for_app(keys, behaviour, None)
+}
+
+fn world_for_app(
+    keys: Arc<dyn KeySource>,
+    behaviour: MessageBehaviour,
+    app_id: Option<&str>,
+) -> World {
     let dedupe = Arc::new(MemoryDeduplicator::new());
     let sink = Arc::new(RecordingHandOffSink::new());
     let calls = Arc::new(AtomicUsize::new(0));
@@ -82,6 +90,7 @@ fn world_with(keys: Arc<dyn KeySource>, behaviour: MessageBehaviour) -> World {
     let lazy_seen = Arc::clone(&lazy_payloads);
     let router = Router::builder(keys, dedupe.clone(), sink.clone())
         .max_body_bytes(64 * 1024)
+        .app_id(app_id.map(str::to_owned))
         .event("message", move |request: EventRequest| {
             message_calls.fetch_add(1, Ordering::SeqCst);
             async move {
@@ -344,6 +353,46 @@ async fn other_workspaces_are_acknowledged_and_ignored() {
     assert_eq!(world.calls.load(Ordering::SeqCst), 0);
     assert!(world.sink.recorded().is_empty());
     assert!(world.dedupe.is_empty());
+}
+
+#[tokio::test]
+async fn with_an_app_id_requests_for_another_app_or_none_are_acknowledged_and_ignored() {
+    let world = world_for_app(
+        Arc::new(StaticKeys::new(keys(SECRET))),
+        MessageBehaviour::Ack,
+        Some("A1"),
+    );
+    let other = event_body("Ev1", TEAM, message("C1", "1.1")).replace("\"A1\"", "\"A2\"");
+    let missing = json!({
+        "type": "event_callback", "team_id": TEAM, "event_id": "Ev2",
+        "event_time": now(), "event": message("C1", "1.2"),
+    })
+    .to_string();
+    for body in [other, missing] {
+        let response = world.router.handle(&signed(&body)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.body().is_empty());
+    }
+    // A slash command names no app here (command_body has no api_app_id): ignored, silently.
+    let response = world
+        .router
+        .handle(&signed_form(&command_body(TEAM, "status")))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.body().is_empty(), "{}", response.body());
+    assert_eq!(world.calls.load(Ordering::SeqCst), 0);
+    assert!(world.sink.recorded().is_empty());
+    assert!(world.dedupe.is_empty());
+    // url_verification names no app and is still answered; this app's event reaches its listener.
+    let challenge = json!({ "type": "url_verification", "challenge": "c1" }).to_string();
+    let response = world.router.handle(&signed(&challenge)).await;
+    assert!(response.body().contains("c1"), "{}", response.body());
+    let ours = event_body("Ev3", TEAM, message("C1", "1.3"));
+    assert_eq!(
+        world.router.handle(&signed(&ours)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(world.calls.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
