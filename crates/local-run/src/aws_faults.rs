@@ -90,6 +90,12 @@ impl AwsFault {
         }
     }
 
+    /// Every operation of the service, not only the one named.
+    pub fn any_operation(mut self) -> Self {
+        self.operation = None;
+        self
+    }
+
     /// Only calls from `function`.
     pub fn from_function(mut self, function: Function) -> Self {
         self.function = Some(function);

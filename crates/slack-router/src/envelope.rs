@@ -127,8 +127,9 @@ impl Inbound {
     }
 }
 
-/// An Events API callback. `event` is the raw inner event.
-#[derive(Debug, Clone, PartialEq)]
+/// An Events API callback. `event` is the raw inner event. It serialises (as itself) for the
+/// router's deferred run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventCallback {
     /// The workspace.
     pub team_id: String,

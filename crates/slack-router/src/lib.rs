@@ -68,8 +68,8 @@ pub use invocation::{
 pub use keys::{KeySource, KeySourceError, StaticKeys, VerifierKeys};
 pub use router::{
     ActionListener, ActionRequest, CommandListener, CommandRequest, DEFAULT_MAX_BODY_BYTES,
-    EventFilter, EventListener, EventRequest, LazyError, LazyListener, LazyRequest, ListenerError,
-    RetryInfo, Router, RouterBuilder,
+    DEFERRED_EVENT_LAZY, EventFilter, EventListener, EventRequest, LazyError, LazyListener,
+    LazyRequest, ListenerError, RetryInfo, Router, RouterBuilder,
 };
 pub use signature::{
     REPLAY_WINDOW_SECONDS, SIGNATURE_HEADER, SignatureError, SigningSecret, TIMESTAMP_HEADER,

@@ -390,6 +390,21 @@ pub struct Router {
 
 /// What the request log line says about a request. Only fixed words and Slack identifiers:
 /// never bodies, signatures, tokens or response URLs.
+/// The lazy listener name under which the router hands itself an event it could not
+/// deduplicate on the ack path (the table unavailable): [`Router::run_lazy`] runs it.
+pub const DEFERRED_EVENT_LAZY: &str = "slack_router.deferred_event";
+
+/// What an event came to.
+enum EventVerdict {
+    /// Answer Slack with this (the work is done, handed off, a duplicate, or not ours).
+    Answer(Response<String>),
+    /// Not done, and nothing is lost if it is asked for again: Slack's retry (ack path) or
+    /// Lambda's (deferred run).
+    Retry,
+    /// The table (channel filter or dedupe markers) cannot be reached.
+    StoreUnavailable,
+}
+
 #[derive(Default)]
 struct RequestLog {
     kind: &'static str,
@@ -586,27 +601,97 @@ impl Router {
         }
     }
 
+    /// The ack path of an event: its verdict, answered. When the table cannot be reached (the
+    /// channel filter or the dedupe markers), the verified event is handed to the deferred
+    /// lazy run ([`DEFERRED_EVENT_LAZY`]) and Slack gets its `200`: the lazy run has Lambda's
+    /// retries and a DLQ, while Slack gives up after three retries in about five minutes.
     async fn dispatch_event(&self, event: EventRequest, log: &mut RequestLog) -> Response<String> {
+        let callback = event.callback.clone();
+        match self.event_verdict(event, log).await {
+            EventVerdict::Answer(response) => response,
+            EventVerdict::Retry => status(StatusCode::INTERNAL_SERVER_ERROR),
+            EventVerdict::StoreUnavailable => {
+                let hand_off = match HandOff::lazy(DEFERRED_EVENT_LAZY, &callback) {
+                    Ok(hand_off) => hand_off,
+                    Err(error) => {
+                        error!(%error, "the event could not be deferred; Slack will retry");
+                        return status(StatusCode::INTERNAL_SERVER_ERROR);
+                    }
+                };
+                match self.deliver_all(vec![hand_off]).await {
+                    Ok(()) => {
+                        error!(
+                            event_id = callback.event_id,
+                            "the table is unavailable on the ack path; the event is deferred to a lazy run"
+                        );
+                        log.note = "deferred_store_unavailable";
+                        Ack::Empty.into_response()
+                    }
+                    Err(error) => {
+                        error!(%error, "the event could not be deferred; Slack will retry");
+                        status(StatusCode::INTERNAL_SERVER_ERROR)
+                    }
+                }
+            }
+        }
+    }
+
+    /// A deferred event ([`DEFERRED_EVENT_LAZY`]): the same checks, dedupe and listener as on
+    /// the ack path, in a lazy invocation. What would make Slack retry (the table still
+    /// unavailable, a claim held by another delivery, a transient listener failure) fails the
+    /// run retryably, so Lambda retries it and then parks it in the DLQ.
+    async fn run_deferred_event(&self, payload: Value) -> Result<(), LazyError> {
+        let callback: EventCallback = serde_json::from_value(payload).map_err(|error| {
+            LazyError::permanent(format!(
+                "a deferred event that is not an event callback: {error}"
+            ))
+        })?;
+        let event = EventRequest {
+            callback,
+            retry: None,
+            received: Instant::now(),
+            received_at: Utc::now(),
+        };
+        let mut log = RequestLog {
+            kind: "deferred_event",
+            name: Some(event.callback.event_type.clone()),
+            event_id: Some(event.callback.event_id.clone()),
+            retry: None,
+            note: "",
+        };
+        match self.event_verdict(event, &mut log).await {
+            EventVerdict::Answer(_) => {
+                info!(note = log.note, "deferred event handled");
+                Ok(())
+            }
+            EventVerdict::Retry | EventVerdict::StoreUnavailable => Err(LazyError::retryable(
+                format!("the deferred event could not be handled yet ({})", log.note),
+            )),
+        }
+    }
+
+    /// What an event comes to: checked (filter), deduplicated, run by its listener.
+    async fn event_verdict(&self, event: EventRequest, log: &mut RequestLog) -> EventVerdict {
         let Some(route) = self.events.get(&event.callback.event_type).cloned() else {
             log.note = "no_listener";
-            return Ack::Empty.into_response();
+            return EventVerdict::Answer(Ack::Empty.into_response());
         };
         if let Some(filter) = &route.filter {
             match filter.skip(&event.callback).await {
                 Ok(None) => {}
                 Ok(Some(why)) => {
                     log.note = why;
-                    return Ack::Empty.into_response();
+                    return EventVerdict::Answer(Ack::Empty.into_response());
                 }
                 Err(ListenerError::Transient(reason)) => {
-                    warn!(%reason, "event filter failed; Slack will retry");
+                    warn!(%reason, "event filter failed");
                     log.note = "filter_transient";
-                    return status(StatusCode::INTERNAL_SERVER_ERROR);
+                    return EventVerdict::StoreUnavailable;
                 }
                 Err(ListenerError::Permanent(reason)) => {
                     error!(%reason, "event filter failed for good");
                     log.note = "filter_permanent";
-                    return Ack::Empty.into_response();
+                    return EventVerdict::Answer(Ack::Empty.into_response());
                 }
             }
         }
@@ -645,7 +730,7 @@ impl Router {
             self.release_claimed(markers, claimed_event, claimed_content)
                 .await;
             log.note = "dedupe_failed";
-            return status(StatusCode::INTERNAL_SERVER_ERROR);
+            return EventVerdict::StoreUnavailable;
         }
         match (event_claim, content_claim) {
             (Ok(Claim::Done), _) => {
@@ -653,7 +738,7 @@ impl Router {
                 // first one's had been released) goes back.
                 self.release_claimed(markers, false, claimed_content).await;
                 log.note = "duplicate_event_id";
-                return Ack::Empty.into_response();
+                return EventVerdict::Answer(Ack::Empty.into_response());
             }
             (Ok(Claim::Held), _) => {
                 // Another delivery of this event is at it, or died at it: never drop a retry
@@ -661,36 +746,32 @@ impl Router {
                 // (then: duplicate) or stale (then: taken over).
                 self.release_claimed(markers, false, claimed_content).await;
                 log.note = "claim_held";
-                return status(StatusCode::INTERNAL_SERVER_ERROR);
+                return EventVerdict::Retry;
             }
             (_, Some(Ok(Claim::Done))) => {
                 // The same content under another event_id, done: this event is done too.
                 self.complete(markers.event_only()).await;
                 log.note = "duplicate_content";
-                return Ack::Empty.into_response();
+                return EventVerdict::Answer(Ack::Empty.into_response());
             }
             (_, Some(Ok(Claim::Held))) => {
                 // The same content under another event_id, in progress: if that delivery
                 // dies, this one may be the copy that gets through.
                 self.release_claimed(markers, true, false).await;
                 log.note = "content_held";
-                return status(StatusCode::INTERNAL_SERVER_ERROR);
+                return EventVerdict::Retry;
             }
             _ => {}
         }
         let listener = Arc::clone(&route.listener);
         let result = listener.on_event(event).await;
-        let failed = |note: &'static str, log: &mut RequestLog| {
-            log.note = note;
-            status(StatusCode::INTERNAL_SERVER_ERROR)
-        };
         match result {
             Ok(outcome) => {
                 log.note = outcome.note;
                 match self.deliver_all(outcome.hand_offs).await {
                     Ok(()) => {
                         self.complete(markers).await;
-                        outcome.ack.into_response()
+                        EventVerdict::Answer(outcome.ack.into_response())
                     }
                     Err(error) => {
                         error!(%error, "could not hand off event work; Slack will retry");
@@ -698,12 +779,10 @@ impl Router {
                         if let Some(work) = outcome.on_hand_off_failure {
                             work.await;
                         }
+                        log.note = "hand_off_failed";
                         match outcome.if_hand_off_fails {
-                            Some(ack) => {
-                                log.note = "hand_off_failed";
-                                ack.into_response()
-                            }
-                            None => failed("hand_off_failed", log),
+                            Some(ack) => EventVerdict::Answer(ack.into_response()),
+                            None => EventVerdict::Retry,
                         }
                     }
                 }
@@ -711,17 +790,17 @@ impl Router {
             Err(ListenerError::Transient(reason)) => {
                 warn!(%reason, "event listener failed; Slack will retry");
                 self.release(markers).await;
-                failed("listener_transient", log)
+                log.note = "listener_transient";
+                EventVerdict::Retry
             }
             Err(ListenerError::Permanent(reason)) => {
                 error!(%reason, "event listener failed for good");
                 self.complete(markers).await;
                 log.note = "listener_permanent";
-                Ack::Empty.into_response()
+                EventVerdict::Answer(Ack::Empty.into_response())
             }
         }
     }
-
     async fn release_claimed(
         &self,
         markers: Markers<'_>,
@@ -891,6 +970,9 @@ impl Router {
     /// Runs the lazy listener a [`LazyInvocation`] names (in the invocation that received it).
     pub async fn run_lazy(&self, invocation: LazyInvocation) -> Result<(), LazyError> {
         let call = invocation.call;
+        if call.name == DEFERRED_EVENT_LAZY {
+            return self.run_deferred_event(call.payload).await;
+        }
         let Some(listener) = self.lazies.get(&call.name).cloned() else {
             error!(lazy = call.name, "no lazy listener with this name");
             return Err(LazyError::permanent(format!(

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 use http::HeaderMap;
 
 use super::*;
-use crate::dedupe::MemoryDeduplicator;
-use crate::handoff::{HandOffTarget, RecordingHandOffSink};
+use crate::dedupe::{DedupeError, MemoryDeduplicator};
+use crate::handoff::{HandOffTarget, LAZY_INVOCATION_KEY, RecordingHandOffSink};
 use crate::keys::{KeySourceError, StaticKeys};
 use crate::signature::SigningSecret;
 use crate::signature::tests::{now, sign};
@@ -574,10 +574,11 @@ async fn filtered_events_cost_no_dedupe_write() {
     let dedupe = Arc::new(MemoryDeduplicator::new());
     let calls = Arc::new(AtomicUsize::new(0));
     let seen = Arc::clone(&calls);
+    let sink = Arc::new(RecordingHandOffSink::new());
     let router = Router::builder(
         Arc::new(StaticKeys::new(keys(SECRET))),
         dedupe.clone(),
-        Arc::new(RecordingHandOffSink::new()),
+        sink.clone(),
     )
     .event_with_filter("message", ChannelFilter, move |_request: EventRequest| {
         seen.fetch_add(1, Ordering::SeqCst);
@@ -590,12 +591,16 @@ async fn filtered_events_cost_no_dedupe_write() {
         StatusCode::OK
     );
     assert!(dedupe.is_empty());
+    // The filter's table is down: the event is deferred to a lazy run, Slack gets its 200.
     let down = event_body("Ev2", TEAM, message("C_DOWN", "1.2"));
-    assert_eq!(
-        router.handle(&signed(&down)).await.status(),
-        StatusCode::INTERNAL_SERVER_ERROR
-    );
+    assert_eq!(router.handle(&signed(&down)).await.status(), StatusCode::OK);
     assert!(dedupe.is_empty());
+    let deferred = sink.take();
+    assert_eq!(deferred.len(), 1);
+    assert_eq!(
+        deferred[0].payload[LAZY_INVOCATION_KEY]["name"],
+        DEFERRED_EVENT_LAZY
+    );
     let passed = event_body("Ev3", TEAM, message("C_CASE", "1.3"));
     assert_eq!(
         router.handle(&signed(&passed)).await.status(),
@@ -674,5 +679,101 @@ async fn a_redelivery_of_work_still_claimed_is_asked_again_and_a_stale_claim_is_
     assert_eq!(calls.load(Ordering::SeqCst), 1, "the work is done once");
     // Done now: a further retry is a duplicate.
     assert_eq!(router.handle(&signed(&body)).await.status(), StatusCode::OK);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+/// A dedupe store that fails while told to, over a working one.
+struct FlakyDedupe {
+    inner: MemoryDeduplicator,
+    failing: std::sync::atomic::AtomicBool,
+}
+
+impl Deduplicator for FlakyDedupe {
+    fn claim<'a>(
+        &'a self,
+        scope: DedupeScope,
+        key: &'a str,
+        owner: &'a str,
+    ) -> BoxFuture<'a, Result<Claim, DedupeError>> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Box::pin(async { Err(DedupeError("throttled".into())) });
+        }
+        self.inner.claim(scope, key, owner)
+    }
+
+    fn complete<'a>(
+        &'a self,
+        scope: DedupeScope,
+        key: &'a str,
+        owner: &'a str,
+    ) -> BoxFuture<'a, Result<bool, DedupeError>> {
+        self.inner.complete(scope, key, owner)
+    }
+
+    fn release<'a>(
+        &'a self,
+        scope: DedupeScope,
+        key: &'a str,
+        owner: &'a str,
+    ) -> BoxFuture<'a, Result<bool, DedupeError>> {
+        self.inner.release(scope, key, owner)
+    }
+}
+
+/// The dedupe store is down on the ack path: Slack gets its 200 and the verified event is
+/// handed to a lazy run, which fails retryably (Lambda retries it) while the store is still
+/// down, runs the listener once when it is back, and finds a repeated run a duplicate.
+#[tokio::test]
+async fn an_event_the_dedupe_store_cannot_take_is_deferred_and_handled_once_later() {
+    let dedupe = Arc::new(FlakyDedupe {
+        inner: MemoryDeduplicator::new(),
+        failing: std::sync::atomic::AtomicBool::new(true),
+    });
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&calls);
+    let sink = Arc::new(RecordingHandOffSink::new());
+    let router = Router::builder(
+        Arc::new(StaticKeys::new(keys(SECRET))),
+        dedupe.clone(),
+        sink.clone(),
+    )
+    .event("message", move |_request: EventRequest| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        async { Ok(Outcome::ack(Ack::Empty)) }
+    })
+    .build();
+    let body = event_body("EvDown", TEAM, message("C_CASE", "2.1"));
+    let response = router.handle(&signed(&body)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "nothing ran on the ack path"
+    );
+    let deferred = sink.take();
+    assert_eq!(deferred.len(), 1);
+    assert_eq!(deferred[0].target, HandOffTarget::ThisFunction);
+    let invocation = || {
+        LazyInvocation::from_payload(&deferred[0].payload)
+            .expect("a lazy invocation")
+            .expect("readable")
+    };
+
+    // Still down: the lazy run fails retryably.
+    let still_down = router.run_lazy(invocation()).await;
+    assert!(
+        matches!(&still_down, Err(error) if error.retryable),
+        "{still_down:?}"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+
+    // Back: the listener runs once; a repeated run (a duplicate delivery) is a duplicate.
+    dedupe.failing.store(false, Ordering::SeqCst);
+    router.run_lazy(invocation()).await.expect("handled");
+    router.run_lazy(invocation()).await.expect("a duplicate");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    // And Slack's own redelivery of the same event is a duplicate too.
+    let again = router.handle(&signed(&body)).await;
+    assert_eq!(again.status(), StatusCode::OK);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
