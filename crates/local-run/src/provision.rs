@@ -33,6 +33,7 @@ pub mod patterns {
                 "CaseCreated",
                 "CaseUpdated",
                 "CommentAdded",
+                "CommentEdited",
                 "AttachmentAdded",
                 "WatchersChanged",
                 "CaseClosed"
