@@ -27,6 +27,7 @@ const INTEGRATION_DETAIL_TYPES = Object.freeze([
   'CaseCreated',
   'CaseUpdated',
   'CommentAdded',
+  'CommentEdited',
   'AttachmentAdded',
   'WatchersChanged',
   'CaseClosed',

@@ -272,6 +272,57 @@ fn sir_comments_become_slack_messages_in_order_with_their_author() {
     });
 }
 
+#[test]
+fn a_sir_comment_edited_in_sir_is_rewritten_in_the_slack_message_that_carried_it() {
+    run(async {
+        let world = world().await;
+        let case = open_case(&world).await;
+        let channel = &case.channel.id;
+
+        let comment_id = world
+            .sir()
+            .add_comment(&case.case_id, "The actor used key AKIA-ONE", AWS_RESPONDER)
+            .unwrap();
+        let posted = wait_for_app_message(&world, channel, "The actor used key AKIA-ONE").await;
+        world.wait_until_quiet(QUIET, WAIT).await.expect("settles");
+        let before = app_messages(&world, channel).len();
+
+        world
+            .sir()
+            .edit_comment(
+                &case.case_id,
+                &comment_id,
+                "The actor used keys AKIA-ONE and AKIA-TWO",
+                AWS_RESPONDER,
+            )
+            .unwrap();
+        let rewritten = wait_for_app_message(&world, channel, "AKIA-TWO").await;
+        assert_eq!(
+            rewritten.ts, posted.ts,
+            "the same Slack message shows the edit"
+        );
+        assert!(rewritten.edited_ts.is_some(), "updated with chat.update");
+        assert!(
+            shown(&rewritten).contains("(edited in SIR "),
+            "the edit is marked: {}",
+            shown(&rewritten)
+        );
+
+        world.wait_until_quiet(QUIET, WAIT).await.expect("settles");
+        assert_eq!(
+            app_messages(&world, channel).len(),
+            before,
+            "no extra message"
+        );
+        assert_eq!(app_messages_showing(&world, channel, "AKIA-TWO"), 1);
+        assert_eq!(
+            comments_containing(&world, &case.case_id, "AKIA").len(),
+            1,
+            "nothing echoed back to SIR"
+        );
+    });
+}
+
 // ---- Slash commands work and return expected results ---------------------------------------
 
 #[test]

@@ -94,6 +94,7 @@ fn comment_events(count: u64, body_len: usize) -> Vec<IntegrationEvent> {
                 creator: "AWS Responder".into(),
                 created_at: Utc.timestamp_opt(1_760_000_000, 0).single().unwrap(),
                 updated_at: None,
+                updated_by: None,
             };
             IntegrationEvent::comment_added(case_id.clone(), n, Utc::now(), comment)
         })

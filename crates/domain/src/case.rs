@@ -360,6 +360,10 @@ pub struct Comment {
     /// When it was last edited, if ever.
     #[serde(default)]
     pub updated_at: Option<DateTime<Utc>>,
+    /// Who last edited it (the API's `lastUpdatedBy`, a principal like `creator`), only when
+    /// it was edited after it was written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
 }
 
 impl Comment {
@@ -372,6 +376,14 @@ impl Comment {
     /// The author as a person reads it (see [`author_display`]).
     pub fn author_display(&self) -> String {
         author_display(&self.creator)
+    }
+
+    /// The SHA-256 of the body as SIR stores it, in lower-case hex: what the poller records
+    /// when it publishes a comment, so that a later sync can tell that the body was edited
+    /// (without keeping the text itself).
+    pub fn body_sha256(&self) -> String {
+        use sha2::{Digest, Sha256};
+        hex::encode(Sha256::digest(self.body.as_bytes()))
     }
 }
 

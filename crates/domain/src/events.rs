@@ -1,7 +1,8 @@
 //! The integration event contract, and the case diffing that produces it.
 //!
 //! The poller publishes one [`IntegrationEvent`] per fact it observes (a case appeared, fields
-//! changed, a comment or verified attachment was added, watchers changed, the case closed) as
+//! changed, a comment or verified attachment was added, a published comment was edited,
+//! watchers changed, the case closed) as
 //! the `detail` of an EventBridge event with source [`EVENT_SOURCE`] and detail-type
 //! [`IntegrationEvent::detail_type`]. Consumers (the Slack client) rely on:
 //!
@@ -104,6 +105,17 @@ pub enum EventPayload {
         /// The comment.
         comment: Comment,
     },
+    /// A comment published earlier (as [`EventPayload::CommentAdded`]) was edited in SIR: its
+    /// body differs from the body last published. Never sent for comments the integration
+    /// wrote.
+    CommentEdited {
+        /// The comment as it reads now (its ID is the one first published).
+        comment: Comment,
+        /// Who edited it: SIR's `lastUpdatedBy`, else the comment's creator.
+        edited_by: String,
+        /// When: SIR's `lastUpdatedDate`, else when the poller saw the change.
+        edited_at: DateTime<Utc>,
+    },
     /// An attachment became available (verified).
     AttachmentAdded {
         /// The attachment.
@@ -134,6 +146,7 @@ impl EventPayload {
             Self::CaseCreated { .. } => "CaseCreated",
             Self::CaseUpdated { .. } => "CaseUpdated",
             Self::CommentAdded { .. } => "CommentAdded",
+            Self::CommentEdited { .. } => "CommentEdited",
             Self::AttachmentAdded { .. } => "AttachmentAdded",
             Self::WatchersChanged { .. } => "WatchersChanged",
             Self::CaseClosed { .. } => "CaseClosed",
@@ -166,7 +179,8 @@ impl IntegrationEvent {
     /// re-publishing them (after a crash, or from two pollers) gives the same key:
     /// `case-created:<case>`, `comment:<case>:<commentId>`, `attachment:<case>:<attachmentId>`.
     /// Facts that can recur are keyed by sequence: `case-updated:<case>:<sequence>`,
-    /// `watchers-changed:<case>:<sequence>`, `case-closed:<case>:<sequence>`.
+    /// `watchers-changed:<case>:<sequence>`, `case-closed:<case>:<sequence>`,
+    /// `comment-edited:<case>:<commentId>:<sequence>` (a comment may be edited many times).
     pub fn idempotency_key_for(case_id: &CaseId, sequence: u64, payload: &EventPayload) -> String {
         match payload {
             EventPayload::CaseCreated { .. } => format!("case-created:{case_id}"),
@@ -179,6 +193,9 @@ impl IntegrationEvent {
                 format!("watchers-changed:{case_id}:{sequence}")
             }
             EventPayload::CaseClosed { .. } => format!("case-closed:{case_id}:{sequence}"),
+            EventPayload::CommentEdited { comment, .. } => {
+                format!("comment-edited:{case_id}:{}:{sequence}", comment.id)
+            }
         }
     }
 
@@ -222,6 +239,31 @@ impl IntegrationEvent {
             sequence,
             occurred_at,
             EventPayload::CommentAdded { comment },
+        )
+    }
+
+    /// [`EventPayload::CommentEdited`]: the editor and time come from the comment
+    /// (`updated_by`, else `creator`; `updated_at`, else `occurred_at`).
+    pub fn comment_edited(
+        case_id: CaseId,
+        sequence: u64,
+        occurred_at: DateTime<Utc>,
+        comment: Comment,
+    ) -> Self {
+        let edited_by = comment
+            .updated_by
+            .clone()
+            .unwrap_or_else(|| comment.creator.clone());
+        let edited_at = comment.updated_at.unwrap_or(occurred_at);
+        Self::new(
+            case_id,
+            sequence,
+            occurred_at,
+            EventPayload::CommentEdited {
+                comment,
+                edited_by,
+                edited_at,
+            },
         )
     }
 
@@ -807,15 +849,40 @@ mod tests {
             creator: "AWS Responder".into(),
             created_at: at(0),
             updated_at: None,
+            updated_by: None,
         };
         assert_eq!(
             IntegrationEvent::case_created(case(), 1, at(0)).idempotency_key,
             "case-created:1234567890"
         );
         assert_eq!(
-            IntegrationEvent::comment_added(id.clone(), 5, at(0), comment).idempotency_key,
+            IntegrationEvent::comment_added(id.clone(), 5, at(0), comment.clone()).idempotency_key,
             "comment:1234567890:000123"
         );
+        let edited = IntegrationEvent::comment_edited(id.clone(), 8, at(9), comment.clone());
+        assert_eq!(edited.idempotency_key, "comment-edited:1234567890:000123:8");
+        assert_eq!(edited.detail_type(), "CommentEdited");
+        assert_eq!(
+            edited.payload,
+            EventPayload::CommentEdited {
+                comment: comment.clone(),
+                edited_by: "AWS Responder".into(),
+                edited_at: at(9)
+            },
+            "no edit time or editor from SIR: the observation time and the author"
+        );
+        let mut by_jane = comment;
+        by_jane.updated_at = Some(at(4));
+        by_jane.updated_by = Some("jane".into());
+        let EventPayload::CommentEdited {
+            edited_by,
+            edited_at,
+            ..
+        } = IntegrationEvent::comment_edited(id.clone(), 8, at(9), by_jane).payload
+        else {
+            panic!("not an edit")
+        };
+        assert_eq!((edited_by.as_str(), edited_at), ("jane", at(4)));
         assert_eq!(
             IntegrationEvent::case_updated(id.clone(), 6, at(0), vec![]).idempotency_key,
             "case-updated:1234567890:6"

@@ -70,6 +70,16 @@ fn example_comment() -> Comment {
         creator: "arn:aws:sts::123456789012:assumed-role/Admin/jane".into(),
         created_at: at("2024-05-01T11:59:00Z"),
         updated_at: None,
+        updated_by: None,
+    }
+}
+
+fn example_edited_comment() -> Comment {
+    Comment {
+        body: "Rotated the access key and revoked its sessions.".into(),
+        updated_at: Some(at("2024-05-03T15:00:00Z")),
+        updated_by: Some("arn:aws:sts::123456789012:assumed-role/Admin/jane".into()),
+        ..example_comment()
     }
 }
 
@@ -125,6 +135,12 @@ fn examples() -> Vec<IntegrationEvent> {
             }],
         ),
         IntegrationEvent::case_closed(&closed, 6, at("2024-05-03T16:01:00Z")),
+        IntegrationEvent::comment_edited(
+            case_id(),
+            7,
+            at("2024-05-03T15:00:05Z"),
+            example_edited_comment(),
+        ),
     ]
 }
 
@@ -132,7 +148,7 @@ fn examples() -> Vec<IntegrationEvent> {
 fn every_variant_round_trips_through_the_detail_json() {
     let examples = examples();
     let types: BTreeSet<&str> = examples.iter().map(IntegrationEvent::detail_type).collect();
-    assert_eq!(types.len(), 6, "one example per variant");
+    assert_eq!(types.len(), 7, "one example per variant");
     for event in &examples {
         let json = event.to_detail_json().unwrap();
         let back = IntegrationEvent::from_detail_json(&json).unwrap();
@@ -158,6 +174,30 @@ fn comment_added_json_is_exact() {
         r#""body":"Rotated the access key.","#,
         r#""creator":"arn:aws:sts::123456789012:assumed-role/Admin/jane","#,
         r#""createdAt":"2024-05-01T11:59:00Z","updatedAt":null}}}"#
+    );
+    assert_eq!(event.to_detail_json().unwrap(), golden);
+    assert_eq!(IntegrationEvent::from_detail_json(golden).unwrap(), event);
+}
+
+#[test]
+fn comment_edited_json_is_exact() {
+    let event = IntegrationEvent::comment_edited(
+        case_id(),
+        7,
+        at("2024-05-03T15:00:05Z"),
+        example_edited_comment(),
+    );
+    let golden = concat!(
+        r#"{"version":1,"caseId":"1234567890","sequence":7,"#,
+        r#""idempotencyKey":"comment-edited:1234567890:000123:7","#,
+        r#""occurredAt":"2024-05-03T15:00:05Z","#,
+        r#""payload":{"type":"CommentEdited","comment":{"id":"000123","#,
+        r#""body":"Rotated the access key and revoked its sessions.","#,
+        r#""creator":"arn:aws:sts::123456789012:assumed-role/Admin/jane","#,
+        r#""createdAt":"2024-05-01T11:59:00Z","updatedAt":"2024-05-03T15:00:00Z","#,
+        r#""updatedBy":"arn:aws:sts::123456789012:assumed-role/Admin/jane"},"#,
+        r#""editedBy":"arn:aws:sts::123456789012:assumed-role/Admin/jane","#,
+        r#""editedAt":"2024-05-03T15:00:00Z"}}"#
     );
     assert_eq!(event.to_detail_json().unwrap(), golden);
     assert_eq!(IntegrationEvent::from_detail_json(golden).unwrap(), event);

@@ -33,6 +33,7 @@ pub mod patterns {
                 "CaseCreated",
                 "CaseUpdated",
                 "CommentAdded",
+                "CommentEdited",
                 "AttachmentAdded",
                 "WatchersChanged",
                 "CaseClosed"
@@ -298,5 +299,24 @@ mod tests {
             patterns::slack_client()["source"],
             json!(["sirslack.poller"])
         );
+    }
+
+    /// The Slack client's detail-types are the CDK app's `INTEGRATION_DETAIL_TYPES`, in order:
+    /// an event kind missing here would reach the deployed Slack client but not the local one.
+    #[test]
+    fn slack_client_detail_types_are_the_cdk_app_s() {
+        let contract = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../infra/lib/contract.js"
+        ))
+        .expect("infra/lib/contract.js");
+        let start = contract
+            .find("const INTEGRATION_DETAIL_TYPES = Object.freeze([")
+            .expect("INTEGRATION_DETAIL_TYPES in contract.js");
+        let list = &contract[start..];
+        let list = &list[..list.find("]);").expect("the list ends")];
+        let declared: Vec<&str> = list.split('\'').skip(1).step_by(2).collect();
+        assert!(declared.contains(&"CommentEdited"), "{declared:?}");
+        assert_eq!(patterns::slack_client()["detail-type"], json!(declared));
     }
 }

@@ -134,8 +134,8 @@ pub fn case_from_get_case(case_id: &CaseId, out: &GetCaseOutput) -> Case {
 
 /// Builds a domain comment from a ListComments item. The author is the item's `creator`.
 ///
-/// A comment whose `createdDate` is missing takes its `lastUpdatedDate`; `updated_at` is set
-/// only when the comment was edited after it was written.
+/// A comment whose `createdDate` is missing takes its `lastUpdatedDate`; `updated_at` and
+/// `updated_by` (`lastUpdatedBy`) are set only when the comment was edited after it was written.
 pub fn comment_from_item(item: &ListCommentsItem) -> Result<Comment, SirMappingError> {
     let id = CommentId::new(item.comment_id()).map_err(|_| SirMappingError::MissingCommentId)?;
     let created = item.created_date().and_then(to_chrono);
@@ -145,12 +145,19 @@ pub fn comment_from_item(item: &ListCommentsItem) -> Result<Comment, SirMappingE
         .ok_or_else(|| SirMappingError::MissingCommentDate {
             comment_id: id.to_string(),
         })?;
+    let updated_at = updated.filter(|updated| *updated > created_at);
+    let updated_by = updated_at
+        .and(item.last_updated_by())
+        .map(str::trim)
+        .filter(|editor| !editor.is_empty())
+        .map(str::to_owned);
     Ok(Comment {
         id,
         body: item.body().unwrap_or_default().to_owned(),
         creator: item.creator().unwrap_or_default().trim().to_owned(),
         created_at,
-        updated_at: updated.filter(|updated| *updated > created_at),
+        updated_at,
+        updated_by,
     })
 }
 
@@ -551,6 +558,30 @@ mod tests {
         assert_eq!(comment.updated_at.unwrap().timestamp(), 200);
         assert_eq!(comment.creator, "");
         assert_eq!(comment.author_display(), "Unknown author");
+        assert_eq!(comment.updated_by, None, "no lastUpdatedBy given");
+
+        let edited = ListCommentsItem::builder()
+            .comment_id("123458")
+            .creator("AWS Responder")
+            .last_updated_by(" arn:aws:iam::111122223333:user/jane ")
+            .created_date(SmithyDateTime::from_secs(100))
+            .last_updated_date(SmithyDateTime::from_secs(200))
+            .build()
+            .unwrap();
+        assert_eq!(
+            comment_from_item(&edited).unwrap().updated_by.as_deref(),
+            Some("arn:aws:iam::111122223333:user/jane")
+        );
+        // Not edited after it was written: who "last updated" it is its author, not an editor.
+        let unedited = ListCommentsItem::builder()
+            .comment_id("123459")
+            .creator("AWS Responder")
+            .last_updated_by("AWS Responder")
+            .created_date(SmithyDateTime::from_secs(100))
+            .last_updated_date(SmithyDateTime::from_secs(100))
+            .build()
+            .unwrap();
+        assert_eq!(comment_from_item(&unedited).unwrap().updated_by, None);
     }
 
     #[test]

@@ -21,6 +21,7 @@ use sirslack_domain::limits::{
 use sirslack_domain::status::reachable_from;
 use sirslack_domain::{
     Case, CaseId, ClosureCode, Comment, FieldChange, SelfManagedStatus, ThreatActorIp, Watcher,
+    author_display,
 };
 use slack_morphism::prelude::{
     SlackActionBlockElement, SlackActionId, SlackActionsBlock, SlackBlock, SlackBlockButtonElement,
@@ -204,12 +205,103 @@ pub fn case_updated_message(changes: &[FieldChange]) -> SlackMessageContent {
 /// A SIR comment as one or more Slack messages, in order: who wrote it and when, then the body
 /// escaped and split to Slack's limits. Each message has at most [`SLACK_BLOCKS_MAX`] blocks.
 pub fn comment_messages(comment: &Comment) -> Vec<SlackMessageContent> {
+    comment_messages_as(comment, None)
+}
+
+/// How the messages of a comment edited in SIR after it reached Slack show the edit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentEdit<'a> {
+    /// They rewrite (`chat.update`) the messages that carried the comment.
+    InPlace {
+        /// Who edited it (a SIR principal, shown as [`author_display`] shows it).
+        by: &'a str,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// The messages that carried it are not known (posted before the integration recorded
+    /// them, or gone): new messages say they are an edit of an earlier comment.
+    Repost {
+        /// Who edited it.
+        by: &'a str,
+        /// When.
+        at: DateTime<Utc>,
+    },
+}
+
+/// A comment edited in SIR as one or more Slack messages, laid out as [`comment_messages`] lays
+/// it out, each marked `(edited in SIR <time> by <editor>)` in its heading and fallback text.
+pub fn edited_comment_messages(
+    comment: &Comment,
+    edit: CommentEdit<'_>,
+) -> Vec<SlackMessageContent> {
+    comment_messages_as(comment, Some(edit))
+}
+
+/// A message that replaces a part an edit made unnecessary (the comment got shorter), so the
+/// channel does not keep text the comment no longer has.
+pub fn comment_part_removed_message(
+    comment: &Comment,
+    edited_by: &str,
+    edited_at: DateTime<Utc>,
+) -> SlackMessageContent {
+    let author = escape_for_slack(&single_line(&comment.author_display()));
+    let mark = edit_mark(edited_by, edited_at);
+    message(
+        format!(
+            "{author} commented: this part was removed {}",
+            edit_mark_plain(edited_by, edited_at)
+        ),
+        vec![context(&format!(
+            "*{author}* commented in AWS Security Incident Response · {} · this part of the comment was removed {mark}",
+            slack_date(comment.created_at)
+        ))],
+    )
+}
+
+/// `(edited in SIR <date> by <editor>)`, the date as Slack shows dates.
+fn edit_mark(by: &str, at: DateTime<Utc>) -> String {
+    format!(
+        "(edited in SIR {} by {})",
+        slack_date(at),
+        escape_for_slack(&single_line(&author_display(by)))
+    )
+}
+
+/// [`edit_mark`] for fallback texts (notifications): the date in UTC.
+fn edit_mark_plain(by: &str, at: DateTime<Utc>) -> String {
+    format!(
+        "(edited in SIR {} by {})",
+        at.format("%Y-%m-%d %H:%M UTC"),
+        escape_for_slack(&single_line(&author_display(by)))
+    )
+}
+
+fn comment_messages_as(
+    comment: &Comment,
+    edit: Option<CommentEdit<'_>>,
+) -> Vec<SlackMessageContent> {
     let author = escape_for_slack(&single_line(&comment.author_display()));
     let when = slack_date(comment.created_at);
-    let edited = if comment.updated_at.is_some() {
-        " (edited)"
-    } else {
-        ""
+    let (lead, mark, plain_mark) = match edit {
+        None => (
+            "",
+            if comment.updated_at.is_some() {
+                " (edited)".to_owned()
+            } else {
+                String::new()
+            },
+            String::new(),
+        ),
+        Some(CommentEdit::InPlace { by, at }) => (
+            "",
+            format!(" · {}", edit_mark(by, at)),
+            format!(" {}", edit_mark_plain(by, at)),
+        ),
+        Some(CommentEdit::Repost { by, at }) => (
+            "Edit of an earlier comment: ",
+            format!(" · {}", edit_mark(by, at)),
+            format!(" {}", edit_mark_plain(by, at)),
+        ),
     };
     let mut body_parts = split_escaped_for_slack(&comment.body, SLACK_SECTION_TEXT_MAX);
     if body_parts.is_empty() {
@@ -227,12 +319,12 @@ pub fn comment_messages(comment: &Comment) -> Vec<SlackMessageContent> {
                 String::new()
             };
             let mut blocks = vec![context(&format!(
-                "*{author}* commented in AWS Security Incident Response · {when}{edited}{continued}"
+                "{lead}*{author}* commented in AWS Security Incident Response · {when}{mark}{continued}"
             ))];
             blocks.extend(parts.iter().map(|part| section(part)));
             message(
                 format!(
-                    "{author} commented{continued}: {}",
+                    "{lead}{author} commented{plain_mark}{continued}: {}",
                     escaped_excerpt(&comment.body)
                 ),
                 blocks,
@@ -1002,6 +1094,7 @@ mod tests {
             creator: "arn:aws:sts::123456789012:assumed-role/Admin/jane".into(),
             created_at: Utc.with_ymd_and_hms(2024, 5, 1, 13, 0, 0).unwrap(),
             updated_at: None,
+            updated_by: None,
         };
         let messages = comment_messages(&comment);
         assert_eq!(messages.len(), 1);
@@ -1018,6 +1111,57 @@ mod tests {
     }
 
     #[test]
+    fn edited_comments_are_marked_in_heading_and_fallback() {
+        let comment = Comment {
+            id: CommentId::new("123456").unwrap(),
+            body: "Rotated the key <now>".into(),
+            creator: "AWS Responder".into(),
+            created_at: Utc.with_ymd_and_hms(2024, 5, 1, 13, 0, 0).unwrap(),
+            updated_at: Some(Utc.with_ymd_and_hms(2024, 5, 2, 9, 30, 0).unwrap()),
+            updated_by: Some("arn:aws:iam::111122223333:user/jane".into()),
+        };
+        let at = Utc.with_ymd_and_hms(2024, 5, 2, 9, 30, 0).unwrap();
+        let in_place = edited_comment_messages(
+            &comment,
+            CommentEdit::InPlace {
+                by: "arn:aws:iam::111122223333:user/jane",
+                at,
+            },
+        );
+        assert_eq!(in_place.len(), 1);
+        let text = in_place[0].text.as_deref().unwrap();
+        assert_eq!(
+            text,
+            "AWS Responder commented (edited in SIR 2024-05-02 09:30 UTC by jane (111122223333)): \
+             Rotated the key &lt;now&gt;"
+        );
+        let rendered = json(&in_place[0]);
+        assert!(
+            rendered.contains("(edited in SIR <!date^1714642200^"),
+            "{rendered}"
+        );
+        assert!(!rendered.contains("(edited)"), "one mark only: {rendered}");
+
+        let repost = edited_comment_messages(
+            &comment,
+            CommentEdit::Repost {
+                by: "AWS Responder",
+                at,
+            },
+        );
+        let text = repost[0].text.as_deref().unwrap();
+        assert!(
+            text.starts_with("Edit of an earlier comment: AWS Responder commented (edited in SIR"),
+            "{text}"
+        );
+        // The plain comment keeps its short mark.
+        assert!(json(&comment_messages(&comment)[0]).contains("(edited)"));
+
+        let removed = comment_part_removed_message(&comment, "AWS Responder", at);
+        assert!(json(&removed).contains("this part of the comment was removed (edited in SIR"));
+    }
+
+    #[test]
     fn huge_comments_become_several_messages() {
         let comment = Comment {
             id: CommentId::new("123456").unwrap(),
@@ -1025,6 +1169,7 @@ mod tests {
             creator: String::new(),
             created_at: Utc.with_ymd_and_hms(2024, 5, 1, 13, 0, 0).unwrap(),
             updated_at: None,
+            updated_by: None,
         };
         let messages = comment_messages(&comment);
         assert_eq!(messages.len(), 2);

@@ -68,6 +68,7 @@ fn comment() -> Comment {
         creator: "arn:aws:sts::123456789012:assumed-role/Responder/alex".into(),
         created_at: Utc.with_ymd_and_hms(2024, 5, 1, 14, 5, 0).unwrap(),
         updated_at: None,
+        updated_by: None,
     }
 }
 

@@ -13,7 +13,8 @@
 //!    snapshot version. Only one poller can plan a given version, so overlapping runs cannot
 //!    both announce a case.
 //! 5. Publish the events (every failed entry retried; any left failing fails the sync).
-//! 6. Record each published comment and attachment (`origin sir`).
+//! 6. Record each published comment (`origin sir`, with the hash of the body published) and
+//!    attachment.
 //! 7. Advance the snapshot to the planned version and drop the plan (conditional on both).
 //!
 //! A crash anywhere after step 4 leaves the plan in place; the next sync rebuilds the very
@@ -30,7 +31,9 @@ use futures::{StreamExt, TryStreamExt};
 use sirslack_bus::{Publish, PublishError};
 use sirslack_domain::events::diff_case;
 use sirslack_domain::{Attachment, Case, CaseId, Comment, IntegrationEvent, Watcher};
-use sirslack_store::{CaseSnapshot, PendingSync, SnapshotCondition, StoreError, SyncOrigin, Table};
+use sirslack_store::{
+    CaseSnapshot, KnownComment, PendingSync, SnapshotCondition, StoreError, SyncOrigin, Table,
+};
 
 use crate::sir::{SirError, SirReader};
 
@@ -52,6 +55,8 @@ pub(crate) enum Planned {
     Watchers,
     /// `CommentAdded` for this comment.
     Comment(String),
+    /// `CommentEdited` for this comment (published before, its body changed since).
+    Edited(String),
     /// `AttachmentAdded` for this attachment of the planned case.
     Attachment(String),
     /// `CaseClosed` with the planned case's closure details.
@@ -65,6 +70,7 @@ impl Planned {
             Self::Updated => "updated".into(),
             Self::Watchers => "watchers".into(),
             Self::Comment(id) => format!("comment:{id}"),
+            Self::Edited(id) => format!("edited:{id}"),
             Self::Attachment(id) => format!("attachment:{id}"),
             Self::Closed => "closed".into(),
         }
@@ -80,12 +86,76 @@ impl Planned {
                 let (kind, id) = raw.split_once(':')?;
                 match kind {
                     "comment" => Some(Self::Comment(id.to_owned())),
+                    "edited" => Some(Self::Edited(id.to_owned())),
                     "attachment" => Some(Self::Attachment(id.to_owned())),
                     _ => None,
                 }
             }
         }
     }
+}
+
+/// What a sync found among the comments SIR lists (those the integration wrote left out).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct CommentChanges {
+    /// Comments never published, oldest first.
+    pub new: Vec<Comment>,
+    /// Comments published before whose body is no longer the one published, oldest first.
+    pub edited: Vec<Comment>,
+}
+
+impl CommentChanges {
+    /// Every comment an event will be built from.
+    fn into_all(self) -> Vec<Comment> {
+        let mut all = self.new;
+        all.extend(self.edited);
+        all
+    }
+}
+
+/// Sorts comments oldest first (ties by ID), as they are published.
+fn oldest_first(comments: &mut [Comment]) {
+    comments.sort_by(|a, b| {
+        a.created_at
+            .cmp(&b.created_at)
+            .then_with(|| a.id.as_str().cmp(b.id.as_str()))
+    });
+}
+
+/// Splits the comments SIR lists into new ones, edited ones, and those published before
+/// without a recorded body hash (`baseline`: their body now becomes the one to compare with).
+/// Comments that carry the `[Slack Update]` marker or were recorded as written from Slack
+/// are never announced, nor are their edits.
+pub(crate) fn classify_comments(
+    listed: Vec<Comment>,
+    known: &HashMap<String, KnownComment>,
+) -> (CommentChanges, Vec<Comment>) {
+    let mut changes = CommentChanges::default();
+    let mut baseline = Vec::new();
+    let mut seen = HashSet::new();
+    for comment in listed {
+        if comment.is_from_integration() || !seen.insert(comment.id.clone()) {
+            continue;
+        }
+        match known.get(comment.id.as_str()) {
+            None => changes.new.push(comment),
+            Some(record) if record.is_from_slack() => {}
+            Some(KnownComment {
+                body_sha256: None, ..
+            }) => baseline.push(comment),
+            Some(KnownComment {
+                body_sha256: Some(published),
+                ..
+            }) => {
+                if *published != comment.body_sha256() {
+                    changes.edited.push(comment);
+                }
+            }
+        }
+    }
+    oldest_first(&mut changes.new);
+    oldest_first(&mut changes.edited);
+    (changes, baseline)
 }
 
 /// The IR team of the active membership, as far as this invocation knows it.
@@ -124,12 +194,13 @@ pub(crate) fn merge_watchers(
 ///
 /// A case never announced gets `CaseCreated`, then its comments and verified attachments. An
 /// announced case gets `CaseUpdated` (every changed field in one event), `WatchersChanged`,
-/// its new comments, its newly verified attachments, and `CaseClosed` last. Attachments in
-/// `recorded_attachments` (already published, or uploaded from Slack) are left out.
+/// its new comments, the edits of comments published before (`comments.edited`), its newly
+/// verified attachments, and `CaseClosed` last. Attachments in `recorded_attachments` (already
+/// published, or uploaded from Slack) are left out.
 pub(crate) fn plan_events(
     previous: Option<&Case>,
     current: &Case,
-    new_comments: &[Comment],
+    comments: &CommentChanges,
     recorded_attachments: &HashSet<String>,
 ) -> Vec<Planned> {
     let mut planned = Vec::new();
@@ -164,9 +235,16 @@ pub(crate) fn plan_events(
         }
     };
     planned.extend(
-        new_comments
+        comments
+            .new
             .iter()
             .map(|comment| Planned::Comment(comment.id.to_string())),
+    );
+    planned.extend(
+        comments
+            .edited
+            .iter()
+            .map(|comment| Planned::Edited(comment.id.to_string())),
     );
     let mut seen = HashSet::new();
     planned.extend(
@@ -244,6 +322,19 @@ pub(crate) fn build_events(
                         SyncError::Plan(format!("planned comment {id} is no longer listed by SIR"))
                     })?;
                     IntegrationEvent::comment_added(
+                        case_id.clone(),
+                        sequence,
+                        occurred_at,
+                        (*comment).clone(),
+                    )
+                }
+                Planned::Edited(id) => {
+                    let comment = comments.get(id.as_str()).ok_or_else(|| {
+                        SyncError::Plan(format!(
+                            "planned comment edit {id} is no longer listed by SIR"
+                        ))
+                    })?;
+                    IntegrationEvent::comment_edited(
                         case_id.clone(),
                         sequence,
                         occurred_at,
@@ -383,10 +474,12 @@ impl<P: Publish> SyncContext<'_, P> {
 
         if let Some(stored) = snapshot.take_if(|s| s.pending.is_some()) {
             let needs_comments = stored.pending.as_ref().is_some_and(|pending| {
-                pending
-                    .events
-                    .iter()
-                    .any(|raw| matches!(Planned::decode(raw), Some(Planned::Comment(_))))
+                pending.events.iter().any(|raw| {
+                    matches!(
+                        Planned::decode(raw),
+                        Some(Planned::Comment(_) | Planned::Edited(_))
+                    )
+                })
             });
             let listed = if needs_comments {
                 self.sir.list_comments(case_id).await?
@@ -432,13 +525,14 @@ impl<P: Publish> SyncContext<'_, P> {
         let case_changed = snapshot.as_ref().is_none_or(|s| {
             s.updated_at != current.updated_at || s.status.as_ref() != Some(&current.status)
         });
-        let new_comments = if kind == SyncKind::Full || case_changed {
-            // Listed after GetCase, never reused from before it: a comment added in between
-            // moves `lastUpdatedDate` past what is stored, so the next reconcile catches it.
+        let comments = if kind == SyncKind::Full || case_changed {
+            // Listed after GetCase, never reused from before it: a comment added or edited in
+            // between moves `lastUpdatedDate` past what is stored, so the next reconcile
+            // catches it.
             let listed = self.sir.list_comments(case_id).await?;
-            self.new_comments(case_id, listed).await?
+            self.comment_changes(case_id, listed).await?
         } else {
-            Vec::new()
+            CommentChanges::default()
         };
 
         let candidates = newly_verified_attachments(announced, &current);
@@ -448,7 +542,7 @@ impl<P: Publish> SyncContext<'_, P> {
             self.recorded_attachments(case_id, &candidates).await?
         };
 
-        let planned = plan_events(announced, &current, &new_comments, &recorded_attachments);
+        let planned = plan_events(announced, &current, &comments, &recorded_attachments);
         if planned.is_empty() {
             let status = self
                 .store_silently(snapshot.as_ref(), current, kind)
@@ -465,7 +559,7 @@ impl<P: Publish> SyncContext<'_, P> {
             });
         }
 
-        let comments_by_id: Vec<Comment> = new_comments;
+        let comments_by_id: Vec<Comment> = comments.into_all();
         let now = Utc::now();
         for round in planned.chunks(MAX_EVENTS_PER_ROUND) {
             let condition = SnapshotCondition::of(snapshot.as_ref());
@@ -553,31 +647,27 @@ impl<P: Publish> SyncContext<'_, P> {
         Ok(recorded)
     }
 
-    /// Comments not written by this integration and not published before, oldest first.
-    async fn new_comments(
+    /// The new and edited comments among those SIR lists (see [`classify_comments`]). A
+    /// comment published before bodies were recorded gets its current body recorded here, so
+    /// that its next edit is seen (an edit made before that cannot be told apart).
+    async fn comment_changes(
         &self,
         case_id: &CaseId,
         listed: Vec<Comment>,
-    ) -> Result<Vec<Comment>, SyncError> {
-        let mut candidates: Vec<Comment> = listed
-            .into_iter()
-            .filter(|comment| !comment.is_from_integration())
-            .collect();
-        if candidates.is_empty() {
-            return Ok(candidates);
+    ) -> Result<CommentChanges, SyncError> {
+        if listed.iter().all(Comment::is_from_integration) {
+            return Ok(CommentChanges::default());
         }
         // Both origins count: `sir` was published by the poller, `slack` was written by us.
-        let known = self.table.known_comment_ids(case_id).await?;
-        let mut seen = HashSet::new();
-        candidates.retain(|comment| {
-            !known.contains(comment.id.as_str()) && seen.insert(comment.id.clone())
-        });
-        candidates.sort_by(|a, b| {
-            a.created_at
-                .cmp(&b.created_at)
-                .then_with(|| a.id.as_str().cmp(b.id.as_str()))
-        });
-        Ok(candidates)
+        let known = self.table.known_comments(case_id).await?;
+        let (changes, baseline) = classify_comments(listed, &known);
+        for comment in &baseline {
+            self.table
+                .record_published_comment(case_id, comment.id.as_str(), &comment.body_sha256())
+                .await?;
+            tracing::info!(case_id = %case_id, comment_id = %comment.id, "recorded the body of a comment published before bodies were recorded");
+        }
+        Ok(changes)
     }
 
     /// Publishes the pending events of `stored`, records them, and settles the snapshot.
@@ -623,14 +713,20 @@ impl<P: Publish> SyncContext<'_, P> {
         self.publisher.publish(&events).await?;
 
         let case_id = &stored.case_id;
+        let comments_by_id = &comments_by_id;
         futures::stream::iter(planned.iter())
             .map(|item| async move {
                 match item {
-                    Planned::Comment(id) => self
-                        .table
-                        .record_comment(case_id, id, SyncOrigin::Sir)
-                        .await
-                        .map(drop),
+                    Planned::Comment(id) | Planned::Edited(id) => {
+                        // The body the event carried (built from this very listing).
+                        let hash = comments_by_id
+                            .get(id.as_str())
+                            .map(|comment| comment.body_sha256())
+                            .unwrap_or_default();
+                        self.table
+                            .record_published_comment(case_id, id, &hash)
+                            .await
+                    }
                     Planned::Attachment(id) => self
                         .table
                         .record_attachment(case_id, id, SyncOrigin::Sir)
@@ -725,6 +821,18 @@ mod tests {
             creator: "AWS Responder".into(),
             created_at: at(created),
             updated_at: None,
+            updated_by: None,
+        }
+    }
+
+    fn none() -> CommentChanges {
+        CommentChanges::default()
+    }
+
+    fn new(comments: &[Comment]) -> CommentChanges {
+        CommentChanges {
+            new: comments.to_vec(),
+            edited: Vec::new(),
         }
     }
 
@@ -745,6 +853,7 @@ mod tests {
             Planned::Updated,
             Planned::Watchers,
             Planned::Comment("000123".into()),
+            Planned::Edited("000123".into()),
             Planned::Attachment("3f1c6a1e-2b5d-4c1e-9a7e-0d5c2e8b9f10".into()),
             Planned::Closed,
         ] {
@@ -765,7 +874,7 @@ mod tests {
         let comments = [comment("000001", 1), comment("000002", 2)];
         let recorded = HashSet::from(["c".to_string()]);
         assert_eq!(
-            plan_events(None, &current, &comments, &recorded),
+            plan_events(None, &current, &new(&comments), &recorded),
             [
                 Planned::Created,
                 Planned::Comment("000001".into()),
@@ -781,7 +890,7 @@ mod tests {
         let mut current = case();
         current.title = "Compromised key".into();
         current.status = CaseStatus::DetectionAndAnalysis;
-        let planned = plan_events(Some(&previous), &current, &[], &HashSet::new());
+        let planned = plan_events(Some(&previous), &current, &none(), &HashSet::new());
         assert_eq!(planned, [Planned::Updated]);
         let events = build_events(
             &planned,
@@ -803,7 +912,7 @@ mod tests {
 
         current.status = CaseStatus::Closed;
         let late = [comment("000009", 9)];
-        let planned = plan_events(Some(&previous), &current, &late, &HashSet::new());
+        let planned = plan_events(Some(&previous), &current, &new(&late), &HashSet::new());
         assert_eq!(
             planned,
             [
@@ -815,6 +924,70 @@ mod tests {
     }
 
     #[test]
+    fn comments_are_new_edited_unchanged_or_never_announced() {
+        let sir = |hash: Option<String>| KnownComment {
+            origin: Some(SyncOrigin::Sir),
+            body_sha256: hash,
+        };
+        let published = comment("000001", 1);
+        let mut edited = comment("000002", 2);
+        let edited_hash = edited.body_sha256();
+        edited.body = "comment 000002, corrected".into();
+        let legacy = comment("000003", 3);
+        let mut from_slack = comment("000004", 4);
+        from_slack.body = "Jane Doe uploaded a file".into();
+        let mut marked = comment("000005", 5);
+        marked.body = "[Slack Update] Jane Doe: on it, edited".into();
+        let fresh = comment("000006", 6);
+        let known = HashMap::from([
+            ("000001".to_string(), sir(Some(published.body_sha256()))),
+            ("000002".to_string(), sir(Some(edited_hash))),
+            ("000003".to_string(), sir(None)),
+            (
+                "000004".to_string(),
+                KnownComment {
+                    origin: Some(SyncOrigin::Slack),
+                    body_sha256: Some("whatever".into()),
+                },
+            ),
+            ("000005".to_string(), sir(Some("old".into()))),
+        ]);
+        let listed = vec![
+            fresh.clone(),
+            marked,
+            from_slack,
+            legacy.clone(),
+            edited.clone(),
+            published,
+            fresh.clone(),
+        ];
+        let (changes, baseline) = classify_comments(listed, &known);
+        assert_eq!(changes.new, [fresh]);
+        assert_eq!(changes.edited, [edited]);
+        assert_eq!(baseline, [legacy]);
+
+        let planned = plan_events(Some(&case()), &case(), &changes, &HashSet::new());
+        assert_eq!(
+            planned,
+            [
+                Planned::Comment("000006".into()),
+                Planned::Edited("000002".into())
+            ]
+        );
+        let all = changes.into_all();
+        let by_id: HashMap<&str, &Comment> = all.iter().map(|c| (c.id.as_str(), c)).collect();
+        let events = build_events(&planned, 3, Some(&case()), &case(), &by_id, at(9)).unwrap();
+        assert_eq!(
+            events[1].idempotency_key,
+            "comment-edited:1234567890:000002:4"
+        );
+        let EventPayload::CommentEdited { comment, .. } = &events[1].payload else {
+            panic!("{events:?}")
+        };
+        assert_eq!(comment.body, "comment 000002, corrected");
+    }
+
+    #[test]
     fn only_newly_verified_attachments_are_planned() {
         let mut previous = case();
         previous.attachments = vec![
@@ -822,15 +995,15 @@ mod tests {
             attachment("b", AttachmentStatus::Pending),
         ];
         let mut current = previous.clone();
-        assert!(plan_events(Some(&previous), &current, &[], &HashSet::new()).is_empty());
+        assert!(plan_events(Some(&previous), &current, &none(), &HashSet::new()).is_empty());
         current.attachments[1].status = AttachmentStatus::Verified;
         assert_eq!(
-            plan_events(Some(&previous), &current, &[], &HashSet::new()),
+            plan_events(Some(&previous), &current, &none(), &HashSet::new()),
             [Planned::Attachment("b".into())]
         );
         // Uploaded from Slack (recorded by the Slack -> SIR path): never echoed.
         let recorded = HashSet::from(["b".to_string()]);
-        assert!(plan_events(Some(&previous), &current, &[], &recorded).is_empty());
+        assert!(plan_events(Some(&previous), &current, &none(), &recorded).is_empty());
     }
 
     #[test]
@@ -887,6 +1060,6 @@ mod tests {
         assert_eq!(merged.len(), 2);
         let mut current = previous.clone();
         current.watchers = merged;
-        assert!(plan_events(Some(&previous), &current, &[], &HashSet::new()).is_empty());
+        assert!(plan_events(Some(&previous), &current, &none(), &HashSet::new()).is_empty());
     }
 }

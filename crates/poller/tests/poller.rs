@@ -285,6 +285,187 @@ async fn comments_written_by_the_integration_are_never_published() {
 }
 
 #[tokio::test]
+async fn an_edited_sir_comment_is_announced_once_and_edits_of_integration_comments_never() {
+    let world = World::new().await;
+    let case_id = seed_open(&world, "Phishing");
+    reconcile(&world).await;
+    world.take_events(1).await;
+
+    let integration_role = "arn:aws:sts::111122223333:assumed-role/sirslack-integration/sirslack";
+    let responder = world
+        .sir
+        .add_comment(&case_id, "Blocked the sender", "AWS Responder")
+        .unwrap();
+    let marked = world
+        .sir
+        .add_comment(
+            &case_id,
+            "[Slack Update] Jane Doe (@jane): on it",
+            integration_role,
+        )
+        .unwrap();
+    let recorded = world
+        .sir
+        .add_comment(&case_id, "Jane Doe uploaded a file", integration_role)
+        .unwrap();
+    world
+        .table()
+        .record_comment(&id(&case_id), &recorded, SyncOrigin::Slack)
+        .await
+        .unwrap();
+    world
+        .poller()
+        .handle(&sir_event("Case Comment Added", &case_id))
+        .await
+        .unwrap();
+    let events = world.take_events(1).await;
+    assert_eq!(kinds(&events), ["CommentAdded"]);
+    assert_eq!(world.waiting_events().await, 0);
+
+    // SIR says the comment was updated: the new body goes out once, as an edit of that comment.
+    let jane = "arn:aws:iam::111122223333:user/jane";
+    world
+        .sir
+        .edit_comment(
+            &case_id,
+            &responder,
+            "Blocked the sender and its domain",
+            jane,
+        )
+        .unwrap();
+    world
+        .poller()
+        .handle(&sir_event("Case Comment Updated", &case_id))
+        .await
+        .unwrap();
+    let events = world.take_events(1).await;
+    assert_eq!(kinds(&events), ["CommentEdited"]);
+    assert_eq!(events[0].sequence, 3);
+    assert_eq!(
+        events[0].idempotency_key,
+        format!("comment-edited:{case_id}:{responder}:3")
+    );
+    let EventPayload::CommentEdited {
+        comment,
+        edited_by,
+        edited_at,
+    } = &events[0].payload
+    else {
+        panic!("{events:?}")
+    };
+    assert_eq!(comment.id.as_str(), responder);
+    assert_eq!(comment.body, "Blocked the sender and its domain");
+    assert_eq!(comment.creator, "AWS Responder");
+    assert_eq!(edited_by, jane);
+    assert!(
+        *edited_at > comment.created_at,
+        "{edited_at} after {}",
+        comment.created_at
+    );
+    assert_eq!(Some(*edited_at), comment.updated_at);
+
+    // Exactly once: the same event delivered again, and the reconcile, find nothing new.
+    world
+        .poller()
+        .handle(&sir_event("Case Comment Updated", &case_id))
+        .await
+        .unwrap();
+    reconcile(&world).await;
+    assert_eq!(world.waiting_events().await, 0);
+
+    // Edits of what the integration wrote are never announced (no echo).
+    world
+        .sir
+        .edit_comment(
+            &case_id,
+            &marked,
+            "[Slack Update] Jane Doe (@jane): on it, and done",
+            integration_role,
+        )
+        .unwrap();
+    world
+        .sir
+        .edit_comment(
+            &case_id,
+            &recorded,
+            "Jane Doe uploaded two files",
+            integration_role,
+        )
+        .unwrap();
+    world
+        .poller()
+        .handle(&sir_event("Case Comment Updated", &case_id))
+        .await
+        .unwrap();
+    reconcile(&world).await;
+    assert_eq!(world.waiting_events().await, 0);
+
+    // A second edit is a new fact: announced again, with its own key.
+    world
+        .sir
+        .edit_comment(
+            &case_id,
+            &responder,
+            "Blocked the sender, its domain and its IP",
+            jane,
+        )
+        .unwrap();
+    reconcile(&world).await;
+    let events = world.take_events(1).await;
+    assert_eq!(kinds(&events), ["CommentEdited"]);
+    assert_eq!(events[0].sequence, 4);
+    assert_eq!(
+        events[0].idempotency_key,
+        format!("comment-edited:{case_id}:{responder}:4")
+    );
+}
+
+#[tokio::test]
+async fn a_comment_published_before_bodies_were_recorded_is_announced_from_its_next_edit() {
+    let world = World::new().await;
+    let case_id = seed_open(&world, "Phishing");
+    reconcile(&world).await;
+    world.take_events(1).await;
+    // Published by an older version: recorded without a body hash.
+    let old = world
+        .sir
+        .add_comment(&case_id, "Blocked the sender", "AWS Responder")
+        .unwrap();
+    world
+        .table()
+        .record_comment(&id(&case_id), &old, SyncOrigin::Sir)
+        .await
+        .unwrap();
+    world
+        .sir
+        .edit_comment(
+            &case_id,
+            &old,
+            "Blocked the sender, edited",
+            "AWS Responder",
+        )
+        .unwrap();
+    reconcile(&world).await;
+    assert_eq!(
+        world.waiting_events().await,
+        0,
+        "what it read before is unknown: its body now is the one to compare with"
+    );
+    world
+        .sir
+        .edit_comment(
+            &case_id,
+            &old,
+            "Blocked the sender, edited twice",
+            "AWS Responder",
+        )
+        .unwrap();
+    reconcile(&world).await;
+    let events = world.take_events(1).await;
+    assert_eq!(kinds(&events), ["CommentEdited"]);
+}
+
+#[tokio::test]
 async fn closing_a_case_publishes_case_closed_last() {
     let world = World::new().await;
     let case_id = seed_open(&world, "Crypto mining");

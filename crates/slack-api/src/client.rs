@@ -353,6 +353,14 @@ struct PostMessageRequest<'a> {
 }
 
 #[derive(Serialize)]
+struct UpdateMessageRequest<'a> {
+    channel: &'a str,
+    ts: &'a str,
+    #[serde(flatten)]
+    content: &'a SlackMessageContent,
+}
+
+#[derive(Serialize)]
 struct PostEphemeralRequest<'a> {
     channel: &'a str,
     user: &'a str,
@@ -686,6 +694,26 @@ impl<'a> SlackSession<'a> {
             })
             .await?;
         Ok(posted.ts)
+    }
+
+    /// `chat.update`: the bot's message `ts` in `channel` shows `content` (text and blocks)
+    /// instead. Slack refuses other people's messages (`cant_update_message`) and unknown ones
+    /// (`message_not_found`). Not paced per channel like posts: it adds no message (Tier 3).
+    /// Updating to the same content again changes nothing visible, so a retry is safe.
+    pub async fn update_message(
+        &self,
+        channel: &str,
+        ts: &str,
+        content: &SlackMessageContent,
+    ) -> Result<(), SlackApiError> {
+        let body = UpdateMessageRequest {
+            channel,
+            ts,
+            content,
+        };
+        self.post::<_, Empty>("chat.update", &body)
+            .await
+            .map(|_| ())
     }
 
     /// `chat.postEphemeral`: `content` shown to `user` only, in `channel`. Not paced: an

@@ -7,11 +7,12 @@ use sirslack_domain::{
     IntegrationEvent, Watcher,
 };
 use sirslack_mapper::slack::{
-    case_updated_message, channel_purpose, channel_topic, closure_message, comment_messages,
+    CommentEdit, case_updated_message, channel_purpose, channel_topic, closure_message,
+    comment_messages, comment_part_removed_message, edited_comment_messages,
     users_not_found_message, watchers_changed_message,
 };
 use sirslack_slack_api::{SlackApiError, SlackSession};
-use sirslack_store::StoreError;
+use sirslack_store::{CommentMessages, StoreError};
 use slack_morphism::prelude::SlackMessageContent;
 
 use crate::envelope::QueuedEvent;
@@ -346,6 +347,14 @@ impl<'i, 'h> CaseRun<'i, 'h> {
                 self.watchers_changed(added, removed, key).await
             }
             EventPayload::CommentAdded { comment } => self.comment_added(comment, key).await,
+            EventPayload::CommentEdited {
+                comment,
+                edited_by,
+                edited_at,
+            } => {
+                self.comment_edited(comment, edited_by, *edited_at, key)
+                    .await
+            }
             EventPayload::AttachmentAdded { attachment } => {
                 self.attachment_added(attachment, key).await
             }
@@ -515,9 +524,190 @@ impl<'i, 'h> CaseRun<'i, 'h> {
             return Ok(());
         }
         let channel = self.channel_for_update().await?;
-        for (part, message) in comment_messages(comment).iter().enumerate() {
-            self.post_once(&channel, &format!("{key}#{part}"), message)
-                .await?;
+        let messages = comment_messages(comment);
+        self.post_comment_parts(&channel, comment, &messages, &format!("{key}#"), None)
+            .await
+    }
+
+    /// Posts each part of a comment that its marker (`<prefix><part>`) does not say was
+    /// posted, and records the `ts` of the comment's messages (after each post, before its
+    /// marker, so a part marked posted always has its `ts` recorded). `recorded` is what the
+    /// table holds for the comment in this channel, when it was read already; parts posted by
+    /// a version that did not record them leave the list short, and nothing more is recorded.
+    async fn post_comment_parts(
+        &self,
+        channel: &Channel,
+        comment: &Comment,
+        messages: &[SlackMessageContent],
+        marker_prefix: &str,
+        recorded: Option<Vec<String>>,
+    ) -> Step {
+        let services = &self.inv.handler.services;
+        let comment_id = comment.id.as_str();
+        let mut known = recorded;
+        for (part, message) in messages.iter().enumerate() {
+            let marker = format!("{marker_prefix}{part}");
+            if services.state.marker_present(POST_SCOPE, &marker).await? {
+                continue;
+            }
+            let ts = match &mut known {
+                Some(ts) => ts,
+                None => known.insert(
+                    services
+                        .table
+                        .comment_messages(&self.case_id, comment_id)
+                        .await?
+                        .filter(|recorded| recorded.channel_id == channel.id)
+                        .map(|recorded| recorded.ts)
+                        .unwrap_or_default(),
+                ),
+            };
+            let posted = self.session().post_message(&channel.id, message).await?;
+            if ts.len() == part {
+                ts.push(posted);
+                services
+                    .table
+                    .record_comment_messages(
+                        &self.case_id,
+                        comment_id,
+                        &CommentMessages {
+                            channel_id: channel.id.clone(),
+                            ts: ts.clone(),
+                        },
+                    )
+                    .await?;
+            }
+            self.mark_done(&marker).await?;
+        }
+        Ok(())
+    }
+
+    /// A comment published earlier was edited in SIR: the messages that carry it are
+    /// rewritten (`chat.update`) with the new text, marked as edited. When they are not known
+    /// (posted before they were recorded, in a channel since replaced, deleted, or Slack will
+    /// not update them), new messages say they are an edit of an earlier comment, and become
+    /// the ones a later edit rewrites. Redelivered, it writes the same content again and never
+    /// posts twice (the new messages are marker-guarded).
+    async fn comment_edited(
+        &mut self,
+        comment: &Comment,
+        edited_by: &str,
+        edited_at: DateTime<Utc>,
+        key: &str,
+    ) -> Step {
+        if comment.is_from_integration() {
+            tracing::debug!(case_id = %self.case_id, "comment written by this integration; its edit is not copied back");
+            return Ok(());
+        }
+        let channel = self.channel_for_update().await?;
+        let services = &self.inv.handler.services;
+        let repost_prefix = format!("{key}#repost-");
+        let reposted = services
+            .state
+            .marker_present(POST_SCOPE, &format!("{repost_prefix}0"))
+            .await?;
+        let recorded = if reposted {
+            None
+        } else {
+            services
+                .table
+                .comment_messages(&self.case_id, comment.id.as_str())
+                .await?
+                .filter(|recorded| recorded.channel_id == channel.id)
+        };
+        if let Some(recorded) = recorded {
+            match self
+                .rewrite_comment(&channel, comment, edited_by, edited_at, key, recorded)
+                .await
+            {
+                Err(Failure::Permanent(error)) if cannot_rewrite(&error) => {
+                    tracing::warn!(case_id = %self.case_id, comment_id = %comment.id, code = %error.code, "the message that carried the comment cannot be updated; posting the edit as a new message");
+                }
+                other => return other,
+            }
+        } else {
+            tracing::info!(case_id = %self.case_id, comment_id = %comment.id, "the message that carried the comment is not known; posting the edit as a new message");
+        }
+        let messages = edited_comment_messages(
+            comment,
+            CommentEdit::Repost {
+                by: edited_by,
+                at: edited_at,
+            },
+        );
+        // A first repost starts the comment's list of messages afresh; a redelivered one goes on
+        // with the list it recorded.
+        let recorded = (!reposted).then(Vec::new);
+        self.post_comment_parts(&channel, comment, &messages, &repost_prefix, recorded)
+            .await
+    }
+
+    /// Rewrites the recorded messages of a comment with its edited text: one per part, extra
+    /// parts posted (marker `<key>#extra-<part>`), and parts the comment no longer has
+    /// replaced by a line saying so.
+    async fn rewrite_comment(
+        &self,
+        channel: &Channel,
+        comment: &Comment,
+        edited_by: &str,
+        edited_at: DateTime<Utc>,
+        key: &str,
+        recorded: CommentMessages,
+    ) -> Step {
+        let messages = edited_comment_messages(
+            comment,
+            CommentEdit::InPlace {
+                by: edited_by,
+                at: edited_at,
+            },
+        );
+        let session = self.session();
+        for (ts, message) in recorded.ts.iter().zip(&messages) {
+            session.update_message(&channel.id, ts, message).await?;
+        }
+        if messages.len() > recorded.ts.len() {
+            let count = recorded.ts.len();
+            // Extra parts: posted like a comment's parts, appended to the recorded ones.
+            let extra: Vec<SlackMessageContent> = messages[count..].to_vec();
+            let mut ts = recorded.ts.clone();
+            for (offset, message) in extra.iter().enumerate() {
+                let marker = format!("{key}#extra-{}", count + offset);
+                if self
+                    .inv
+                    .handler
+                    .services
+                    .state
+                    .marker_present(POST_SCOPE, &marker)
+                    .await?
+                {
+                    continue;
+                }
+                ts.push(session.post_message(&channel.id, message).await?);
+                self.inv
+                    .handler
+                    .services
+                    .table
+                    .record_comment_messages(
+                        &self.case_id,
+                        comment.id.as_str(),
+                        &CommentMessages {
+                            channel_id: channel.id.clone(),
+                            ts: ts.clone(),
+                        },
+                    )
+                    .await?;
+                self.mark_done(&marker).await?;
+            }
+        }
+        let removed = comment_part_removed_message(comment, edited_by, edited_at);
+        for ts in recorded.ts.iter().skip(messages.len()) {
+            match session.update_message(&channel.id, ts, &removed).await {
+                Ok(()) => {}
+                Err(error) if cannot_rewrite(&error) => {
+                    tracing::info!(case_id = %self.case_id, code = %error.code, "a part the edit removed cannot be updated; left as it is");
+                }
+                Err(error) => return Err(error.into()),
+            }
         }
         Ok(())
     }
@@ -710,6 +900,20 @@ fn best_effort(case_id: &CaseId, result: Result<(), SlackApiError>) -> Step {
         }
         Err(error) => Err(error.into()),
     }
+}
+
+/// Slack will not rewrite the message: it is gone (`message_not_found`), not the bot's
+/// (`cant_update_message`), or the workspace's edit window closed (`edit_window_closed`,
+/// documented for people's messages; taken the same way should Slack ever answer it to a
+/// bot). The edit is then posted as a new message.
+fn cannot_rewrite(error: &SlackApiError) -> bool {
+    [
+        "message_not_found",
+        "cant_update_message",
+        "edit_window_closed",
+    ]
+    .iter()
+    .any(|code| error.is_code(code))
 }
 
 fn is_permanent(error: &SlackApiError) -> bool {

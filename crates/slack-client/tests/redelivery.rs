@@ -299,6 +299,7 @@ fn comment_event(case: &Case, sequence: u64, id: &str) -> IntegrationEvent {
         creator: "AWS Responder".into(),
         created_at: chrono::Utc::now(),
         updated_at: None,
+        updated_by: None,
     };
     IntegrationEvent::comment_added(case.id.clone(), sequence, chrono::Utc::now(), comment)
 }

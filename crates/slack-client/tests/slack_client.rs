@@ -255,6 +255,7 @@ fn comment(id: &str, body: &str, creator: &str) -> Comment {
         creator: creator.into(),
         created_at: Utc.timestamp_opt(1_714_564_000, 0).single().unwrap(),
         updated_at: None,
+        updated_by: None,
     }
 }
 
@@ -1050,6 +1051,166 @@ async fn a_redelivered_comment_is_posted_once_even_after_a_crash_before_the_curs
     deliver_ok(&handler, &[&event]).await;
     assert_eq!(world.messages_of(&case).len(), 2, "not posted again");
     assert_eq!(world.applied_sequence(&case.id).await, 2);
+}
+
+/// As if the worker died after applying `sequence`, before moving the cursor past it.
+async fn rewind_cursor(world: &World, case: &Case, to: u64) {
+    world
+        .aws
+        .dynamodb()
+        .update_item()
+        .table_name(&world.table_name)
+        .key("pk", AttributeValue::S(format!("CASE#{}", case.id)))
+        .key("sk", AttributeValue::S("CHANNEL".into()))
+        .update_expression("SET applied_sequence = :to")
+        .expression_attribute_values(":to", AttributeValue::N(to.to_string()))
+        .send()
+        .await
+        .unwrap();
+}
+
+fn edited(id: &str, body: &str) -> Comment {
+    Comment {
+        updated_at: Some(Utc.timestamp_opt(1_714_564_500, 0).single().unwrap()),
+        updated_by: Some("arn:aws:iam::111122223333:user/jane".into()),
+        ..comment(id, body, "AWS Responder")
+    }
+}
+
+#[tokio::test]
+async fn an_edited_comment_rewrites_the_message_that_carried_it_and_redelivery_posts_nothing() {
+    let world = World::start().await;
+    let case = world.seed_case(&[]).await;
+    let handler = world.handler(world.config());
+    created(&handler, &case).await;
+    let added = IntegrationEvent::comment_added(
+        case.id.clone(),
+        2,
+        now(),
+        comment("000001", "Blocked the sender.", "AWS Responder"),
+    );
+    deliver_ok(&handler, &[&added]).await;
+    let before = world.messages_of(&case);
+    assert_eq!(before.len(), 2);
+    let carried = before[1].ts.clone();
+
+    let edit = IntegrationEvent::comment_edited(
+        case.id.clone(),
+        3,
+        now(),
+        edited("000001", "Blocked the sender and its whole domain."),
+    );
+    deliver_ok(&handler, &[&edit]).await;
+    let after = world.messages_of(&case);
+    assert_eq!(after.len(), 2, "rewritten, not posted again");
+    assert_eq!(after[1].ts, carried);
+    assert!(after[1].edited_ts.is_some(), "chat.update was used");
+    let shown = content(&after[1]);
+    assert!(shown.contains("its whole domain"), "{shown}");
+    assert!(
+        shown.contains("(edited in SIR 2024-05-01 11:55 UTC by jane (111122223333))"),
+        "{shown}"
+    );
+    let updates = world.slack.calls_to("chat.update");
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0].params["ts"], carried.as_str());
+    assert!(updates[0].ok);
+    assert_eq!(world.applied_sequence(&case.id).await, 3);
+
+    // Delivered again: as a late copy (acknowledged), and after a crash before the cursor moved
+    // (applied again: the same content, still one message).
+    deliver_ok(&handler, &[&edit]).await;
+    rewind_cursor(&world, &case, 2).await;
+    deliver_ok(&handler, &[&edit]).await;
+    let again = world.messages_of(&case);
+    assert_eq!(again.len(), 2, "never posted twice");
+    assert_eq!(content(&again[1]), shown, "the same content");
+    assert_eq!(world.applied_sequence(&case.id).await, 3);
+    assert_eq!(world.slack.call_count("chat.postMessage"), 2);
+}
+
+#[tokio::test]
+async fn an_edit_of_a_comment_whose_message_is_unknown_or_gone_is_posted_once_as_an_edit() {
+    let world = World::start().await;
+    let case = world.seed_case(&[]).await;
+    let handler = world.handler(world.config());
+    created(&handler, &case).await;
+
+    // Posted by a version that did not record its message: nothing to rewrite.
+    let unknown = IntegrationEvent::comment_edited(
+        case.id.clone(),
+        2,
+        now(),
+        edited("000007", "Key rotated, sessions revoked."),
+    );
+    deliver_ok(&handler, &[&unknown]).await;
+    rewind_cursor(&world, &case, 1).await;
+    deliver_ok(&handler, &[&unknown]).await;
+    let messages = world.messages_of(&case);
+    assert_eq!(messages.len(), 2, "one new message, once");
+    let shown = content(&messages[1]);
+    assert!(
+        shown.starts_with("Edit of an earlier comment: AWS Responder commented (edited in SIR"),
+        "{shown}"
+    );
+    assert!(shown.contains("sessions revoked"), "{shown}");
+    assert_eq!(world.slack.call_count("chat.update"), 0);
+
+    // Recorded, but the message is gone: Slack answers message_not_found; a new message.
+    let added = IntegrationEvent::comment_added(
+        case.id.clone(),
+        3,
+        now(),
+        comment("000008", "Isolated the instance.", "AWS Responder"),
+    );
+    deliver_ok(&handler, &[&added]).await;
+    let channel_id = world.channel_of(&case).id;
+    world
+        .table()
+        .record_comment_messages(
+            &case.id,
+            "000008",
+            &sirslack_store::CommentMessages {
+                channel_id: channel_id.clone(),
+                ts: vec!["1000000000.000001".into()],
+            },
+        )
+        .await
+        .unwrap();
+    let gone = IntegrationEvent::comment_edited(
+        case.id.clone(),
+        4,
+        now(),
+        edited("000008", "Isolated and snapshotted the instance."),
+    );
+    deliver_ok(&handler, &[&gone]).await;
+    let updates = world.slack.calls_to("chat.update");
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0].error.as_deref(), Some("message_not_found"));
+    let messages = world.messages_of(&case);
+    assert_eq!(messages.len(), 4);
+    let reposted = messages[3].clone();
+    assert!(
+        content(&reposted).contains("snapshotted"),
+        "{}",
+        content(&reposted)
+    );
+
+    // The new message now carries the comment: the next edit rewrites it in place.
+    let later = IntegrationEvent::comment_edited(
+        case.id.clone(),
+        5,
+        now(),
+        edited(
+            "000008",
+            "Isolated, snapshotted and terminated the instance.",
+        ),
+    );
+    deliver_ok(&handler, &[&later]).await;
+    let messages = world.messages_of(&case);
+    assert_eq!(messages.len(), 4, "rewritten, not posted");
+    assert_eq!(messages[3].ts, reposted.ts);
+    assert!(content(&messages[3]).contains("terminated"));
 }
 
 #[tokio::test]

@@ -587,6 +587,17 @@ impl World {
         }
         let text = params.string("text");
         let blocks = read_blocks(params)?;
+        // Like chat.postMessage, an update must carry something to show (Slack: `no_text`).
+        let attachments = params
+            .json("attachments")
+            .map_err(|()| Outcome::error("invalid_attachments"))?
+            .filter(|attachments| !is_empty_array(attachments));
+        if text.as_deref().is_none_or(str::is_empty)
+            && blocks.as_ref().is_none_or(is_empty_array)
+            && attachments.is_none()
+        {
+            return Err(Outcome::error("no_text"));
+        }
         let edited_ts = self.clock.next();
         let Some(message) = self
             .channels

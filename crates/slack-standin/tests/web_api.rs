@@ -687,6 +687,22 @@ async fn chat_update_and_ephemeral_messages() {
         ))
         .await;
     assert_eq!(api_error_code(foreign), "cant_update_message");
+    let unknown = session
+        .chat_update(&SlackApiChatUpdateRequest::new(
+            channel.clone(),
+            SlackMessageContent::new().with_text("where?".to_string()),
+            SlackTs("1000000000.000001".into()),
+        ))
+        .await;
+    assert_eq!(api_error_code(unknown), "message_not_found");
+    let nothing = session
+        .chat_update(&SlackApiChatUpdateRequest::new(
+            channel.clone(),
+            SlackMessageContent::new(),
+            posted.ts.clone(),
+        ))
+        .await;
+    assert_eq!(api_error_code(nothing), "no_text");
 
     session
         .chat_post_ephemeral(&SlackApiChatPostEphemeralRequest::new(

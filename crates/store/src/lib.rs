@@ -8,7 +8,7 @@
 //! | item | `pk` | `sk` | expires |
 //! |---|---|---|---|
 //! | case snapshot (poller), with its pending plan | `CASE#<caseId>` | `SNAPSHOT` | never |
-//! | synced comment | `CASE#<caseId>` | `COMMENT#<commentId>` | never (must outlive the snapshot) |
+//! | synced comment (with the body hash last published and the Slack messages that carry it) | `CASE#<caseId>` | `COMMENT#<commentId>` | never (must outlive the snapshot) |
 //! | synced attachment | `CASE#<caseId>` | `ATTACHMENT#<attachmentId>` | never |
 //! | own upload from Slack (written before the upload) | `CASE#<caseId>` | `UPLOAD#<sirFileName>` | never |
 //! | case -> channel, Slack apply cursor | `CASE#<caseId>` | `CHANNEL` | never |
@@ -249,6 +249,43 @@ impl SyncOrigin {
             SyncOrigin::Slack => "slack",
         }
     }
+
+    fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "sir" => Some(SyncOrigin::Sir),
+            "slack" => Some(SyncOrigin::Slack),
+            _ => None,
+        }
+    }
+}
+
+/// What the table knows of one comment of a case (its `COMMENT#<commentId>` item).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KnownComment {
+    /// Who wrote it; `None` when only the Slack client's record of its messages exists yet
+    /// (the poller records a published comment after publishing it).
+    pub origin: Option<SyncOrigin>,
+    /// [`sirslack_domain::Comment::body_sha256`] of the body last published (`origin sir`);
+    /// `None` for comments published before bodies were recorded.
+    pub body_sha256: Option<String>,
+}
+
+impl KnownComment {
+    /// Whether this integration wrote the comment (from Slack): it is never announced, nor
+    /// are its edits.
+    pub fn is_from_slack(&self) -> bool {
+        self.origin == Some(SyncOrigin::Slack)
+    }
+}
+
+/// The Slack messages that carry a SIR comment in its case channel, in order (a long comment
+/// takes several).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommentMessages {
+    /// The channel they were posted in.
+    pub channel_id: String,
+    /// Their `ts`, one per part of the comment.
+    pub ts: Vec<String>,
 }
 
 /// The Slack side of a case.
@@ -537,6 +574,100 @@ impl Table {
             .await
     }
 
+    /// Records a comment the poller published from SIR (`origin sir`, unless the item already
+    /// says otherwise) with the hash of the body published, so that a later sync sees an edit.
+    /// An update, not a conditional put: the Slack client may have recorded the comment's Slack
+    /// messages on the same item first, and publishing an edit moves the hash on.
+    pub async fn record_published_comment(
+        &self,
+        case_id: &CaseId,
+        comment_id: &str,
+        body_sha256: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(
+                case_pk(case_id),
+                &format!("COMMENT#{comment_id}"),
+            )))
+            .update_expression(
+                "SET origin = if_not_exists(origin, :sir), \
+                 recorded_at = if_not_exists(recorded_at, :now), body_sha256 = :hash",
+            )
+            .expression_attribute_values(":sir", s(SyncOrigin::Sir.as_str()))
+            .expression_attribute_values(":now", n(Utc::now().timestamp()))
+            .expression_attribute_values(":hash", s(body_sha256))
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("UpdateItem", e))?;
+        Ok(())
+    }
+
+    /// Records the Slack messages that carry a SIR comment (the Slack client, after posting
+    /// them), replacing what was recorded before. The poller's attributes of the item are left
+    /// alone.
+    pub async fn record_comment_messages(
+        &self,
+        case_id: &CaseId,
+        comment_id: &str,
+        messages: &CommentMessages,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(
+                case_pk(case_id),
+                &format!("COMMENT#{comment_id}"),
+            )))
+            .update_expression("SET slack_channel_id = :channel, slack_ts = :ts")
+            .expression_attribute_values(":channel", s(messages.channel_id.as_str()))
+            .expression_attribute_values(
+                ":ts",
+                AttributeValue::L(messages.ts.iter().map(|ts| s(ts.as_str())).collect()),
+            )
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("UpdateItem", e))?;
+        Ok(())
+    }
+
+    /// The Slack messages recorded for a SIR comment, if any (a strongly consistent read).
+    pub async fn comment_messages(
+        &self,
+        case_id: &CaseId,
+        comment_id: &str,
+    ) -> Result<Option<CommentMessages>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(
+                case_pk(case_id),
+                &format!("COMMENT#{comment_id}"),
+            )))
+            .projection_expression("slack_channel_id, slack_ts")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("GetItem", e))?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        let Some(channel_id) = get_s(&item, "slack_channel_id") else {
+            return Ok(None);
+        };
+        let ts: Vec<String> = item
+            .get("slack_ts")
+            .and_then(|v| v.as_l().ok())
+            .map(|list| list.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
+            .unwrap_or_default();
+        Ok((!ts.is_empty()).then(|| CommentMessages {
+            channel_id: channel_id.to_owned(),
+            ts,
+        }))
+    }
+
     /// Records that an attachment is known. Returns `false` when it was already recorded.
     pub async fn record_attachment(
         &self,
@@ -642,6 +773,41 @@ impl Table {
     /// IDs of every comment recorded for a case, whatever its origin.
     pub async fn known_comment_ids(&self, case_id: &CaseId) -> Result<HashSet<String>, StoreError> {
         self.child_ids(case_id, "COMMENT").await
+    }
+
+    /// Every comment recorded for a case, by ID, with its origin and published body hash
+    /// (one paginated, strongly consistent Query, projected to those attributes).
+    pub async fn known_comments(
+        &self,
+        case_id: &CaseId,
+    ) -> Result<HashMap<String, KnownComment>, StoreError> {
+        let prefix = "COMMENT#";
+        let mut known = HashMap::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(case_pk(case_id)))
+            .expression_attribute_values(":prefix", s(prefix))
+            .projection_expression("sk, origin, body_sha256")
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(item) = pages.next().await {
+            let item = item.map_err(|e| StoreError::dynamo("Query", e))?;
+            if let Some(id) = get_s(&item, SORT_KEY).and_then(|sk| sk.strip_prefix(prefix)) {
+                known.insert(
+                    id.to_string(),
+                    KnownComment {
+                        origin: get_s(&item, "origin").and_then(SyncOrigin::parse),
+                        body_sha256: get_s(&item, "body_sha256").map(str::to_owned),
+                    },
+                );
+            }
+        }
+        Ok(known)
     }
 
     /// IDs of every attachment recorded for a case, whatever its origin.

@@ -9,8 +9,8 @@ use sirslack_domain::{
     Attachment, AttachmentStatus, Case, CaseId, CaseStatus, EngagementType, ResolverType,
 };
 use sirslack_store::{
-    CaseSnapshot, Claim, LaneTake, PendingSync, Resumable, SnapshotCondition, StoreError,
-    SyncOrigin, Table,
+    CaseSnapshot, Claim, CommentMessages, KnownComment, LaneTake, PendingSync, Resumable,
+    SnapshotCondition, StoreError, SyncOrigin, Table,
 };
 
 async fn table() -> Table {
@@ -292,6 +292,75 @@ async fn every_comment_record_of_a_case_is_read_back() {
         );
     }
     assert_eq!(table.known_comment_ids(&id).await.unwrap().len(), 120);
+}
+
+#[tokio::test]
+async fn a_published_comment_keeps_its_body_hash_and_its_slack_messages_whichever_comes_first() {
+    let table = table().await;
+    let id = case_id(7);
+    let messages = |ts: &[&str]| CommentMessages {
+        channel_id: "C0CHANNEL".into(),
+        ts: ts.iter().map(|ts| (*ts).to_owned()).collect(),
+    };
+    // The Slack client may record the comment's messages before the poller records it.
+    assert_eq!(table.comment_messages(&id, "000001").await.unwrap(), None);
+    table
+        .record_comment_messages(&id, "000001", &messages(&["1.000100"]))
+        .await
+        .unwrap();
+    table
+        .record_published_comment(&id, "000001", "hash-one")
+        .await
+        .unwrap();
+    // An edit moves the hash on; the messages stay.
+    table
+        .record_published_comment(&id, "000001", "hash-two")
+        .await
+        .unwrap();
+    table
+        .record_comment_messages(&id, "000001", &messages(&["1.000100", "1.000200"]))
+        .await
+        .unwrap();
+    // Written from Slack: its origin is never overwritten by a later poller record.
+    assert!(
+        table
+            .record_comment(&id, "000002", SyncOrigin::Slack)
+            .await
+            .unwrap()
+    );
+    table
+        .record_published_comment(&id, "000002", "hash-three")
+        .await
+        .unwrap();
+    // Recorded before bodies were: no hash.
+    table
+        .record_comment(&id, "000003", SyncOrigin::Sir)
+        .await
+        .unwrap();
+
+    let known = table.known_comments(&id).await.unwrap();
+    assert_eq!(
+        known.get("000001"),
+        Some(&KnownComment {
+            origin: Some(SyncOrigin::Sir),
+            body_sha256: Some("hash-two".into())
+        })
+    );
+    assert!(known["000002"].is_from_slack());
+    assert_eq!(known["000003"].body_sha256, None);
+    assert_eq!(known.len(), 3);
+    assert_eq!(
+        table.comment_messages(&id, "000001").await.unwrap(),
+        Some(messages(&["1.000100", "1.000200"]))
+    );
+    assert_eq!(table.comment_messages(&id, "000003").await.unwrap(), None);
+    assert!(
+        !table
+            .record_comment(&id, "000001", SyncOrigin::Sir)
+            .await
+            .unwrap(),
+        "already recorded"
+    );
 }
 
 #[tokio::test]

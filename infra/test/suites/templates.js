@@ -423,7 +423,7 @@ module.exports = function templateSuites({ templates }) {
         EventBusName: bus,
         EventPattern: Match.exact({
           source: ['sirslack.poller'],
-          'detail-type': ['CaseCreated', 'CaseUpdated', 'CommentAdded', 'AttachmentAdded', 'WatchersChanged', 'CaseClosed'],
+          'detail-type': ['CaseCreated', 'CaseUpdated', 'CommentAdded', 'CommentEdited', 'AttachmentAdded', 'WatchersChanged', 'CaseClosed'],
         }),
         Targets: [{ Arn: getAttArn(queueId), Id: Match.anyValue(), DeadLetterConfig: { Arn: getAttArn(dlqId) } }],
       });

@@ -224,6 +224,7 @@ mod tests {
             creator: "AWS Responder".to_owned(),
             created_at: at(n),
             updated_at: None,
+            updated_by: None,
         }
     }
 
