@@ -45,7 +45,7 @@ options:
                         deploys and manifests (default: AWS Security IR Integration)
   --app-id APP_ID       Slack app ID (A..., Basic Information > App Credentials): events, commands
                         and clicks for another app are ignored; kept for later deploys (default:
-                        not checked)
+                        read with bots.info for the token's bot)
   --deployment NAME     Name of an extra deployment for another workspace in the same account and
                         region (stacks get -NAME, parameters /SecurityIncidentResponse/NAME/)
   --skip-slack-check    Do not check the bot token with Slack auth.test (offline)
@@ -142,7 +142,8 @@ pub struct DeployArgs {
     #[arg(long, value_name = "NAME")]
     pub app_name: Option<String>,
     /// Slack app ID (A..., under Basic Information > App Credentials): events, commands and
-    /// clicks for another app are ignored; kept for later deploys (default: not checked)
+    /// clicks for another app are ignored; kept for later deploys (default: read with bots.info for
+    /// the token's bot)
     #[arg(long, value_name = "APP_ID")]
     pub app_id: Option<String>,
     /// Do not check the bot token with Slack auth.test (offline)

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use anyhow::{Context as _, anyhow};
+use anyhow::{Context as _, anyhow, bail};
 use hmac::{Hmac, KeyInit, Mac};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -90,6 +90,8 @@ pub struct BotIdentity {
     pub user: String,
     /// The bot user's ID (`U...`): what channel memberships belong to.
     pub user_id: String,
+    /// The bot's ID (`B...`), from which `bots.info` gives the app's ID.
+    pub bot_id: Option<String>,
 }
 
 impl std::fmt::Display for BotIdentity {
@@ -142,6 +144,19 @@ struct AuthTestResponse {
     team: Option<String>,
     user: Option<String>,
     user_id: Option<String>,
+    bot_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct BotsInfoResponse {
+    ok: bool,
+    error: Option<String>,
+    bot: Option<BotsInfoBot>,
+}
+
+#[derive(Deserialize)]
+struct BotsInfoBot {
+    app_id: Option<String>,
 }
 
 /// The Slack Web API methods the CLI calls.
@@ -214,7 +229,41 @@ impl SlackApi {
             team: answer.team.unwrap_or_default(),
             user: answer.user.unwrap_or_default(),
             user_id: answer.user_id.unwrap_or_default(),
+            bot_id: answer.bot_id.filter(|id| !id.is_empty()),
         })
+    }
+
+    /// `bots.info`: the ID of the Slack app the bot `bot_id` belongs to.
+    pub async fn app_id_of_bot(&self, token: &Secret, bot_id: &str) -> anyhow::Result<String> {
+        let url = format!("{}/bots.info", self.api_url);
+        let headers = [
+            ("authorization", format!("Bearer {}", token.expose())),
+            (
+                "content-type",
+                "application/x-www-form-urlencoded".to_string(),
+            ),
+        ];
+        if bot_id.is_empty() || !bot_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+            bail!("auth.test named no usable bot ID");
+        }
+        let body = format!("bot={bot_id}");
+        let response = self.http.post(&url, &headers, body.into_bytes()).await?;
+        if !response.status.is_success() {
+            bail!("Slack answered HTTP {}", response.status);
+        }
+        let answer: BotsInfoResponse = serde_json::from_slice(&response.body)
+            .map_err(|err| anyhow!("unexpected answer: {err}"))?;
+        if !answer.ok {
+            bail!(
+                "Slack answered {}",
+                answer.error.unwrap_or_else(|| "unknown_error".to_string())
+            );
+        }
+        answer
+            .bot
+            .and_then(|bot| bot.app_id)
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| anyhow!("bots.info named no app"))
     }
 }
 
@@ -288,6 +337,7 @@ mod tests {
             team: "Acme".into(),
             user: "sirslack".into(),
             user_id: user_id.into(),
+            bot_id: Some("B0SIRSLACK".into()),
         }
     }
 

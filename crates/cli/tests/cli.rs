@@ -1109,6 +1109,9 @@ async fn deploy_writes_secure_strings_runs_the_tools_and_prints_the_next_steps()
     ));
     deploy
         .assert_stdout_has(&format!("the token is valid for workspace {TEAM_ID} (Stand-in Workspace)"))
+        // Without --app-id, the app's ID comes from bots.info, and the stack gets it: requests
+        // for other apps of the workspace are ignored.
+        .assert_stdout_has("; app A0STANDAPP (bots.info): requests for other apps are ignored")
         .assert_stdout_has("AWS account 123456789012 in us-east-1")
         .assert_stdout_has(SEED_SUCCESS_TEXT)
         .assert_stdout_has(&format!("   {endpoint}\n"))
@@ -1131,6 +1134,10 @@ async fn deploy_writes_secure_strings_runs_the_tools_and_prints_the_next_steps()
     let calls = world.tools.calls();
     assert!(!calls.contains(TOKEN) && !calls.contains(SECRET), "{calls}");
     assert!(!calls.contains("SECRET IN ENVIRONMENT"), "{calls}");
+    assert!(
+        calls.contains(":slackAppId=A0STANDAPP"),
+        "the detected app ID reaches the stack: {calls}"
+    );
     let source_dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .canonicalize()
@@ -1465,7 +1472,7 @@ async fn an_update_keeps_the_stored_secrets_unless_new_ones_are_given() {
         .assert_stdout_has(&format!(
             "the token is valid for workspace {TEAM_ID} (Stand-in Workspace), bot user "
         ))
-        .assert_stdout_has(" (the stored token)\n")
+        .assert_stdout_has(" (the stored token); app A0STANDAPP (bots.info): requests for other apps are ignored\n")
         .assert_stdout_has(&format!(
             "kept the stored {} and {} (give --bot-token/--signing-secret to replace them)",
             world.parameter("slackBotToken"),

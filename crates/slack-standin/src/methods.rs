@@ -170,6 +170,7 @@ impl World {
         let result = match method {
             "api.test" => Ok(Outcome::ok(json!({ "args": params.recorded() }))),
             "auth.test" => Ok(self.auth_test()),
+            "bots.info" => self.bots_info(params),
             "conversations.create" => self.conversations_create(params),
             "conversations.invite" => self.conversations_invite(params),
             "conversations.join" => self.conversations_join(params),
@@ -249,6 +250,28 @@ impl World {
             "bot_id": self.config.bot_id,
             "is_enterprise_install": false,
         }))
+    }
+
+    /// `bots.info`: only this app's bot is known (`bot_not_found` otherwise, as Slack says for
+    /// an ID it does not know).
+    fn bots_info(&self, params: &Params) -> Checked<Outcome> {
+        let bot = params
+            .non_empty("bot")
+            .ok_or_else(|| Outcome::error("bot_not_found"))?;
+        if bot != self.config.bot_id {
+            return Err(Outcome::error("bot_not_found"));
+        }
+        Ok(Outcome::ok(json!({
+            "bot": {
+                "id": self.config.bot_id,
+                "deleted": false,
+                "name": self.config.bot_name,
+                "updated": 1_700_000_000,
+                "app_id": self.config.app_id,
+                "user_id": self.config.bot_user_id,
+                "icons": {},
+            }
+        })))
     }
 
     // ---- conversations ------------------------------------------------------------------

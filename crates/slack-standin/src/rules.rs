@@ -131,6 +131,7 @@ pub(crate) const METHOD_RULES: &[(&str, Tier, Scopes)] = &[
     ("chat.update", Tier::Tier3, Scopes::One("chat:write")),
     ("chat.postEphemeral", Tier::Tier4, Scopes::One("chat:write")),
     ("users.info", Tier::Tier4, Scopes::One("users:read")),
+    ("bots.info", Tier::Tier3, Scopes::One("users:read")),
     (
         "users.lookupByEmail",
         Tier::Tier3,

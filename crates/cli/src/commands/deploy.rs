@@ -114,7 +114,7 @@ pub async fn run(args: DeployArgs, app: &App) -> Result<(), Failure> {
     let reader = SecretReader::new();
     let confirmation_possible = input::can_ask();
     let (dry_run, yes) = (args.dry_run, args.yes);
-    let inputs = read_inputs(args, &reader).map_err(Failure::Usage)?;
+    let mut inputs = read_inputs(args, &reader).map_err(Failure::Usage)?;
     let tools = Tools::new(Tools::locate_source_dir()?);
     if dry_run {
         print_plan(&inputs, &tools, app);
@@ -188,12 +188,21 @@ pub async fn run(args: DeployArgs, app: &App) -> Result<(), Failure> {
             .await
         };
         match checked.await {
-            Ok(identity) => step.done(match resolved.bot_token {
-                SecretSource::New(_) => format!("the token is valid for {identity}"),
-                SecretSource::Stored(_) => {
-                    format!("the token is valid for {identity} (the stored token)")
+            Ok(identity) => {
+                let mut detail = match resolved.bot_token {
+                    SecretSource::New(_) => format!("the token is valid for {identity}"),
+                    SecretSource::Stored(_) => {
+                        format!("the token is valid for {identity} (the stored token)")
+                    }
+                };
+                if inputs.app_id.is_none() {
+                    detail.push_str(
+                        &detect_app_id(app, resolved.bot_token.value(), &identity, &mut inputs)
+                            .await,
+                    );
                 }
-            }),
+                step.done(detail)
+            }
             Err(error) => {
                 step.failed();
                 return Err(error.into());
@@ -597,6 +606,37 @@ async fn check_membership(aws: &Aws, account: &str) -> anyhow::Result<String> {
             inactive.status
         ),
         None => bail!("account {account} has no SIR membership in {region}: {enable}"),
+    }
+}
+
+/// Without `--app-id`: the app's ID from `bots.info` (the bot `auth.test` named), so that the
+/// events handler ignores requests for other apps of the workspace. What to add to the step's
+/// line; a failure only says so (the deploy goes on without the check, as before).
+async fn detect_app_id(
+    app: &App,
+    token: &Secret,
+    identity: &BotIdentity,
+    inputs: &mut DeployInputs,
+) -> String {
+    let Some(bot_id) = identity.bot_id.as_deref() else {
+        return "; no bot ID from auth.test, so the app ID is unknown: give --app-id to have requests for other apps ignored".to_string();
+    };
+    let detected = async {
+        let id = SlackApi::new(Http::new()?, app.slack_api_url.clone())
+            .app_id_of_bot(token, bot_id)
+            .await?;
+        validate::app_id(&id).map_err(|problem| anyhow!(problem))?;
+        Ok::<_, anyhow::Error>(id)
+    };
+    match detected.await {
+        Ok(id) => {
+            let line = format!("; app {id} (bots.info): requests for other apps are ignored");
+            inputs.app_id = Some(id);
+            line
+        }
+        Err(error) => format!(
+            "; the app ID could not be read ({error:#}): give --app-id to have requests for other apps ignored"
+        ),
     }
 }
 
