@@ -721,3 +721,172 @@ fn a_verified_sir_attachment_becomes_a_slack_file_once() {
         assert_eq!(world.slack().files().len(), 1);
     });
 }
+
+// ---- App Home: the open cases whose channel the person is in --------------------------------
+
+/// Someone in the workspace who is in no case channel.
+const DAVE: sirslack_local_run::Person = sirslack_local_run::Person {
+    slack_id: "U0DAVE0001",
+    handle: "dave",
+    real_name: "Dave Outsider",
+    email: "dave@example.com",
+    job_title: "Auditor",
+};
+
+/// The case IDs the person's published Home tab lists, sorted; `None` before any publish.
+fn home_case_ids(world: &World, user_id: &str) -> Option<Vec<String>> {
+    let view = world.slack().home_view(user_id)?;
+    let mut ids: Vec<String> = view["blocks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|block| block.pointer("/text/text")?.as_str())
+        .filter_map(|text| text.strip_prefix("Case "))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .map(str::to_owned)
+        .collect();
+    ids.sort();
+    Some(ids)
+}
+
+#[test]
+fn app_home_lists_exactly_the_open_cases_whose_channel_the_person_is_in() {
+    run(async {
+        let world = world().await;
+        world.add_person(&DAVE).expect("Dave joins the workspace");
+        let shared = open_case(&world).await;
+        let alices = open_case_with(
+            &world,
+            &CaseRequest {
+                title: "Only <Alice> & the team".to_owned(),
+                watchers: vec![ALICE.email.to_owned()],
+                ..CaseRequest::default()
+            },
+        )
+        .await;
+        // A channel that is no case's, with the bot, Alice and Dave in it.
+        world
+            .slack()
+            .add_channel(slack_standin::SeedChannel {
+                is_private: true,
+                bot_is_member: true,
+                members: vec![ALICE.slack_id.to_owned(), DAVE.slack_id.to_owned()],
+                ..slack_standin::SeedChannel::public("coffee")
+            })
+            .expect("a channel of no case");
+        world
+            .wait_until_quiet(QUIET, WAIT)
+            .await
+            .expect("the world settles");
+        let in_channel = |case: &sirslack_acceptance::OpenCase, user: &str| {
+            world
+                .slack()
+                .channel(&case.channel.id)
+                .is_some_and(|channel| channel.members.iter().any(|member| member == user))
+        };
+        assert!(in_channel(&shared, BOB.slack_id) && !in_channel(&alices, BOB.slack_id));
+        assert!(in_channel(&shared, ALICE.slack_id) && in_channel(&alices, ALICE.slack_id));
+
+        // SIR answers nothing while the tabs are opened: Home reads Slack and the table only.
+        world
+            .sir()
+            .inject(sir_standin::Fault::any(sir_standin::FaultKind::InternalError).times(u32::MAX));
+        let people = [ALICE, BOB, CAROL, DAVE];
+        for person in &people {
+            world.open_app_home(person.slack_id);
+        }
+        world
+            .wait_until("every Home tab published", WAIT, |world| {
+                people
+                    .iter()
+                    .all(|person| world.slack().home_view(person.slack_id).is_some())
+            })
+            .await
+            .expect("the Home tabs are published");
+        world.sir().clear_faults();
+
+        let mut both = vec![shared.case_id.clone(), alices.case_id.clone()];
+        both.sort();
+        assert_eq!(home_case_ids(&world, ALICE.slack_id), Some(both.clone()));
+        assert_eq!(
+            home_case_ids(&world, BOB.slack_id),
+            Some(vec![shared.case_id.clone()])
+        );
+        assert_eq!(home_case_ids(&world, DAVE.slack_id), Some(Vec::new()));
+        // Carol (the response team) sees exactly the cases whose channel she is in.
+        let carols: Vec<String> = both
+            .iter()
+            .filter(|id| {
+                let case = if **id == shared.case_id {
+                    &shared
+                } else {
+                    &alices
+                };
+                in_channel(case, CAROL.slack_id)
+            })
+            .cloned()
+            .collect();
+        assert_eq!(home_case_ids(&world, CAROL.slack_id), Some(carols));
+
+        let alice_view = world
+            .slack()
+            .home_view(ALICE.slack_id)
+            .expect("published")
+            .to_string();
+        assert!(
+            alice_view.contains("Only &lt;Alice&gt; &amp; the team"),
+            "{alice_view}"
+        );
+        assert!(
+            alice_view.contains(&format!("<#{}>", alices.channel.id)),
+            "{alice_view}"
+        );
+        assert!(alice_view.contains("Status: Submitted"), "{alice_view}");
+        assert!(
+            alice_view.contains(&format!(
+                "#/cases/{}|Open in the AWS console>",
+                alices.case_id
+            )),
+            "{alice_view}"
+        );
+        let dave_view = world
+            .slack()
+            .home_view(DAVE.slack_id)
+            .expect("published")
+            .to_string();
+        assert!(
+            dave_view.contains(
+                "You are not in the channel of any open AWS Security Incident Response case"
+            ),
+            "{dave_view}"
+        );
+        assert!(!dave_view.contains(&shared.case_id) && !dave_view.contains(&alices.case_id));
+        assert!(
+            world.iam_refusals().is_empty(),
+            "{:#?}",
+            world.iam_refusals()
+        );
+
+        // Refreshed when opened: Bob is added to Alice's case channel and opens Home again.
+        world
+            .slack()
+            .add_channel_member(&alices.channel.id, BOB.slack_id)
+            .expect("Bob is added");
+        world.open_app_home(BOB.slack_id);
+        world
+            .wait_until("Bob's Home shows both cases", WAIT, |world| {
+                home_case_ids(world, BOB.slack_id).as_ref() == Some(&both)
+            })
+            .await
+            .expect("Bob's Home is refreshed");
+
+        // The Messages tab publishes nothing (the app has none).
+        let publishes = world.slack().call_count("views.publish");
+        world.open_app_tab(DAVE.slack_id, "messages");
+        world
+            .wait_until_quiet(QUIET, WAIT)
+            .await
+            .expect("the world settles");
+        assert_eq!(world.slack().call_count("views.publish"), publishes);
+    });
+}

@@ -4,7 +4,9 @@
 //! (`channels:manage`, `groups:write`), reading channels and their messages
 //! (`channels:read`, `groups:read`, `channels:history`, `groups:history`), posting
 //! (`chat:write`), people (`users:read`, `users:read.email`, `usergroups:read`), files
-//! (`files:read`, `files:write`) and the slash command (`commands`).
+//! (`files:read`, `files:write`) and the slash command (`commands`). The Home tab needs none
+//! of its own: `app_home_opened` and `views.publish` are scope-free, and the person's channels
+//! come from `users.conversations` (`channels:read`, `groups:read`).
 
 use serde_json::{Value, json};
 
@@ -25,13 +27,14 @@ pub const BOT_SCOPES: [&str; 13] = [
     "usergroups:read",
 ];
 
-/// Bot events the events handler subscribes to.
-pub const BOT_EVENTS: [&str; 5] = [
+/// Bot events the events handler subscribes to (`app_home_opened`: the Home tab).
+pub const BOT_EVENTS: [&str; 6] = [
     "message.channels",
     "message.groups",
     "member_joined_channel",
     "member_left_channel",
     "file_shared",
+    "app_home_opened",
 ];
 
 pub const SLASH_COMMAND: &str = "/security-ir";
@@ -56,6 +59,12 @@ pub fn manifest(app_name: &str, endpoint: Option<&str>) -> Value {
         "bot_user": {
             "display_name": bot_display_name,
             "always_online": true,
+        },
+        // The Home tab lists a person's open cases; the app takes no direct messages.
+        "app_home": {
+            "home_tab_enabled": true,
+            "messages_tab_enabled": false,
+            "messages_tab_read_only_enabled": false,
         },
     });
     let mut settings = json!({
@@ -246,6 +255,20 @@ mod tests {
         manifest.sort_unstable();
         standin.sort_unstable();
         assert_eq!(manifest, standin);
+    }
+
+    #[test]
+    fn the_home_tab_is_enabled_and_its_event_subscribed() {
+        let manifest = manifest(DEFAULT_APP_NAME, Some(URL));
+        assert_eq!(manifest["features"]["app_home"]["home_tab_enabled"], true);
+        assert_eq!(
+            manifest["features"]["app_home"]["messages_tab_enabled"],
+            false
+        );
+        let events = manifest["settings"]["event_subscriptions"]["bot_events"]
+            .as_array()
+            .expect("bot events");
+        assert!(events.contains(&json!("app_home_opened")));
     }
 
     #[test]

@@ -1704,6 +1704,7 @@ async fn manifest_reads_the_endpoint_from_the_stack_in_yaml_and_json() {
         "/security-ir"
     );
     assert_eq!(manifest["features"]["slash_commands"][0]["url"], endpoint);
+    assert_eq!(manifest["features"]["app_home"]["home_tab_enabled"], true);
     assert_eq!(
         manifest["settings"]["event_subscriptions"]["bot_events"],
         json!([
@@ -1711,7 +1712,8 @@ async fn manifest_reads_the_endpoint_from_the_stack_in_yaml_and_json() {
             "message.groups",
             "member_joined_channel",
             "member_left_channel",
-            "file_shared"
+            "file_shared",
+            "app_home_opened"
         ])
     );
     let scopes: Vec<&str> = manifest["oauth_config"]["scopes"]["bot"]

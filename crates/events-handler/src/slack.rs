@@ -135,6 +135,30 @@ struct RawFileRef {
     id: Option<String>,
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ConversationsPage {
+    channels: Vec<RawChannelRef>,
+    response_metadata: Option<RawMetadata>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawChannelRef {
+    id: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawMetadata {
+    next_cursor: Option<String>,
+}
+
+/// Channels asked for per `users.conversations` page.
+const USER_CHANNELS_PAGE: &str = "200";
+/// Pages read at most (2,000 channels): a person in more sees the cases of the first ones.
+const USER_CHANNELS_MAX_PAGES: usize = 10;
+
 /// The Slack Web API with the bot token from the [`SecretCache`].
 pub struct Slack {
     api: SlackApi,
@@ -302,6 +326,50 @@ impl Slack {
         Ok(found
             .and_then(|message| message.text)
             .filter(|text| !text.trim().is_empty()))
+    }
+
+    /// The unarchived public and private channels `user` is a member of, as the bot sees them
+    /// (`users.conversations`, Tier 3, `channels:read` and `groups:read`): private channels
+    /// only when the bot is in them too, as every case channel is. At most
+    /// [`USER_CHANNELS_MAX_PAGES`] pages of [`USER_CHANNELS_PAGE`].
+    pub async fn user_channels(&self, user: &str) -> Result<Vec<String>, SlackApiError> {
+        let mut channels = Vec::new();
+        let mut cursor = String::new();
+        for _ in 0..USER_CHANNELS_MAX_PAGES {
+            let mut params = vec![
+                ("user", user),
+                ("types", "public_channel,private_channel"),
+                ("exclude_archived", "true"),
+                ("limit", USER_CHANNELS_PAGE),
+            ];
+            if !cursor.is_empty() {
+                params.push(("cursor", cursor.as_str()));
+            }
+            let page: ConversationsPage = self.get("users.conversations", &params).await?;
+            channels.extend(page.channels.into_iter().filter_map(|channel| channel.id));
+            cursor = page
+                .response_metadata
+                .and_then(|metadata| metadata.next_cursor)
+                .unwrap_or_default();
+            if cursor.is_empty() {
+                return Ok(channels);
+            }
+        }
+        tracing::warn!(
+            user,
+            listed = channels.len(),
+            "the person is in more channels than App Home reads; the rest are not shown"
+        );
+        Ok(channels)
+    }
+
+    /// `views.publish` (Tier 4, no scope): `view` becomes `user`'s Home tab.
+    pub async fn publish_home(&self, user: &str, view: &Value) -> Result<(), SlackApiError> {
+        const METHOD: &str = "views.publish";
+        let token = self.token(METHOD).await?;
+        let body = json!({ "user_id": user, "view": view });
+        let _: Value = self.api.session(&token).post_once(METHOD, &body).await?;
+        Ok(())
     }
 
     /// `chat.postEphemeral`: a message only `user` sees in `channel`.

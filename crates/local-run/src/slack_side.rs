@@ -21,11 +21,12 @@ use crate::config::SlackEventDelivery;
 use crate::error::WorldError;
 
 /// The bot events the app subscribes to (its manifest's `bot_events`).
-pub const SUBSCRIBED_EVENTS: [&str; 4] = [
+pub const SUBSCRIBED_EVENTS: [&str; 5] = [
     "message",
     "member_joined_channel",
     "member_left_channel",
     "file_shared",
+    "app_home_opened",
 ];
 
 /// An HTTP answer from the app's endpoint.
@@ -221,6 +222,20 @@ impl SlackSide {
             // A closed lane means the world is stopping.
             let _ = lane.send((envelope, busy));
         }
+    }
+
+    /// Delivers one event that happened outside any channel (`app_home_opened`) as Slack does:
+    /// signed, with its retries; returns the callback's `event_id`.
+    pub(crate) fn deliver_event(self: &Arc<Self>, event: Value) -> String {
+        let envelope = EventCallback::new(&self.team_id, event)
+            .with_api_app_id(&self.app_id)
+            .with_authorized_user(&self.bot_user_id)
+            .to_json();
+        let event_id = envelope["event_id"].as_str().unwrap_or_default().to_owned();
+        let busy = self.activity.begin();
+        let side = Arc::clone(self);
+        tokio::spawn(async move { side.deliver(envelope, busy).await });
+        event_id
     }
 
     /// Whether Slack sends this event to the app: a subscribed type, in a channel the app is

@@ -596,6 +596,24 @@ impl World {
             .map_err(|error| WorldError::setup("Slack message", error))
     }
 
+    /// `user_id` opens the app's Home tab: Slack delivers `app_home_opened` (`tab: home`) to the
+    /// endpoint, signed and with its retries. Returns the callback's `event_id`; the published
+    /// view shows in [`SlackStandin::home_view`].
+    pub fn open_app_home(&self, user_id: &str) -> String {
+        self.open_app_tab(user_id, "home")
+    }
+
+    /// `user_id` opens one of the app's tabs (`home` or `messages`).
+    pub fn open_app_tab(&self, user_id: &str, tab: &str) -> String {
+        let dm_channel = format!("D{}", user_id.get(1..).unwrap_or(user_id));
+        self.slack_side
+            .deliver_event(slack_standin::signing::events::app_home_opened(
+                user_id,
+                &dm_channel,
+                tab,
+            ))
+    }
+
     /// `user` shares a file in a channel (the `message` with `subtype: file_share` and
     /// `file_shared` events follow).
     pub fn share_file(

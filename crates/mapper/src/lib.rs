@@ -4,7 +4,8 @@
 //! - [`markup`]: Slack message markup to plain text, and plain text escaped for Slack;
 //! - [`split`]: splitting long text to SIR's and Slack's limits;
 //! - [`filename`]: file names SIR accepts;
-//! - [`slack`]: domain facts rendered as Slack Block Kit messages, topics and purposes.
+//! - [`slack`]: domain facts rendered as Slack Block Kit messages, topics and purposes;
+//! - [`home`]: the App Home tab (the open cases whose channel a person is in).
 //!
 //! No I/O and no async: every function is a total function or returns a typed error, and
 //! nothing panics on any input.
@@ -13,6 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod filename;
+pub mod home;
 pub mod markup;
 pub mod sir;
 pub mod slack;

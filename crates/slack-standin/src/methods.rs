@@ -15,6 +15,8 @@ const TOPIC_MAX_CHARS: usize = 250;
 /// Message text beyond this many characters is cut off.
 const MESSAGE_TEXT_MAX_CHARS: usize = 40_000;
 const MAX_BLOCKS: usize = 50;
+/// Blocks a Home tab view may have (Slack: 100 for modals and Home tabs).
+const HOME_VIEW_MAX_BLOCKS: usize = 100;
 const SECTION_TEXT_MAX_CHARS: usize = 3_000;
 const HEADER_TEXT_MAX_CHARS: usize = 150;
 const MAX_INVITEES: usize = 1_000;
@@ -132,7 +134,7 @@ impl World {
     fn channel_kinds(&self, method: &str, params: &Params) -> Vec<bool> {
         match method {
             "conversations.create" => vec![params.flag("is_private")],
-            "conversations.list" => {
+            "conversations.list" | "users.conversations" => {
                 let types = params.list("types");
                 if types.is_empty() {
                     return vec![false];
@@ -187,6 +189,8 @@ impl World {
             "chat.update" => self.chat_update(params),
             "chat.postEphemeral" => self.chat_post_ephemeral(params),
             "users.info" => self.users_info(params),
+            "users.conversations" => self.users_conversations(params),
+            "views.publish" => self.views_publish(params),
             "users.lookupByEmail" => self.users_lookup_by_email(params),
             "files.info" => self.files_info(params),
             "files.getUploadURLExternal" => self.files_get_upload_url_external(params),
@@ -684,6 +688,80 @@ impl World {
         Ok(Outcome::ok(json!({ "user": self.user_json(user) })))
     }
 
+    /// The channels `user` is a member of, as the bot token sees them: public ones, and private
+    /// ones only when the bot is in them too. `types` defaults to `public_channel`, as on Slack.
+    fn users_conversations(&self, params: &Params) -> Checked<Outcome> {
+        let user = params
+            .non_empty("user")
+            .filter(|id| self.users.contains_key(id))
+            .ok_or_else(|| Outcome::error("user_not_found"))?;
+        let types = params.list("types");
+        let want_public = types.is_empty() || types.iter().any(|t| t == "public_channel");
+        let want_private = types.iter().any(|t| t == "private_channel");
+        let exclude_archived = params.flag("exclude_archived");
+        let bot = self.bot_user_id();
+        let listed: Vec<Value> = self
+            .channels
+            .values()
+            .filter(|channel| channel.has_member(&user))
+            .filter(|channel| {
+                if channel.is_private {
+                    want_private && channel.has_member(bot)
+                } else {
+                    want_public
+                }
+            })
+            .filter(|channel| !(exclude_archived && channel.is_archived))
+            .map(|channel| self.channel_json(channel))
+            .collect();
+        let (page, next_cursor) = paginate(&listed, params)?;
+        Ok(Outcome::ok(json!({
+            "channels": page,
+            "response_metadata": { "next_cursor": next_cursor },
+        })))
+    }
+
+    /// `views.publish`: the Home tab of `user_id`. The view must be JSON with `type: home` and
+    /// at most [`HOME_VIEW_MAX_BLOCKS`] blocks; the published view is kept per user
+    /// ([`crate::SlackStandin::home_view`]) and answered with an ID and a hash, as Slack does.
+    fn views_publish(&mut self, params: &Params) -> Checked<Outcome> {
+        let user = params
+            .non_empty("user_id")
+            .filter(|id| self.users.contains_key(id))
+            .ok_or_else(|| Outcome::error("user_not_found"))?;
+        let invalid = |why: &str| {
+            Outcome::error_with(
+                "invalid_arguments",
+                json!({ "response_metadata": { "messages": [format!("[ERROR] {why}")] } }),
+            )
+        };
+        let view = params
+            .json("view")
+            .map_err(|()| invalid("failed to parse view JSON"))?
+            .ok_or_else(|| invalid("missing required field: view"))?;
+        if view.get("type").and_then(Value::as_str) != Some("home") {
+            return Err(invalid("must be a home view [json-pointer:/view/type]"));
+        }
+        let blocks = view
+            .get("blocks")
+            .and_then(Value::as_array)
+            .ok_or_else(|| invalid("missing required field: blocks [json-pointer:/view]"))?;
+        if blocks.len() > HOME_VIEW_MAX_BLOCKS {
+            return Err(invalid(&format!(
+                "must contain at most {HOME_VIEW_MAX_BLOCKS} items [json-pointer:/view/blocks]"
+            )));
+        }
+        check_block_items(blocks, "/view/blocks").map_err(|why| invalid(&why))?;
+        let id = self.ids.next('V');
+        let hash = format!("{}.{}", unix_now(), self.ids.next('H'));
+        let mut published = view.clone();
+        published["id"] = json!(id);
+        published["hash"] = json!(hash);
+        published["team_id"] = json!(self.config.team_id);
+        self.home_views.insert(user, published.clone());
+        Ok(Outcome::ok(json!({ "view": published })))
+    }
+
     fn users_lookup_by_email(&self, params: &Params) -> Checked<Outcome> {
         let user = params
             .non_empty("email")
@@ -904,11 +982,18 @@ fn read_blocks(params: &Params) -> Checked<Option<Value>> {
             "must provide an array with no more than {MAX_BLOCKS} items [json-pointer:/blocks]"
         )));
     }
+    check_block_items(items, "/blocks").map_err(invalid)?;
+    Ok(Some(blocks))
+}
+
+/// The per-block checks of [`read_blocks`] and `views.publish`: a `type`, and section and
+/// header texts within their limits. `pointer` is where the blocks sit in the request.
+fn check_block_items(items: &[Value], pointer: &str) -> Result<(), String> {
     for (index, block) in items.iter().enumerate() {
         let Some(block_type) = block.get("type").and_then(Value::as_str) else {
-            return Err(invalid(format!(
-                "missing required field: type [json-pointer:/blocks/{index}]"
-            )));
+            return Err(format!(
+                "missing required field: type [json-pointer:{pointer}/{index}]"
+            ));
         };
         let text_len = block
             .pointer("/text/text")
@@ -922,13 +1007,13 @@ fn read_blocks(params: &Params) -> Checked<Option<Value>> {
         if let (Some(len), Some(limit)) = (text_len, limit)
             && len > limit
         {
-            return Err(invalid(format!(
-                "must be less than {} characters [json-pointer:/blocks/{index}/text/text]",
+            return Err(format!(
+                "must be less than {} characters [json-pointer:{pointer}/{index}/text/text]",
                 limit + 1
-            )));
+            ));
         }
     }
-    Ok(Some(blocks))
+    Ok(())
 }
 
 fn truncate_chars(text: String, max_chars: usize) -> String {

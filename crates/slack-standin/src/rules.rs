@@ -131,6 +131,9 @@ pub(crate) const METHOD_RULES: &[(&str, Tier, Scopes)] = &[
     ("chat.update", Tier::Tier3, Scopes::One("chat:write")),
     ("chat.postEphemeral", Tier::Tier4, Scopes::One("chat:write")),
     ("users.info", Tier::Tier4, Scopes::One("users:read")),
+    ("users.conversations", Tier::Tier3, READ),
+    // App Home: no scope of its own (Slack's method page lists none for bot tokens).
+    ("views.publish", Tier::Tier4, Scopes::None),
     ("bots.info", Tier::Tier3, Scopes::One("users:read")),
     (
         "users.lookupByEmail",

@@ -484,6 +484,12 @@ impl SlackStandin {
             .unwrap_or_default()
     }
 
+    /// The Home tab view last published for `user_id` with `views.publish` (with the `id` and
+    /// `hash` Slack adds), if any.
+    pub fn home_view(&self, user_id: &str) -> Option<serde_json::Value> {
+        self.shared.lock().home_views.get(user_id).cloned()
+    }
+
     pub fn ephemeral_messages(&self, channel_id: &str) -> Vec<EphemeralMessage> {
         self.shared
             .lock()

@@ -363,6 +363,20 @@ pub mod events {
         })
     }
 
+    /// `app_home_opened`: `user` opened the app's Home tab (`tab: "home"`) or its Messages tab
+    /// (`tab: "messages"`). `channel` is the app's direct-message channel with the person. The
+    /// `view` Slack adds once a Home view was published is left out: the app must not rely on
+    /// it (it is absent on the first open).
+    pub fn app_home_opened(user: &str, channel: &str, tab: &str) -> Value {
+        json!({
+            "type": "app_home_opened",
+            "user": user,
+            "channel": channel,
+            "tab": tab,
+            "event_ts": event_ts_now(),
+        })
+    }
+
     fn event_ts_now() -> String {
         crate::ids::format_ts(chrono::Utc::now().timestamp_micros())
     }

@@ -310,6 +310,8 @@ pub(crate) struct World {
     pub(crate) limits: RateLimits,
     pub(crate) ids: IdGenerator,
     pub(crate) clock: TsClock,
+    /// The Home tab each user was last published (`views.publish`), by user ID.
+    pub(crate) home_views: HashMap<String, Value>,
     /// Receivers of the event feed (`SlackStandin::subscribe_events`).
     pub(crate) event_subscribers: Vec<tokio::sync::mpsc::UnboundedSender<WorkspaceEvent>>,
 }
@@ -350,6 +352,7 @@ impl World {
             limits: RateLimits::default(),
             ids: IdGenerator::default(),
             clock: TsClock::default(),
+            home_views: HashMap::new(),
             event_subscribers: Vec::new(),
         }
     }

@@ -2110,3 +2110,178 @@ async fn text_people_type_arrives_escaped_as_slack_sends_it() {
         .map(|(_, value)| value.as_str());
     assert_eq!(text, Some("update-title a &lt; b &amp; c"));
 }
+
+// ---- App Home -------------------------------------------------------------------------------
+
+async fn api_json(slack: &SlackStandin, method: &str, body: Value) -> Value {
+    let bearer = format!("Bearer {}", slack.bot_token());
+    raw_request(
+        Method::POST,
+        &format!("{}/{method}", slack.api_url()),
+        &[
+            ("authorization", &bearer),
+            ("content-type", "application/json"),
+        ],
+        body.to_string(),
+    )
+    .await
+    .json()
+}
+
+#[tokio::test]
+async fn users_conversations_lists_what_the_bot_can_see_of_a_persons_channels() {
+    let slack = standin().await;
+    let seed = |name: &str, private: bool, bot: bool, members: &[&str]| SeedChannel {
+        is_private: private,
+        bot_is_member: bot,
+        members: members.iter().map(|m| (*m).to_string()).collect(),
+        ..SeedChannel::public(name)
+    };
+    let public = slack
+        .add_channel(seed("pub-room", false, false, &["U0ALICE001"]))
+        .expect("public");
+    let private_with_bot = slack
+        .add_channel(seed("priv-bot", true, true, &["U0ALICE001"]))
+        .expect("private");
+    slack
+        .add_channel(seed("priv-nobot", true, false, &["U0ALICE001"]))
+        .expect("private without the bot");
+    slack
+        .add_channel(seed("bob-only", true, true, &["U0BOB00001"]))
+        .expect("bob's");
+    let ids = |answer: &Value| -> Vec<String> {
+        answer["channels"]
+            .as_array()
+            .expect("channels")
+            .iter()
+            .map(|channel| channel["id"].as_str().expect("id").to_string())
+            .collect()
+    };
+
+    // Slack's default `types` is public channels only.
+    let default = api_json(&slack, "users.conversations", json!({"user": "U0ALICE001"})).await;
+    assert_eq!(ids(&default), vec![public.clone()], "{default}");
+    let both = api_json(
+        &slack,
+        "users.conversations",
+        json!({"user": "U0ALICE001", "types": "public_channel,private_channel"}),
+    )
+    .await;
+    let mut expected = vec![public, private_with_bot];
+    expected.sort();
+    let mut listed = ids(&both);
+    listed.sort();
+    assert_eq!(
+        listed, expected,
+        "a private channel without the bot is not shown"
+    );
+
+    let unknown = api_json(&slack, "users.conversations", json!({"user": "U0NOBODY01"})).await;
+    assert_eq!(unknown["error"], json!("user_not_found"));
+
+    slack.set_bot_scopes(["chat:write"]);
+    let refused = api_json(
+        &slack,
+        "users.conversations",
+        json!({"user": "U0ALICE001", "types": "private_channel"}),
+    )
+    .await;
+    assert_eq!(refused["error"], json!("missing_scope"), "{refused}");
+    assert_eq!(refused["needed"], json!("groups:read"));
+}
+
+#[tokio::test]
+async fn views_publish_keeps_a_valid_home_view_per_user() {
+    let slack = standin().await;
+    let view = json!({
+        "type": "home",
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "*hello*"}}],
+    });
+    let published = api_json(
+        &slack,
+        "views.publish",
+        json!({"user_id": "U0ALICE001", "view": view}),
+    )
+    .await;
+    assert_eq!(published["ok"], json!(true), "{published}");
+    assert!(
+        published["view"]["id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with('V'))
+    );
+    assert!(published["view"]["hash"].as_str().is_some());
+    let kept = slack.home_view("U0ALICE001").expect("kept");
+    assert_eq!(kept["blocks"], view["blocks"]);
+    assert!(slack.home_view("U0BOB00001").is_none());
+
+    // A form body carries the view as a JSON string.
+    let bearer = format!("Bearer {}", slack.bot_token());
+    let form =
+        serde_urlencoded::to_string([("user_id", "U0BOB00001"), ("view", &view.to_string())])
+            .expect("form");
+    let as_form = raw_request(
+        Method::POST,
+        &format!("{}/views.publish", slack.api_url()),
+        &[
+            ("authorization", &bearer),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ],
+        form,
+    )
+    .await
+    .json();
+    assert_eq!(as_form["ok"], json!(true), "{as_form}");
+    assert!(slack.home_view("U0BOB00001").is_some());
+
+    let refusals = [
+        (
+            json!({"user_id": "U0NOBODY01", "view": view}),
+            "user_not_found",
+        ),
+        (
+            json!({"user_id": "U0ALICE001", "view": {"type": "modal", "blocks": []}}),
+            "invalid_arguments",
+        ),
+        (json!({"user_id": "U0ALICE001"}), "invalid_arguments"),
+        (
+            json!({"user_id": "U0ALICE001", "view": {"type": "home", "blocks": vec![json!({"type": "divider"}); 101]}}),
+            "invalid_arguments",
+        ),
+        (
+            json!({"user_id": "U0ALICE001", "view": {"type": "home", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x".repeat(3001)}}]}}),
+            "invalid_arguments",
+        ),
+    ];
+    for (body, code) in refusals {
+        let answer = api_json(&slack, "views.publish", body.clone()).await;
+        assert_eq!(answer["error"], json!(code), "{body} -> {answer}");
+    }
+    // A refused publish leaves the last good view in place.
+    assert_eq!(
+        slack.home_view("U0ALICE001").expect("still kept")["blocks"],
+        view["blocks"]
+    );
+    let at_limit = json!({"type": "home", "blocks": vec![json!({"type": "divider"}); 100]});
+    let answer = api_json(
+        &slack,
+        "views.publish",
+        json!({"user_id": "U0ALICE001", "view": at_limit}),
+    )
+    .await;
+    assert_eq!(
+        answer["ok"],
+        json!(true),
+        "100 blocks are allowed: {answer}"
+    );
+}
+
+#[test]
+fn the_signer_builds_app_home_opened() {
+    let event = events::app_home_opened("U0ALICE001", "D0ALICE001", "home");
+    assert_eq!(event["type"], json!("app_home_opened"));
+    assert_eq!(event["tab"], json!("home"));
+    assert_eq!(event["user"], json!("U0ALICE001"));
+    let envelope = EventCallback::new("T0TEAM0001", event).to_json();
+    assert_eq!(envelope["type"], json!("event_callback"));
+    assert_eq!(envelope["event"]["channel"], json!("D0ALICE001"));
+}

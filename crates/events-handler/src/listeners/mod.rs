@@ -7,10 +7,12 @@
 //! | `file_shared` in a case channel | channel check | lazy `file_transfer` |
 //! | `/security-ir <sub>` | `Working on it...` | the command handler |
 //! | block actions | empty ack | the command handler |
+//! | `app_home_opened` (`tab: home`), no channel filter | empty ack | lazy `app_home` (`views.publish`) |
 
 pub mod command;
 pub mod comment;
 pub mod file;
+pub mod home;
 pub mod membership;
 pub mod message;
 
@@ -26,6 +28,8 @@ use crate::app::App;
 pub const LAZY_COMMENT: &str = "sir_comment";
 /// Lazy listener copying a shared file to SIR.
 pub const LAZY_FILE_TRANSFER: &str = "file_transfer";
+/// Lazy listener publishing a person's Home tab.
+pub const LAZY_APP_HOME: &str = "app_home";
 
 /// Registers every listener of the events handler.
 pub fn register(builder: RouterBuilder, app: &Arc<App>) -> RouterBuilder {
@@ -37,6 +41,7 @@ pub fn register(builder: RouterBuilder, app: &Arc<App>) -> RouterBuilder {
     let on_action = Arc::clone(app);
     let lazy_comment = Arc::clone(app);
     let lazy_file = Arc::clone(app);
+    let lazy_home = Arc::clone(app);
     builder
         .event_with_filter(
             "message",
@@ -70,6 +75,12 @@ pub fn register(builder: RouterBuilder, app: &Arc<App>) -> RouterBuilder {
                 async move { file::on_file_shared(&app, request).await }
             },
         )
+        // No case channel: the Home tab is the person's, not a channel's.
+        .event_with_filter(
+            "app_home_opened",
+            EventOnlyFilter(home::skip_reason),
+            home::on_app_home_opened,
+        )
         .command(SLASH_COMMAND, move |request| {
             let app = Arc::clone(&on_command);
             async move { command::on_slash_command(&app, request).await }
@@ -85,6 +96,10 @@ pub fn register(builder: RouterBuilder, app: &Arc<App>) -> RouterBuilder {
         .lazy(LAZY_FILE_TRANSFER, move |request| {
             let app = Arc::clone(&lazy_file);
             async move { file::run_lazy(&app, request).await }
+        })
+        .lazy(LAZY_APP_HOME, move |request| {
+            let app = Arc::clone(&lazy_home);
+            async move { home::run_lazy(&app, request).await }
         })
 }
 
@@ -123,6 +138,20 @@ impl EventFilter for CaseChannelFilter {
                 Err(error) => Err(ListenerError::Transient(error.to_string())),
             }
         })
+    }
+}
+
+/// Runs before dedupe for events that have no case channel: an event the listener would skip
+/// anyway (`skip_reason`, no I/O) is acknowledged without writing dedupe markers.
+struct EventOnlyFilter(fn(&EventCallback) -> Option<&'static str>);
+
+impl EventFilter for EventOnlyFilter {
+    fn skip<'a>(
+        &'a self,
+        event: &'a EventCallback,
+    ) -> BoxFuture<'a, Result<Option<&'static str>, ListenerError>> {
+        let why = (self.0)(event);
+        Box::pin(async move { Ok(why) })
     }
 }
 
