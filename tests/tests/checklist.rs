@@ -804,6 +804,21 @@ fn app_home_lists_exactly_the_open_cases_whose_channel_the_person_is_in() {
             .await
             .expect("the Home tabs are published");
         world.sir().clear_faults();
+        // Slack got its 200 at once, on the first attempt, for every open (the work is lazy).
+        let home_deliveries: Vec<_> = world
+            .slack_deliveries()
+            .into_iter()
+            .filter(|delivery| delivery.event_type == "app_home_opened")
+            .collect();
+        assert_eq!(home_deliveries.len(), people.len(), "{home_deliveries:#?}");
+        assert!(
+            home_deliveries
+                .iter()
+                .all(|delivery| delivery.acknowledged()
+                    && delivery.attempt == 0
+                    && delivery.elapsed < Duration::from_secs(3)),
+            "{home_deliveries:#?}"
+        );
 
         let mut both = vec![shared.case_id.clone(), alices.case_id.clone()];
         both.sort();

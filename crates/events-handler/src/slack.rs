@@ -331,21 +331,29 @@ impl Slack {
     /// The unarchived public and private channels `user` is a member of, as the bot sees them
     /// (`users.conversations`, Tier 3, `channels:read` and `groups:read`): private channels
     /// only when the bot is in them too, as every case channel is. At most
-    /// [`USER_CHANNELS_MAX_PAGES`] pages of [`USER_CHANNELS_PAGE`].
+    /// [`USER_CHANNELS_MAX_PAGES`] pages of [`USER_CHANNELS_PAGE`]. Unlike the ack path's reads,
+    /// this one (made in a lazy run) is retried per the adapter's policy.
     pub async fn user_channels(&self, user: &str) -> Result<Vec<String>, SlackApiError> {
+        let token = self.token("users.conversations").await?;
         let mut channels = Vec::new();
         let mut cursor = String::new();
         for _ in 0..USER_CHANNELS_MAX_PAGES {
             let mut params = vec![
-                ("user", user),
-                ("types", "public_channel,private_channel"),
-                ("exclude_archived", "true"),
-                ("limit", USER_CHANNELS_PAGE),
+                ("user", user.to_owned()),
+                ("types", "public_channel,private_channel".to_owned()),
+                ("exclude_archived", "true".to_owned()),
+                ("limit", USER_CHANNELS_PAGE.to_owned()),
             ];
             if !cursor.is_empty() {
-                params.push(("cursor", cursor.as_str()));
+                params.push(("cursor", cursor.clone()));
             }
-            let page: ConversationsPage = self.get("users.conversations", &params).await?;
+            // Retried within the run (429s by `Retry-After`): Tier 3 is 50 calls a minute for
+            // the workspace, and a lazy run has time to wait.
+            let page: ConversationsPage = self
+                .api
+                .session(&token)
+                .get("users.conversations", &params)
+                .await?;
             channels.extend(page.channels.into_iter().filter_map(|channel| channel.id));
             cursor = page
                 .response_metadata
@@ -363,12 +371,13 @@ impl Slack {
         Ok(channels)
     }
 
-    /// `views.publish` (Tier 4, no scope): `view` becomes `user`'s Home tab.
+    /// `views.publish` (Tier 4, no scope): `view` becomes `user`'s Home tab. Retried like
+    /// [`Slack::user_channels`] (publishing the same view again is harmless).
     pub async fn publish_home(&self, user: &str, view: &Value) -> Result<(), SlackApiError> {
         const METHOD: &str = "views.publish";
         let token = self.token(METHOD).await?;
         let body = json!({ "user_id": user, "view": view });
-        let _: Value = self.api.session(&token).post_once(METHOD, &body).await?;
+        let _: Value = self.api.session(&token).post(METHOD, &body).await?;
         Ok(())
     }
 

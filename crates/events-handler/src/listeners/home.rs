@@ -141,3 +141,48 @@ async fn open_cases_of(app: &App, user: &str) -> Result<Vec<HomeCase>, SyncError
     }
     Ok(cases)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn opened(user: &str, tab: &str) -> EventCallback {
+        EventCallback {
+            team_id: "T1".into(),
+            api_app_id: None,
+            event_id: "Ev1".into(),
+            event_time: None,
+            event_type: "app_home_opened".into(),
+            event: json!({"type": "app_home_opened", "user": user, "channel": "D1", "tab": tab}),
+            authorized_user_ids: vec!["U0BOT".into()],
+        }
+    }
+
+    #[test]
+    fn only_a_person_opening_the_home_tab_is_answered() {
+        assert_eq!(skip_reason(&opened("U0ALICE", "home")), None);
+        assert_eq!(
+            skip_reason(&opened("U0ALICE", "messages")),
+            Some("not_home_tab")
+        );
+        assert_eq!(skip_reason(&opened("U0BOT", "home")), Some("own_home"));
+        let mut no_tab = opened("U0ALICE", "home");
+        no_tab.event = json!({"type": "app_home_opened", "user": "U0ALICE"});
+        assert_eq!(skip_reason(&no_tab), Some("not_home_tab"));
+    }
+
+    #[test]
+    fn a_home_job_round_trips_and_names_only_the_user() {
+        let job = HomeJob {
+            user: "U0ALICE".into(),
+        };
+        let value = serde_json::to_value(&job).expect("serialises");
+        assert_eq!(value, json!({"user": "U0ALICE"}));
+        assert_eq!(
+            serde_json::from_value::<HomeJob>(value).expect("parses"),
+            job
+        );
+    }
+}
