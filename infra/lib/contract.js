@@ -31,6 +31,7 @@ const INTEGRATION_DETAIL_TYPES = Object.freeze([
   'AttachmentAdded',
   'WatchersChanged',
   'CaseClosed',
+  'CaseQuiet',
 ]);
 
 /**
