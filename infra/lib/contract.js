@@ -126,6 +126,22 @@ const SECRETS_CACHE_TTL_SECONDS = 300;
 const DEFAULT_ATTACHMENT_RECHECK_MINUTES = 15;
 
 /**
+ * Quiet-case nudges (crates/poller/src/config.rs, NudgePolicy): the common stack's parameters,
+ * in hours (decimals allowed; 0 turns nudges off, or for `early` means "as every other case").
+ * An open case with no activity for that long gets one nudge in its channel, and no other
+ * before the same time again; `early` applies to cases still Submitted or Detection and Analysis.
+ */
+const QUIET_CASE_NUDGES = Object.freeze({
+  parameter: 'quietCaseNudgeHours',
+  variable: 'NUDGE_QUIET_HOURS',
+  defaultHours: 24,
+  earlyParameter: 'quietCaseNudgeHoursEarly',
+  earlyVariable: 'NUDGE_QUIET_HOURS_EARLY',
+  earlyDefaultHours: 4,
+  maxHours: 8784,
+});
+
+/**
  * The poller's sync floor (crates/poller/src/config.rs, SYNC_CASES_UPDATED_SINCE): the common
  * stack's parameter `syncCasesUpdatedSince`, an RFC 3339 UTC time or empty (no floor: every open
  * case gets a channel). A case the poller has never seen whose last update is before it gets no
@@ -334,6 +350,7 @@ module.exports = {
   MAX_ATTACHMENT_BYTES,
   SECRETS_CACHE_TTL_SECONDS,
   DEFAULT_ATTACHMENT_RECHECK_MINUTES,
+  QUIET_CASE_NUDGES,
   SYNC_FLOOR,
   FUNCTIONS,
   SLACK_CLIENT_QUEUE,
