@@ -2,7 +2,7 @@
 //!
 //! The poller publishes one [`IntegrationEvent`] per fact it observes (a case appeared, fields
 //! changed, a comment or verified attachment was added, a published comment was edited,
-//! watchers changed, the case closed) as
+//! watchers changed, the case closed, the case stayed quiet past its nudge threshold) as
 //! the `detail` of an EventBridge event with source [`EVENT_SOURCE`] and detail-type
 //! [`IntegrationEvent::detail_type`]. Consumers (the Slack client) rely on:
 //!
