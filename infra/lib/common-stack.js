@@ -12,6 +12,7 @@ const {
   ARCHIVE_RETENTION_DAYS,
   ASYNC_RETRY_ATTEMPTS,
   DEFAULT_ATTACHMENT_RECHECK_MINUTES,
+  QUIET_CASE_NUDGES,
   SYNC_FLOOR,
   DEFAULT_POLL_SCHEDULE,
   FUNCTIONS,
@@ -58,6 +59,20 @@ class CommonStack extends Stack {
       maxValue: 1440,
       description: 'Minutes after which the poller looks at an open case\'s attachments again (SIR has no attachment event).',
     });
+    const quietHours = new CfnParameter(this, QUIET_CASE_NUDGES.parameter, {
+      type: 'Number',
+      default: QUIET_CASE_NUDGES.defaultHours,
+      minValue: 0,
+      maxValue: QUIET_CASE_NUDGES.maxHours,
+      description: 'Hours without activity after which an open case gets a nudge in its channel (and not again sooner); 0 turns nudges off.',
+    });
+    const quietHoursEarly = new CfnParameter(this, QUIET_CASE_NUDGES.earlyParameter, {
+      type: 'Number',
+      default: QUIET_CASE_NUDGES.earlyDefaultHours,
+      minValue: 0,
+      maxValue: QUIET_CASE_NUDGES.maxHours,
+      description: 'The same for cases still Submitted or Detection and Analysis (never longer than quietCaseNudgeHours); 0: as other cases.',
+    });
     const syncFloor = new CfnParameter(this, SYNC_FLOOR.parameter, {
       type: 'String',
       default: '',
@@ -101,6 +116,8 @@ class CommonStack extends Stack {
         [FUNCTIONS.poller.logLevelVariable]: logLevel.valueAsString,
         ATTACHMENT_RECHECK_MINUTES: attachmentRecheckMinutes.valueAsString,
         [SYNC_FLOOR.variable]: syncFloor.valueAsString,
+        [QUIET_CASE_NUDGES.variable]: quietHours.valueAsString,
+        [QUIET_CASE_NUDGES.earlyVariable]: quietHoursEarly.valueAsString,
         // A reconcile holds its lease for as long as the invocation may run.
         RECONCILE_LEASE_SECONDS: String(FUNCTIONS.poller.timeoutSeconds),
       },

@@ -31,6 +31,7 @@ const INTEGRATION_DETAIL_TYPES = Object.freeze([
   'AttachmentAdded',
   'WatchersChanged',
   'CaseClosed',
+  'CaseQuiet',
 ]);
 
 /**
@@ -123,6 +124,22 @@ const CHANNEL_VISIBILITIES = Object.freeze(['private', 'public']);
 const MAX_ATTACHMENT_BYTES = 104857600; // SIR's limit, 100 MiB
 const SECRETS_CACHE_TTL_SECONDS = 300;
 const DEFAULT_ATTACHMENT_RECHECK_MINUTES = 15;
+
+/**
+ * Quiet-case nudges (crates/poller/src/config.rs, NudgePolicy): the common stack's parameters,
+ * in hours (decimals allowed; 0 turns nudges off, or for `early` means "as every other case").
+ * An open case with no activity for that long gets one nudge in its channel, and no other
+ * before the same time again; `early` applies to cases still Submitted or Detection and Analysis.
+ */
+const QUIET_CASE_NUDGES = Object.freeze({
+  parameter: 'quietCaseNudgeHours',
+  variable: 'NUDGE_QUIET_HOURS',
+  defaultHours: 24,
+  earlyParameter: 'quietCaseNudgeHoursEarly',
+  earlyVariable: 'NUDGE_QUIET_HOURS_EARLY',
+  earlyDefaultHours: 4,
+  maxHours: 8784,
+});
 
 /**
  * The poller's sync floor (crates/poller/src/config.rs, SYNC_CASES_UPDATED_SINCE): the common
@@ -335,6 +352,7 @@ module.exports = {
   MAX_ATTACHMENT_BYTES,
   SECRETS_CACHE_TTL_SECONDS,
   DEFAULT_ATTACHMENT_RECHECK_MINUTES,
+  QUIET_CASE_NUDGES,
   SYNC_FLOOR,
   FUNCTIONS,
   SLACK_CLIENT_QUEUE,

@@ -31,8 +31,8 @@ use sirslack_domain::marker::{SlackAuthor, command_audit_comment};
 use sirslack_domain::{CaseId, Command, Otp, SelfManagedStatus};
 use sirslack_mapper::markup::parse_slash_command;
 use sirslack_mapper::slack::{
-    CLOSE_BUTTON_ACTION_ID, ConsoleLinks, InvalidRegion, STATUS_SELECT_ACTION_ID,
-    case_id_from_block_id, status_from_option_value,
+    CLOSE_BUTTON_ACTION_ID, ConsoleLinks, InvalidRegion, SNOOZE_BUTTON_ACTION_ID, SNOOZE_HOURS,
+    STATUS_SELECT_ACTION_ID, case_id_from_block_id, snoozed_message, status_from_option_value,
 };
 use sirslack_mapper::split::split_sir_comment;
 use sirslack_slack_api::{BotTokenSource, ParameterCache, SlackApi};
@@ -140,6 +140,8 @@ pub struct CommandHandler {
 enum Request {
     Run(Command),
     CancelClose,
+    /// The Snooze button of a quiet-case nudge.
+    Snooze,
     Unreadable(SlackMessageContent),
 }
 
@@ -318,6 +320,7 @@ impl CommandHandler {
                 self.reply(&run, Reply::delete_original()).await;
                 return Outcome::Cancelled;
             }
+            Request::Snooze => return self.snooze(&run).await,
             Request::Unreadable(content) => {
                 self.reply(&run, Reply::ephemeral(content)).await;
                 return Outcome::Answered;
@@ -345,6 +348,60 @@ impl CommandHandler {
                 confirmed: false, ..
             } => self.ask_to_confirm_close(&run, &command, &access).await,
             _ => self.change(&run, &command, &access).await,
+        }
+    }
+
+    /// The Snooze button of a quiet-case nudge: no nudge for this case before a day from now
+    /// (`nudge_after` on the case's snapshot; the poller's reconcile reads it). Changes nothing
+    /// in SIR, so it needs no authorization beyond being in the case channel, and writes no
+    /// audit comment (which would itself count as activity). Told in the channel.
+    async fn snooze(&self, run: &Run<'_>) -> Outcome {
+        match self.table.case_for_channel(run.channel()).await {
+            Ok(Some(linked)) if &linked == run.case_id() => {}
+            Ok(_) => {
+                self.reply(
+                    run,
+                    Reply::ephemeral_text(format!(
+                        "This channel is not linked to case {} any more; nothing was snoozed.",
+                        run.case_id()
+                    )),
+                )
+                .await;
+                return Outcome::Refused;
+            }
+            Err(store_error) => {
+                error!(case = %run.case_id(), error = %store_error, "the channel link could not be read");
+                self.reply(
+                    run,
+                    Reply::ephemeral_text(
+                        "The integration's table is unavailable right now. Please try again in a \
+                         moment.",
+                    ),
+                )
+                .await;
+                return Outcome::Failed;
+            }
+        }
+        let until = chrono::Utc::now() + chrono::Duration::hours(SNOOZE_HOURS);
+        match self.table.snooze_nudges(run.case_id(), until).await {
+            Ok(moved) => {
+                info!(case = %run.case_id(), user = run.user(), %until, moved, "quiet-case nudges snoozed");
+                self.reply(run, Reply::in_channel(snoozed_message(run.user(), until)))
+                    .await;
+                Outcome::Changed
+            }
+            Err(store_error) => {
+                error!(case = %run.case_id(), error = %store_error, "the snooze could not be stored");
+                self.reply(
+                    run,
+                    Reply::ephemeral_text(
+                        "The integration's table is unavailable right now, so the reminder was \
+                         not snoozed. Please try again in a moment.",
+                    ),
+                )
+                .await;
+                Outcome::Failed
+            }
         }
     }
 
@@ -974,6 +1031,18 @@ fn interpret(invocation: &CommandInvocation) -> Request {
                 });
             }
             Some(CLOSE_CANCEL_ACTION_ID) => return Request::CancelClose,
+            // The nudge's Snooze button carries the case ID as its value.
+            Some(SNOOZE_BUTTON_ACTION_ID) => {
+                if value != invocation.case_id.as_str() {
+                    return Request::Unreadable(
+                        SlackMessageContent::new().with_text(
+                            "This button belongs to another case's message; nothing was done."
+                                .to_owned(),
+                        ),
+                    );
+                }
+                return Request::Snooze;
+            }
             // Other buttons (the close prompt's Confirm) carry a command line.
             _ => {}
         }
@@ -1144,6 +1213,14 @@ mod tests {
         assert!(matches!(
             interpret(&click(CLOSE_CANCEL_ACTION_ID, "cancel")),
             Request::CancelClose
+        ));
+        assert!(matches!(
+            interpret(&click(SNOOZE_BUTTON_ACTION_ID, "1234567890")),
+            Request::Snooze
+        ));
+        assert!(matches!(
+            interpret(&click(SNOOZE_BUTTON_ACTION_ID, "9999999999")),
+            Request::Unreadable(_)
         ));
         assert_eq!(
             command_of(interpret(&click("command_close_confirm", "close confirm"))),

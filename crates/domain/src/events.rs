@@ -2,7 +2,7 @@
 //!
 //! The poller publishes one [`IntegrationEvent`] per fact it observes (a case appeared, fields
 //! changed, a comment or verified attachment was added, a published comment was edited,
-//! watchers changed, the case closed) as
+//! watchers changed, the case closed, the case stayed quiet past its nudge threshold) as
 //! the `detail` of an EventBridge event with source [`EVENT_SOURCE`] and detail-type
 //! [`IntegrationEvent::detail_type`]. Consumers (the Slack client) rely on:
 //!
@@ -137,6 +137,16 @@ pub enum EventPayload {
         /// The case title, for the closing message.
         title: String,
     },
+    /// The open case had no activity in SIR (nor from Slack, whose messages become SIR
+    /// comments) for longer than its quiet threshold: the channel gets one nudge.
+    CaseQuiet {
+        /// The case's `lastUpdatedDate`: quiet since then.
+        quiet_since: DateTime<Utc>,
+        /// Its status, for the nudge (and the status menu's initial option).
+        status: CaseStatus,
+        /// When the next nudge may come at the earliest (unless the case is snoozed or active).
+        next_nudge_at: DateTime<Utc>,
+    },
 }
 
 impl EventPayload {
@@ -150,6 +160,7 @@ impl EventPayload {
             Self::AttachmentAdded { .. } => "AttachmentAdded",
             Self::WatchersChanged { .. } => "WatchersChanged",
             Self::CaseClosed { .. } => "CaseClosed",
+            Self::CaseQuiet { .. } => "CaseQuiet",
         }
     }
 }
@@ -180,7 +191,8 @@ impl IntegrationEvent {
     /// `case-created:<case>`, `comment:<case>:<commentId>`, `attachment:<case>:<attachmentId>`.
     /// Facts that can recur are keyed by sequence: `case-updated:<case>:<sequence>`,
     /// `watchers-changed:<case>:<sequence>`, `case-closed:<case>:<sequence>`,
-    /// `comment-edited:<case>:<commentId>:<sequence>` (a comment may be edited many times).
+    /// `comment-edited:<case>:<commentId>:<sequence>` (a comment may be edited many times),
+    /// `case-quiet:<case>:<sequence>`.
     pub fn idempotency_key_for(case_id: &CaseId, sequence: u64, payload: &EventPayload) -> String {
         match payload {
             EventPayload::CaseCreated { .. } => format!("case-created:{case_id}"),
@@ -196,6 +208,7 @@ impl IntegrationEvent {
             EventPayload::CommentEdited { comment, .. } => {
                 format!("comment-edited:{case_id}:{}:{sequence}", comment.id)
             }
+            EventPayload::CaseQuiet { .. } => format!("case-quiet:{case_id}:{sequence}"),
         }
     }
 
@@ -295,6 +308,27 @@ impl IntegrationEvent {
             sequence,
             occurred_at,
             EventPayload::WatchersChanged { added, removed },
+        )
+    }
+
+    /// [`EventPayload::CaseQuiet`].
+    pub fn case_quiet(
+        case_id: CaseId,
+        sequence: u64,
+        occurred_at: DateTime<Utc>,
+        quiet_since: DateTime<Utc>,
+        status: CaseStatus,
+        next_nudge_at: DateTime<Utc>,
+    ) -> Self {
+        Self::new(
+            case_id,
+            sequence,
+            occurred_at,
+            EventPayload::CaseQuiet {
+                quiet_since,
+                status,
+                next_nudge_at,
+            },
         )
     }
 

@@ -141,6 +141,14 @@ fn examples() -> Vec<IntegrationEvent> {
             at("2024-05-03T15:00:05Z"),
             example_edited_comment(),
         ),
+        IntegrationEvent::case_quiet(
+            case_id(),
+            8,
+            at("2024-05-04T15:00:00Z"),
+            at("2024-05-03T15:00:05Z"),
+            CaseStatus::DetectionAndAnalysis,
+            at("2024-05-04T19:00:00Z"),
+        ),
     ]
 }
 
@@ -148,7 +156,7 @@ fn examples() -> Vec<IntegrationEvent> {
 fn every_variant_round_trips_through_the_detail_json() {
     let examples = examples();
     let types: BTreeSet<&str> = examples.iter().map(IntegrationEvent::detail_type).collect();
-    assert_eq!(types.len(), 7, "one example per variant");
+    assert_eq!(types.len(), 8, "one example per variant");
     for event in &examples {
         let json = event.to_detail_json().unwrap();
         let back = IntegrationEvent::from_detail_json(&json).unwrap();

@@ -85,6 +85,8 @@ pub(crate) fn environment_of(
             env.set("EVENT_BUS_NAME", &names.integration_bus);
             env.set("LOG_LEVEL", "info");
             env.set("ATTACHMENT_RECHECK_MINUTES", "15");
+            env.set("NUDGE_QUIET_HOURS", "24");
+            env.set("NUDGE_QUIET_HOURS_EARLY", "4");
             env.set(
                 "RECONCILE_LEASE_SECONDS",
                 config.poller_timeout.as_secs().to_string(),

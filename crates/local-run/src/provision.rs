@@ -36,7 +36,8 @@ pub mod patterns {
                 "CommentEdited",
                 "AttachmentAdded",
                 "WatchersChanged",
-                "CaseClosed"
+                "CaseClosed",
+                "CaseQuiet"
             ],
         })
     }

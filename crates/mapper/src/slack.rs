@@ -20,8 +20,8 @@ use sirslack_domain::limits::{
 };
 use sirslack_domain::status::reachable_from;
 use sirslack_domain::{
-    Case, CaseId, ClosureCode, Comment, FieldChange, SelfManagedStatus, ThreatActorIp, Watcher,
-    author_display,
+    Case, CaseId, CaseStatus, ClosureCode, Comment, FieldChange, SelfManagedStatus, ThreatActorIp,
+    Watcher, author_display,
 };
 use slack_morphism::prelude::{
     SlackActionBlockElement, SlackActionId, SlackActionsBlock, SlackBlock, SlackBlockButtonElement,
@@ -38,6 +38,10 @@ use crate::split::split_escaped_for_slack;
 pub const STATUS_SELECT_ACTION_ID: &str = "case_status_select";
 /// `action_id` of the Close button in the initial case message.
 pub const CLOSE_BUTTON_ACTION_ID: &str = "case_close";
+/// `action_id` of the Snooze button of a quiet-case nudge (its value is the case ID).
+pub const SNOOZE_BUTTON_ACTION_ID: &str = "case_snooze";
+/// How long the Snooze button of a nudge holds the next nudge back.
+pub const SNOOZE_HOURS: i64 = 24;
 /// Prefix of the `block_id` of blocks whose actions act on a case: `case:<caseId>`.
 pub const CASE_BLOCK_ID_PREFIX: &str = "case:";
 
@@ -390,6 +394,74 @@ pub fn closure_message(
         None => "The case was closed".to_owned(),
     };
     message(fallback, vec![section(&text)])
+}
+
+/// The nudge for a quiet case: how long it has been quiet, its status, and the status menu
+/// (the case message's own `case_status_select`, in a `case:<caseId>` block) with a Snooze
+/// button (`case_snooze`, one day).
+pub fn quiet_case_message(
+    case_id: &CaseId,
+    status: &CaseStatus,
+    quiet_since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> SlackMessageContent {
+    let quiet = quiet_duration(now - quiet_since);
+    let text = format!(
+        ":hourglass: *This case has been quiet for {quiet}* (no update in AWS Security Incident Response or here since {}).\nStatus: *{}*. Update the status, add what is happening, or snooze this reminder for a day.",
+        slack_date(quiet_since),
+        escape_for_slack(status.as_str())
+    );
+    let fallback = format!(
+        "Case {case_id} has been quiet for {quiet} (status: {})",
+        escape_for_slack(status.as_str())
+    );
+    let option = |status: SelfManagedStatus| {
+        SlackBlockChoiceItem::new(plain(status.as_str()), status.as_str().to_owned())
+    };
+    let mut status_menu = SlackBlockStaticSelectElement::new()
+        .with_action_id(SlackActionId::new(STATUS_SELECT_ACTION_ID.to_owned()))
+        .with_placeholder(plain("Update status"))
+        .with_options(SelfManagedStatus::ALL.into_iter().map(option).collect());
+    if let Some(current) = status.as_self_managed() {
+        status_menu = status_menu.with_initial_option(option(current));
+    }
+    let snooze = SlackBlockButtonElement::new(plain("Snooze 1 day"))
+        .with_action_id(SlackActionId::new(SNOOZE_BUTTON_ACTION_ID.to_owned()))
+        .with_value(case_id.to_string());
+    let elements: Vec<SlackActionBlockElement> = vec![status_menu.into(), snooze.into()];
+    let actions = SlackActionsBlock::new(elements)
+        .with_block_id(SlackBlockId::new(case_block_id(case_id)))
+        .into();
+    message(fallback, vec![section(&text), actions])
+}
+
+/// A quiet time in words, to the hour past a day, to the minute below (`2 days 3 hours`,
+/// `4 hours 10 minutes`, `less than a minute`).
+pub fn quiet_duration(quiet: chrono::Duration) -> String {
+    let minutes = quiet.num_minutes().max(0);
+    let (days, hours, minutes) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    let unit = |n: i64, one: &str| match n {
+        1 => format!("1 {one}"),
+        n => format!("{n} {one}s"),
+    };
+    match (days, hours, minutes) {
+        (0, 0, 0) => "less than a minute".to_owned(),
+        (0, 0, m) => unit(m, "minute"),
+        (0, h, 0) => unit(h, "hour"),
+        (0, h, m) => format!("{} {}", unit(h, "hour"), unit(m, "minute")),
+        (d, 0, _) => unit(d, "day"),
+        (d, h, _) => format!("{} {}", unit(d, "day"), unit(h, "hour")),
+    }
+}
+
+/// Confirms a snooze in the channel.
+pub fn snoozed_message(user_id: &str, until: DateTime<Utc>) -> SlackMessageContent {
+    let text = format!(
+        "<@{}> snoozed the quiet-case reminder until {}.",
+        escape_for_slack(user_id),
+        slack_date(until)
+    );
+    message(text.clone(), vec![section(&text)])
 }
 
 /// Says that a file shared in the channel is too large to attach to the case.
@@ -858,7 +930,7 @@ fn human_size(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
-    use sirslack_domain::{CaseStatus, CommentId, EngagementType, ResolverType};
+    use sirslack_domain::{CommentId, EngagementType, ResolverType};
 
     use super::*;
 
@@ -1214,5 +1286,29 @@ mod tests {
         assert_eq!(escape_truncated("a&b", 6), "a…");
         assert_eq!(escape_truncated("a&bc", 7), "a&amp;…");
         assert_eq!(escape_truncated("abc", 0), "");
+    }
+
+    #[test]
+    fn a_quiet_case_nudge_says_how_long_and_offers_the_status_menu_and_a_snooze() {
+        let case_id = CaseId::new("1234567890").unwrap();
+        let since = Utc.timestamp_opt(1_760_000_000, 0).single().unwrap();
+        let now = since + chrono::Duration::minutes(26 * 60 + 5);
+        let message = quiet_case_message(&case_id, &CaseStatus::DetectionAndAnalysis, since, now);
+        let rendered = serde_json::to_string(&message).unwrap();
+        assert!(rendered.contains("quiet for 1 day 2 hours"), "{rendered}");
+        assert!(rendered.contains("Detection and Analysis"), "{rendered}");
+        assert!(rendered.contains(STATUS_SELECT_ACTION_ID), "{rendered}");
+        assert!(rendered.contains(SNOOZE_BUTTON_ACTION_ID), "{rendered}");
+        assert!(rendered.contains("case:1234567890"), "{rendered}");
+        assert!(!rendered.contains(CLOSE_BUTTON_ACTION_ID), "{rendered}");
+        assert_eq!(
+            quiet_duration(chrono::Duration::seconds(30)),
+            "less than a minute"
+        );
+        assert_eq!(
+            quiet_duration(chrono::Duration::minutes(61)),
+            "1 hour 1 minute"
+        );
+        assert_eq!(quiet_duration(chrono::Duration::hours(48)), "2 days");
     }
 }

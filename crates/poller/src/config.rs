@@ -53,6 +53,53 @@ pub struct PollerConfig {
     /// publishing anything (no channel); it gets its channel once it is updated. The deploy's
     /// `--sync-existing none` sets it to the deploy time, `--sync-existing <date>` to that date.
     pub sync_floor: Option<DateTime<Utc>>,
+    /// When quiet open cases get a nudge in their channel (see [`NudgePolicy`]).
+    pub nudges: NudgePolicy,
+}
+
+/// How long an open case may stay quiet (no change to its `lastUpdatedDate`, which SIR moves
+/// for every comment, Slack's included, and every status change) before its channel gets a
+/// nudge; a nudge is not repeated sooner than the same time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NudgePolicy {
+    /// Every open case (`NUDGE_QUIET_HOURS`, default 24; 0 turns nudges off). `None`: off.
+    pub quiet: Option<Duration>,
+    /// Cases still `Submitted` or `Detection and Analysis` (`NUDGE_QUIET_HOURS_EARLY`, default
+    /// 4; 0: the same as every other case). Never longer than `quiet`.
+    pub early: Option<Duration>,
+}
+
+impl Default for NudgePolicy {
+    fn default() -> Self {
+        Self {
+            quiet: Some(Duration::from_secs(24 * 3600)),
+            early: Some(Duration::from_secs(4 * 3600)),
+        }
+    }
+}
+
+impl NudgePolicy {
+    /// No nudges at all.
+    pub const OFF: Self = Self {
+        quiet: None,
+        early: None,
+    };
+
+    /// The quiet time after which a case with `status` is nudged; `None` for closed cases and
+    /// when nudges are off.
+    pub fn threshold(&self, status: &sirslack_domain::CaseStatus) -> Option<Duration> {
+        use sirslack_domain::CaseStatus;
+        let quiet = self.quiet?;
+        if status.is_closed() {
+            return None;
+        }
+        match status {
+            CaseStatus::Submitted | CaseStatus::DetectionAndAnalysis => {
+                Some(self.early.map_or(quiet, |early| early.min(quiet)))
+            }
+            _ => Some(quiet),
+        }
+    }
 }
 
 impl PollerConfig {
@@ -68,6 +115,7 @@ impl PollerConfig {
             reconcile_lease: Duration::from_secs(300),
             membership_id: None,
             sync_floor: None,
+            nudges: NudgePolicy::default(),
         }
     }
 
@@ -123,6 +171,26 @@ impl PollerConfig {
                         value,
                     })?,
             ),
+        };
+        let hours = |name: &'static str, default: f64| -> Result<Option<Duration>, ConfigError> {
+            let value = match get(name) {
+                None => default,
+                Some(value) => value
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|hours| hours.is_finite() && (0.0..=24.0 * 366.0).contains(hours))
+                    .ok_or(ConfigError::Invalid {
+                        name,
+                        expected: "a number of hours from 0 to 8784 (0: off)",
+                        value,
+                    })?,
+            };
+            Ok((value > 0.0).then(|| Duration::from_secs_f64(value * 3600.0)))
+        };
+        config.nudges = NudgePolicy {
+            quiet: hours("NUDGE_QUIET_HOURS", 24.0)?,
+            early: hours("NUDGE_QUIET_HOURS_EARLY", 4.0)?,
         };
         Ok(config)
     }
@@ -196,6 +264,61 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(both.attachment_recheck, Duration::from_secs(540));
+    }
+
+    #[test]
+    fn nudge_thresholds_default_to_a_day_and_four_hours_and_zero_turns_them_off() {
+        use sirslack_domain::CaseStatus;
+        let base = [("TABLE_NAME", "t"), ("EVENT_BUS_NAME", "b")];
+        let defaults = config(&base).unwrap().nudges;
+        assert_eq!(
+            defaults.threshold(&CaseStatus::Submitted),
+            Some(Duration::from_secs(4 * 3600))
+        );
+        assert_eq!(
+            defaults.threshold(&CaseStatus::DetectionAndAnalysis),
+            Some(Duration::from_secs(4 * 3600))
+        );
+        assert_eq!(
+            defaults.threshold(&CaseStatus::Acknowledged),
+            Some(Duration::from_secs(24 * 3600))
+        );
+        assert_eq!(defaults.threshold(&CaseStatus::Closed), None);
+
+        let tiny = config(&[
+            base[0],
+            base[1],
+            ("NUDGE_QUIET_HOURS", "0.002"),
+            ("NUDGE_QUIET_HOURS_EARLY", "0"),
+        ])
+        .unwrap()
+        .nudges;
+        assert_eq!(
+            tiny.threshold(&CaseStatus::Submitted),
+            Some(Duration::from_secs_f64(7.2))
+        );
+        let off = config(&[base[0], base[1], ("NUDGE_QUIET_HOURS", "0")])
+            .unwrap()
+            .nudges;
+        assert_eq!(off.threshold(&CaseStatus::Submitted), None);
+        assert_eq!(off.threshold(&CaseStatus::Acknowledged), None);
+        // The early threshold is never longer than the general one.
+        let long_early = config(&[
+            base[0],
+            base[1],
+            ("NUDGE_QUIET_HOURS", "2"),
+            ("NUDGE_QUIET_HOURS_EARLY", "8"),
+        ])
+        .unwrap()
+        .nudges;
+        assert_eq!(
+            long_early.threshold(&CaseStatus::Submitted),
+            Some(Duration::from_secs(7200))
+        );
+        for bad in ["-1", "soon", "NaN", "9000"] {
+            let err = config(&[base[0], base[1], ("NUDGE_QUIET_HOURS", bad)]).unwrap_err();
+            assert!(err.to_string().contains("NUDGE_QUIET_HOURS"), "{err}");
+        }
     }
 
     #[test]

@@ -330,6 +330,7 @@ impl<P: Publish> Poller<P> {
             self.config.attachment_recheck,
             self.config.attachment_rechecks_per_run,
             self.config.sync_floor,
+            &self.config.nudges,
         );
         tracing::info!(
             listed = entries.len(),

@@ -9,6 +9,11 @@
 //!   every run while one is `Pending`, otherwise once per recheck interval, at most
 //!   `attachment_rechecks_per_run` per run, oldest check first.
 //!
+//! - it is open, announced, unchanged, quiet for longer than its nudge threshold (its
+//!   `lastUpdatedDate` is that long ago) and not nudged or snoozed until later (the
+//!   snapshot's `nudge_after`): it gets a `CaseQuiet` event, planned from the snapshot alone
+//!   (no SIR call), see [`crate::sync`].
+//!
 //! A case first seen closed, or a closed case that changed again, is stored from its listing
 //! alone, without a single SIR detail call: nothing is ever published for it.
 //!
@@ -25,6 +30,7 @@ use sirslack_domain::CaseId;
 use sirslack_mapper::sir::CaseListEntry;
 use sirslack_store::SnapshotSummary;
 
+use crate::config::NudgePolicy;
 use crate::sync::SyncKind;
 
 /// What to do with a listed case that needs no SIR detail call.
@@ -54,6 +60,7 @@ pub(crate) fn select(
     recheck: Duration,
     max_rechecks: usize,
     floor: Option<DateTime<Utc>>,
+    nudges: &NudgePolicy,
 ) -> Selection {
     let recheck = chrono::Duration::from_std(recheck).unwrap_or(chrono::Duration::MAX);
     let mut selection = Selection::default();
@@ -97,6 +104,16 @@ pub(crate) fn select(
             // recheck attachments for.
             continue;
         }
+        if let Some((quiet_since, interval)) = nudge_due(entry, summary, now, nudges) {
+            selection.syncs.push((
+                entry.case_id.clone(),
+                SyncKind::Nudge {
+                    quiet_since,
+                    interval,
+                },
+            ));
+            continue;
+        }
         let due = summary.attachments_pending || now - summary.attachments_checked_at >= recheck;
         if !entry.is_closed() && due {
             rechecks.push((
@@ -115,6 +132,22 @@ pub(crate) fn select(
             .map(|(_, _, case_id)| (case_id, SyncKind::AttachmentsOnly)),
     );
     selection
+}
+
+/// When an unchanged, announced case is due for a nudge: the time it has been quiet since
+/// (its `lastUpdatedDate`) and the threshold that applies to its status.
+fn nudge_due(
+    entry: &CaseListEntry,
+    summary: &SnapshotSummary,
+    now: DateTime<Utc>,
+    nudges: &NudgePolicy,
+) -> Option<(DateTime<Utc>, Duration)> {
+    let status = entry.status.as_ref()?;
+    let threshold = nudges.threshold(status)?;
+    let quiet_since = entry.last_updated?;
+    let quiet_for = (now - quiet_since).to_std().ok()?;
+    let not_before = summary.nudge_after.is_none_or(|after| now >= after);
+    (quiet_for >= threshold && not_before).then_some((quiet_since, threshold))
 }
 
 /// Whether a case was last updated before the sync floor (a case without a date is not).
@@ -153,6 +186,7 @@ mod tests {
             attachments_checked_at: at(checked),
             attachments_pending: false,
             sync_pending: false,
+            nudge_after: None,
         }
     }
 
@@ -176,7 +210,15 @@ mod tests {
             summary(2, CaseStatus::Closed, 100, 0),
         ]);
         assert_eq!(
-            select(&entries, &summaries, at(1000), HOUR, 25, None),
+            select(
+                &entries,
+                &summaries,
+                at(1000),
+                HOUR,
+                25,
+                None,
+                &NudgePolicy::OFF
+            ),
             Selection::default()
         );
     }
@@ -195,7 +237,15 @@ mod tests {
             summary(4, CaseStatus::Closed, 100, 1000),
             summary(5, CaseStatus::Submitted, 300, 1000),
         ]);
-        let selection = select(&entries, &summaries, at(1000), HOUR, 25, None);
+        let selection = select(
+            &entries,
+            &summaries,
+            at(1000),
+            HOUR,
+            25,
+            None,
+            &NudgePolicy::OFF,
+        );
         assert_eq!(
             selection.syncs,
             [
@@ -229,7 +279,15 @@ mod tests {
             summary(3, CaseStatus::DetectionAndAnalysis, 100, 100),
             pending,
         ]);
-        let selection = select(&entries, &summaries, at(4000), HOUR, 2, None);
+        let selection = select(
+            &entries,
+            &summaries,
+            at(4000),
+            HOUR,
+            2,
+            None,
+            &NudgePolicy::OFF,
+        );
         assert_eq!(
             selection.syncs,
             [
@@ -240,11 +298,71 @@ mod tests {
     }
 
     #[test]
+    fn quiet_open_cases_are_nudged_once_per_interval_without_a_read_of_sir() {
+        let policy = NudgePolicy {
+            quiet: Some(Duration::from_secs(100)),
+            early: Some(Duration::from_secs(10)),
+        };
+        let entries = [
+            entry(1, CaseStatus::Submitted, 1000),
+            entry(2, CaseStatus::Acknowledged, 1000),
+            entry(3, CaseStatus::Acknowledged, 1000),
+            entry(4, CaseStatus::Closed, 0),
+            entry(5, CaseStatus::Submitted, 1000),
+        ];
+        let mut snoozed = summary(5, CaseStatus::Submitted, 1000, 1050);
+        snoozed.nudge_after = Some(at(1051));
+        let summaries = by_id(vec![
+            summary(1, CaseStatus::Submitted, 1000, 1050),
+            summary(2, CaseStatus::Acknowledged, 1000, 1050),
+            summary(3, CaseStatus::Acknowledged, 900, 1050),
+            summary(4, CaseStatus::Closed, 0, 0),
+            snoozed,
+        ]);
+        let selection = select(&entries, &summaries, at(1050), HOUR, 25, None, &policy);
+        // 1: early status, quiet 50 s > 10 s. 2: quiet 50 s < 100 s. 3: changed, synced in
+        // full. 4: closed. 5: snoozed until 1051.
+        assert_eq!(
+            selection.syncs,
+            [
+                (
+                    id(1),
+                    SyncKind::Nudge {
+                        quiet_since: at(1000),
+                        interval: Duration::from_secs(10)
+                    }
+                ),
+                (id(3), SyncKind::Full)
+            ]
+        );
+        let later = select(&entries[4..], &summaries, at(1051), HOUR, 25, None, &policy);
+        assert_eq!(later.syncs.len(), 1, "{later:?}");
+        let off = select(
+            &entries,
+            &summaries,
+            at(5000),
+            HOUR,
+            0,
+            None,
+            &NudgePolicy::OFF,
+        );
+        assert_eq!(off.syncs, [(id(3), SyncKind::Full)]);
+    }
+
+    #[test]
     fn unfinished_plans_are_always_synced() {
         let entries = [entry(1, CaseStatus::Submitted, 100)];
         let mut unfinished = summary(1, CaseStatus::Submitted, 100, 1000);
         unfinished.sync_pending = true;
-        let selection = select(&entries, &by_id(vec![unfinished]), at(1000), HOUR, 0, None);
+        let selection = select(
+            &entries,
+            &by_id(vec![unfinished]),
+            at(1000),
+            HOUR,
+            0,
+            None,
+            &NudgePolicy::OFF,
+        );
         assert_eq!(selection.syncs, [(id(1), SyncKind::Full)]);
     }
 
@@ -255,7 +373,15 @@ mod tests {
             entry(2, CaseStatus::Submitted, 500),
             entry(3, CaseStatus::Submitted, 499),
         ];
-        let selection = select(&entries, &HashMap::new(), at(1000), HOUR, 25, Some(at(500)));
+        let selection = select(
+            &entries,
+            &HashMap::new(),
+            at(1000),
+            HOUR,
+            25,
+            Some(at(500)),
+            &NudgePolicy::OFF,
+        );
         assert_eq!(selection.syncs, [(id(2), SyncKind::Full)]);
         assert_eq!(
             selection.listings,
@@ -276,12 +402,21 @@ mod tests {
             HOUR,
             25,
             Some(at(500)),
+            &NudgePolicy::OFF,
         );
         assert_eq!(later, Selection::default());
 
         // Updated since: synced in full (and announced, as it never was).
         let updated = [entry(1, CaseStatus::Submitted, 2000)];
-        let selection = select(&updated, &summaries, at(100_000), HOUR, 25, Some(at(500)));
+        let selection = select(
+            &updated,
+            &summaries,
+            at(100_000),
+            HOUR,
+            25,
+            Some(at(500)),
+            &NudgePolicy::OFF,
+        );
         assert_eq!(selection.syncs, [(id(1), SyncKind::Full)]);
     }
 }

@@ -17,6 +17,12 @@
 //!    attachment.
 //! 7. Advance the snapshot to the planned version and drop the plan (conditional on both).
 //!
+//! A quiet-case nudge (`SyncKind::Nudge`, chosen by the reconcile) takes the same lease and
+//! plans one `CaseQuiet` event the same way, from the snapshot alone (no SIR call): the plan
+//! also sets the snapshot's `nudge_after` to now plus the threshold, so only one run can plan
+//! the nudge of an interval (the conditional write on the version), and a retry re-publishes
+//! that same event. A case whose snapshot moved since the listing was read is not nudged.
+//!
 //! A crash anywhere after step 4 leaves the plan in place; the next sync rebuilds the very
 //! same events (same sequence numbers, same payloads, same `occurredAt`) from the stored plan
 //! and publishes them again. Consumers deduplicate on `idempotencyKey` or on `sequence`; both
@@ -61,6 +67,9 @@ pub(crate) enum Planned {
     Attachment(String),
     /// `CaseClosed` with the planned case's closure details.
     Closed,
+    /// `CaseQuiet`: the case was quiet since `quiet_since` (epoch seconds); no nudge before
+    /// `next` (epoch seconds).
+    Quiet { quiet_since: i64, next: i64 },
 }
 
 impl Planned {
@@ -73,6 +82,7 @@ impl Planned {
             Self::Edited(id) => format!("edited:{id}"),
             Self::Attachment(id) => format!("attachment:{id}"),
             Self::Closed => "closed".into(),
+            Self::Quiet { quiet_since, next } => format!("quiet:{quiet_since}:{next}"),
         }
     }
 
@@ -88,6 +98,13 @@ impl Planned {
                     "comment" => Some(Self::Comment(id.to_owned())),
                     "edited" => Some(Self::Edited(id.to_owned())),
                     "attachment" => Some(Self::Attachment(id.to_owned())),
+                    "quiet" => {
+                        let (since, next) = id.split_once(':')?;
+                        Some(Self::Quiet {
+                            quiet_since: since.parse().ok()?,
+                            next: next.parse().ok()?,
+                        })
+                    }
                     _ => None,
                 }
             }
@@ -357,6 +374,21 @@ pub(crate) fn build_events(
                     )
                 }
                 Planned::Closed => IntegrationEvent::case_closed(current, sequence, occurred_at),
+                Planned::Quiet { quiet_since, next } => {
+                    let time = |secs: i64| {
+                        DateTime::from_timestamp(secs, 0).ok_or_else(|| {
+                            SyncError::Plan(format!("planned nudge time {secs} is out of range"))
+                        })
+                    };
+                    IntegrationEvent::case_quiet(
+                        case_id.clone(),
+                        sequence,
+                        occurred_at,
+                        time(*quiet_since)?,
+                        current.status.clone(),
+                        time(*next)?,
+                    )
+                }
             };
             Ok(event)
         })
@@ -410,6 +442,13 @@ pub enum SyncKind {
     /// The case only, to see whether attachments were verified; comments are read too if the
     /// case turns out to have changed.
     AttachmentsOnly,
+    /// Nothing from SIR: the case has been quiet since `quiet_since` (its `lastUpdatedDate`
+    /// in the listing) for longer than `interval`; publish one `CaseQuiet` and nudge again no
+    /// sooner than `interval` from now.
+    Nudge {
+        quiet_since: DateTime<Utc>,
+        interval: Duration,
+    },
 }
 
 /// What a case sync works with; borrowed from the invocation.
@@ -451,7 +490,13 @@ impl<P: Publish> SyncContext<'_, P> {
                 events: 0,
             });
         }
-        let result = self.sync_locked(case_id, kind, team).await;
+        let result = match kind {
+            SyncKind::Nudge {
+                quiet_since,
+                interval,
+            } => self.nudge_locked(case_id, quiet_since, interval).await,
+            _ => self.sync_locked(case_id, kind, team).await,
+        };
         if let Err(error) = self.table.release_lease(&lease_name, self.owner).await {
             // The lease expires on its own; the sync result is what matters.
             tracing::warn!(case_id = %case_id, %error, "could not release the case lease");
@@ -572,6 +617,7 @@ impl<P: Publish> SyncContext<'_, P> {
                 attachments_checked_at: DateTime::UNIX_EPOCH,
                 attachments_pending: false,
                 pending: None,
+                nudge_after: None,
             });
             planning.pending = Some(PendingSync {
                 version: planning.version + round.len() as u64,
@@ -598,6 +644,70 @@ impl<P: Publish> SyncContext<'_, P> {
             events += published;
             snapshot = settled;
         }
+        Ok(SyncOutcome {
+            status: SyncStatus::Published,
+            events,
+        })
+    }
+
+    /// Plans and publishes one `CaseQuiet` for a case still quiet since `quiet_since`, from
+    /// its snapshot alone. Anything that moved since the listing (a plan left unfinished, a
+    /// new `lastUpdatedDate`, a snooze, a closed status) means no nudge this run.
+    async fn nudge_locked(
+        &self,
+        case_id: &CaseId,
+        quiet_since: DateTime<Utc>,
+        interval: Duration,
+    ) -> Result<SyncOutcome, SyncError> {
+        let unchanged = SyncOutcome {
+            status: SyncStatus::Unchanged,
+            events: 0,
+        };
+        let Some(snapshot) = self.table.snapshot(case_id).await? else {
+            return Ok(unchanged);
+        };
+        let now = Utc::now();
+        let still_quiet = snapshot.pending.is_none()
+            && snapshot.version > 0
+            && snapshot.updated_at == Some(quiet_since)
+            && snapshot.case.as_ref().is_some_and(|case| !case.is_closed())
+            && snapshot.nudge_after.is_none_or(|after| now >= after);
+        let Some(case) = snapshot.case.clone().filter(|_| still_quiet) else {
+            tracing::info!(case_id = %case_id, "case moved since the listing; no nudge this run");
+            return Ok(unchanged);
+        };
+        let next = now + chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::MAX);
+        let mut planning = snapshot.clone();
+        planning.nudge_after = Some(next);
+        planning.pending = Some(PendingSync {
+            version: snapshot.version + 1,
+            case,
+            events: vec![
+                Planned::Quiet {
+                    quiet_since: quiet_since.timestamp(),
+                    next: next.timestamp(),
+                }
+                .encode(),
+            ],
+            since: now,
+        });
+        match self
+            .table
+            .put_snapshot(&planning, SnapshotCondition::of(Some(&snapshot)))
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::Conflict { .. }) => {
+                tracing::info!(case_id = %case_id, "another run moved this case first; no nudge");
+                return Ok(SyncOutcome {
+                    status: SyncStatus::Busy,
+                    events: 0,
+                });
+            }
+            Err(other) => return Err(other.into()),
+        }
+        let (_, events) = self.finish_pending(planning, &[]).await?;
+        tracing::info!(case_id = %case_id, quiet_since = %quiet_since, "quiet case nudged");
         Ok(SyncOutcome {
             status: SyncStatus::Published,
             events,
@@ -739,7 +849,8 @@ impl<P: Publish> SyncContext<'_, P> {
             .try_collect::<Vec<()>>()
             .await?;
 
-        let settled = CaseSnapshot::of_case(pending.case.clone(), pending.version, Utc::now());
+        let mut settled = CaseSnapshot::of_case(pending.case.clone(), pending.version, Utc::now());
+        settled.nudge_after = stored.nudge_after;
         let condition = SnapshotCondition::Pending {
             version: stored.version,
             pending_version: pending.version,
@@ -765,7 +876,8 @@ impl<P: Publish> SyncContext<'_, P> {
         kind: SyncKind,
     ) -> Result<SyncStatus, SyncError> {
         let version = snapshot.map_or(0, |s| s.version);
-        let settled = CaseSnapshot::of_case(current, version, Utc::now());
+        let mut settled = CaseSnapshot::of_case(current, version, Utc::now());
+        settled.nudge_after = snapshot.and_then(|s| s.nudge_after);
         let unchanged = snapshot.is_some_and(|s| {
             s.case == settled.case
                 && s.status == settled.status
@@ -856,6 +968,10 @@ mod tests {
             Planned::Edited("000123".into()),
             Planned::Attachment("3f1c6a1e-2b5d-4c1e-9a7e-0d5c2e8b9f10".into()),
             Planned::Closed,
+            Planned::Quiet {
+                quiet_since: 1_760_000_000,
+                next: 1_760_086_400,
+            },
         ] {
             assert_eq!(Planned::decode(&planned.encode()), Some(planned));
         }

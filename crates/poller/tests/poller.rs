@@ -1126,3 +1126,117 @@ async fn open_cases_last_updated_before_the_sync_floor_get_no_channel_until_upda
     assert!(events.iter().all(|event| event.case_id == id(&old)));
     assert_eq!(sequences(&events), [1, 2]);
 }
+
+/// A poller whose nudge threshold is `seconds` for every open case.
+fn nudging_poller(world: &World, seconds: u64) -> sirslack_poller::Poller {
+    let mut config = world.config();
+    let threshold = std::time::Duration::from_secs(seconds);
+    config.nudges = sirslack_poller::config::NudgePolicy {
+        quiet: Some(threshold),
+        early: None,
+    };
+    world.poller_with(config)
+}
+
+/// Waits for the clock (not for the system under test) to pass `time`.
+async fn wait_for_clock(time: chrono::DateTime<chrono::Utc>) {
+    while chrono::Utc::now() < time {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_quiet_case_is_nudged_once_across_overlapping_runs_and_a_crash_replays_the_same_nudge() {
+    let world = World::new().await;
+    let case_id = seed_open(&world, "Quiet");
+    let poller = nudging_poller(&world, 3);
+    poller
+        .handle(&scheduled_event())
+        .await
+        .expect("the case is announced");
+    world.take_events(1).await;
+    let quiet_since = world.sir.case(&case_id).expect("case").last_updated_date;
+    wait_for_clock(quiet_since + chrono::Duration::seconds(4)).await;
+
+    // A run that dies between publishing the nudge and confirming it.
+    world.crash.arm(true);
+    let details_before = detail_calls(&world);
+    assert!(poller.handle(&scheduled_event()).await.is_err());
+    world.crash.arm(false);
+    assert_eq!(
+        detail_calls(&world),
+        details_before,
+        "finding a quiet case reads nothing from SIR"
+    );
+    // Overlapping runs after it: the plan is finished once, no second nudge is planned.
+    let (a, b) = (nudging_poller(&world, 3), nudging_poller(&world, 3));
+    let (schedule, native) = (scheduled_event(), sir_event("Case Updated", &case_id));
+    let (first, second) = tokio::join!(a.handle(&schedule), b.handle(&native));
+    first.expect("no run fails");
+    second.expect("no run fails");
+    poller
+        .handle(&scheduled_event())
+        .await
+        .expect("no run fails");
+
+    let events = world.take_events(2).await;
+    assert_eq!(world.waiting_events().await, 0, "{events:?}");
+    assert_eq!(kinds(&events), ["CaseQuiet", "CaseQuiet"], "{events:?}");
+    assert_eq!(events[0], events[1], "the replay is the very same event");
+    let EventPayload::CaseQuiet {
+        quiet_since: published_since,
+        status,
+        next_nudge_at,
+    } = &events[0].payload
+    else {
+        panic!("{events:?}");
+    };
+    assert_eq!(published_since.timestamp(), quiet_since.timestamp());
+    assert_eq!(*status, CaseStatus::DetectionAndAnalysis);
+    let snapshot = world
+        .table()
+        .snapshot(&id(&case_id))
+        .await
+        .unwrap()
+        .expect("snapshot");
+    assert!(snapshot.pending.is_none());
+    assert_eq!(
+        snapshot.nudge_after.map(|at| at.timestamp()),
+        Some(next_nudge_at.timestamp())
+    );
+
+    // After the interval, still quiet: the next nudge; a closed case: none.
+    wait_for_clock(*next_nudge_at + chrono::Duration::seconds(1)).await;
+    reconcile_with(&poller).await;
+    let again = world.take_events(1).await;
+    assert_eq!(kinds(&again), ["CaseQuiet"]);
+    assert_eq!(again[0].sequence, events[0].sequence + 1);
+    world
+        .sir
+        .set_case_status(&case_id, SirStatus::Closed)
+        .expect("closed");
+    reconcile_with(&poller).await;
+    let closing = world.take_events(1).await;
+    assert_eq!(kinds(&closing).last(), Some(&"CaseClosed"), "{closing:?}");
+    let next = world
+        .table()
+        .snapshot(&id(&case_id))
+        .await
+        .unwrap()
+        .and_then(|snapshot| snapshot.nudge_after)
+        .expect("nudge_after kept");
+    wait_for_clock(next + chrono::Duration::seconds(1)).await;
+    reconcile_with(&poller).await;
+    assert_eq!(
+        world.waiting_events().await,
+        0,
+        "a closed case is never nudged"
+    );
+}
+
+async fn reconcile_with(poller: &sirslack_poller::Poller) -> RunReport {
+    poller
+        .handle(&scheduled_event())
+        .await
+        .expect("the reconcile succeeds")
+}

@@ -8,7 +8,7 @@ use sirslack_domain::{
 };
 use sirslack_mapper::slack::{
     CommentEdit, case_updated_message, channel_purpose, channel_topic, closure_message,
-    comment_messages, comment_part_removed_message, edited_comment_messages,
+    comment_messages, comment_part_removed_message, edited_comment_messages, quiet_case_message,
     users_not_found_message, watchers_changed_message,
 };
 use sirslack_slack_api::{SlackApiError, SlackSession};
@@ -366,6 +366,11 @@ impl<'i, 'h> CaseRun<'i, 'h> {
                 self.case_closed(closure_code.as_ref(), *closed_at, title, key)
                     .await
             }
+            EventPayload::CaseQuiet {
+                quiet_since,
+                status,
+                ..
+            } => self.case_quiet(status, *quiet_since, key).await,
             _ => {
                 tracing::warn!(
                     case_id = %self.case_id,
@@ -715,6 +720,28 @@ impl<'i, 'h> CaseRun<'i, 'h> {
     async fn attachment_added(&mut self, attachment: &Attachment, key: &str) -> Step {
         let channel = self.channel_for_update().await?;
         crate::transfer::copy_attachment(self, &channel, attachment, key).await
+    }
+
+    /// Posts the quiet-case nudge in the case channel (once per event). A case without a
+    /// channel gets none: a nudge never creates a channel.
+    async fn case_quiet(
+        &mut self,
+        status: &CaseStatus,
+        quiet_since: DateTime<Utc>,
+        key: &str,
+    ) -> Step {
+        let Some(channel) = self.linked_channel() else {
+            tracing::warn!(case_id = %self.case_id, "quiet case has no Slack channel; no nudge");
+            return Ok(());
+        };
+        self.post_once(
+            &channel,
+            &format!("{key}#nudge"),
+            &quiet_case_message(&self.case_id, status, quiet_since, Utc::now()),
+        )
+        .await?;
+        tracing::info!(case_id = %self.case_id, channel_id = %channel.id, "quiet case nudged");
+        Ok(())
     }
 
     async fn case_closed(

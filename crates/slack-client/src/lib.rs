@@ -14,7 +14,9 @@
 //! - `WatchersChanged`: invite the new watchers, say who left (removing them is optional);
 //! - `CommentAdded`: the comment, with author and time, split to Slack's limits in order;
 //! - `AttachmentAdded`: the file streamed from SIR to Slack, or a notice when over the cap;
-//! - `CaseClosed`: the closing message, the topic, and the channel archived (optional).
+//! - `CaseClosed`: the closing message, the topic, and the channel archived (optional);
+//! - `CaseQuiet`: one nudge in the channel (how long quiet, status menu, Snooze button); never
+//!   a channel of its own.
 //!
 //! A case without a channel gets one on its next event. Slack errors are classified
 //! (`sirslack_slack_api::ErrorClass`): rate limits and outages are retried, refusals are

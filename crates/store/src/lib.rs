@@ -138,6 +138,10 @@ pub struct CaseSnapshot {
     /// Events being published: planned before publishing so that a run that dies half-way
     /// re-publishes exactly the same events with the same sequence numbers.
     pub pending: Option<PendingSync>,
+    /// No quiet-case nudge before this time (`nudge_after`): set when a nudge is planned (to
+    /// the nudge plus the quiet threshold) and by the Snooze button (now plus one day). Kept
+    /// by every snapshot write of the poller.
+    pub nudge_after: Option<DateTime<Utc>>,
 }
 
 impl CaseSnapshot {
@@ -155,6 +159,7 @@ impl CaseSnapshot {
             case: Some(case),
             attachments_checked_at,
             pending: None,
+            nudge_after: None,
         }
     }
 
@@ -174,6 +179,7 @@ impl CaseSnapshot {
             attachments_checked_at: now,
             attachments_pending: false,
             pending: None,
+            nudge_after: None,
         }
     }
 }
@@ -231,6 +237,8 @@ pub struct SnapshotSummary {
     pub attachments_pending: bool,
     /// A previous run planned events and did not confirm them.
     pub sync_pending: bool,
+    /// No quiet-case nudge before this time ([`CaseSnapshot::nudge_after`]).
+    pub nudge_after: Option<DateTime<Utc>>,
 }
 
 /// Who wrote a comment or attachment that the integration knows about.
@@ -402,7 +410,7 @@ impl Table {
                     .set_keys(Some(std::mem::take(&mut pending)))
                     .projection_expression(
                         "pk, version, #status, updated_at, attachments_checked_at, \
-                         attachments_pending, pending_version",
+                         attachments_pending, pending_version, nudge_after",
                     )
                     .expression_attribute_names("#status", "status")
                     .build()
@@ -471,6 +479,9 @@ impl Table {
             "attachments_pending".into(),
             AttributeValue::Bool(snapshot.attachments_pending),
         );
+        if let Some(nudge_after) = snapshot.nudge_after {
+            item.insert("nudge_after".into(), n(nudge_after.timestamp()));
+        }
         if let Some(pending) = &snapshot.pending {
             item.insert("pending_version".into(), n(pending.version));
             item.insert("pending_case".into(), s(to_json(&pending.case)?));
@@ -506,6 +517,35 @@ impl Table {
                 item: format!("{pk}/{SNAPSHOT_SK}"),
             }),
             Err(e) => Err(StoreError::dynamo("PutItem", e)),
+        }
+    }
+
+    /// Snoozes the quiet-case nudges of a case until `until` (the Snooze button): sets the
+    /// snapshot's `nudge_after`, never earlier than it is. Returns `false` when nothing moved:
+    /// the case has no snapshot, or is snoozed until later already. One UpdateItem; a snapshot write of the poller
+    /// keeps the value it read, so a snooze landing in the instant between a sync's read and
+    /// its write is lost (the next nudge then comes a threshold after the case's activity).
+    pub async fn snooze_nudges(
+        &self,
+        case_id: &CaseId,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(case_pk(case_id), SNAPSHOT_SK)))
+            .update_expression("SET nudge_after = :until")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(nudge_after) OR nudge_after < :until)",
+            )
+            .expression_attribute_values(":until", n(until.timestamp()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
+            Err(e) => Err(StoreError::dynamo("UpdateItem", e)),
         }
     }
 
@@ -1121,6 +1161,7 @@ fn parse_summary(item: &Item) -> Result<SnapshotSummary, StoreError> {
             .copied()
             .unwrap_or(false),
         sync_pending: item.contains_key("pending_version"),
+        nudge_after: get_n(item, "nudge_after").and_then(|secs| DateTime::from_timestamp(secs, 0)),
     })
 }
 
@@ -1171,5 +1212,6 @@ fn parse_snapshot(item: &Item) -> Result<CaseSnapshot, StoreError> {
         attachments_checked_at: summary.attachments_checked_at,
         attachments_pending: summary.attachments_pending,
         pending,
+        nudge_after: summary.nudge_after,
     })
 }

@@ -204,6 +204,47 @@ async fn listings_of_closed_cases_move_on_without_touching_the_case() {
 }
 
 #[tokio::test]
+async fn nudge_times_are_kept_by_snapshot_writes_and_only_moved_later_by_a_snooze() {
+    let table = table().await;
+    assert!(
+        !table
+            .snooze_nudges(&case_id(4), at(1_760_000_000, 0))
+            .await
+            .unwrap(),
+        "no snapshot, nothing snoozed"
+    );
+    let mut snapshot = CaseSnapshot::of_case(case(4), 2, at(1_760_000_000, 0));
+    snapshot.nudge_after = Some(at(1_760_050_000, 0));
+    table
+        .put_snapshot(&snapshot, SnapshotCondition::Absent)
+        .await
+        .unwrap();
+    let summaries = table.snapshot_summaries(&[case_id(4)]).await.unwrap();
+    assert_eq!(
+        summaries[&case_id(4)].nudge_after,
+        Some(at(1_760_050_000, 0))
+    );
+
+    assert!(
+        !table
+            .snooze_nudges(&case_id(4), at(1_760_040_000, 0))
+            .await
+            .unwrap(),
+        "a snooze never brings the next nudge forward"
+    );
+    assert!(
+        table
+            .snooze_nudges(&case_id(4), at(1_760_090_000, 0))
+            .await
+            .unwrap()
+    );
+    let read = table.snapshot(&case_id(4)).await.unwrap().unwrap();
+    assert_eq!(read.nudge_after, Some(at(1_760_090_000, 0)));
+    assert_eq!(read.version, 2, "a snooze leaves the snapshot itself alone");
+    assert_eq!(read.case, Some(case(4)));
+}
+
+#[tokio::test]
 async fn comments_and_attachments_are_recorded_once_per_kind() {
     let table = table().await;
     let id = case_id(4);

@@ -109,6 +109,8 @@ module.exports = function templateSuites({ templates }) {
         LOG_LEVEL: { Ref: 'logLevel' },
         ATTACHMENT_RECHECK_MINUTES: { Ref: 'attachmentRecheckMinutes' },
         SYNC_CASES_UPDATED_SINCE: { Ref: 'syncCasesUpdatedSince' },
+        NUDGE_QUIET_HOURS: { Ref: 'quietCaseNudgeHours' },
+        NUDGE_QUIET_HOURS_EARLY: { Ref: 'quietCaseNudgeHoursEarly' },
         RECONCILE_LEASE_SECONDS: '300',
       });
       // docs/poller.md: the reconcile lease is set to the function timeout.
@@ -153,18 +155,22 @@ module.exports = function templateSuites({ templates }) {
       }
     });
 
-    it('has the logLevel, pollSchedule, attachmentRecheckMinutes, syncCasesUpdatedSince and alarmEmail parameters', () => {
+    it('has the logLevel, pollSchedule, attachmentRecheckMinutes, syncCasesUpdatedSince, quietCaseNudgeHours(Early) and alarmEmail parameters', () => {
       assert.deepEqual(commonJson.Parameters.logLevel.AllowedValues, ['info', 'debug', 'error']);
       assert.equal(commonJson.Parameters.logLevel.Default, 'error');
       assert.equal(commonJson.Parameters.attachmentRecheckMinutes.Default, 15);
       assert.equal(commonJson.Parameters.alarmEmail.Default, '');
       assert.equal(commonJson.Parameters.syncCasesUpdatedSince.Default, '');
+      assert.equal(commonJson.Parameters.quietCaseNudgeHours.Default, 24);
+      assert.equal(commonJson.Parameters.quietCaseNudgeHoursEarly.Default, 4);
+      assert.equal(commonJson.Parameters.quietCaseNudgeHours.MinValue, 0);
+      assert.equal(commonJson.Parameters.quietCaseNudgeHoursEarly.MinValue, 0);
       const floor = new RegExp(commonJson.Parameters.syncCasesUpdatedSince.AllowedPattern);
       for (const good of ['', '2026-01-01T00:00:00Z', '2026-05-04T10:11:12.345Z']) assert.ok(floor.test(good), good);
       for (const bad of ['2026-01-01', 'yesterday', '2026-01-01T00:00:00+01:00']) assert.ok(!floor.test(bad), bad);
       assert.deepEqual(
         Object.keys(commonJson.Parameters).sort(),
-        ['BootstrapVersion', 'alarmEmail', 'attachmentRecheckMinutes', 'logLevel', 'pollSchedule', 'syncCasesUpdatedSince'],
+        ['BootstrapVersion', 'alarmEmail', 'attachmentRecheckMinutes', 'logLevel', 'pollSchedule', 'quietCaseNudgeHours', 'quietCaseNudgeHoursEarly', 'syncCasesUpdatedSince'],
       );
     });
 
@@ -423,7 +429,7 @@ module.exports = function templateSuites({ templates }) {
         EventBusName: bus,
         EventPattern: Match.exact({
           source: ['sirslack.poller'],
-          'detail-type': ['CaseCreated', 'CaseUpdated', 'CommentAdded', 'CommentEdited', 'AttachmentAdded', 'WatchersChanged', 'CaseClosed'],
+          'detail-type': ['CaseCreated', 'CaseUpdated', 'CommentAdded', 'CommentEdited', 'AttachmentAdded', 'WatchersChanged', 'CaseClosed', 'CaseQuiet'],
         }),
         Targets: [{ Arn: getAttArn(queueId), Id: Match.anyValue(), DeadLetterConfig: { Arn: getAttArn(dlqId) } }],
       });
