@@ -182,9 +182,14 @@ impl SlackApi {
             .unwrap_or_else(|| DEFAULT_SLACK_API_URL.to_string())
     }
 
-    /// `auth.test`: is the token valid, and which workspace is it for?
-    pub async fn auth_test(&self, token: &Secret) -> Result<BotIdentity, AuthTestError> {
-        let url = format!("{}/auth.test", self.api_url);
+    /// POSTs the form `body` to Web API `method` with the bot token.
+    async fn call(
+        &self,
+        token: &Secret,
+        method: &str,
+        body: String,
+    ) -> anyhow::Result<HttpResponse> {
+        let url = format!("{}/{method}", self.api_url);
         let headers = [
             ("authorization", format!("Bearer {}", token.expose())),
             (
@@ -192,9 +197,13 @@ impl SlackApi {
                 "application/x-www-form-urlencoded".to_string(),
             ),
         ];
+        self.http.post(&url, &headers, body.into_bytes()).await
+    }
+
+    /// `auth.test`: is the token valid, and which workspace is it for?
+    pub async fn auth_test(&self, token: &Secret) -> Result<BotIdentity, AuthTestError> {
         let response = self
-            .http
-            .post(&url, &headers, Vec::new())
+            .call(token, "auth.test", String::new())
             .await
             .map_err(AuthTestError::Unreachable)?;
         if response.status == StatusCode::TOO_MANY_REQUESTS {
@@ -235,19 +244,12 @@ impl SlackApi {
 
     /// `bots.info`: the ID of the Slack app the bot `bot_id` belongs to.
     pub async fn app_id_of_bot(&self, token: &Secret, bot_id: &str) -> anyhow::Result<String> {
-        let url = format!("{}/bots.info", self.api_url);
-        let headers = [
-            ("authorization", format!("Bearer {}", token.expose())),
-            (
-                "content-type",
-                "application/x-www-form-urlencoded".to_string(),
-            ),
-        ];
         if bot_id.is_empty() || !bot_id.chars().all(|c| c.is_ascii_alphanumeric()) {
             bail!("auth.test named no usable bot ID");
         }
-        let body = format!("bot={bot_id}");
-        let response = self.http.post(&url, &headers, body.into_bytes()).await?;
+        let response = self
+            .call(token, "bots.info", format!("bot={bot_id}"))
+            .await?;
         if !response.status.is_success() {
             bail!("Slack answered HTTP {}", response.status);
         }

@@ -537,11 +537,9 @@ impl CommandHandler {
         let subcommand = command.name();
         let key = idempotency_key(run.invocation);
         let owner = uuid::Uuid::new_v4().simple().to_string();
-        let ttl =
-            chrono::Duration::from_std(COMMAND_MARKER_TTL).unwrap_or(chrono::Duration::days(1));
         let progress = match self
             .table
-            .claim_resumable(COMMAND_SCOPE, &key, &owner, run.lease(), ttl)
+            .claim_resumable(COMMAND_SCOPE, &key, &owner, run.lease(), claim_ttl())
             .await
         {
             Ok(Resumable::Claimed { progress }) => progress.and_then(|progress| {
@@ -621,19 +619,10 @@ impl CommandHandler {
         claim: &Claimed<'_>,
     ) -> Result<Progress, Outcome> {
         let subcommand = command.name();
-        let release = async || {
-            if let Err(store_error) = self
-                .table
-                .release_claim(COMMAND_SCOPE, claim.key, claim.owner)
-                .await
-            {
-                warn!(case = %run.case_id(), error = %store_error, "the command claim could not be released; it expires on its own");
-            }
-        };
         let case = match self.sir.case(run.case_id()).await {
             Ok(case) => case,
             Err(sir_error) => {
-                release().await;
+                self.release_claim(run, claim).await;
                 return Err(self.sir_failed(run, subcommand, &sir_error).await);
             }
         };
@@ -680,13 +669,7 @@ impl CommandHandler {
             if let Err(sir_error) = self.apply_once(run, &progress.change).await {
                 self.release_announcement(run, progress.announcement_marker.as_deref())
                     .await;
-                if let Err(store_error) = self
-                    .table
-                    .release_claim(COMMAND_SCOPE, claim.key, claim.owner)
-                    .await
-                {
-                    warn!(case = %run.case_id(), error = %store_error, "the command claim could not be released; it expires on its own");
-                }
+                self.release_claim(run, claim).await;
                 return self.sir_failed(run, &subcommand, &sir_error).await;
             }
             info!(
@@ -755,6 +738,18 @@ impl CommandHandler {
             }
         }
         Outcome::Changed
+    }
+
+    /// Gives back a command's claim after a failure before SIR changed anything, so that the
+    /// same invocation can run again.
+    async fn release_claim(&self, run: &Run<'_>, claim: &Claimed<'_>) {
+        if let Err(store_error) = self
+            .table
+            .release_claim(COMMAND_SCOPE, claim.key, claim.owner)
+            .await
+        {
+            warn!(case = %run.case_id(), error = %store_error, "the command claim could not be released; it expires on its own");
+        }
     }
 
     /// Makes the change in SIR unless the case already shows it (an earlier attempt made it

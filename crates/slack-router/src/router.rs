@@ -401,8 +401,8 @@ enum EventVerdict {
     /// Not done, and nothing is lost if it is asked for again: Slack's retry (ack path) or
     /// Lambda's (deferred run).
     Retry,
-    /// The table (channel filter or dedupe markers) cannot be reached.
-    StoreUnavailable,
+    /// The table (channel filter or dedupe markers) cannot be reached; the event, unhandled.
+    StoreUnavailable(Box<EventCallback>),
 }
 
 #[derive(Default)]
@@ -606,19 +606,15 @@ impl Router {
     /// lazy run ([`DEFERRED_EVENT_LAZY`]) and Slack gets its `200`: the lazy run has Lambda's
     /// retries and a DLQ, while Slack gives up after three retries in about five minutes.
     async fn dispatch_event(&self, event: EventRequest, log: &mut RequestLog) -> Response<String> {
-        let callback = event.callback.clone();
         match self.event_verdict(event, log).await {
             EventVerdict::Answer(response) => response,
             EventVerdict::Retry => status(StatusCode::INTERNAL_SERVER_ERROR),
-            EventVerdict::StoreUnavailable => {
-                let hand_off = match HandOff::lazy(DEFERRED_EVENT_LAZY, &callback) {
-                    Ok(hand_off) => hand_off,
-                    Err(error) => {
-                        error!(%error, "the event could not be deferred; Slack will retry");
-                        return status(StatusCode::INTERNAL_SERVER_ERROR);
-                    }
+            EventVerdict::StoreUnavailable(callback) => {
+                let deferred = match HandOff::lazy(DEFERRED_EVENT_LAZY, &*callback) {
+                    Ok(hand_off) => self.deliver_all(vec![hand_off]).await,
+                    Err(error) => Err(HandOffError(error.to_string())),
                 };
-                match self.deliver_all(vec![hand_off]).await {
+                match deferred {
                     Ok(()) => {
                         error!(
                             event_id = callback.event_id,
@@ -664,7 +660,7 @@ impl Router {
                 info!(note = log.note, "deferred event handled");
                 Ok(())
             }
-            EventVerdict::Retry | EventVerdict::StoreUnavailable => Err(LazyError::retryable(
+            EventVerdict::Retry | EventVerdict::StoreUnavailable(_) => Err(LazyError::retryable(
                 format!("the deferred event could not be handled yet ({})", log.note),
             )),
         }
@@ -686,7 +682,7 @@ impl Router {
                 Err(ListenerError::Transient(reason)) => {
                     warn!(%reason, "event filter failed");
                     log.note = "filter_transient";
-                    return EventVerdict::StoreUnavailable;
+                    return EventVerdict::StoreUnavailable(Box::new(event.callback));
                 }
                 Err(ListenerError::Permanent(reason)) => {
                     error!(%reason, "event filter failed for good");
@@ -730,7 +726,7 @@ impl Router {
             self.release_claimed(markers, claimed_event, claimed_content)
                 .await;
             log.note = "dedupe_failed";
-            return EventVerdict::StoreUnavailable;
+            return EventVerdict::StoreUnavailable(Box::new(event.callback));
         }
         match (event_claim, content_claim) {
             (Ok(Claim::Done), _) => {

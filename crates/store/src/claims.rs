@@ -53,6 +53,11 @@ pub enum Resumable {
     Held,
 }
 
+/// When a claim may be taken: no marker, an expired one, or a stale claim (its lease ran out).
+/// A marker without a state was written by `put_once` (or an older release): done.
+const CLAIMABLE: &str =
+    "attribute_not_exists(pk) OR #ttl < :now OR (#state = :claimed AND #lease < :now_ms)";
+
 fn once_pk(scope: &str, key: &str) -> String {
     format!("ONCE#{scope}#{key}")
 }
@@ -80,11 +85,7 @@ impl Table {
             .put_item()
             .table_name(&self.name)
             .set_item(Some(item))
-            // A marker without a state was written by `put_once` (or an older release): done.
-            .condition_expression(
-                "attribute_not_exists(pk) OR #ttl < :now \
-                 OR (#state = :claimed AND #lease < :now_ms)",
-            )
+            .condition_expression(CLAIMABLE)
             .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
             .expression_attribute_names("#state", STATE)
             .expression_attribute_names("#lease", LEASE_UNTIL_MS)
@@ -99,6 +100,11 @@ impl Table {
             Err(e) => return Err(StoreError::dynamo("PutItem", e)),
         }
         // Only duplicates pay for this read.
+        self.held_or_done(scope, key).await
+    }
+
+    /// What a claim that could not be taken found: [`Claim::Held`] or [`Claim::Done`].
+    async fn held_or_done(&self, scope: &str, key: &str) -> Result<Claim, StoreError> {
         let found = self
             .client
             .get_item()
@@ -194,10 +200,7 @@ impl Table {
             .update_expression(
                 "SET #state = :claimed, #lease = :lease, #owner = :owner, #ttl = :expires",
             )
-            .condition_expression(
-                "attribute_not_exists(pk) OR #ttl < :now \
-                 OR (#state = :claimed AND #lease < :now_ms)",
-            )
+            .condition_expression(CLAIMABLE)
             .expression_attribute_names("#state", STATE)
             .expression_attribute_names("#lease", LEASE_UNTIL_MS)
             .expression_attribute_names("#owner", OWNER)
@@ -225,19 +228,9 @@ impl Table {
             Err(e) if is_conditional_failure(&e) => {}
             Err(e) => return Err(StoreError::dynamo("UpdateItem", e)),
         }
-        let found = self
-            .client
-            .get_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::key(once_pk(scope, key), "ONCE")))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("GetItem", e))?;
-        Ok(match found.item {
-            Some(item) if get_s(&item, STATE) == Some(CLAIMED) => Resumable::Held,
-            Some(_) => Resumable::Done,
-            None => Resumable::Held,
+        Ok(match self.held_or_done(scope, key).await? {
+            Claim::Done => Resumable::Done,
+            _ => Resumable::Held,
         })
     }
 

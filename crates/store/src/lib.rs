@@ -627,10 +627,7 @@ impl Table {
         self.client
             .update_item()
             .table_name(&self.name)
-            .set_key(Some(Self::key(
-                case_pk(case_id),
-                &format!("COMMENT#{comment_id}"),
-            )))
+            .set_key(Some(Self::comment_key(case_id, comment_id)))
             .update_expression(
                 "SET origin = if_not_exists(origin, :sir), \
                  recorded_at = if_not_exists(recorded_at, :now), body_sha256 = :hash",
@@ -656,10 +653,7 @@ impl Table {
         self.client
             .update_item()
             .table_name(&self.name)
-            .set_key(Some(Self::key(
-                case_pk(case_id),
-                &format!("COMMENT#{comment_id}"),
-            )))
+            .set_key(Some(Self::comment_key(case_id, comment_id)))
             .update_expression("SET slack_channel_id = :channel, slack_ts = :ts")
             .expression_attribute_values(":channel", s(messages.channel_id.as_str()))
             .expression_attribute_values(
@@ -682,10 +676,7 @@ impl Table {
             .client
             .get_item()
             .table_name(&self.name)
-            .set_key(Some(Self::key(
-                case_pk(case_id),
-                &format!("COMMENT#{comment_id}"),
-            )))
+            .set_key(Some(Self::comment_key(case_id, comment_id)))
             .projection_expression("slack_channel_id, slack_ts")
             .consistent_read(true)
             .send()
@@ -808,6 +799,11 @@ impl Table {
             Err(e) if is_conditional_failure(&e) => Ok(false),
             Err(e) => Err(StoreError::dynamo("PutItem", e)),
         }
+    }
+
+    /// The key of a comment's `COMMENT#<commentId>` item.
+    fn comment_key(case_id: &CaseId, comment_id: &str) -> Item {
+        Self::key(case_pk(case_id), &format!("COMMENT#{comment_id}"))
     }
 
     /// IDs of every comment recorded for a case, whatever its origin.
