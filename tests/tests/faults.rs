@@ -654,6 +654,16 @@ fn a_command_whose_handler_dies_after_any_step_is_changed_audited_and_announced_
             world
                 .function_faults()
                 .crash_next(Function::CommandHandler, 1, crash_point);
+            if point == "after the announcement" {
+                // Only marking the claim done follows the announcement: slowed, so that the
+                // death lands between the two, not after the handler finished.
+                world.aws_faults().inject(
+                    AwsFault::new("dynamodb", "UpdateItem")
+                        .from_function(Function::CommandHandler)
+                        .body_contains(":done")
+                        .effect(AwsFaultEffect::Latency(Duration::from_secs(2))),
+                );
+            }
             let command = world
                 .slash_command(&ALICE, &channel, &format!("update-status {argument}"))
                 .await
@@ -739,6 +749,11 @@ fn a_command_whose_handler_dies_after_any_step_is_changed_audited_and_announced_
             })
             .count();
         assert_eq!(crashes, 3, "the handler died once per step");
+        assert_eq!(
+            world.aws_faults().pending(),
+            0,
+            "marking the last claim done was slowed"
+        );
         assert_no_dead_letters(&world).await;
     });
 }
