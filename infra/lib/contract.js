@@ -282,8 +282,6 @@ const FUNCTION_VARIABLES_LEFT_UNSET = Object.freeze({
     LANE_JOB_GIVE_UP_SECONDS: 'default 6 hours before a queued message that still fails is given up on (its author told)',
     AWS_LAMBDA_FUNCTION_NAME: 'set by Lambda; unused while EVENT_BUS_NAME is set',
     SELF_FUNCTION_NAME: 'local runs only; unused while EVENT_BUS_NAME is set',
-    CONSOLE_REGION: 'default AWS_REGION (the console links of the Home tab)',
-    AWS_REGION: 'set by Lambda',
   }),
   commandHandler: Object.freeze({
     SLACK_API_URL: 'default https://slack.com/api (set only for local stand-ins)',

@@ -787,6 +787,21 @@ fn app_home_lists_exactly_the_open_cases_whose_channel_the_person_is_in() {
         assert!(in_channel(&shared, BOB.slack_id) && !in_channel(&alices, BOB.slack_id));
         assert!(in_channel(&shared, ALICE.slack_id) && in_channel(&alices, ALICE.slack_id));
 
+        // The command policy lets Alice, Bob and Carol look up and change cases, only Alice
+        // close them, and Dave nothing; Alice is enrolled for one-time codes.
+        world
+            .put_command_policy(&format!(
+                r#"{{"version":1,"readOnly":{{"users":["{a}","{b}","{c}"]}},"mutating":{{"users":["{a}","{b}","{c}"]}},"close":{{"users":["{a}"]}}}}"#,
+                a = ALICE.slack_id,
+                b = BOB.slack_id,
+                c = CAROL.slack_id,
+            ))
+            .await
+            .expect("the policy is written");
+        world
+            .enrol_for_one_time_codes(ALICE.slack_id, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
+            .await
+            .expect("Alice is enrolled");
         // SIR answers nothing while the tabs are opened: Home reads Slack and the table only.
         world
             .sir()
@@ -876,6 +891,32 @@ fn app_home_lists_exactly_the_open_cases_whose_channel_the_person_is_in() {
             "{dave_view}"
         );
         assert!(!dave_view.contains(&shared.case_id) && !dave_view.contains(&alices.case_id));
+        // Each person sees what the policy lets *them* run, and their own enrolment.
+        assert!(
+            alice_view.contains("`update-status` (with a one-time code)")
+                && alice_view.contains("`close` (with a one-time code)")
+                && !alice_view.contains("Not allowed for you")
+                && alice_view.contains("You are enrolled"),
+            "{alice_view}"
+        );
+        let bob_view = world
+            .slack()
+            .home_view(BOB.slack_id)
+            .expect("published")
+            .to_string();
+        assert!(
+            bob_view.contains("as a member: `status`, `summarize`, `update-status`,")
+                && bob_view.contains("Not allowed for you: `close` (the policy does not list you)")
+                && bob_view.contains("You are not enrolled"),
+            "{bob_view}"
+        );
+        // Dave, whom the policy refuses everything, is told so plainly.
+        assert!(
+            dave_view.contains(
+                "The workspace's command policy does not let you run any `/security-ir` subcommand"
+            ),
+            "{dave_view}"
+        );
         assert!(
             world.iam_refusals().is_empty(),
             "{:#?}",

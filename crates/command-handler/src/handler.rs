@@ -36,7 +36,10 @@ use sirslack_mapper::slack::{
 };
 use sirslack_mapper::split::split_sir_comment;
 use sirslack_slack_api::{BotTokenSource, ParameterCache, SlackApi};
-use sirslack_slack_router::{COMMAND_INVOCATION_VERSION, CommandInvocation, InvocationKind};
+use sirslack_slack_router::{
+    COMMAND_INVOCATION_VERSION, CommandInvocation, HOME_INVOCATION_KIND, HomeInvocation,
+    InvocationKind, invocation_kind,
+};
 use sirslack_store::{Resumable, SyncOrigin, Table};
 use slack_morphism::prelude::SlackMessageContent;
 use tracing::{error, info, warn};
@@ -88,6 +91,9 @@ pub enum InvocationError {
     /// it): what was done is recorded, and Lambda's retry resumes it.
     #[error("the command was not finished; a retry resumes it from the recorded progress")]
     Unfinished,
+    /// A Home tab could not be published; Lambda's retry builds it again.
+    #[error("the Home tab was not published: {0}")]
+    HomeNotPublished(#[from] crate::home::HomeError),
 }
 
 /// What happened to an invocation (the function's result, and for tests).
@@ -110,6 +116,8 @@ pub enum Outcome {
     Failed,
     /// A change was not finished; the invocation fails so that Lambda's retry resumes it.
     Unfinished,
+    /// A person's Home tab was published.
+    Published,
 }
 
 /// The clients the handler uses.
@@ -277,6 +285,20 @@ impl CommandHandler {
         payload: Value,
         deadline: SystemTime,
     ) -> Result<Value, InvocationError> {
+        if invocation_kind(&payload) == Some(HOME_INVOCATION_KIND) {
+            let invocation: HomeInvocation = serde_json::from_value(payload)
+                .map_err(|error| InvocationError::Malformed(error.to_string()))?;
+            validate_home(&invocation)?;
+            Box::pin(crate::home::publish(
+                &self.slack,
+                &self.table,
+                &self.authorizer,
+                &self.links,
+                &invocation,
+            ))
+            .await?;
+            return Ok(json!({ "outcome": Outcome::Published }));
+        }
         let invocation: CommandInvocation = serde_json::from_value(payload)
             .map_err(|error| InvocationError::Malformed(error.to_string()))?;
         validate(&invocation)?;
@@ -1094,6 +1116,19 @@ fn validate(invocation: &CommandInvocation) -> Result<(), InvocationError> {
                 "{field} is not a Slack ID"
             )));
         }
+    }
+    Ok(())
+}
+
+/// Checks a Home invocation's version and person (later part of an SSM parameter name).
+fn validate_home(invocation: &HomeInvocation) -> Result<(), InvocationError> {
+    if invocation.version != COMMAND_INVOCATION_VERSION {
+        return Err(InvocationError::Version(invocation.version));
+    }
+    if !is_slack_id(&invocation.user_id) {
+        return Err(InvocationError::Malformed(
+            "user_id is not a Slack ID".to_owned(),
+        ));
     }
     Ok(())
 }

@@ -9,6 +9,7 @@
 //! - [`handler`]: the flow of one invocation (interpret, authorize, claim, plan, step up,
 //!   apply, audit, announce) and the Lambda entry point;
 //! - [`authorize`]: channel membership, the optional policy, TOTP step-up;
+//! - [`home`]: the person's App Home tab (their open cases, rights and enrolment);
 //! - [`commands`]: one module per subcommand, the decision and the SIR call;
 //! - [`respond`]: replies through `response_url`, with a Web API fallback;
 //! - [`sir`], [`slack`]: the calls to SIR and Slack;
@@ -23,6 +24,7 @@ pub mod authorize;
 pub mod commands;
 pub mod config;
 pub mod handler;
+pub mod home;
 pub mod respond;
 pub mod sir;
 pub mod slack;

@@ -230,6 +230,23 @@ impl Slack {
         .await
     }
 
+    /// The unarchived channels `user_id` is in, as the bot sees them (`users.conversations`,
+    /// paged and retried by the adapter).
+    pub async fn user_channels(&self, user_id: &str) -> Result<Vec<String>, SlackError> {
+        self.with_session(async |session| session.user_channels(user_id).await)
+            .await
+    }
+
+    /// `views.publish`: `view` becomes `user_id`'s Home tab.
+    pub async fn publish_home(
+        &self,
+        user_id: &str,
+        view: &serde_json::Value,
+    ) -> Result<(), SlackError> {
+        self.with_session(async |session| session.publish_view(user_id, view).await)
+            .await
+    }
+
     /// `chat.postEphemeral`: `content` shown to `user_id` only.
     pub async fn post_ephemeral(
         &self,

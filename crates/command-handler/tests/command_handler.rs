@@ -2084,3 +2084,115 @@ async fn a_change_survives_its_attempt_dying_at_any_step() {
         }
     }
 }
+
+// ---- App Home -------------------------------------------------------------------------------
+
+impl World {
+    /// Runs the Home invocation the events handler sends for `user` opening the tab, and
+    /// returns the published view as text.
+    async fn open_home(&self, user: &str) -> String {
+        let invocation =
+            sirslack_slack_router::HomeInvocation::new(&self.team_id, user, Utc::now());
+        let result = self
+            .handler
+            .handle_invocation(serde_json::to_value(&invocation).unwrap())
+            .await
+            .expect("home published");
+        assert_eq!(result, json!({"outcome": "published"}));
+        self.slack
+            .home_view(user)
+            .expect("a view was published")
+            .to_string()
+    }
+}
+
+#[tokio::test]
+async fn the_home_tab_shows_each_persons_own_rights_and_enrolment() {
+    let policy = json!({
+        "version": 1,
+        "close": { "userGroups": [LEADS] },
+        "mutating": { "users": [JANE, GWEN] },
+        "subcommands": { "update-description": { "users": [JANE] } },
+        "requireOneTimeCodeForEdits": true,
+    });
+    let world = world_with(Options {
+        policy: Some(policy.to_string()),
+        otp_secrets: vec![(JANE, JANE_SECRET)],
+        ..Options::default()
+    })
+    .await;
+
+    let jane = world.open_home(JANE).await;
+    assert!(jane.contains(&format!("Case {}", world.case_id)), "{jane}");
+    assert!(
+        jane.contains(
+            "as a member: `status`, `summarize`, `update-status` (with a one-time code), \
+             `update-title` (with a one-time code), `update-description` (with a one-time code)."
+        ),
+        "{jane}"
+    );
+    assert!(
+        jane.contains("Not allowed for you: `close` (the policy does not list you)."),
+        "{jane}"
+    );
+    assert!(jane.contains("You are enrolled"), "{jane}");
+
+    // Bob closes through the leads group; no code, since he is not enrolled.
+    let bob = world.open_home(BOB).await;
+    assert!(
+        bob.contains("as a member: `status`, `summarize`, `close`."),
+        "{bob}"
+    );
+    assert!(
+        bob.contains("`update-status` (the policy does not list you)"),
+        "{bob}"
+    );
+    assert!(bob.contains("You are not enrolled"), "{bob}");
+    assert_eq!(world.slack.call_count("usergroups.users.list"), 1);
+
+    // Gwen, a guest the mutating rule names, may change the case; the description rule does
+    // not name her, and close's group does not hold her.
+    let gwen = world.open_home(GWEN).await;
+    assert!(gwen.contains("`update-status`, `update-title`"), "{gwen}");
+    assert!(
+        gwen.contains("`update-description` (the policy does not list you)")
+            && gwen.contains("`close` (the policy does not list you)"),
+        "{gwen}"
+    );
+
+    // Mallory, in no case channel, sees no case, and SIR is never asked.
+    let mallory = world.open_home(MALLORY).await;
+    assert!(!mallory.contains(&world.case_id), "{mallory}");
+    assert_eq!(world.sir.call_count("GetCase"), 0);
+    assert_eq!(world.mutating_calls(), 0);
+}
+
+#[tokio::test]
+async fn the_home_tab_of_a_guest_and_under_a_broken_policy_says_why() {
+    let world = world_with(Options::default()).await;
+    let gwen = world.open_home(GWEN).await;
+    assert!(
+        gwen.contains("`update-status` (guest accounts may not change a case)")
+            && gwen.contains("`close` (guest accounts may not change a case)")
+            && gwen.contains("as a member: `status`, `summarize`."),
+        "{gwen}"
+    );
+
+    let broken = world_with(Options {
+        policy: Some("{not json".to_owned()),
+        ..Options::default()
+    })
+    .await;
+    let jane = broken.open_home(JANE).await;
+    assert!(
+        jane.contains("Nothing right now: the command policy is missing"),
+        "{jane}"
+    );
+    // The tab still lists her case: she is in its channel.
+    assert!(jane.contains(&format!("Case {}", broken.case_id)), "{jane}");
+
+    // A Home invocation that does not name a Slack user is refused, not published.
+    let forged = json!({"version": 1, "kind": "home", "team_id": broken.team_id,
+                        "user_id": "../otpSecret", "received_at": "2026-01-01T00:00:00Z"});
+    assert!(broken.handler.handle_invocation(forged).await.is_err());
+}

@@ -255,6 +255,30 @@ impl Command {
         }
     }
 
+    /// One command of each subcommand but `help`, in the order of [`USAGE`], with placeholder
+    /// arguments: what a policy decides per subcommand (the Home tab lists the person's rights
+    /// with them).
+    pub fn examples() -> [Self; 6] {
+        [
+            Self::Status,
+            Self::Summarize,
+            Self::UpdateStatus {
+                status: SelfManagedStatus::ContainmentEradicationAndRecovery,
+                otp: None,
+            },
+            Self::UpdateTitle {
+                title: "title".to_owned(),
+            },
+            Self::UpdateDescription {
+                description: "description".to_owned(),
+            },
+            Self::Close {
+                confirmed: false,
+                otp: None,
+            },
+        ]
+    }
+
     /// The subcommand's canonical name (`summarize` for `incident-details`).
     pub fn name(&self) -> &'static str {
         match self {

@@ -144,7 +144,6 @@ impl LocalWorld {
             drain_lane_lease: sirslack_events_handler::config::DEFAULT_DRAIN_LANE_LEASE,
             lane_job_give_up: sirslack_events_handler::config::DEFAULT_LANE_JOB_GIVE_UP,
             transfer_timeout: Duration::from_secs(60),
-            console_region: Some("us-east-1".to_owned()),
             max_body_bytes: sirslack_slack_router::DEFAULT_MAX_BODY_BYTES,
         }
     }

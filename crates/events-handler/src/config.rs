@@ -53,10 +53,6 @@ pub mod env {
     /// Seconds after which a queued comment job that still fails is given up on (default 6 h;
     /// at most 12 h, half the lane job's TTL).
     pub const LANE_JOB_GIVE_UP_SECONDS: &str = "LANE_JOB_GIVE_UP_SECONDS";
-    /// Region of the console links on the Home tab (default `AWS_REGION`).
-    pub const CONSOLE_REGION: &str = "CONSOLE_REGION";
-    /// The function's region (set by Lambda).
-    pub const AWS_REGION: &str = "AWS_REGION";
 }
 
 /// Where work that does not fit the ack path goes.
@@ -107,9 +103,6 @@ pub struct Config {
     pub transfer_timeout: Duration,
     /// Largest request body.
     pub max_body_bytes: usize,
-    /// The region of the console links App Home shows (`CONSOLE_REGION`, else `AWS_REGION`);
-    /// `None`: the links are left out.
-    pub console_region: Option<String>,
 }
 
 /// The SSM parameters holding Slack's secrets and the workspace ID.
@@ -228,7 +221,6 @@ impl Config {
             lane_job_give_up,
             transfer_timeout: DEFAULT_TRANSFER_TIMEOUT,
             max_body_bytes: sirslack_slack_router::DEFAULT_MAX_BODY_BYTES,
-            console_region: get(env::CONSOLE_REGION).or_else(|| get(env::AWS_REGION)),
         })
     }
 }

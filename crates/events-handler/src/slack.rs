@@ -135,30 +135,6 @@ struct RawFileRef {
     id: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct ConversationsPage {
-    channels: Vec<RawChannelRef>,
-    response_metadata: Option<RawMetadata>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct RawChannelRef {
-    id: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct RawMetadata {
-    next_cursor: Option<String>,
-}
-
-/// Channels asked for per `users.conversations` page.
-const USER_CHANNELS_PAGE: &str = "200";
-/// Pages read at most (2,000 channels): a person in more sees the cases of the first ones.
-const USER_CHANNELS_MAX_PAGES: usize = 10;
-
 /// The Slack Web API with the bot token from the [`SecretCache`].
 pub struct Slack {
     api: SlackApi,
@@ -326,59 +302,6 @@ impl Slack {
         Ok(found
             .and_then(|message| message.text)
             .filter(|text| !text.trim().is_empty()))
-    }
-
-    /// The unarchived public and private channels `user` is a member of, as the bot sees them
-    /// (`users.conversations`, Tier 3, `channels:read` and `groups:read`): private channels
-    /// only when the bot is in them too, as every case channel is. At most
-    /// [`USER_CHANNELS_MAX_PAGES`] pages of [`USER_CHANNELS_PAGE`]. Unlike the ack path's reads,
-    /// this one (made in a lazy run) is retried per the adapter's policy.
-    pub async fn user_channels(&self, user: &str) -> Result<Vec<String>, SlackApiError> {
-        let token = self.token("users.conversations").await?;
-        let mut channels = Vec::new();
-        let mut cursor = String::new();
-        for _ in 0..USER_CHANNELS_MAX_PAGES {
-            let mut params = vec![
-                ("user", user.to_owned()),
-                ("types", "public_channel,private_channel".to_owned()),
-                ("exclude_archived", "true".to_owned()),
-                ("limit", USER_CHANNELS_PAGE.to_owned()),
-            ];
-            if !cursor.is_empty() {
-                params.push(("cursor", cursor.clone()));
-            }
-            // Retried within the run (429s by `Retry-After`): Tier 3 is 50 calls a minute for
-            // the workspace, and a lazy run has time to wait.
-            let page: ConversationsPage = self
-                .api
-                .session(&token)
-                .get("users.conversations", &params)
-                .await?;
-            channels.extend(page.channels.into_iter().filter_map(|channel| channel.id));
-            cursor = page
-                .response_metadata
-                .and_then(|metadata| metadata.next_cursor)
-                .unwrap_or_default();
-            if cursor.is_empty() {
-                return Ok(channels);
-            }
-        }
-        tracing::warn!(
-            user,
-            listed = channels.len(),
-            "the person is in more channels than App Home reads; the rest are not shown"
-        );
-        Ok(channels)
-    }
-
-    /// `views.publish` (Tier 4, no scope): `view` becomes `user`'s Home tab. Retried like
-    /// [`Slack::user_channels`] (publishing the same view again is harmless).
-    pub async fn publish_home(&self, user: &str, view: &Value) -> Result<(), SlackApiError> {
-        const METHOD: &str = "views.publish";
-        let token = self.token(METHOD).await?;
-        let body = json!({ "user_id": user, "view": view });
-        let _: Value = self.api.session(&token).post(METHOD, &body).await?;
-        Ok(())
     }
 
     /// `chat.postEphemeral`: a message only `user` sees in `channel`.

@@ -170,7 +170,6 @@ async fn world_with(options: Options) -> World {
         drain_lane_lease: sirslack_events_handler::config::DEFAULT_DRAIN_LANE_LEASE,
         lane_job_give_up: options.lane_job_give_up,
         transfer_timeout: Duration::from_secs(60),
-        console_region: Some("us-east-1".to_owned()),
         max_body_bytes: sirslack_slack_router::DEFAULT_MAX_BODY_BYTES,
     };
     let uses_bus = matches!(config.lazy_transport, LazyTransport::EventBus { .. });

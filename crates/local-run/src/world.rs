@@ -490,6 +490,38 @@ impl World {
         Ok(())
     }
 
+    /// Writes the command policy parameter (a String, as the deploy CLI and administrators
+    /// do), replacing the deployed one. Functions read it through their caches.
+    pub async fn put_command_policy(&self, policy: &str) -> Result<(), WorldError> {
+        put_parameter(
+            &self.aws().ssm(),
+            &self.names().command_policy_parameter(),
+            policy,
+            ParameterKind::Plain,
+            OnExisting::Overwrite,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Enrols `user_id` for one-time codes as an administrator does: their base32 TOTP secret
+    /// as a SecureString under the one-time-code prefix.
+    pub async fn enrol_for_one_time_codes(
+        &self,
+        user_id: &str,
+        secret_base32: &str,
+    ) -> Result<(), WorldError> {
+        put_parameter(
+            &self.aws().ssm(),
+            &self.names().otp_secret_parameter(user_id),
+            secret_base32,
+            ParameterKind::Secure,
+            OnExisting::Overwrite,
+        )
+        .await?;
+        Ok(())
+    }
+
     /// A full rotation: a new secret in SSM, then in Slack. Returns the new secret.
     pub async fn rotate_signing_secret(&self) -> Result<String, WorldError> {
         let secret = random_signing_secret();

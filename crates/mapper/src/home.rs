@@ -1,7 +1,9 @@
-//! The App Home tab (`views.publish`): the open cases whose channel the person is in.
+//! The App Home tab (`views.publish`): the open cases whose channel the person is in, what the
+//! command policy lets them run, and whether they are enrolled for one-time codes.
 //!
-//! Pure: the events handler gathers [`HomeCase`]s (from Slack's `users.conversations` for the
-//! person and the table) and publishes what [`home_view`] builds. Everything from SIR is escaped
+//! Pure: the command handler gathers [`HomeCase`]s (from Slack's `users.conversations` for the
+//! person and the table) and the person's [`HomeAccess`] (its policy evaluator and the
+//! person's OTP parameter), and publishes what [`home_view`] builds. Everything from SIR is escaped
 //! ([`escape_for_slack`]), so a case title can never ping, mention or forge a link.
 
 use chrono::{DateTime, Utc};
@@ -31,6 +33,46 @@ pub struct HomeCase {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
+/// One subcommand as the Home tab lists it for the person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HomeRight {
+    /// The subcommand (`status`, `close`, ...).
+    pub subcommand: &'static str,
+    /// Allowed: whether a one-time code is asked for it. Refused: why, in a few words.
+    pub detail: RightDetail,
+}
+
+/// Whether the person may run a subcommand, and on what terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RightDetail {
+    /// Allowed; `code` when a one-time code is asked for it.
+    Allowed {
+        /// A one-time code is asked (the person is enrolled, or the policy asks everyone).
+        code: bool,
+    },
+    /// Refused, with the reason the person reads.
+    Refused(&'static str),
+}
+
+/// What the person may do, as far as it is known when the tab is built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HomeAccess {
+    /// The policy was read: each subcommand's right, and the person's enrolment.
+    Known {
+        /// One entry per subcommand, in the order of `/security-ir help`.
+        rights: Vec<HomeRight>,
+        /// A one-time-code secret is stored for the person.
+        enrolled: bool,
+        /// The policy asks every person for a code (`requireOneTimeCode`).
+        code_from_everyone: bool,
+    },
+    /// The policy parameter is missing, blank, unreadable or invalid: every command but
+    /// `help` is refused (fail closed).
+    PolicyUnavailable,
+    /// Slack or SSM could not be asked just now.
+    Unknown,
+}
+
 /// Orders cases newest activity first (cases without a date last, then by ID), keeps the first
 /// [`HOME_MAX_CASES`] and returns them with the count of the others.
 pub fn newest_first(mut cases: Vec<HomeCase>) -> (Vec<HomeCase>, usize) {
@@ -45,9 +87,14 @@ pub fn newest_first(mut cases: Vec<HomeCase>) -> (Vec<HomeCase>, usize) {
 }
 
 /// The Home view: a header, the cases (at most [`HOME_MAX_CASES`], `rest` more counted), then
-/// what the person can do and how one-time codes are enrolled. At most 100 blocks (Slack's
-/// limit): one per case plus at most 7.
-pub fn home_view(cases: &[HomeCase], rest: usize, links: Option<&ConsoleLinks>) -> Value {
+/// what the person may run under the command policy and their one-time-code enrolment. At most
+/// 100 blocks (Slack's limit): one per case plus at most 7.
+pub fn home_view(
+    cases: &[HomeCase],
+    rest: usize,
+    links: Option<&ConsoleLinks>,
+    access: &HomeAccess,
+) -> Value {
     let mut blocks = vec![
         json!({"type": "header", "text": {"type": "plain_text", "text": "Your security incident cases"}}),
     ];
@@ -73,23 +120,99 @@ pub fn home_view(cases: &[HomeCase], rest: usize, links: Option<&ConsoleLinks>) 
     if !cases.is_empty() {
         blocks.push(json!({"type": "divider"}));
     }
-    blocks.push(section(
-        "*What you can do*\nIn a case channel you are a member of, run `/security-ir help` for the \
-         subcommands: `status` and `summarize` read the case; `update-status`, `update-title`, \
-         `update-description` and `close` change it. Your administrators' command policy decides \
-         which of them you may run; a refused command tells you why.",
-    ));
-    blocks.push(section(
-        "*One-time codes*\n`close` and `update-status` ask for a six-digit code from your \
-         authenticator app once you are enrolled (or from everyone, when the policy requires \
-         it). Your integration administrators enrol you: see _Enrolling a person_ in the \
-         integration's docs/commands.md.",
-    ));
+    blocks.push(section(&rights_text(access)));
+    blocks.push(section(&enrolment_text(access)));
     blocks.push(json!({
         "type": "context",
         "elements": [{"type": "mrkdwn", "text": "Refreshed each time you open this tab, from what the integration last synced (every 5 minutes at most)."}],
     }));
     json!({"type": "home", "blocks": blocks})
+}
+
+const ASK_ADMIN: &str = "Ask your security administrator if you need more.";
+
+fn rights_text(access: &HomeAccess) -> String {
+    match access {
+        HomeAccess::Known { rights, .. } => {
+            let allowed: Vec<String> = rights
+                .iter()
+                .filter_map(|right| match right.detail {
+                    RightDetail::Allowed { code: true } => {
+                        Some(format!("`{}` (with a one-time code)", right.subcommand))
+                    }
+                    RightDetail::Allowed { code: false } => Some(format!("`{}`", right.subcommand)),
+                    RightDetail::Refused(_) => None,
+                })
+                .collect();
+            let refused: Vec<String> = rights
+                .iter()
+                .filter_map(|right| match right.detail {
+                    RightDetail::Refused(why) => Some(format!("`{}` ({why})", right.subcommand)),
+                    RightDetail::Allowed { .. } => None,
+                })
+                .collect();
+            if allowed.is_empty() {
+                return format!(
+                    "*What you can do*\nThe workspace's command policy does not let you run any \
+                     `/security-ir` subcommand (only `help`): you can read the case channels you \
+                     are in, but not look up or change a case from Slack. {ASK_ADMIN}"
+                );
+            }
+            let mut text = format!(
+                "*What you can do*\nIn the channel of a case, as a member: {}.",
+                allowed.join(", ")
+            );
+            if !refused.is_empty() {
+                text.push_str(&format!(
+                    "\nNot allowed for you: {}. {ASK_ADMIN}",
+                    refused.join(", ")
+                ));
+            }
+            text
+        }
+        HomeAccess::PolicyUnavailable => {
+            "*What you can do*\nNothing right now: the command policy \
+             is missing, could not be read or is invalid, so every `/security-ir` subcommand but \
+             `help` is refused for everyone. Ask your security administrator to check it."
+                .to_owned()
+        }
+        HomeAccess::Unknown => {
+            "*What you can do*\nCould not check the command policy for you just \
+             now; open this tab again in a moment. In a case channel, `/security-ir help` lists \
+             the subcommands."
+                .to_owned()
+        }
+    }
+}
+
+fn enrolment_text(access: &HomeAccess) -> String {
+    const HOW: &str = "Your integration administrators enrol you: see _Enrolling a person_ in the \
+                       integration's docs/commands.md.";
+    match access {
+        HomeAccess::Known { enrolled: true, .. } => {
+            "*One-time codes*\nYou are enrolled: `close` and `update-status` (and any other \
+              subcommand marked above) ask for the six-digit code from your authenticator app."
+                .to_owned()
+        }
+        HomeAccess::Known {
+            enrolled: false,
+            code_from_everyone: true,
+            ..
+        } => format!(
+            "*One-time codes*\nYou are *not enrolled*, and the command policy asks everyone for \
+             a code: `close` and `update-status` are refused for you until you are. {HOW}"
+        ),
+        HomeAccess::Known { .. } => format!(
+            "*One-time codes*\nYou are not enrolled: your commands run without a code. Once \
+             enrolled, `close` and `update-status` ask for the six-digit code from your \
+             authenticator app. {HOW}"
+        ),
+        HomeAccess::PolicyUnavailable | HomeAccess::Unknown => format!(
+            "*One-time codes*\n`close` and `update-status` ask for a six-digit code from your \
+             authenticator app once you are enrolled (or from everyone, when the policy requires \
+             it). {HOW}"
+        ),
+    }
 }
 
 fn section(text: &str) -> Value {
@@ -167,7 +290,7 @@ mod tests {
         assert_eq!(rest, 6);
         assert_eq!(shown[0].case_id.as_str(), "0000001054");
         assert!(shown.windows(2).all(|w| w[0].updated_at >= w[1].updated_at));
-        let view = home_view(&shown, rest, Some(&links()));
+        let view = home_view(&shown, rest, Some(&links()), &HomeAccess::Unknown);
         let blocks = view["blocks"].as_array().expect("blocks");
         assert!(blocks.len() <= 100, "{}", blocks.len());
         assert!(view.to_string().contains("(56 in all; 6 more not shown)"));
@@ -175,7 +298,12 @@ mod tests {
 
     #[test]
     fn a_case_shows_id_title_status_update_channel_and_console_link_escaped() {
-        let view = home_view(&[case("0000001234", Some(5))], 0, Some(&links()));
+        let view = home_view(
+            &[case("0000001234", Some(5))],
+            0,
+            Some(&links()),
+            &HomeAccess::Unknown,
+        );
         assert_eq!(view["type"], json!("home"));
         let text = view["blocks"][3]["text"]["text"]
             .as_str()
@@ -195,9 +323,83 @@ mod tests {
 
     #[test]
     fn nobody_in_a_case_channel_is_told_so() {
-        let view = home_view(&[], 0, None);
+        let view = home_view(&[], 0, None, &HomeAccess::Unknown);
         let shown = view.to_string();
         assert!(shown.contains("not in the channel of any open"), "{shown}");
         assert!(!shown.contains("Case 0"), "{shown}");
+    }
+
+    fn known(rights: Vec<(&'static str, RightDetail)>, enrolled: bool) -> HomeAccess {
+        HomeAccess::Known {
+            rights: rights
+                .into_iter()
+                .map(|(subcommand, detail)| HomeRight { subcommand, detail })
+                .collect(),
+            enrolled,
+            code_from_everyone: false,
+        }
+    }
+
+    #[test]
+    fn the_person_sees_their_own_rights_and_enrolment() {
+        let access = known(
+            vec![
+                ("status", RightDetail::Allowed { code: false }),
+                ("update-status", RightDetail::Allowed { code: true }),
+                (
+                    "close",
+                    RightDetail::Refused("the policy does not list you"),
+                ),
+            ],
+            true,
+        );
+        let shown = home_view(&[], 0, None, &access).to_string();
+        assert!(
+            shown.contains("as a member: `status`, `update-status` (with a one-time code)."),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("Not allowed for you: `close` (the policy does not list you)."),
+            "{shown}"
+        );
+        assert!(shown.contains("You are enrolled"), "{shown}");
+        let not_enrolled = known(
+            vec![("status", RightDetail::Allowed { code: false })],
+            false,
+        );
+        let shown = home_view(&[], 0, None, &not_enrolled).to_string();
+        assert!(shown.contains("You are not enrolled"), "{shown}");
+        assert!(!shown.contains("Not allowed for you"), "{shown}");
+    }
+
+    #[test]
+    fn a_person_the_policy_refuses_is_told_clearly() {
+        let refused = known(
+            vec![
+                (
+                    "status",
+                    RightDetail::Refused("the policy does not list you"),
+                ),
+                (
+                    "close",
+                    RightDetail::Refused("the policy does not list you"),
+                ),
+            ],
+            false,
+        );
+        let shown = home_view(&[], 0, None, &refused).to_string();
+        assert!(
+            shown.contains("does not let you run any `/security-ir` subcommand"),
+            "{shown}"
+        );
+        let shown = home_view(&[], 0, None, &HomeAccess::PolicyUnavailable).to_string();
+        assert!(shown.contains("the command policy is missing"), "{shown}");
+        let everyone = HomeAccess::Known {
+            rights: vec![],
+            enrolled: false,
+            code_from_everyone: true,
+        };
+        let shown = home_view(&[], 0, None, &everyone).to_string();
+        assert!(shown.contains("You are *not enrolled*"), "{shown}");
     }
 }

@@ -33,6 +33,9 @@ pub const MAX_INVITEES_PER_CALL: usize = 1_000;
 
 /// Pages of `conversations.list` read when looking for a channel by name.
 const MAX_LIST_PAGES: usize = 100;
+/// `users.conversations` pages read at most (200 channels each: 2,000 channels); a person in
+/// more is answered for the first ones.
+pub const USER_CHANNELS_MAX_PAGES: usize = 10;
 
 /// slack-morphism's connector over our rustls connector.
 pub type SlackConnector = SlackClientHyperConnector<Connector>;
@@ -322,6 +325,19 @@ struct ChannelPage {
 struct ResponseMetadata {
     #[serde(default)]
     next_cursor: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ChannelIdPage {
+    channels: Vec<ChannelId>,
+    response_metadata: Option<ResponseMetadata>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ChannelId {
+    id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -656,6 +672,42 @@ impl<'a> SlackSession<'a> {
         }
     }
 
+    /// The unarchived public and private channels `user` is a member of, as the bot sees them
+    /// (`users.conversations`, Tier 3, `channels:read` and `groups:read`): private channels
+    /// only when the bot is in them too, as every case channel is. At most
+    /// [`USER_CHANNELS_MAX_PAGES`] pages of 200. Each page is retried per the session's policy
+    /// (429s by `Retry-After`).
+    pub async fn user_channels(&self, user: &str) -> Result<Vec<String>, SlackApiError> {
+        let mut channels = Vec::new();
+        let mut cursor = String::new();
+        for _ in 0..USER_CHANNELS_MAX_PAGES {
+            let mut params = vec![
+                ("user", user.to_owned()),
+                ("types", "public_channel,private_channel".to_owned()),
+                ("exclude_archived", "true".to_owned()),
+                ("limit", "200".to_owned()),
+            ];
+            if !cursor.is_empty() {
+                params.push(("cursor", cursor.clone()));
+            }
+            let page: ChannelIdPage = self.get("users.conversations", &params).await?;
+            channels.extend(page.channels.into_iter().filter_map(|channel| channel.id));
+            cursor = page
+                .response_metadata
+                .map(|metadata| metadata.next_cursor)
+                .unwrap_or_default();
+            if cursor.is_empty() {
+                return Ok(channels);
+            }
+        }
+        tracing::warn!(
+            user,
+            listed = channels.len(),
+            "the person is in more channels than are read; the rest are left out"
+        );
+        Ok(channels)
+    }
+
     // ---- users ----------------------------------------------------------------------------
 
     /// `users.lookupByEmail`; `None` when no user has this address (`users_not_found`).
@@ -730,6 +782,21 @@ impl<'a> SlackSession<'a> {
             content,
         };
         self.post::<_, Empty>("chat.postEphemeral", &body)
+            .await
+            .map(|_| ())
+    }
+
+    // ---- views ----------------------------------------------------------------------------
+
+    /// `views.publish` (Tier 4, no scope): `view` becomes `user`'s Home tab. Publishing the
+    /// same view again is harmless, so it is retried like any read.
+    pub async fn publish_view(
+        &self,
+        user: &str,
+        view: &serde_json::Value,
+    ) -> Result<(), SlackApiError> {
+        let body = serde_json::json!({ "user_id": user, "view": view });
+        self.post::<_, Empty>("views.publish", &body)
             .await
             .map(|_| ())
     }

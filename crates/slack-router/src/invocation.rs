@@ -153,6 +153,53 @@ impl CommandInvocation {
     }
 }
 
+/// The `kind` of a [`HomeInvocation`].
+pub const HOME_INVOCATION_KIND: &str = "home";
+
+/// The payload that asks the command handler to publish a person's App Home tab (the events
+/// handler sends it for `app_home_opened` with `tab: home`). The command handler builds the
+/// tab because it holds what the tab shows beyond the cases: the command policy and whether
+/// the person is enrolled for one-time codes.
+///
+/// ```json
+/// {"version": 1, "kind": "home", "team_id": "T0123ABCD", "user_id": "U0123ABCD",
+///  "received_at": "2026-01-01T12:00:00Z"}
+/// ```
+///
+/// It names only the person: anyone able to forge one could only refresh that person's own
+/// tab from that person's own channel memberships.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HomeInvocation {
+    /// [`COMMAND_INVOCATION_VERSION`].
+    pub version: u32,
+    /// Always [`HOME_INVOCATION_KIND`].
+    pub kind: String,
+    /// The workspace.
+    pub team_id: String,
+    /// The person who opened the tab.
+    pub user_id: String,
+    /// When the events handler got the event.
+    pub received_at: DateTime<Utc>,
+}
+
+impl HomeInvocation {
+    /// The invocation for `user_id` opening the Home tab in `team_id`.
+    pub fn new(team_id: &str, user_id: &str, received_at: DateTime<Utc>) -> Self {
+        Self {
+            version: COMMAND_INVOCATION_VERSION,
+            kind: HOME_INVOCATION_KIND.to_owned(),
+            team_id: team_id.to_owned(),
+            user_id: user_id.to_owned(),
+            received_at,
+        }
+    }
+}
+
+/// The `kind` field of an invocation payload, to pick its type before decoding it.
+pub fn invocation_kind(payload: &serde_json::Value) -> Option<&str> {
+    payload.get("kind").and_then(serde_json::Value::as_str)
+}
+
 fn subcommand_of(text: &str) -> Option<String> {
     Command::parse(text)
         .ok()

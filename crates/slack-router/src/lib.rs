@@ -63,7 +63,8 @@ pub use handoff::{
     LazyCall, LazyInvocation, RecordedHandOff, RecordingHandOffSink,
 };
 pub use invocation::{
-    COMMAND_INVOCATION_VERSION, CommandInvocation, InvocationKind, ResponseUrlError,
+    COMMAND_INVOCATION_VERSION, CommandInvocation, HOME_INVOCATION_KIND, HomeInvocation,
+    InvocationKind, ResponseUrlError, invocation_kind,
 };
 pub use keys::{KeySource, KeySourceError, StaticKeys, VerifierKeys};
 pub use router::{

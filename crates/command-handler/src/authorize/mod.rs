@@ -30,6 +30,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sirslack_domain::{Command, Otp};
+use sirslack_mapper::home::{HomeAccess, HomeRight, RightDetail};
 use sirslack_store::Table;
 use tracing::{error, warn};
 
@@ -306,9 +307,20 @@ impl Authorizer {
             return Err(Refusal::NotChannelMember);
         }
         let policy = self.policy().await?;
-        let rule = policy
-            .as_deref()
-            .and_then(|policy| policy.rule_for(command));
+        self.policy_allows(policy.as_deref(), user_id, command)
+            .await?;
+        Ok(Access { policy })
+    }
+
+    /// The policy's rule for `command`, then for a change the rules for public channels and
+    /// for guests: everything [`Authorizer::check_access`] checks but channel membership.
+    async fn policy_allows(
+        &self,
+        policy: Option<&Policy>,
+        user_id: &str,
+        command: &Command,
+    ) -> Result<(), Refusal> {
+        let rule = policy.and_then(|policy| policy.rule_for(command));
         if let Some(rule) = rule
             && !self.passes(rule, user_id).await?
         {
@@ -323,7 +335,56 @@ impl Authorizer {
                 return Err(Refusal::GuestNotAllowed);
             }
         }
-        Ok(Access { policy })
+        Ok(())
+    }
+
+    /// What the Home tab tells `user_id` about themselves: for each subcommand (as a member
+    /// of a case channel), whether the policy lets them run it and whether a one-time code is
+    /// asked; and whether they are enrolled. Reads what a command would (the policy, user
+    /// groups, `users.info`, the person's OTP parameter), through the same caches; never a
+    /// secret's value beyond "there is one".
+    pub async fn home_access(&self, user_id: &str) -> HomeAccess {
+        let policy = match self.policy().await {
+            Ok(policy) => policy,
+            Err(Refusal::PolicyUnavailable) => return HomeAccess::PolicyUnavailable,
+            Err(_) => return HomeAccess::Unknown,
+        };
+        let enrolled = match self.otp_secret(user_id).await {
+            Ok(secret) => secret.is_some(),
+            Err(_) => return HomeAccess::Unknown,
+        };
+        let access = Access {
+            policy: policy.clone(),
+        };
+        let mut rights = Vec::new();
+        for command in Command::examples() {
+            let detail = match self
+                .policy_allows(policy.as_deref(), user_id, &command)
+                .await
+            {
+                Ok(()) => RightDetail::Allowed {
+                    code: access.needs_step_up(&command)
+                        && (enrolled || access.requires_code_from_everyone()),
+                },
+                Err(Refusal::PolicyDenied) => RightDetail::Refused("the policy does not list you"),
+                Err(Refusal::GuestNotAllowed) => {
+                    RightDetail::Refused("guest accounts may not change a case")
+                }
+                Err(Refusal::PolicyRequired) => RightDetail::Refused(
+                    "case channels are public and no policy rule names who may",
+                ),
+                Err(_) => return HomeAccess::Unknown,
+            };
+            rights.push(HomeRight {
+                subcommand: command.name(),
+                detail,
+            });
+        }
+        HomeAccess::Known {
+            rights,
+            enrolled,
+            code_from_everyone: access.requires_code_from_everyone(),
+        }
     }
 
     /// Whether `user_id` would be asked for a code for `command` (to word a confirmation).

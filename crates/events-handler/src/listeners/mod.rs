@@ -7,7 +7,7 @@
 //! | `file_shared` in a case channel | channel check | lazy `file_transfer` |
 //! | `/security-ir <sub>` | `Working on it...` | the command handler |
 //! | block actions | empty ack | the command handler |
-//! | `app_home_opened` (`tab: home`), no channel filter | empty ack | lazy `app_home` (`views.publish`) |
+//! | `app_home_opened` (`tab: home`), no channel filter | empty ack | the command handler (`views.publish`) |
 
 pub mod command;
 pub mod comment;
@@ -28,8 +28,6 @@ use crate::app::App;
 pub const LAZY_COMMENT: &str = "sir_comment";
 /// Lazy listener copying a shared file to SIR.
 pub const LAZY_FILE_TRANSFER: &str = "file_transfer";
-/// Lazy listener publishing a person's Home tab.
-pub const LAZY_APP_HOME: &str = "app_home";
 
 /// Registers every listener of the events handler.
 pub fn register(builder: RouterBuilder, app: &Arc<App>) -> RouterBuilder {
@@ -41,7 +39,7 @@ pub fn register(builder: RouterBuilder, app: &Arc<App>) -> RouterBuilder {
     let on_action = Arc::clone(app);
     let lazy_comment = Arc::clone(app);
     let lazy_file = Arc::clone(app);
-    let lazy_home = Arc::clone(app);
+    let on_home = Arc::clone(app);
     builder
         .event_with_filter(
             "message",
@@ -79,7 +77,10 @@ pub fn register(builder: RouterBuilder, app: &Arc<App>) -> RouterBuilder {
         .event_with_filter(
             "app_home_opened",
             EventOnlyFilter(home::skip_reason),
-            home::on_app_home_opened,
+            move |request| {
+                let app = Arc::clone(&on_home);
+                async move { home::on_app_home_opened(&app, request).await }
+            },
         )
         .command(SLASH_COMMAND, move |request| {
             let app = Arc::clone(&on_command);
@@ -96,10 +97,6 @@ pub fn register(builder: RouterBuilder, app: &Arc<App>) -> RouterBuilder {
         .lazy(LAZY_FILE_TRANSFER, move |request| {
             let app = Arc::clone(&lazy_file);
             async move { file::run_lazy(&app, request).await }
-        })
-        .lazy(LAZY_APP_HOME, move |request| {
-            let app = Arc::clone(&lazy_home);
-            async move { home::run_lazy(&app, request).await }
         })
 }
 
