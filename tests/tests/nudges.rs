@@ -1,7 +1,8 @@
 //! Quiet-case nudges through the full wiring (issue 20 item 2): the scheduled reconcile finds
 //! an open case quiet past its threshold and the Slack client posts one nudge in its channel;
 //! a second run in the same interval posts nothing; activity (a SIR comment) resets the quiet
-//! clock; the nudge's Snooze button holds the next one back for a day.
+//! clock; the nudge's Snooze button holds the next one back for a day; its status menu moves
+//! the case like the case message's.
 //!
 //! The threshold is a few seconds (`NUDGE_QUIET_HOURS=0.002`, 7.2 s) and the schedule is off:
 //! each reconcile is a `world.tick()`, and the test waits for the clock to pass a threshold
@@ -179,6 +180,41 @@ fn a_quiet_case_is_nudged_once_per_interval_activity_resets_it_and_snooze_delays
             app_messages_showing(&world, &channel, NUDGE),
             2,
             "no nudge while snoozed"
+        );
+
+        // The nudge's status menu runs the same path as the case message's: the status moves
+        // in SIR, and the change is announced once in the channel.
+        let choice = world
+            .choose_from_menu(
+                &ALICE,
+                &channel,
+                &latest.ts,
+                (&format!("case:{}", case.case_id), "case_status_select"),
+                "Detection and Analysis",
+            )
+            .await
+            .expect("the choice is sent");
+        assert_eq!(choice.ack.status, 200);
+        world
+            .wait_until("SIR shows the chosen status", WAIT, |world| {
+                world.sir().case(&case.case_id).map(|case| case.status)
+                    == Some(sir_standin::CaseStatus::DetectionAndAnalysis)
+            })
+            .await
+            .expect("the nudge's menu moves the case");
+        world
+            .wait_until_quiet(Duration::from_millis(300), WAIT)
+            .await
+            .expect("the world settles");
+        assert_eq!(
+            app_messages_showing(
+                &world,
+                &channel,
+                "set status to Detection and Analysis (was Submitted)"
+            ),
+            1,
+            "{:#?}",
+            app_messages(&world, &channel)
         );
         assert!(
             world.iam_refusals().is_empty(),

@@ -15,7 +15,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use bytes::Bytes;
 use serde_json::Value;
 use sir_standin::{IncidentResponder, SirStandin, StandinConfig};
-use slack_standin::signing::{BlockAction, SignedRequest, SlackSigner, SlashCommand};
+use slack_standin::signing::{BlockAction, InboundBody, SignedRequest, SlackSigner, SlashCommand};
 use slack_standin::{
     ChannelSnapshot, SeedFile, SeedUser, SeededFile, SlackStandin, SlackStandinConfig,
 };
@@ -725,6 +725,50 @@ impl World {
         action.user_name = person.handle.to_owned();
         action.api_app_id = self.slack.config().app_id;
         let request = self.signer().sign(action.into_body());
+        let ack = self
+            .send_signed_with_timeout(&request, COMMAND_ACK_TIMEOUT)
+            .await?;
+        Ok(CommandReply {
+            ack,
+            response_token,
+        })
+    }
+
+    /// `person` picks `value` in the static select `action_id` of block `block_id` on the
+    /// message `message_ts` (the case message's or a nudge's status menu), as Slack sends it.
+    pub async fn choose_from_menu(
+        &self,
+        person: &Person,
+        channel_id: &str,
+        message_ts: &str,
+        (block_id, action_id): (&str, &str),
+        value: &str,
+    ) -> Result<CommandReply, WorldError> {
+        let response_token = uuid::Uuid::new_v4().simple().to_string();
+        let mut action = BlockAction::button(
+            &self.team_id(),
+            person.slack_id,
+            channel_id,
+            message_ts,
+            action_id,
+            "",
+        )
+        .with_response_url(&self.slack.response_url_in(&response_token, channel_id));
+        action.user_name = person.handle.to_owned();
+        action.api_app_id = self.slack.config().app_id;
+        let mut payload = action.to_payload();
+        payload["actions"] = serde_json::json!([{
+            "type": "static_select",
+            "action_id": action_id,
+            "block_id": block_id,
+            "selected_option": {
+                "text": { "type": "plain_text", "text": value },
+                "value": value,
+            },
+            "action_ts": format!("{:.6}", chrono::Utc::now().timestamp_micros() as f64 / 1e6),
+        }]);
+        let body = InboundBody::form(&[("payload", &payload.to_string())]);
+        let request = self.signer().sign(body);
         let ack = self
             .send_signed_with_timeout(&request, COMMAND_ACK_TIMEOUT)
             .await?;
