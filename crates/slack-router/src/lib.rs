@@ -50,13 +50,16 @@ mod signature;
 use std::future::Future;
 use std::pin::Pin;
 
-pub use ack::{Ack, Outcome};
+pub use ack::{
+    Ack, MAX_OPTIONS, OPTION_TEXT_MAX, OPTION_VALUE_MAX, OptionGroup, Outcome, SelectOption,
+};
 pub use dedupe::{
     Claim, DEFAULT_CLAIM_LEASE, DedupeError, DedupeScope, Deduplicator, MemoryDeduplicator,
 };
 pub use envelope::{
-    ActionItem, BlockAction, EventCallback, Inbound, MalformedBody, ResponseUrl, SlashCommand,
-    parse_inbound,
+    ActionItem, BlockAction, BlockSuggestion, EventCallback, Inbound, MalformedBody, MessageFile,
+    MessageShortcut, ResponseUrl, Shortcut, ShortcutMessage, SlashCommand, View, ViewClosed,
+    ViewResponseUrl, ViewState, ViewSubmission, parse_inbound,
 };
 pub use handoff::{
     HandOff, HandOffDestination, HandOffError, HandOffSink, HandOffTarget, LAZY_INVOCATION_KEY,
@@ -68,8 +71,9 @@ pub use invocation::{
 pub use keys::{KeySource, KeySourceError, StaticKeys, VerifierKeys};
 pub use router::{
     ActionListener, ActionRequest, CommandListener, CommandRequest, DEFAULT_MAX_BODY_BYTES,
-    DEFERRED_EVENT_LAZY, EventFilter, EventListener, EventRequest, LazyError, LazyListener,
-    LazyRequest, ListenerError, RetryInfo, Router, RouterBuilder,
+    DEFERRED_EVENT_LAZY, EventFilter, EventListener, EventRequest, InteractionListener, LazyError,
+    LazyListener, LazyRequest, ListenerError, MessageShortcutRequest, OptionsRequest, RetryInfo,
+    Router, RouterBuilder, ShortcutRequest, ViewClosedRequest, ViewSubmissionRequest,
 };
 pub use signature::{
     REPLAY_WINDOW_SECONDS, SIGNATURE_HEADER, SignatureError, SigningSecret, TIMESTAMP_HEADER,
