@@ -12,6 +12,8 @@
 //! 3. **parse** the body leniently ([`Inbound`]): unknown event types, message subtypes and
 //!    block types are fine, a body that is not a Slack payload at all is `400`;
 //! 4. **workspace**: a `team_id` other than the configured one is acknowledged and ignored;
+//!    so is, when [`RouterBuilder::app_id`] is set, a request for another Slack app
+//!    ([`Inbound::is_for_another_app`]);
 //! 5. **`url_verification`** answered with its challenge;
 //! 6. **dedupe** an event by `event_id` and by content ([`EventCallback::content_key`]) with
 //!    conditional writes ([`Deduplicator`], both at once). A marker is *claimed* (with a
@@ -20,11 +22,17 @@
 //!    retries later), and one whose claim went stale (the first delivery's process died) takes
 //!    the work over. A listener's [`EventFilter`] runs first: what it turns away (a bot's
 //!    message, a channel nobody listens to) costs no write;
-//! 7. **route** to the listener registered for the event type, the slash command or the
-//!    action ID. A listener answers with an [`Outcome`]: the [`Ack`] Slack gets, and optionally
-//!    [`HandOff`]s: slow work continued in another invocation (a named lazy listener of this
-//!    function, or another function such as a command handler), sent through a [`HandOffSink`]
-//!    before the ack is returned.
+//! 7. **route** to the listener registered for the event type, the slash command, the block
+//!    action's action ID, the shortcut's or modal's callback ID (`shortcut`, `message_action`,
+//!    `view_submission`, `view_closed`), or the `external_select`'s action ID
+//!    (`block_suggestion`). Interactions are never deduplicated (Slack does not retry them);
+//!    one nobody registered for gets an empty `200`. A listener answers with an [`Outcome`]:
+//!    the [`Ack`] Slack gets (a message, a modal's `response_action`
+//!    ([`Ack::view_errors`]...), options ([`Ack::options`])), and optionally [`HandOff`]s: slow
+//!    work continued in another invocation (a named lazy listener of this function, or another
+//!    function such as a command handler), sent through a [`HandOffSink`] before the ack is
+//!    returned. A listener that fails on a modal submission leaves the modal open with an
+//!    error under its first input block ([`RouterBuilder::view_submission_failure_text`]).
 //!
 //! Every verified request gets a 2xx, including events nobody listens to. The exceptions are
 //! an event whose work could not be done *and* could not be handed off (its dedupe markers are
@@ -50,13 +58,16 @@ mod signature;
 use std::future::Future;
 use std::pin::Pin;
 
-pub use ack::{Ack, Outcome};
+pub use ack::{
+    Ack, MAX_OPTIONS, OPTION_TEXT_MAX, OPTION_VALUE_MAX, OptionGroup, Outcome, SelectOption,
+};
 pub use dedupe::{
     Claim, DEFAULT_CLAIM_LEASE, DedupeError, DedupeScope, Deduplicator, MemoryDeduplicator,
 };
 pub use envelope::{
-    ActionItem, BlockAction, EventCallback, Inbound, MalformedBody, ResponseUrl, SlashCommand,
-    parse_inbound,
+    ActionItem, BlockAction, BlockSuggestion, EventCallback, Inbound, MalformedBody, MessageFile,
+    MessageShortcut, ResponseUrl, Shortcut, ShortcutMessage, SlashCommand, View, ViewClosed,
+    ViewResponseUrl, ViewState, ViewSubmission, parse_inbound,
 };
 pub use handoff::{
     HandOff, HandOffDestination, HandOffError, HandOffSink, HandOffTarget, LAZY_INVOCATION_KEY,
@@ -69,8 +80,9 @@ pub use invocation::{
 pub use keys::{KeySource, KeySourceError, StaticKeys, VerifierKeys};
 pub use router::{
     ActionListener, ActionRequest, CommandListener, CommandRequest, DEFAULT_MAX_BODY_BYTES,
-    DEFERRED_EVENT_LAZY, EventFilter, EventListener, EventRequest, LazyError, LazyListener,
-    LazyRequest, ListenerError, RetryInfo, Router, RouterBuilder,
+    DEFERRED_EVENT_LAZY, EventFilter, EventListener, EventRequest, InteractionListener, LazyError,
+    LazyListener, LazyRequest, ListenerError, MessageShortcutRequest, OptionsRequest, RetryInfo,
+    Router, RouterBuilder, ShortcutRequest, ViewClosedRequest, ViewSubmissionRequest,
 };
 pub use signature::{
     REPLAY_WINDOW_SECONDS, SIGNATURE_HEADER, SignatureError, SigningSecret, TIMESTAMP_HEADER,

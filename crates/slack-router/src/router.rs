@@ -13,7 +13,8 @@ use tracing::{error, info, warn};
 use crate::ack::{Ack, Outcome};
 use crate::dedupe::{Claim, DedupeScope, Deduplicator};
 use crate::envelope::{
-    ActionItem, BlockAction, EventCallback, Inbound, SlashCommand, parse_inbound,
+    ActionItem, BlockAction, BlockSuggestion, EventCallback, Inbound, MessageShortcut, Shortcut,
+    SlashCommand, ViewClosed, ViewSubmission, parse_inbound,
 };
 use crate::handoff::{HandOff, HandOffError, HandOffSink, LazyInvocation};
 use crate::keys::{KeySource, VerifierKeys};
@@ -27,6 +28,9 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 const DEFAULT_COMMAND_FAILURE_TEXT: &str =
     "Sorry, that did not work. Please try again in a moment.";
 const DEFAULT_WRONG_WORKSPACE_TEXT: &str = "This app is not set up for this workspace.";
+/// The title of the view pushed when a listener fails on a modal without input blocks (at
+/// most 24 characters).
+const FAILURE_VIEW_TITLE: &str = "Something went wrong";
 
 /// Slack's redelivery headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +72,61 @@ pub struct ActionRequest {
     pub interaction: BlockAction,
     /// The action that matched the listener.
     pub action: ActionItem,
+    /// When the router got the request.
+    pub received: Instant,
+    /// The same moment, as a timestamp.
+    pub received_at: DateTime<Utc>,
+}
+
+/// A global shortcut for a listener.
+#[derive(Debug, Clone)]
+pub struct ShortcutRequest {
+    /// The shortcut.
+    pub shortcut: Shortcut,
+    /// When the router got the request (the `trigger_id` expires 3 s after Slack sent it).
+    pub received: Instant,
+    /// The same moment, as a timestamp.
+    pub received_at: DateTime<Utc>,
+}
+
+/// A message shortcut for a listener.
+#[derive(Debug, Clone)]
+pub struct MessageShortcutRequest {
+    /// The shortcut, with the message it was used on.
+    pub shortcut: MessageShortcut,
+    /// When the router got the request (the `trigger_id` expires 3 s after Slack sent it).
+    pub received: Instant,
+    /// The same moment, as a timestamp.
+    pub received_at: DateTime<Utc>,
+}
+
+/// A modal submission for a listener.
+#[derive(Debug, Clone)]
+pub struct ViewSubmissionRequest {
+    /// The submission, with the view and what was entered.
+    pub submission: ViewSubmission,
+    /// When the router got the request.
+    pub received: Instant,
+    /// The same moment, as a timestamp.
+    pub received_at: DateTime<Utc>,
+}
+
+/// A modal closed, for a listener.
+#[derive(Debug, Clone)]
+pub struct ViewClosedRequest {
+    /// The view closed.
+    pub closed: ViewClosed,
+    /// When the router got the request.
+    pub received: Instant,
+    /// The same moment, as a timestamp.
+    pub received_at: DateTime<Utc>,
+}
+
+/// An options request (`block_suggestion`) for a listener.
+#[derive(Debug, Clone)]
+pub struct OptionsRequest {
+    /// What was typed, in which select.
+    pub suggestion: BlockSuggestion,
     /// When the router got the request.
     pub received: Instant,
     /// The same moment, as a timestamp.
@@ -156,6 +215,14 @@ pub trait ActionListener: Send + Sync {
     ) -> BoxFuture<'static, Result<Outcome, ListenerError>>;
 }
 
+/// Handles one kind of interaction (`R`: [`ShortcutRequest`], [`MessageShortcutRequest`],
+/// [`ViewSubmissionRequest`], [`ViewClosedRequest`] or [`OptionsRequest`]) for one callback or
+/// action ID. Any `Fn(R) -> impl Future<Output = Result<Outcome, ListenerError>>` is one.
+pub trait InteractionListener<R>: Send + Sync {
+    /// Produces the ack (and hand-offs) for the interaction.
+    fn on_interaction(&self, request: R) -> BoxFuture<'static, Result<Outcome, ListenerError>>;
+}
+
 /// A cheap check run *before* an event is deduplicated: events it turns away (a bot's
 /// message, a channel no case is linked to) are acknowledged without writing dedupe markers,
 /// since nothing would happen twice anyway.
@@ -212,6 +279,16 @@ where
     }
 }
 
+impl<R, F, Fut> InteractionListener<R> for F
+where
+    F: Fn(R) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<Outcome, ListenerError>> + Send + 'static,
+{
+    fn on_interaction(&self, request: R) -> BoxFuture<'static, Result<Outcome, ListenerError>> {
+        Box::pin(self(request))
+    }
+}
+
 impl<F, Fut> LazyListener for F
 where
     F: Fn(LazyRequest) -> Fut + Send + Sync,
@@ -242,6 +319,16 @@ impl ActionMatcher {
     }
 }
 
+/// The interaction listeners, by callback ID (shortcuts, views) or action ID (options).
+#[derive(Default)]
+struct InteractionRoutes {
+    shortcuts: HashMap<String, Arc<dyn InteractionListener<ShortcutRequest>>>,
+    message_shortcuts: HashMap<String, Arc<dyn InteractionListener<MessageShortcutRequest>>>,
+    view_submissions: HashMap<String, Arc<dyn InteractionListener<ViewSubmissionRequest>>>,
+    view_closes: HashMap<String, Arc<dyn InteractionListener<ViewClosedRequest>>>,
+    options: HashMap<String, Arc<dyn InteractionListener<OptionsRequest>>>,
+}
+
 /// Builds a [`Router`].
 pub struct RouterBuilder {
     keys: Arc<dyn KeySource>,
@@ -251,8 +338,10 @@ pub struct RouterBuilder {
     events: HashMap<String, EventRoute>,
     commands: HashMap<String, Arc<dyn CommandListener>>,
     actions: Vec<(ActionMatcher, Arc<dyn ActionListener>)>,
+    interactions: InteractionRoutes,
     lazies: HashMap<String, Arc<dyn LazyListener>>,
     command_failure_text: String,
+    view_failure_text: String,
     wrong_workspace_text: String,
     app_id: Option<String>,
 }
@@ -327,6 +416,71 @@ impl RouterBuilder {
         self
     }
 
+    /// The listener for global shortcuts with `callback_id`. A later registration for the
+    /// same ID replaces an earlier one (as for every interaction below).
+    pub fn shortcut(
+        mut self,
+        callback_id: impl Into<String>,
+        listener: impl InteractionListener<ShortcutRequest> + 'static,
+    ) -> Self {
+        self.interactions
+            .shortcuts
+            .insert(callback_id.into(), Arc::new(listener));
+        self
+    }
+
+    /// The listener for message shortcuts (`message_action`) with `callback_id`.
+    pub fn message_shortcut(
+        mut self,
+        callback_id: impl Into<String>,
+        listener: impl InteractionListener<MessageShortcutRequest> + 'static,
+    ) -> Self {
+        self.interactions
+            .message_shortcuts
+            .insert(callback_id.into(), Arc::new(listener));
+        self
+    }
+
+    /// The listener for submissions of modals whose `callback_id` is `callback_id`. When it
+    /// fails (or its hand-off cannot be sent and it gave no fallback), the modal stays open
+    /// with [`RouterBuilder::view_submission_failure_text`] under its first input block.
+    pub fn view_submission(
+        mut self,
+        callback_id: impl Into<String>,
+        listener: impl InteractionListener<ViewSubmissionRequest> + 'static,
+    ) -> Self {
+        self.interactions
+            .view_submissions
+            .insert(callback_id.into(), Arc::new(listener));
+        self
+    }
+
+    /// The listener for modals with `callback_id` closed by the person (sent only for views
+    /// opened with `notify_on_close`).
+    pub fn view_closed(
+        mut self,
+        callback_id: impl Into<String>,
+        listener: impl InteractionListener<ViewClosedRequest> + 'static,
+    ) -> Self {
+        self.interactions
+            .view_closes
+            .insert(callback_id.into(), Arc::new(listener));
+        self
+    }
+
+    /// The listener answering `block_suggestion` for the `external_select` whose `action_id`
+    /// is exactly `action_id`.
+    pub fn options(
+        mut self,
+        action_id: impl Into<String>,
+        listener: impl InteractionListener<OptionsRequest> + 'static,
+    ) -> Self {
+        self.interactions
+            .options
+            .insert(action_id.into(), Arc::new(listener));
+        self
+    }
+
     /// The lazy listener `name`, run by [`Router::run_lazy`] in a later invocation.
     pub fn lazy(mut self, name: impl Into<String>, listener: impl LazyListener + 'static) -> Self {
         self.lazies.insert(name.into(), Arc::new(listener));
@@ -339,15 +493,24 @@ impl RouterBuilder {
         self
     }
 
+    /// What a person sees under the first input block of a modal whose submission listener
+    /// failed (the modal stays open with what they entered). Default: the command failure
+    /// text's default, "Sorry, that did not work. Please try again in a moment."
+    pub fn view_submission_failure_text(mut self, text: impl Into<String>) -> Self {
+        self.view_failure_text = text.into();
+        self
+    }
+
     /// What a person sees when running a command from a workspace the app does not serve.
     pub fn wrong_workspace_text(mut self, text: impl Into<String>) -> Self {
         self.wrong_workspace_text = text.into();
         self
     }
 
-    /// The Slack app (`A...`) this deployment is. When set, an event, slash command or block
-    /// action whose `api_app_id` is another app's (or missing) is acknowledged with an empty
-    /// `200` and ignored, as one from another workspace is. `None` (or blank): not checked.
+    /// The Slack app (`A...`) this deployment is. When set, an event, slash command or
+    /// interaction whose `api_app_id` is another app's (or missing, except for shortcuts: see
+    /// [`Inbound::is_for_another_app`]) is acknowledged with an empty `200` and ignored, as one
+    /// from another workspace is. `None` (or blank): not checked.
     pub fn app_id(mut self, app_id: Option<String>) -> Self {
         self.app_id = app_id
             .map(|id| id.trim().to_owned())
@@ -365,8 +528,10 @@ impl RouterBuilder {
             events: self.events,
             commands: self.commands,
             actions: self.actions,
+            interactions: self.interactions,
             lazies: self.lazies,
             command_failure_text: self.command_failure_text,
+            view_failure_text: self.view_failure_text,
             wrong_workspace_text: self.wrong_workspace_text,
             app_id: self.app_id,
         }
@@ -382,8 +547,10 @@ pub struct Router {
     events: HashMap<String, EventRoute>,
     commands: HashMap<String, Arc<dyn CommandListener>>,
     actions: Vec<(ActionMatcher, Arc<dyn ActionListener>)>,
+    interactions: InteractionRoutes,
     lazies: HashMap<String, Arc<dyn LazyListener>>,
     command_failure_text: String,
+    view_failure_text: String,
     wrong_workspace_text: String,
     app_id: Option<String>,
 }
@@ -429,8 +596,10 @@ impl Router {
             events: HashMap::new(),
             commands: HashMap::new(),
             actions: Vec::new(),
+            interactions: InteractionRoutes::default(),
             lazies: HashMap::new(),
             command_failure_text: DEFAULT_COMMAND_FAILURE_TEXT.to_owned(),
+            view_failure_text: DEFAULT_COMMAND_FAILURE_TEXT.to_owned(),
             wrong_workspace_text: DEFAULT_WRONG_WORKSPACE_TEXT.to_owned(),
             app_id: None,
         }
@@ -513,8 +682,7 @@ impl Router {
             .into_response();
         }
         if let Some(app_id) = self.app_id.as_deref()
-            && inbound.is_actionable()
-            && inbound.api_app_id() != Some(app_id)
+            && inbound.is_for_another_app(app_id)
         {
             warn!(
                 kind = inbound.kind(),
@@ -559,6 +727,69 @@ impl Router {
             }
             Inbound::BlockActions(interaction) => {
                 self.dispatch_actions(interaction, started, received_at, log)
+                    .await
+            }
+            Inbound::Shortcut(shortcut) => {
+                log.name = Some(shortcut.callback_id.clone());
+                let listener = self.interactions.shortcuts.get(&shortcut.callback_id);
+                let request = ShortcutRequest {
+                    shortcut,
+                    received: started,
+                    received_at,
+                };
+                self.dispatch_interaction(listener, request, Ack::Empty, log)
+                    .await
+            }
+            Inbound::MessageShortcut(shortcut) => {
+                log.name = Some(shortcut.callback_id.clone());
+                let listener = self
+                    .interactions
+                    .message_shortcuts
+                    .get(&shortcut.callback_id);
+                let request = MessageShortcutRequest {
+                    shortcut: *shortcut,
+                    received: started,
+                    received_at,
+                };
+                self.dispatch_interaction(listener, request, Ack::Empty, log)
+                    .await
+            }
+            Inbound::ViewSubmission(submission) => {
+                log.name = Some(submission.view.callback_id.clone());
+                let listener = self
+                    .interactions
+                    .view_submissions
+                    .get(&submission.view.callback_id);
+                let failure = self.view_failure_ack(&submission);
+                let request = ViewSubmissionRequest {
+                    submission: *submission,
+                    received: started,
+                    received_at,
+                };
+                self.dispatch_interaction(listener, request, failure, log)
+                    .await
+            }
+            Inbound::ViewClosed(closed) => {
+                log.name = Some(closed.view.callback_id.clone());
+                let listener = self.interactions.view_closes.get(&closed.view.callback_id);
+                let request = ViewClosedRequest {
+                    closed: *closed,
+                    received: started,
+                    received_at,
+                };
+                self.dispatch_interaction(listener, request, Ack::Empty, log)
+                    .await
+            }
+            Inbound::BlockSuggestion(suggestion) => {
+                log.name = Some(suggestion.action_id.clone());
+                let listener = self.interactions.options.get(&suggestion.action_id);
+                let request = OptionsRequest {
+                    suggestion: *suggestion,
+                    received: started,
+                    received_at,
+                };
+                let no_options = Ack::options(std::iter::empty());
+                self.dispatch_interaction(listener, request, no_options, log)
                     .await
             }
             Inbound::OtherInteraction { kind, .. } | Inbound::OtherEnvelope { kind, .. } => {
@@ -890,7 +1121,10 @@ impl Router {
             return Ack::Empty.into_response();
         };
         match listener.on_command(command).await {
-            Ok(outcome) => self.finish_interactive(outcome, log).await,
+            Ok(outcome) => {
+                let apology = Ack::ephemeral(&self.command_failure_text);
+                self.finish_interactive(outcome, apology, log).await
+            }
             Err(error) => {
                 error!(%error, "command listener failed");
                 log.note = "listener_failed";
@@ -924,7 +1158,10 @@ impl Router {
             received_at,
         };
         match listener.on_action(request).await {
-            Ok(outcome) => self.finish_interactive(outcome, log).await,
+            Ok(outcome) => {
+                let apology = Ack::ephemeral(&self.command_failure_text);
+                self.finish_interactive(outcome, apology, log).await
+            }
             Err(error) => {
                 // Slack shows nothing for a block_actions ack body; the listener is the one
                 // that can reach the person (response_url), so only the operator hears of it.
@@ -935,9 +1172,59 @@ impl Router {
         }
     }
 
-    /// Commands and actions: Slack never retries them, so a failed hand-off is answered with
-    /// the listener's fallback (or the generic apology), never a `500`.
-    async fn finish_interactive(&self, outcome: Outcome, log: &mut RequestLog) -> Response<String> {
+    /// Shortcuts, modals and options: no dedupe (Slack never retries an interaction). The
+    /// listener's failure is answered with `failure`, as is a failed hand-off when the listener
+    /// gave no fallback of its own. No listener: an empty `200`.
+    async fn dispatch_interaction<R>(
+        &self,
+        listener: Option<&Arc<dyn InteractionListener<R>>>,
+        request: R,
+        failure: Ack,
+        log: &mut RequestLog,
+    ) -> Response<String> {
+        let Some(listener) = listener.cloned() else {
+            log.note = "no_listener";
+            return Ack::Empty.into_response();
+        };
+        match listener.on_interaction(request).await {
+            Ok(outcome) => self.finish_interactive(outcome, failure, log).await,
+            Err(error) => {
+                error!(%error, kind = log.kind, "interaction listener failed");
+                log.note = "listener_failed";
+                failure.into_response()
+            }
+        }
+    }
+
+    /// What a failed modal submission is answered with: the failure text under the view's
+    /// first input block, so the modal stays open with what was entered; a modal without input
+    /// blocks (nothing entered to lose) gets a small view pushed on top saying so, which closes
+    /// back to it.
+    fn view_failure_ack(&self, submission: &ViewSubmission) -> Ack {
+        match submission.view.input_block_ids.first() {
+            Some(block_id) => {
+                Ack::view_errors([(block_id.as_str(), self.view_failure_text.as_str())])
+            }
+            None => Ack::view_push(json!({
+                "type": "modal",
+                "title": { "type": "plain_text", "text": FAILURE_VIEW_TITLE },
+                "close": { "type": "plain_text", "text": "Back" },
+                "blocks": [{
+                    "type": "section",
+                    "text": { "type": "plain_text", "text": self.view_failure_text },
+                }],
+            })),
+        }
+    }
+
+    /// Commands and interactions: Slack never retries them, so a failed hand-off is answered
+    /// with the listener's fallback (or `apology`), never a `500`.
+    async fn finish_interactive(
+        &self,
+        outcome: Outcome,
+        apology: Ack,
+        log: &mut RequestLog,
+    ) -> Response<String> {
         log.note = outcome.note;
         match self.deliver_all(outcome.hand_offs).await {
             Ok(()) => outcome.ack.into_response(),
@@ -947,10 +1234,7 @@ impl Router {
                 if let Some(work) = outcome.on_hand_off_failure {
                     work.await;
                 }
-                outcome
-                    .if_hand_off_fails
-                    .unwrap_or_else(|| Ack::ephemeral(&self.command_failure_text))
-                    .into_response()
+                outcome.if_hand_off_fails.unwrap_or(apology).into_response()
             }
         }
     }

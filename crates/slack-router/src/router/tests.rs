@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use http::HeaderMap;
 
 use super::*;
+use crate::ack::{MAX_OPTIONS, OptionGroup, SelectOption};
 use crate::dedupe::{DedupeError, MemoryDeduplicator};
 use crate::handoff::{HandOffTarget, LAZY_INVOCATION_KEY, RecordingHandOffSink};
 use crate::keys::{KeySourceError, StaticKeys};
@@ -776,4 +777,506 @@ async fn an_event_the_dedupe_store_cannot_take_is_deferred_and_handled_once_late
     let again = router.handle(&signed(&body)).await;
     assert_eq!(again.status(), StatusCode::OK);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// Interactions: shortcuts, modals, options.
+
+const FAILURE_TEXT: &str = "Sorry, that did not work. Please try again in a moment.";
+
+struct InteractionWorld {
+    router: Router,
+    dedupe: Arc<MemoryDeduplicator>,
+    sink: Arc<RecordingHandOffSink>,
+    /// What each listener saw, one line per call.
+    seen: Arc<Mutex<Vec<String>>>,
+    /// Runs of `on_hand_off_failure` work.
+    hand_off_failures: Arc<AtomicUsize>,
+}
+
+fn interaction_world(app_id: Option<&str>, view_failure_text: Option<&str>) -> InteractionWorld {
+    let dedupe = Arc::new(MemoryDeduplicator::new());
+    let sink = Arc::new(RecordingHandOffSink::new());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let hand_off_failures = Arc::new(AtomicUsize::new(0));
+    let (on_shortcut, on_message, on_submit, on_close, on_options) = (
+        Arc::clone(&seen),
+        Arc::clone(&seen),
+        Arc::clone(&seen),
+        Arc::clone(&seen),
+        Arc::clone(&seen),
+    );
+    let on_broken = Arc::clone(&seen);
+    let failures = Arc::clone(&hand_off_failures);
+    let mut builder =
+        Router::builder(
+            Arc::new(StaticKeys::new(keys(SECRET))),
+            dedupe.clone(),
+            sink.clone(),
+        )
+        .app_id(app_id.map(str::to_owned))
+        .shortcut("declare_case", move |request: ShortcutRequest| {
+            let shortcut = request.shortcut;
+            on_shortcut.lock().unwrap().push(format!(
+                "shortcut {} {} {}",
+                shortcut.callback_id, shortcut.trigger_id, shortcut.user_id
+            ));
+            async move {
+                Ok(Outcome::ack(Ack::Empty).with_hand_off(HandOff::function(
+                "command-handler",
+                &json!({ "shortcut": shortcut.callback_id, "trigger_id": shortcut.trigger_id }),
+            ).expect("a hand-off")))
+            }
+        })
+        .shortcut("broken", move |_request: ShortcutRequest| {
+            on_broken.lock().unwrap().push("broken".into());
+            async { Err(ListenerError::Permanent("no".into())) }
+        })
+        .message_shortcut("send_to_case", move |request: MessageShortcutRequest| {
+            let shortcut = request.shortcut;
+            on_message.lock().unwrap().push(format!(
+                "message_action {} {} {}",
+                shortcut.callback_id, shortcut.channel_id, shortcut.message.ts
+            ));
+            let failures = Arc::clone(&failures);
+            async move {
+                Ok(Outcome::ack(Ack::Empty)
+                    .with_hand_off(
+                        HandOff::lazy("later", &json!({ "ts": shortcut.message.ts }))
+                            .expect("a hand-off"),
+                    )
+                    .on_hand_off_failure(async move {
+                        failures.fetch_add(1, Ordering::SeqCst);
+                    }))
+            }
+        })
+        .view_submission("declare_case", move |request: ViewSubmissionRequest| {
+            let view = request.submission.view;
+            let title = view.state.value("title", "title").map(str::to_owned);
+            on_submit.lock().unwrap().push(format!(
+                "view_submission {}",
+                title.as_deref().unwrap_or("")
+            ));
+            async move {
+                Ok(match title.as_deref() {
+                    None => Outcome::ack(Ack::view_errors([("title", "Enter a title")])),
+                    Some("clear") => Outcome::ack(Ack::view_clear()),
+                    Some("update") => Outcome::ack(Ack::view_update(json!({ "type": "modal" }))),
+                    Some("push") => Outcome::ack(Ack::view_push(json!({ "type": "modal" }))),
+                    Some("fail") => return Err(ListenerError::Transient("SIR down".into())),
+                    Some(title) => Outcome::ack(Ack::Empty).with_hand_off(
+                        HandOff::function(
+                            "command-handler",
+                            &json!({ "declare": title, "metadata": view.private_metadata }),
+                        )
+                        .expect("a hand-off"),
+                    ),
+                })
+            }
+        })
+        .view_submission("confirm", |_request: ViewSubmissionRequest| async {
+            Err(ListenerError::Permanent("no".into()))
+        })
+        .view_closed("declare_case", move |request: ViewClosedRequest| {
+            on_close.lock().unwrap().push(format!(
+                "view_closed {} {}",
+                request.closed.view.callback_id, request.closed.is_cleared
+            ));
+            async { Ok(Outcome::ack(Ack::Empty)) }
+        })
+        .options("case_picker", move |request: OptionsRequest| {
+            let typed = request.suggestion.value;
+            on_options.lock().unwrap().push(format!("options {typed}"));
+            async move {
+                match typed.as_str() {
+                    "fail" => Err(ListenerError::Transient("table down".into())),
+                    "grouped" => Ok(Outcome::ack(Ack::option_groups([OptionGroup::new(
+                        "Open cases",
+                        vec![SelectOption::new("Case 123: Phishing", "123")],
+                    )]))),
+                    _ => Ok(Outcome::ack(Ack::options((0..150).map(|n| {
+                        SelectOption::new(format!("Case {n}: {typed}"), n.to_string())
+                    })))),
+                }
+            }
+        });
+    if let Some(text) = view_failure_text {
+        builder = builder.view_submission_failure_text(text);
+    }
+    InteractionWorld {
+        router: builder
+            .lazy("later", |_request: LazyRequest| async { Ok(()) })
+            .build(),
+        dedupe,
+        sink,
+        seen,
+        hand_off_failures,
+    }
+}
+
+impl InteractionWorld {
+    async fn send(&self, payload: &Value) -> Response<String> {
+        let body = serde_urlencoded::to_string([("payload", payload.to_string())]).expect("a form");
+        self.router.handle(&signed_form(&body)).await
+    }
+
+    fn seen(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+fn body_json(response: &Response<String>) -> Value {
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+    serde_json::from_str(response.body()).expect("a JSON ack")
+}
+
+fn assert_empty_200(response: &Response<String>) {
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.body().is_empty(), "{}", response.body());
+}
+
+fn global_shortcut(callback_id: &str) -> Value {
+    json!({
+        "type": "shortcut", "team": { "id": TEAM }, "user": { "id": "U1", "username": "jane" },
+        "callback_id": callback_id, "trigger_id": "1.2.3", "token": "legacy",
+    })
+}
+
+fn message_shortcut(callback_id: &str) -> Value {
+    json!({
+        "type": "message_action", "team": { "id": TEAM }, "user": { "id": "U1" },
+        "channel": { "id": "C9" }, "callback_id": callback_id, "trigger_id": "1.2.4",
+        "response_url": "https://hooks.slack.com/app/T/1/x",
+        "message": { "type": "message", "user": "U2", "ts": "5.5", "text": "look" },
+    })
+}
+
+/// A submission of modal `callback_id` whose `title` input holds `title` (`None`: left empty).
+fn view_submission(callback_id: &str, title: Option<&str>) -> Value {
+    json!({
+        "type": "view_submission", "team": { "id": TEAM }, "user": { "id": "U1" },
+        "api_app_id": "A1", "trigger_id": "1.2.5",
+        "view": {
+            "id": "V1", "app_id": "A1", "callback_id": callback_id, "private_metadata": "m",
+            "blocks": [
+                { "type": "section", "block_id": "about" },
+                { "type": "input", "block_id": "title" },
+                { "type": "input", "block_id": "accounts" },
+            ],
+            "state": { "values": {
+                "title": { "title": { "type": "plain_text_input", "value": title } },
+                "accounts": { "accounts": { "type": "plain_text_input", "value": null } },
+            } },
+        },
+    })
+}
+
+fn view_closed(callback_id: &str) -> Value {
+    json!({
+        "type": "view_closed", "team": { "id": TEAM }, "user": { "id": "U1" },
+        "api_app_id": "A1", "is_cleared": true,
+        "view": { "id": "V1", "app_id": "A1", "callback_id": callback_id },
+    })
+}
+
+fn block_suggestion(action_id: &str, typed: &str) -> Value {
+    json!({
+        "type": "block_suggestion", "team": { "id": TEAM }, "user": { "id": "U1" },
+        "api_app_id": "A1", "action_id": action_id, "block_id": "case", "value": typed,
+        "view": { "id": "V1", "app_id": "A1", "callback_id": "send_to_case" },
+    })
+}
+
+#[tokio::test]
+async fn shortcuts_reach_their_listener_and_hand_off_without_dedupe() {
+    let world = interaction_world(None, None);
+    for _ in 0..2 {
+        assert_empty_200(&world.send(&global_shortcut("declare_case")).await);
+    }
+    let recorded = world.sink.take();
+    assert_eq!(
+        recorded.len(),
+        2,
+        "not deduplicated: Slack never retries interactions"
+    );
+    assert_eq!(
+        recorded[0].target,
+        HandOffTarget::Function("command-handler".into())
+    );
+    assert_eq!(
+        recorded[0].payload,
+        json!({ "shortcut": "declare_case", "trigger_id": "1.2.3" })
+    );
+
+    assert_empty_200(&world.send(&message_shortcut("send_to_case")).await);
+    let recorded = world.sink.take();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].target, HandOffTarget::ThisFunction);
+    assert_eq!(recorded[0].payload[LAZY_INVOCATION_KEY]["name"], "later");
+    assert_eq!(
+        recorded[0].payload[LAZY_INVOCATION_KEY]["payload"],
+        json!({ "ts": "5.5" })
+    );
+    assert_eq!(
+        world.seen(),
+        [
+            "shortcut declare_case 1.2.3 U1",
+            "shortcut declare_case 1.2.3 U1",
+            "message_action send_to_case C9 5.5",
+        ]
+    );
+    assert!(world.dedupe.is_empty());
+
+    // A listener that fails: still an empty 200 (Slack shows nothing of a shortcut's ack).
+    assert_empty_200(&world.send(&global_shortcut("broken")).await);
+    assert_eq!(world.seen().last().map(String::as_str), Some("broken"));
+}
+
+#[tokio::test]
+async fn a_failed_shortcut_hand_off_runs_the_failure_work_and_acks_empty() {
+    let world = interaction_world(None, None);
+    world.sink.set_failing(true);
+    assert_empty_200(&world.send(&message_shortcut("send_to_case")).await);
+    assert_eq!(world.hand_off_failures.load(Ordering::SeqCst), 1);
+    assert_empty_200(&world.send(&global_shortcut("declare_case")).await);
+    assert_eq!(world.seen().len(), 2);
+}
+
+#[tokio::test]
+async fn view_submissions_answer_with_each_response_action() {
+    let world = interaction_world(None, None);
+    let cases = [
+        (
+            None,
+            json!({ "response_action": "errors", "errors": { "title": "Enter a title" } }),
+        ),
+        (Some("clear"), json!({ "response_action": "clear" })),
+        (
+            Some("update"),
+            json!({ "response_action": "update", "view": { "type": "modal" } }),
+        ),
+        (
+            Some("push"),
+            json!({ "response_action": "push", "view": { "type": "modal" } }),
+        ),
+    ];
+    for (title, expected) in cases {
+        let response = world.send(&view_submission("declare_case", title)).await;
+        assert_eq!(body_json(&response), expected, "{title:?}");
+    }
+    assert!(world.sink.recorded().is_empty());
+
+    // Accepted: an empty 200 closes the modal, and the work is handed off.
+    let response = world
+        .send(&view_submission("declare_case", Some("Phishing wave")))
+        .await;
+    assert_empty_200(&response);
+    let recorded = world.sink.take();
+    assert_eq!(
+        recorded[0].payload,
+        json!({ "declare": "Phishing wave", "metadata": "m" })
+    );
+    assert_eq!(world.seen().len(), 5);
+    assert!(world.dedupe.is_empty());
+}
+
+#[tokio::test]
+async fn a_failing_view_submission_keeps_the_modal_and_its_input() {
+    let world = interaction_world(None, None);
+    // The listener fails: the generic text under the first input block of the view (in the
+    // view's order: `title` comes before `accounts`).
+    let response = world
+        .send(&view_submission("declare_case", Some("fail")))
+        .await;
+    assert_eq!(
+        body_json(&response),
+        json!({ "response_action": "errors", "errors": { "title": FAILURE_TEXT } })
+    );
+    // The hand-off cannot be sent: the same answer, never the ephemeral message of commands.
+    world.sink.set_failing(true);
+    let response = world
+        .send(&view_submission("declare_case", Some("Phishing wave")))
+        .await;
+    assert_eq!(
+        body_json(&response),
+        json!({ "response_action": "errors", "errors": { "title": FAILURE_TEXT } })
+    );
+
+    // A configured text; a modal without input blocks gets a view pushed on top of it.
+    let world = interaction_world(None, Some("SIR is unavailable; submit again shortly."));
+    let response = world
+        .send(&view_submission("declare_case", Some("fail")))
+        .await;
+    assert_eq!(
+        body_json(&response),
+        json!({ "response_action": "errors",
+                "errors": { "title": "SIR is unavailable; submit again shortly." } })
+    );
+    let mut no_inputs = view_submission("confirm", None);
+    no_inputs["view"]["blocks"] = json!([{ "type": "section", "block_id": "about" }]);
+    let response = world.send(&no_inputs).await;
+    assert_eq!(
+        body_json(&response),
+        json!({ "response_action": "push", "view": {
+            "type": "modal",
+            "title": { "type": "plain_text", "text": "Something went wrong" },
+            "close": { "type": "plain_text", "text": "Back" },
+            "blocks": [{ "type": "section", "text": {
+                "type": "plain_text", "text": "SIR is unavailable; submit again shortly." } }],
+        } })
+    );
+}
+
+#[tokio::test]
+async fn view_closed_reaches_its_listener() {
+    let world = interaction_world(None, None);
+    assert_empty_200(&world.send(&view_closed("declare_case")).await);
+    assert_eq!(world.seen(), ["view_closed declare_case true"]);
+}
+
+#[tokio::test]
+async fn options_are_answered_within_slacks_limits() {
+    let world = interaction_world(None, None);
+    let response = world.send(&block_suggestion("case_picker", "phish")).await;
+    let body = body_json(&response);
+    let options = body["options"].as_array().expect("options");
+    assert_eq!(options.len(), MAX_OPTIONS, "150 offered, 100 sent");
+    assert_eq!(
+        options[0],
+        json!({ "text": { "type": "plain_text", "text": "Case 0: phish" }, "value": "0" })
+    );
+    let response = world
+        .send(&block_suggestion("case_picker", "grouped"))
+        .await;
+    assert_eq!(
+        body_json(&response),
+        json!({ "option_groups": [{
+            "label": { "type": "plain_text", "text": "Open cases" },
+            "options": [{ "text": { "type": "plain_text", "text": "Case 123: Phishing" },
+                          "value": "123" }],
+        }] })
+    );
+    // The listener fails: no options, rather than an error in the select.
+    let response = world.send(&block_suggestion("case_picker", "fail")).await;
+    assert_eq!(body_json(&response), json!({ "options": [] }));
+    assert_eq!(
+        world.seen(),
+        ["options phish", "options grouped", "options fail"]
+    );
+}
+
+#[tokio::test]
+async fn unregistered_interactions_get_an_empty_200() {
+    let world = interaction_world(None, None);
+    let payloads = [
+        global_shortcut("someone_elses"),
+        message_shortcut("someone_elses"),
+        view_submission("someone_elses", Some("x")),
+        view_closed("someone_elses"),
+        block_suggestion("someone_elses", "x"),
+        // Registered as a message shortcut, sent as a global one: not the same thing.
+        global_shortcut("send_to_case"),
+        json!({ "type": "dialog_submission", "team": { "id": TEAM } }),
+    ];
+    for payload in &payloads {
+        assert_empty_200(&world.send(payload).await);
+    }
+    assert!(world.seen().is_empty());
+    assert!(world.sink.recorded().is_empty());
+    assert!(world.dedupe.is_empty());
+}
+
+#[tokio::test]
+async fn interactions_for_another_workspace_or_app_are_ignored() {
+    let world = interaction_world(Some("A1"), None);
+    let ours = [
+        global_shortcut("declare_case"),
+        message_shortcut("send_to_case"),
+        view_submission("declare_case", Some("clear")),
+        view_closed("declare_case"),
+        block_suggestion("case_picker", "x"),
+    ];
+    for payload in &ours {
+        let mut other_team = payload.clone();
+        other_team["team"]["id"] = json!("T0OTHER");
+        assert_empty_200(&world.send(&other_team).await);
+        let mut other_app = payload.clone();
+        other_app["api_app_id"] = json!("A2");
+        if let Some(view) = other_app.get_mut("view") {
+            view["app_id"] = json!("A2");
+        }
+        assert_empty_200(&world.send(&other_app).await);
+    }
+    assert!(world.seen().is_empty());
+    // Naming no app: a view payload is another app's; a shortcut (documented without
+    // api_app_id) is this one's.
+    let mut anonymous_view = view_closed("declare_case");
+    anonymous_view
+        .as_object_mut()
+        .expect("object")
+        .remove("api_app_id");
+    anonymous_view["view"]
+        .as_object_mut()
+        .expect("object")
+        .remove("app_id");
+    assert_empty_200(&world.send(&anonymous_view).await);
+    assert!(world.seen().is_empty());
+    // The view's app_id stands in for the payload's.
+    let mut by_view = view_closed("declare_case");
+    by_view
+        .as_object_mut()
+        .expect("object")
+        .remove("api_app_id");
+    assert_empty_200(&world.send(&by_view).await);
+    for payload in &ours {
+        world.send(payload).await;
+    }
+    assert_eq!(world.seen().len(), 6, "{:?}", world.seen());
+}
+
+#[tokio::test]
+async fn malformed_interactions_get_400_and_reach_no_listener() {
+    let world = interaction_world(None, None);
+    let mut no_trigger = global_shortcut("declare_case");
+    no_trigger
+        .as_object_mut()
+        .expect("object")
+        .remove("trigger_id");
+    let mut no_response_url = message_shortcut("send_to_case");
+    no_response_url
+        .as_object_mut()
+        .expect("object")
+        .remove("response_url");
+    let mut no_view = view_submission("declare_case", Some("x"));
+    no_view.as_object_mut().expect("object").remove("view");
+    let mut no_view_id = view_closed("declare_case");
+    no_view_id["view"]
+        .as_object_mut()
+        .expect("object")
+        .remove("id");
+    let mut no_action = block_suggestion("case_picker", "x");
+    no_action
+        .as_object_mut()
+        .expect("object")
+        .remove("action_id");
+    let mut no_user = global_shortcut("declare_case");
+    no_user.as_object_mut().expect("object").remove("user");
+    for payload in [
+        no_trigger,
+        no_response_url,
+        no_view,
+        no_view_id,
+        no_action,
+        no_user,
+    ] {
+        let response = world.send(&payload).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{payload}");
+    }
+    let garbled = serde_urlencoded::to_string([("payload", "{\"type\":")]).expect("a form");
+    assert_eq!(
+        world.router.handle(&signed_form(&garbled)).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert!(world.seen().is_empty());
 }
