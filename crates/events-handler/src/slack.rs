@@ -304,6 +304,13 @@ impl Slack {
             .filter(|text| !text.trim().is_empty()))
     }
 
+    /// `views.open`: `view` as a modal for the person whose interaction gave `trigger_id` (one
+    /// attempt: a trigger is valid once and for 3 seconds). Returns the view's ID.
+    pub async fn open_view(&self, trigger_id: &str, view: &Value) -> Result<String, SlackApiError> {
+        let token = self.token("views.open").await?;
+        self.api.session(&token).open_view(trigger_id, view).await
+    }
+
     /// `chat.postEphemeral`: a message only `user` sees in `channel`.
     pub async fn post_ephemeral(
         &self,

@@ -801,6 +801,30 @@ impl<'a> SlackSession<'a> {
             .map(|_| ())
     }
 
+    /// `views.open` (Tier 4, no scope): opens `view` as a modal for the person whose
+    /// interaction gave `trigger_id`. Slack accepts a trigger once and for 3 seconds only
+    /// (`expired_trigger_id`, `exchanged_trigger_id`), so this is one attempt, never retried:
+    /// the caller tells the person when it fails. Returns the view's ID.
+    pub async fn open_view(
+        &self,
+        trigger_id: &str,
+        view: &serde_json::Value,
+    ) -> Result<String, SlackApiError> {
+        #[derive(Deserialize)]
+        struct Opened {
+            #[serde(default)]
+            view: OpenedView,
+        }
+        #[derive(Deserialize, Default)]
+        struct OpenedView {
+            #[serde(default)]
+            id: String,
+        }
+        let body = serde_json::json!({ "trigger_id": trigger_id, "view": view });
+        let opened: Opened = self.post_once("views.open", &body).await?;
+        Ok(opened.view.id)
+    }
+
     // ---- files ----------------------------------------------------------------------------
 
     /// `files.getUploadURLExternal` for a file of `length` bytes (at least 1).
