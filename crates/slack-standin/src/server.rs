@@ -27,6 +27,10 @@ use crate::methods::Outcome;
 use crate::multipart;
 use crate::params::Params;
 use crate::records::{RecordedCall, ResponsePost};
+use crate::signing::{
+    BlockSuggestion, InputValue, MessageAction, Shortcut, ViewClosed, ViewSubmission,
+};
+use crate::views::{OpenView, ViewAnswer};
 use crate::world::{
     ChannelSnapshot, EphemeralMessage, FaultKind, FaultRule, FileSnapshot, Message,
     RESPONSE_URL_MAX_POSTS, ResponseUrlState, SeedChannel, SeedFile, SeedUser, SeededFile,
@@ -141,7 +145,7 @@ impl SlackStandin {
 
     /// A `response_url` served by the stand-in. Any token works; posts are kept per token.
     pub fn response_url(&self, token: &str) -> String {
-        format!("{}/response/{token}", self.base_url)
+        self.shared.lock().response_url(token)
     }
 
     /// The `response_url` of a command or action in `channel_id`: as in Slack, what is posted
@@ -525,6 +529,150 @@ impl SlackStandin {
             .get(token)
             .map(|state| state.posts.clone())
             .unwrap_or_default()
+    }
+
+    // ---- interactivity: triggers, modals, shortcuts ---------------------------------------
+
+    /// Issues a `trigger_id` for `user_id`, as Slack does with every interaction: `views.open`
+    /// and `views.push` accept it once, within [`crate::TRIGGER_TTL`] (3 s). Put it on a
+    /// payload with `with_trigger_id` (`SlashCommand`, `BlockAction`, `Shortcut`,
+    /// `MessageAction`, `ViewSubmission`). Unknown user: [`StandinError::UnknownUser`].
+    pub fn issue_trigger_id(&self, user_id: &str) -> Result<String, StandinError> {
+        self.shared.change(|world| world.issue_trigger(user_id))
+    }
+
+    /// Every trigger issued so far expires now, as if 3 s had passed (`expired_trigger_id`),
+    /// without sleeping. Triggers issued later are fresh.
+    pub fn expire_trigger_ids(&self) {
+        self.shared.change(|world| {
+            for trigger in world.triggers.values_mut() {
+                trigger.expired = true;
+            }
+        });
+    }
+
+    /// One trigger expires now ([`StandinError::Impossible`] if the stand-in never issued it).
+    pub fn expire_trigger_id(&self, trigger_id: &str) -> Result<(), StandinError> {
+        self.shared.change(|world| {
+            let trigger = world.triggers.get_mut(trigger_id).ok_or_else(|| {
+                StandinError::Impossible(format!("trigger {trigger_id} was never issued"))
+            })?;
+            trigger.expired = true;
+            Ok(())
+        })
+    }
+
+    /// The modal views `user_id` has open, the root first and the top one last (empty when
+    /// none), as Slack answered them to the app.
+    pub fn open_views(&self, user_id: &str) -> Vec<OpenView> {
+        self.shared.lock().stack_of(user_id)
+    }
+
+    /// An open modal view by ID.
+    pub fn open_view(&self, view_id: &str) -> Option<OpenView> {
+        self.shared.lock().open_views.get(view_id).cloned()
+    }
+
+    /// `user_id` uses the app's global shortcut `callback_id`: the payload, with a fresh trigger
+    /// ID issued to them and their handle.
+    pub fn shortcut(&self, user_id: &str, callback_id: &str) -> Result<Shortcut, StandinError> {
+        self.shared
+            .change(|world| world.shortcut(user_id, callback_id))
+    }
+
+    /// `user_id` uses the app's message shortcut `callback_id` on the message `message_ts` of
+    /// `channel_id`: the payload with the message as stored (`text` as Slack delivers it,
+    /// `files`, `thread_ts`), a fresh trigger ID and a `response_url` served here under
+    /// `response_token` (its `in_channel` posts show in the channel). Refused
+    /// ([`StandinError::Impossible`]) when the person cannot see the message (a private channel
+    /// they are not in).
+    pub fn message_action(
+        &self,
+        user_id: &str,
+        channel_id: &str,
+        message_ts: &str,
+        callback_id: &str,
+        response_token: &str,
+    ) -> Result<MessageAction, StandinError> {
+        self.shared.change(|world| {
+            world.message_action(user_id, channel_id, message_ts, callback_id, response_token)
+        })
+    }
+
+    /// `user_id` fills in and submits their top view `view_id`: the `view_submission` payload
+    /// with `state.values` holding the view's initial values overlaid with `values`
+    /// (`(block_id, action_id, value)`), and a fresh trigger ID. Refused
+    /// ([`StandinError::Impossible`]) for what Slack's client would not let a person do: an
+    /// element that is not there or of another type, an option the element does not offer, a
+    /// text over `max_length` or multi-line in a single-line input, a date not `YYYY-MM-DD`,
+    /// an unknown user, a required input left empty. Option texts are taken from the view.
+    /// [`StandinError::UnknownView`] unless `view_id` is the top of the person's stack. The view
+    /// stays open until [`SlackStandin::answer_view_submission`].
+    pub fn view_submission(
+        &self,
+        user_id: &str,
+        view_id: &str,
+        values: &[(&str, &str, InputValue)],
+    ) -> Result<ViewSubmission, StandinError> {
+        let values = values
+            .iter()
+            .map(|(block, action, value)| {
+                ((*block).to_string(), (*action).to_string(), value.clone())
+            })
+            .collect();
+        self.shared
+            .change(|world| world.view_submission(user_id, view_id, values))
+    }
+
+    /// What Slack does with the app's HTTP answer to a `view_submission` of `view_id`
+    /// (`answer` is the response body's JSON, `None` for an empty body): closes the view,
+    /// clears the stack, keeps it open with field errors (only on `input` blocks), updates it or
+    /// pushes a view (checked like `views.update` / `views.push`). An answer Slack would not
+    /// take leaves the view as it was ([`ViewAnswer::Refused`]).
+    pub fn answer_view_submission(
+        &self,
+        view_id: &str,
+        answer: Option<&Value>,
+    ) -> Result<ViewAnswer, StandinError> {
+        self.shared
+            .change(|world| world.answer_view_submission(view_id, answer))
+    }
+
+    /// `user_id` closes their top view `view_id`: with its Cancel button (`clear_all` false:
+    /// that view alone closes) or with the X (`clear_all` true: the whole stack closes). The
+    /// `view_closed` payload (`is_cleared` = `clear_all`) when the view was opened with
+    /// `notify_on_close: true`; `None` otherwise, as Slack then sends nothing.
+    pub fn close_view(
+        &self,
+        user_id: &str,
+        view_id: &str,
+        clear_all: bool,
+    ) -> Result<Option<ViewClosed>, StandinError> {
+        self.shared
+            .change(|world| world.close_view(user_id, view_id, clear_all))
+    }
+
+    /// `user_id` types `typed` into the external select `block_id`/`action_id` of their top
+    /// view `view_id`: the `block_suggestion` payload for the options-load URL. Refused
+    /// ([`StandinError::Impossible`]) for an element that is not an external select, or when
+    /// fewer characters than its `min_query_length` (default 3) are typed, as Slack sends no
+    /// request then.
+    pub fn block_suggestion(
+        &self,
+        user_id: &str,
+        view_id: &str,
+        block_id: &str,
+        action_id: &str,
+        typed: &str,
+    ) -> Result<BlockSuggestion, StandinError> {
+        self.shared
+            .lock()
+            .block_suggestion(user_id, view_id, block_id, action_id, typed)
+    }
+
+    /// The permalink `chat.getPermalink` answers for a message (`None` if there is none).
+    pub fn permalink(&self, channel_id: &str, message_ts: &str) -> Option<String> {
+        self.shared.lock().permalink(channel_id, message_ts)
     }
 
     // ---- waiting ------------------------------------------------------------------------

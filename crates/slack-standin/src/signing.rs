@@ -18,6 +18,13 @@ use sha2::Sha256;
 
 use crate::ids::{random_token, unix_now};
 
+mod interactive;
+
+pub use interactive::{
+    BlockSuggestion, INPUT_ELEMENT_TYPES, InputValue, MessageAction, SelectedOption, Shortcut,
+    ViewClosed, ViewSubmission, empty_state,
+};
+
 pub const SIGNATURE_HEADER: &str = "x-slack-signature";
 pub const TIMESTAMP_HEADER: &str = "x-slack-request-timestamp";
 pub const RETRY_NUM_HEADER: &str = "x-slack-retry-num";
@@ -432,6 +439,14 @@ impl SlashCommand {
         self
     }
 
+    /// Carries `trigger_id` (one the stand-in issued with
+    /// [`crate::SlackStandin::issue_trigger_id`], so `views.open` accepts it) instead of a
+    /// random one that `views.open` refuses (`invalid_trigger_id`).
+    pub fn with_trigger_id(mut self, trigger_id: &str) -> Self {
+        self.trigger_id = trigger_id.to_string();
+        self
+    }
+
     /// The form body, fields in Slack's order. `text` (what the person typed) is sent escaped
     /// as Slack sends it ([`crate::text::escape_typed`]).
     pub fn into_body(self) -> InboundBody {
@@ -505,6 +520,12 @@ impl BlockAction {
         self
     }
 
+    /// Carries `trigger_id` (see [`SlashCommand::with_trigger_id`]).
+    pub fn with_trigger_id(mut self, trigger_id: &str) -> Self {
+        self.trigger_id = trigger_id.to_string();
+        self
+    }
+
     /// The `payload` JSON.
     pub fn to_payload(&self) -> Value {
         json!({
@@ -552,8 +573,10 @@ impl BlockAction {
     }
 }
 
-/// Trigger IDs look like `1700000000123.1234567890.0123456789abcdef...`.
-fn trigger_id() -> String {
+/// Trigger IDs look like `1700000000123.1234567890.0123456789abcdef...`. Random ones are
+/// unknown to the stand-in's Web API; [`crate::SlackStandin::issue_trigger_id`] issues ones it
+/// knows (in this same format).
+pub(crate) fn trigger_id() -> String {
     format!(
         "{}.{}.{}",
         chrono::Utc::now().timestamp_millis(),

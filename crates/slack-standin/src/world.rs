@@ -312,6 +312,12 @@ pub(crate) struct World {
     pub(crate) clock: TsClock,
     /// The Home tab each user was last published (`views.publish`), by user ID.
     pub(crate) home_views: HashMap<String, Value>,
+    /// Trigger IDs issued, by ID (see [`crate::views`]).
+    pub(crate) triggers: HashMap<String, crate::views::Trigger>,
+    /// Open modal views, by view ID.
+    pub(crate) open_views: HashMap<String, crate::views::OpenView>,
+    /// Each person's stack of open modal views (IDs, the root first), by user ID.
+    pub(crate) view_stacks: HashMap<String, Vec<String>>,
     /// Receivers of the event feed (`SlackStandin::subscribe_events`).
     pub(crate) event_subscribers: Vec<tokio::sync::mpsc::UnboundedSender<WorkspaceEvent>>,
 }
@@ -353,6 +359,9 @@ impl World {
             ids: IdGenerator::default(),
             clock: TsClock::default(),
             home_views: HashMap::new(),
+            triggers: HashMap::new(),
+            open_views: HashMap::new(),
+            view_stacks: HashMap::new(),
             event_subscribers: Vec::new(),
         }
     }
@@ -574,6 +583,33 @@ impl World {
     }
 
     // ---- lookups ------------------------------------------------------------------------
+
+    /// A message's permalink as Slack makes it:
+    /// `https://{domain}.slack.com/archives/{channel}/p{ts without the dot}`, plus
+    /// `?thread_ts={parent}&cid={channel}` for a thread reply. `None` when there is no such
+    /// message.
+    pub(crate) fn permalink(&self, channel_id: &str, ts: &str) -> Option<String> {
+        let message = self
+            .channels
+            .get(channel_id)?
+            .messages
+            .iter()
+            .find(|message| message.ts == ts)?;
+        let mut link = format!(
+            "https://{}.slack.com/archives/{channel_id}/p{}",
+            self.config.team_domain,
+            ts.replace('.', "")
+        );
+        if let Some(parent) = message.thread_ts.as_deref().filter(|parent| *parent != ts) {
+            link.push_str(&format!("?thread_ts={parent}&cid={channel_id}"));
+        }
+        Some(link)
+    }
+
+    /// `{base}/response/{token}`: a `response_url` served by the stand-in.
+    pub(crate) fn response_url(&self, token: &str) -> String {
+        format!("{}/response/{token}", self.base_url)
+    }
 
     pub(crate) fn channel_id_by_name(&self, name: &str) -> Option<String> {
         self.channels
