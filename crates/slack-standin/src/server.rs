@@ -139,6 +139,7 @@ impl SlackStandin {
         format!("{}/api", self.base_url)
     }
 
+    /// The address the stand-in listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
@@ -162,22 +163,27 @@ impl SlackStandin {
         self.response_url(token)
     }
 
+    /// The workspace's configuration.
     pub fn config(&self) -> SlackStandinConfig {
         self.shared.lock().config.clone()
     }
 
+    /// Workspace ID.
     pub fn team_id(&self) -> String {
         self.shared.lock().config.team_id.clone()
     }
 
+    /// The app's bot user ID.
     pub fn bot_user_id(&self) -> String {
         self.shared.lock().config.bot_user_id.clone()
     }
 
+    /// The app's bot ID (`B...`).
     pub fn bot_id(&self) -> String {
         self.shared.lock().config.bot_id.clone()
     }
 
+    /// The bot token accepted at start.
     pub fn bot_token(&self) -> String {
         self.shared.lock().config.bot_token.clone()
     }
@@ -205,6 +211,7 @@ impl SlackStandin {
 
     // ---- seeding ------------------------------------------------------------------------
 
+    /// Adds a user (`AlreadyExists` for a taken ID).
     pub fn add_user(&self, user: SeedUser) -> Result<(), StandinError> {
         self.shared.change(|world| world.add_user(user))
     }
@@ -222,6 +229,7 @@ impl SlackStandin {
         self.add_channel(seed)
     }
 
+    /// Puts the bot into a channel or takes it out, behind the app's back.
     pub fn set_bot_membership(&self, channel_id: &str, member: bool) -> Result<(), StandinError> {
         self.shared.change(|world| {
             let bot = world.config.bot_user_id.clone();
@@ -229,11 +237,13 @@ impl SlackStandin {
         })
     }
 
+    /// A person joins a channel (with a `member_joined_channel` event).
     pub fn add_channel_member(&self, channel_id: &str, user_id: &str) -> Result<(), StandinError> {
         self.shared
             .change(|world| world.set_membership(channel_id, user_id, true))
     }
 
+    /// A person leaves a channel (with a `member_left_channel` event).
     pub fn remove_channel_member(
         &self,
         channel_id: &str,
@@ -423,10 +433,12 @@ impl SlackStandin {
 
     // ---- inspection ---------------------------------------------------------------------
 
+    /// Every request answered so far, in order.
     pub fn calls(&self) -> Vec<RecordedCall> {
         self.shared.lock().calls.clone()
     }
 
+    /// The requests to one method (or endpoint), in order.
     pub fn calls_to(&self, method: &str) -> Vec<RecordedCall> {
         self.shared
             .lock()
@@ -437,6 +449,7 @@ impl SlackStandin {
             .collect()
     }
 
+    /// How many requests one method (or endpoint) got.
     pub fn call_count(&self, method: &str) -> usize {
         self.shared
             .lock()
@@ -446,10 +459,12 @@ impl SlackStandin {
             .count()
     }
 
+    /// Forgets the recorded requests.
     pub fn clear_calls(&self) {
         self.shared.change(|world| world.calls.clear());
     }
 
+    /// A channel by ID.
     pub fn channel(&self, channel_id: &str) -> Option<ChannelSnapshot> {
         let world = self.shared.lock();
         world
@@ -458,6 +473,7 @@ impl SlackStandin {
             .map(|channel| world.channel_snapshot(channel))
     }
 
+    /// A channel by name.
     pub fn channel_by_name(&self, name: &str) -> Option<ChannelSnapshot> {
         let world = self.shared.lock();
         world
@@ -494,6 +510,7 @@ impl SlackStandin {
         self.shared.lock().home_views.get(user_id).cloned()
     }
 
+    /// The `chat.postEphemeral` messages of a channel, in order.
     pub fn ephemeral_messages(&self, channel_id: &str) -> Vec<EphemeralMessage> {
         self.shared
             .lock()
@@ -503,6 +520,7 @@ impl SlackStandin {
             .unwrap_or_default()
     }
 
+    /// A file by ID, with its bytes.
     pub fn file(&self, file_id: &str) -> Option<FileSnapshot> {
         let world = self.shared.lock();
         world
@@ -511,6 +529,7 @@ impl SlackStandin {
             .map(|file| world.file_snapshot(file))
     }
 
+    /// Every file, by ID.
     pub fn files(&self) -> Vec<FileSnapshot> {
         let world = self.shared.lock();
         let mut files: Vec<FileSnapshot> = world
@@ -522,6 +541,7 @@ impl SlackStandin {
         files
     }
 
+    /// The posts a `response_url` got, in order.
     pub fn response_posts(&self, token: &str) -> Vec<ResponsePost> {
         self.shared
             .lock()
