@@ -8,8 +8,9 @@
 use std::time::Duration;
 
 use sir_standin::CommentRecord;
-use sirslack_local_run::{CaseRequest, World, WorldConfig};
-use slack_standin::{ChannelSnapshot, Message, ResponsePost};
+use sirslack_local_run::{CaseRequest, HttpReply, Person, World, WorldConfig};
+use slack_standin::signing::InputValue;
+use slack_standin::{ChannelSnapshot, Message, OpenView, ResponsePost, ViewAnswer};
 
 /// How long any one thing may take to show up on the other side.
 pub const WAIT: Duration = Duration::from_secs(30);
@@ -151,4 +152,142 @@ pub async fn wait_for_response(world: &World, response_token: &str, needle: &str
         .await
         .expect("the command handler answers");
     find(world).expect("the answer is there")
+}
+
+// ---- interactivity: shortcuts and modals, sent as Slack sends them -------------------------
+
+/// Slack's deadline for the ack of any interactive payload (shortcuts, submissions, options).
+pub const ACK_DEADLINE: Duration = Duration::from_secs(3);
+
+/// `person` uses the app's global shortcut `callback_id`: the signed `shortcut` payload (with a
+/// trigger the Slack stand-in issued) POSTed to the endpoint; the app's ack.
+pub async fn use_shortcut(world: &World, person: &Person, callback_id: &str) -> HttpReply {
+    let shortcut = world
+        .slack()
+        .shortcut(person.slack_id, callback_id)
+        .expect("the person is a Slack user");
+    send_interaction(world, shortcut.into_body()).await
+}
+
+/// `person` uses the app's message shortcut `callback_id` on the message `message_ts` of
+/// `channel_id`: the ack and the token of the payload's `response_url`
+/// (`world.slack().response_posts(token)`).
+pub async fn use_message_shortcut(
+    world: &World,
+    person: &Person,
+    channel_id: &str,
+    message_ts: &str,
+    callback_id: &str,
+) -> (HttpReply, String) {
+    let response_token = format!("msg-action-{}-{message_ts}", person.slack_id);
+    let action = world
+        .slack()
+        .message_action(
+            person.slack_id,
+            channel_id,
+            message_ts,
+            callback_id,
+            &response_token,
+        )
+        .expect("the person can see the message");
+    (
+        send_interaction(world, action.into_body()).await,
+        response_token,
+    )
+}
+
+/// Waits until `user_id` has a modal with `callback_id` on top of their stack and returns it.
+pub async fn wait_for_open_view(world: &World, user_id: &str, callback_id: &str) -> OpenView {
+    let top = |world: &World| {
+        world
+            .slack()
+            .open_views(user_id)
+            .pop()
+            .filter(|view| view.callback_id() == callback_id)
+    };
+    world
+        .wait_until(
+            &format!("a modal `{callback_id}` open for {user_id}"),
+            WAIT,
+            |world| top(world).is_some(),
+        )
+        .await
+        .expect("the app opens the modal");
+    top(world).expect("the modal is open")
+}
+
+/// `person` fills in `values` (`(block_id, action_id, value)`) and submits their top view
+/// `view_id`: the app's ack, and what Slack did with it (the ack's JSON body applied to the
+/// modal: closed, field errors, updated, pushed...).
+pub async fn submit_view(
+    world: &World,
+    person: &Person,
+    view_id: &str,
+    values: &[(&str, &str, InputValue)],
+) -> (HttpReply, ViewAnswer) {
+    let submission = world
+        .slack()
+        .view_submission(person.slack_id, view_id, values)
+        .expect("a submission the person can make");
+    let ack = send_interaction(world, submission.into_body()).await;
+    let body = ack.body.trim();
+    let answer = if ack.status != 200 {
+        ViewAnswer::Refused(format!("HTTP {}: {body}", ack.status))
+    } else if body.is_empty() {
+        world
+            .slack()
+            .answer_view_submission(view_id, None)
+            .expect("the view is open")
+    } else {
+        match serde_json::from_str::<serde_json::Value>(body) {
+            Ok(json) => world
+                .slack()
+                .answer_view_submission(view_id, Some(&json))
+                .expect("the view is open"),
+            Err(_) => ViewAnswer::Refused(format!("not JSON: {body}")),
+        }
+    };
+    (ack, answer)
+}
+
+/// `person` closes their top view `view_id` (Cancel, or the X when `clear_all`): the app's ack
+/// of the `view_closed` payload, or `None` when the view did not ask to be told
+/// (`notify_on_close`), as Slack then sends nothing.
+pub async fn close_view(
+    world: &World,
+    person: &Person,
+    view_id: &str,
+    clear_all: bool,
+) -> Option<HttpReply> {
+    let closed = world
+        .slack()
+        .close_view(person.slack_id, view_id, clear_all)
+        .expect("the view is the person's top view")?;
+    Some(send_interaction(world, closed.into_body()).await)
+}
+
+/// `person` types `typed` into the external select `block_id`/`action_id` of their top view:
+/// the app's answer to the `block_suggestion` (its body holds `{"options":[...]}`).
+pub async fn type_in_select(
+    world: &World,
+    person: &Person,
+    view_id: &str,
+    block_id: &str,
+    action_id: &str,
+    typed: &str,
+) -> HttpReply {
+    let suggestion = world
+        .slack()
+        .block_suggestion(person.slack_id, view_id, block_id, action_id, typed)
+        .expect("an external select the person can type into");
+    send_interaction(world, suggestion.into_body()).await
+}
+
+/// Signs an interactivity body and POSTs it, giving up after [`ACK_DEADLINE`] as Slack does.
+async fn send_interaction(world: &World, body: slack_standin::signing::InboundBody) -> HttpReply {
+    let request = world.signer().sign(body);
+    world
+        .send_signed_with_timeout(&request, ACK_DEADLINE)
+        .await
+        .expect("the endpoint answers within Slack's 3 s")
 }

@@ -671,7 +671,8 @@ impl World {
     }
 
     /// `person` runs `/security-ir <text>` in a channel: Slack's signed form POST to the
-    /// endpoint, with a fresh `response_url` on the stand-in.
+    /// endpoint, with a fresh `response_url` on the stand-in and a `trigger_id` the Slack
+    /// stand-in issued (so `views.open` takes it once, within 3 s).
     pub async fn slash_command(
         &self,
         person: &Person,
@@ -693,6 +694,11 @@ impl World {
         .with_user_name(person.handle)
         .with_channel_name(&channel_name)
         .with_response_url(&self.slack.response_url_in(&response_token, channel_id));
+        let command = match self.slack.issue_trigger_id(person.slack_id) {
+            Ok(trigger_id) => command.with_trigger_id(&trigger_id),
+            // A person Slack does not know keeps the random trigger `views.open` refuses.
+            Err(_) => command,
+        };
         let request = self.signer().sign(command.into_body());
         let ack = self
             .send_signed_with_timeout(&request, COMMAND_ACK_TIMEOUT)
@@ -703,7 +709,8 @@ impl World {
         })
     }
 
-    /// `person` clicks a button (`action_id`, `value`) on the message `message_ts`.
+    /// `person` clicks a button (`action_id`, `value`) on the message `message_ts` (with a
+    /// `trigger_id` the Slack stand-in issued).
     pub async fn click(
         &self,
         person: &Person,
@@ -724,6 +731,9 @@ impl World {
         .with_response_url(&self.slack.response_url_in(&response_token, channel_id));
         action.user_name = person.handle.to_owned();
         action.api_app_id = self.slack.config().app_id;
+        if let Ok(trigger_id) = self.slack.issue_trigger_id(person.slack_id) {
+            action.trigger_id = trigger_id;
+        }
         let request = self.signer().sign(action.into_body());
         let ack = self
             .send_signed_with_timeout(&request, COMMAND_ACK_TIMEOUT)

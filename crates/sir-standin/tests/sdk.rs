@@ -456,7 +456,7 @@ async fn update_case_changes_fields_and_bumps_last_updated() {
         .impacted_accounts_to_delete("123456789012")
         .threat_actor_ip_addresses_to_add(
             SdkThreatActorIp::builder()
-                .ip_address("2001:db8::1")
+                .ip_address("2001:DB8:0:0:0:0:0:1")
                 .build()
                 .unwrap(),
         )
@@ -492,7 +492,7 @@ async fn update_case_changes_fields_and_bumps_last_updated() {
     assert_eq!(after.impacted_accounts(), ["210987654321"]);
     assert_eq!(
         after.threat_actor_ip_addresses()[0].ip_address(),
-        "2001:db8::1"
+        "2001:DB8:0:0:0:0:0:1"
     );
     assert_eq!(after.case_metadata()[0].key(), "severity");
     assert_eq!(after.case_metadata()[0].value(), "High");
@@ -695,6 +695,155 @@ async fn create_case_honours_client_token() {
         other => panic!("expected ConflictException, got {other:?}"),
     }
     assert_eq!(standin.cases().len(), 1);
+}
+
+#[tokio::test]
+async fn create_case_checks_the_models_lists_patterns_and_limits() {
+    let standin = SirStandin::start().await.unwrap();
+    let client = client(&standin).await;
+    let base = || {
+        client
+            .create_case()
+            .resolver_type(SdkResolverType::SelfValue)
+            .title("Declared from Slack")
+            .description("d")
+            .engagement_type(SdkEngagementType::SecurityIncident)
+            .reported_incident_start_date(DateTime::from_secs(1_700_000_000))
+    };
+    let ip = |address: &str| {
+        SdkThreatActorIp::builder()
+            .ip_address(address)
+            .build()
+            .unwrap()
+    };
+
+    // What a declare modal sends, at the limits: accepted.
+    let mut full = base()
+        .watchers(
+            SdkWatcher::builder()
+                .email("alice@example.com")
+                .name("n".repeat(50))
+                .job_title("j".repeat(50))
+                .build()
+                .unwrap(),
+        )
+        .threat_actor_ip_addresses(ip("198.51.100.7"))
+        .threat_actor_ip_addresses(ip("2001:0DB8:0000:0000:0000:0000:0000:0001"))
+        .impacted_services("Amazon EC2 (Linux): us-east-1")
+        .tags("k".repeat(128), "v".repeat(256));
+    for index in 0..200 {
+        full = full.impacted_accounts(format!("{index:012}"));
+    }
+    full.send().await.unwrap();
+    assert_eq!(standin.cases().len(), 1);
+
+    // Each refusal names its field; nothing is created.
+    let with_account = || base().impacted_accounts("123456789012");
+    let mut too_many_accounts = base().watchers(watcher("alice@example.com"));
+    for index in 0..201 {
+        too_many_accounts = too_many_accounts.impacted_accounts(format!("{index:012}"));
+    }
+    assert_field_error(
+        &validation_error(too_many_accounts.send().await),
+        "impactedAccounts",
+    );
+    let repeated = validation_error(
+        with_account()
+            .impacted_accounts("123456789012")
+            .watchers(watcher("alice@example.com"))
+            .watchers(watcher("alice@example.com"))
+            .send()
+            .await,
+    );
+    assert_field_error(&repeated, "impactedAccounts");
+    assert_field_error(&repeated, "watchers");
+    let mut too_many_watchers = with_account();
+    for index in 0..31 {
+        too_many_watchers = too_many_watchers.watchers(watcher(&format!("w{index}@example.com")));
+    }
+    assert_field_error(
+        &validation_error(too_many_watchers.send().await),
+        "watchers",
+    );
+    let bad_watcher = validation_error(
+        with_account()
+            .watchers(watcher("a@b.c"))
+            .watchers(watcher("bob@exa_mple.com"))
+            .watchers(
+                SdkWatcher::builder()
+                    .email("carol@example.com")
+                    .name("n".repeat(51))
+                    .job_title(String::new())
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await,
+    );
+    for field in [
+        "watchers.0.email",
+        "watchers.1.email",
+        "watchers.2.name",
+        "watchers.2.jobTitle",
+    ] {
+        assert_field_error(&bad_watcher, field);
+    }
+    let bad_ips = validation_error(
+        with_account()
+            .watchers(watcher("alice@example.com"))
+            .threat_actor_ip_addresses(ip("2001:db8::1"))
+            .threat_actor_ip_addresses(ip("300.1.1.1"))
+            .threat_actor_ip_addresses(
+                SdkThreatActorIp::builder()
+                    .ip_address("198.51.100.8")
+                    .user_agent("u".repeat(501))
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await,
+    );
+    for field in [
+        "threatActorIpAddresses.0.ipAddress",
+        "threatActorIpAddresses.1.ipAddress",
+        "threatActorIpAddresses.2.userAgent",
+    ] {
+        assert_field_error(&bad_ips, field);
+    }
+    let bad_services = validation_error(
+        with_account()
+            .watchers(watcher("alice@example.com"))
+            .impacted_services("S")
+            .impacted_services("S3/Glacier")
+            .send()
+            .await,
+    );
+    assert_field_error(&bad_services, "impactedServices.0");
+    assert_field_error(&bad_services, "impactedServices.1");
+    let bad_tag = validation_error(
+        with_account()
+            .watchers(watcher("alice@example.com"))
+            .tags("k", "v".repeat(257))
+            .send()
+            .await,
+    );
+    assert_field_error(&bad_tag, "tags.k.value");
+    assert_eq!(standin.cases().len(), 1);
+
+    // A double submit (same clientToken, same body) makes one case.
+    let declare = || {
+        with_account()
+            .client_token("slack-view-V0123")
+            .watchers(watcher("alice@example.com"))
+            .send()
+    };
+    let (first, second) = tokio::join!(declare(), declare());
+    assert_eq!(
+        first.unwrap().case_id(),
+        second.unwrap().case_id(),
+        "one case for both submits"
+    );
+    assert_eq!(standin.cases().len(), 2);
 }
 
 // ---------- comments ----------

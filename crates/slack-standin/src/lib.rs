@@ -17,6 +17,8 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 mod config;
 mod error;
 mod feed;
@@ -29,6 +31,7 @@ pub mod rules;
 mod server;
 pub mod signing;
 pub mod text;
+mod views;
 mod world;
 
 pub use config::SlackStandinConfig;
@@ -37,6 +40,7 @@ pub use feed::WorkspaceEvent;
 pub use records::{RecordedCall, ResponsePost};
 pub use rules::{DEFAULT_BOT_SCOPES, Tier};
 pub use server::SlackStandin;
+pub use views::{MAX_VIEW_STACK, OpenView, TRIGGER_TTL, ViewAnswer};
 pub use world::{
     ChannelSnapshot, EphemeralMessage, FileSnapshot, Message, SeedChannel, SeedFile, SeedUser,
     SeededFile,

@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 use crate::ids::{random_token, unix_now};
 use crate::params::Params;
 use crate::rules::{Scopes, rule_of};
+use crate::views::{check_view, invalid_view};
 use crate::world::{EphemeralMessage, Message, StoredFile, Topic, World, guess_types};
 
 /// Channel names: at most this many characters.
@@ -15,8 +16,6 @@ const TOPIC_MAX_CHARS: usize = 250;
 /// Message text beyond this many characters is cut off.
 const MESSAGE_TEXT_MAX_CHARS: usize = 40_000;
 const MAX_BLOCKS: usize = 50;
-/// Blocks a Home tab view may have (Slack: 100 for modals and Home tabs).
-const HOME_VIEW_MAX_BLOCKS: usize = 100;
 const SECTION_TEXT_MAX_CHARS: usize = 3_000;
 const HEADER_TEXT_MAX_CHARS: usize = 150;
 const MAX_INVITEES: usize = 1_000;
@@ -45,7 +44,7 @@ impl Outcome {
         }
     }
 
-    fn error_with(code: &str, extra: Value) -> Self {
+    pub(crate) fn error_with(code: &str, extra: Value) -> Self {
         Self::Error {
             code: code.to_string(),
             extra: match extra {
@@ -55,7 +54,7 @@ impl Outcome {
         }
     }
 
-    fn ok(fields: Value) -> Self {
+    pub(crate) fn ok(fields: Value) -> Self {
         Self::Ok(match fields {
             Value::Object(map) => map,
             _ => Map::new(),
@@ -191,6 +190,10 @@ impl World {
             "users.info" => self.users_info(params),
             "users.conversations" => self.users_conversations(params),
             "views.publish" => self.views_publish(params),
+            "views.open" => self.views_open(params),
+            "views.push" => self.views_push(params),
+            "views.update" => self.views_update(params),
+            "chat.getPermalink" => self.chat_get_permalink(params),
             "users.lookupByEmail" => self.users_lookup_by_email(params),
             "files.info" => self.files_info(params),
             "files.getUploadURLExternal" => self.files_get_upload_url_external(params),
@@ -595,6 +598,21 @@ impl World {
         })))
     }
 
+    /// `chat.getPermalink`: `channel` (`channel_not_found`, also for a private channel the bot
+    /// is not in) and `message_ts` (`message_not_found`; thread replies included).
+    fn chat_get_permalink(&self, params: &Params) -> Checked<Outcome> {
+        let id = self.visible_channel(params, "channel")?;
+        let ts = params
+            .non_empty("message_ts")
+            .ok_or_else(|| Outcome::error("message_not_found"))?;
+        let permalink = self
+            .permalink(&id, &ts)
+            .ok_or_else(|| Outcome::error("message_not_found"))?;
+        Ok(Outcome::ok(
+            json!({ "channel": id, "permalink": permalink }),
+        ))
+    }
+
     fn chat_update(&mut self, params: &Params) -> Checked<Outcome> {
         let id = self.visible_channel(params, "channel")?;
         let ts = params
@@ -721,37 +739,19 @@ impl World {
         })))
     }
 
-    /// `views.publish`: the Home tab of `user_id`. The view must be JSON with `type: home` and
-    /// at most [`HOME_VIEW_MAX_BLOCKS`] blocks; the published view is kept per user
+    /// `views.publish`: the Home tab of `user_id`. The view must pass the checks every view
+    /// gets ([`check_view`]: `type: home`, at most 100 blocks...); the published view is kept per user
     /// ([`crate::SlackStandin::home_view`]) and answered with an ID and a hash, as Slack does.
     fn views_publish(&mut self, params: &Params) -> Checked<Outcome> {
         let user = params
             .non_empty("user_id")
             .filter(|id| self.users.contains_key(id))
             .ok_or_else(|| Outcome::error("user_not_found"))?;
-        let invalid = |why: &str| {
-            Outcome::error_with(
-                "invalid_arguments",
-                json!({ "response_metadata": { "messages": [format!("[ERROR] {why}")] } }),
-            )
-        };
         let view = params
             .json("view")
-            .map_err(|()| invalid("failed to parse view JSON"))?
-            .ok_or_else(|| invalid("missing required field: view"))?;
-        if view.get("type").and_then(Value::as_str) != Some("home") {
-            return Err(invalid("must be a home view [json-pointer:/view/type]"));
-        }
-        let blocks = view
-            .get("blocks")
-            .and_then(Value::as_array)
-            .ok_or_else(|| invalid("missing required field: blocks [json-pointer:/view]"))?;
-        if blocks.len() > HOME_VIEW_MAX_BLOCKS {
-            return Err(invalid(&format!(
-                "must contain at most {HOME_VIEW_MAX_BLOCKS} items [json-pointer:/view/blocks]"
-            )));
-        }
-        check_block_items(blocks, "/view/blocks").map_err(|why| invalid(&why))?;
+            .map_err(|()| invalid_view("failed to parse view JSON"))?
+            .ok_or_else(|| invalid_view("missing required field: view"))?;
+        check_view(&view, "home").map_err(|why| invalid_view(&why))?;
         let id = self.ids.next('V');
         let hash = format!("{}.{}", unix_now(), self.ids.next('H'));
         let mut published = view.clone();
@@ -988,7 +988,7 @@ fn read_blocks(params: &Params) -> Checked<Option<Value>> {
 
 /// The per-block checks of [`read_blocks`] and `views.publish`: a `type`, and section and
 /// header texts within their limits. `pointer` is where the blocks sit in the request.
-fn check_block_items(items: &[Value], pointer: &str) -> Result<(), String> {
+pub(crate) fn check_block_items(items: &[Value], pointer: &str) -> Result<(), String> {
     for (index, block) in items.iter().enumerate() {
         let Some(block_type) = block.get("type").and_then(Value::as_str) else {
             return Err(format!(

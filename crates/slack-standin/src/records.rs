@@ -33,9 +33,13 @@ pub struct RecordedCall {
 pub struct ResponsePost {
     /// `ephemeral` or `in_channel` when given (Slack defaults to `ephemeral`).
     pub response_type: Option<String>,
+    /// The `text`, if any.
     pub text: Option<String>,
+    /// The `blocks` array, if any.
     pub blocks: Option<Value>,
+    /// `replace_original`: the post replaces the message that carried the command or button.
     pub replace_original: bool,
+    /// `delete_original`: the post deletes that message.
     pub delete_original: bool,
     /// The whole JSON body.
     pub body: Value,

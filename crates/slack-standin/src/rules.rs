@@ -134,6 +134,13 @@ pub(crate) const METHOD_RULES: &[(&str, Tier, Scopes)] = &[
     ("users.conversations", Tier::Tier3, READ),
     // App Home: no scope of its own (Slack's method page lists none for bot tokens).
     ("views.publish", Tier::Tier4, Scopes::None),
+    // Modals: Tier 4 and no scope on Slack's method pages (a trigger ID is the permission).
+    ("views.open", Tier::Tier4, Scopes::None),
+    ("views.push", Tier::Tier4, Scopes::None),
+    ("views.update", Tier::Tier4, Scopes::None),
+    // No scope; Slack's page says "special" ("hundreds of requests per minute"): the stricter
+    // reading is Tier 4, 100 per minute.
+    ("chat.getPermalink", Tier::Tier4, Scopes::None),
     ("bots.info", Tier::Tier3, Scopes::One("users:read")),
     (
         "users.lookupByEmail",

@@ -27,6 +27,10 @@ use crate::methods::Outcome;
 use crate::multipart;
 use crate::params::Params;
 use crate::records::{RecordedCall, ResponsePost};
+use crate::signing::{
+    BlockSuggestion, InputValue, MessageAction, Shortcut, ViewClosed, ViewSubmission,
+};
+use crate::views::{OpenView, ViewAnswer};
 use crate::world::{
     ChannelSnapshot, EphemeralMessage, FaultKind, FaultRule, FileSnapshot, Message,
     RESPONSE_URL_MAX_POSTS, ResponseUrlState, SeedChannel, SeedFile, SeedUser, SeededFile,
@@ -135,13 +139,14 @@ impl SlackStandin {
         format!("{}/api", self.base_url)
     }
 
+    /// The address the stand-in listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
 
     /// A `response_url` served by the stand-in. Any token works; posts are kept per token.
     pub fn response_url(&self, token: &str) -> String {
-        format!("{}/response/{token}", self.base_url)
+        self.shared.lock().response_url(token)
     }
 
     /// The `response_url` of a command or action in `channel_id`: as in Slack, what is posted
@@ -158,22 +163,27 @@ impl SlackStandin {
         self.response_url(token)
     }
 
+    /// The workspace's configuration.
     pub fn config(&self) -> SlackStandinConfig {
         self.shared.lock().config.clone()
     }
 
+    /// Workspace ID.
     pub fn team_id(&self) -> String {
         self.shared.lock().config.team_id.clone()
     }
 
+    /// The app's bot user ID.
     pub fn bot_user_id(&self) -> String {
         self.shared.lock().config.bot_user_id.clone()
     }
 
+    /// The app's bot ID (`B...`).
     pub fn bot_id(&self) -> String {
         self.shared.lock().config.bot_id.clone()
     }
 
+    /// The bot token accepted at start.
     pub fn bot_token(&self) -> String {
         self.shared.lock().config.bot_token.clone()
     }
@@ -201,6 +211,7 @@ impl SlackStandin {
 
     // ---- seeding ------------------------------------------------------------------------
 
+    /// Adds a user (`AlreadyExists` for a taken ID).
     pub fn add_user(&self, user: SeedUser) -> Result<(), StandinError> {
         self.shared.change(|world| world.add_user(user))
     }
@@ -218,6 +229,7 @@ impl SlackStandin {
         self.add_channel(seed)
     }
 
+    /// Puts the bot into a channel or takes it out, behind the app's back.
     pub fn set_bot_membership(&self, channel_id: &str, member: bool) -> Result<(), StandinError> {
         self.shared.change(|world| {
             let bot = world.config.bot_user_id.clone();
@@ -225,11 +237,13 @@ impl SlackStandin {
         })
     }
 
+    /// A person joins a channel (with a `member_joined_channel` event).
     pub fn add_channel_member(&self, channel_id: &str, user_id: &str) -> Result<(), StandinError> {
         self.shared
             .change(|world| world.set_membership(channel_id, user_id, true))
     }
 
+    /// A person leaves a channel (with a `member_left_channel` event).
     pub fn remove_channel_member(
         &self,
         channel_id: &str,
@@ -419,10 +433,12 @@ impl SlackStandin {
 
     // ---- inspection ---------------------------------------------------------------------
 
+    /// Every request answered so far, in order.
     pub fn calls(&self) -> Vec<RecordedCall> {
         self.shared.lock().calls.clone()
     }
 
+    /// The requests to one method (or endpoint), in order.
     pub fn calls_to(&self, method: &str) -> Vec<RecordedCall> {
         self.shared
             .lock()
@@ -433,6 +449,7 @@ impl SlackStandin {
             .collect()
     }
 
+    /// How many requests one method (or endpoint) got.
     pub fn call_count(&self, method: &str) -> usize {
         self.shared
             .lock()
@@ -442,10 +459,12 @@ impl SlackStandin {
             .count()
     }
 
+    /// Forgets the recorded requests.
     pub fn clear_calls(&self) {
         self.shared.change(|world| world.calls.clear());
     }
 
+    /// A channel by ID.
     pub fn channel(&self, channel_id: &str) -> Option<ChannelSnapshot> {
         let world = self.shared.lock();
         world
@@ -454,6 +473,7 @@ impl SlackStandin {
             .map(|channel| world.channel_snapshot(channel))
     }
 
+    /// A channel by name.
     pub fn channel_by_name(&self, name: &str) -> Option<ChannelSnapshot> {
         let world = self.shared.lock();
         world
@@ -490,6 +510,7 @@ impl SlackStandin {
         self.shared.lock().home_views.get(user_id).cloned()
     }
 
+    /// The `chat.postEphemeral` messages of a channel, in order.
     pub fn ephemeral_messages(&self, channel_id: &str) -> Vec<EphemeralMessage> {
         self.shared
             .lock()
@@ -499,6 +520,7 @@ impl SlackStandin {
             .unwrap_or_default()
     }
 
+    /// A file by ID, with its bytes.
     pub fn file(&self, file_id: &str) -> Option<FileSnapshot> {
         let world = self.shared.lock();
         world
@@ -507,6 +529,7 @@ impl SlackStandin {
             .map(|file| world.file_snapshot(file))
     }
 
+    /// Every file, by ID.
     pub fn files(&self) -> Vec<FileSnapshot> {
         let world = self.shared.lock();
         let mut files: Vec<FileSnapshot> = world
@@ -518,6 +541,7 @@ impl SlackStandin {
         files
     }
 
+    /// The posts a `response_url` got, in order.
     pub fn response_posts(&self, token: &str) -> Vec<ResponsePost> {
         self.shared
             .lock()
@@ -525,6 +549,150 @@ impl SlackStandin {
             .get(token)
             .map(|state| state.posts.clone())
             .unwrap_or_default()
+    }
+
+    // ---- interactivity: triggers, modals, shortcuts ---------------------------------------
+
+    /// Issues a `trigger_id` for `user_id`, as Slack does with every interaction: `views.open`
+    /// and `views.push` accept it once, within [`crate::TRIGGER_TTL`] (3 s). Put it on a
+    /// payload with `with_trigger_id` (`SlashCommand`, `BlockAction`, `Shortcut`,
+    /// `MessageAction`, `ViewSubmission`). Unknown user: [`StandinError::UnknownUser`].
+    pub fn issue_trigger_id(&self, user_id: &str) -> Result<String, StandinError> {
+        self.shared.change(|world| world.issue_trigger(user_id))
+    }
+
+    /// Every trigger issued so far expires now, as if 3 s had passed (`expired_trigger_id`),
+    /// without sleeping. Triggers issued later are fresh.
+    pub fn expire_trigger_ids(&self) {
+        self.shared.change(|world| {
+            for trigger in world.triggers.values_mut() {
+                trigger.expired = true;
+            }
+        });
+    }
+
+    /// One trigger expires now ([`StandinError::Impossible`] if the stand-in never issued it).
+    pub fn expire_trigger_id(&self, trigger_id: &str) -> Result<(), StandinError> {
+        self.shared.change(|world| {
+            let trigger = world.triggers.get_mut(trigger_id).ok_or_else(|| {
+                StandinError::Impossible(format!("trigger {trigger_id} was never issued"))
+            })?;
+            trigger.expired = true;
+            Ok(())
+        })
+    }
+
+    /// The modal views `user_id` has open, the root first and the top one last (empty when
+    /// none), as Slack answered them to the app.
+    pub fn open_views(&self, user_id: &str) -> Vec<OpenView> {
+        self.shared.lock().stack_of(user_id)
+    }
+
+    /// An open modal view by ID.
+    pub fn open_view(&self, view_id: &str) -> Option<OpenView> {
+        self.shared.lock().open_views.get(view_id).cloned()
+    }
+
+    /// `user_id` uses the app's global shortcut `callback_id`: the payload, with a fresh trigger
+    /// ID issued to them and their handle.
+    pub fn shortcut(&self, user_id: &str, callback_id: &str) -> Result<Shortcut, StandinError> {
+        self.shared
+            .change(|world| world.shortcut(user_id, callback_id))
+    }
+
+    /// `user_id` uses the app's message shortcut `callback_id` on the message `message_ts` of
+    /// `channel_id`: the payload with the message as stored (`text` as Slack delivers it,
+    /// `files`, `thread_ts`), a fresh trigger ID and a `response_url` served here under
+    /// `response_token` (its `in_channel` posts show in the channel). Refused
+    /// ([`StandinError::Impossible`]) when the person cannot see the message (a private channel
+    /// they are not in).
+    pub fn message_action(
+        &self,
+        user_id: &str,
+        channel_id: &str,
+        message_ts: &str,
+        callback_id: &str,
+        response_token: &str,
+    ) -> Result<MessageAction, StandinError> {
+        self.shared.change(|world| {
+            world.message_action(user_id, channel_id, message_ts, callback_id, response_token)
+        })
+    }
+
+    /// `user_id` fills in and submits their top view `view_id`: the `view_submission` payload
+    /// with `state.values` holding the view's initial values overlaid with `values`
+    /// (`(block_id, action_id, value)`), and a fresh trigger ID. Refused
+    /// ([`StandinError::Impossible`]) for what Slack's client would not let a person do: an
+    /// element that is not there or of another type, an option the element does not offer, a
+    /// text over `max_length` or multi-line in a single-line input, a date not `YYYY-MM-DD`,
+    /// an unknown user, a required input left empty. Option texts are taken from the view.
+    /// [`StandinError::UnknownView`] unless `view_id` is the top of the person's stack. The view
+    /// stays open until [`SlackStandin::answer_view_submission`].
+    pub fn view_submission(
+        &self,
+        user_id: &str,
+        view_id: &str,
+        values: &[(&str, &str, InputValue)],
+    ) -> Result<ViewSubmission, StandinError> {
+        let values = values
+            .iter()
+            .map(|(block, action, value)| {
+                ((*block).to_string(), (*action).to_string(), value.clone())
+            })
+            .collect();
+        self.shared
+            .change(|world| world.view_submission(user_id, view_id, values))
+    }
+
+    /// What Slack does with the app's HTTP answer to a `view_submission` of `view_id`
+    /// (`answer` is the response body's JSON, `None` for an empty body): closes the view,
+    /// clears the stack, keeps it open with field errors (only on `input` blocks), updates it or
+    /// pushes a view (checked like `views.update` / `views.push`). An answer Slack would not
+    /// take leaves the view as it was ([`ViewAnswer::Refused`]).
+    pub fn answer_view_submission(
+        &self,
+        view_id: &str,
+        answer: Option<&Value>,
+    ) -> Result<ViewAnswer, StandinError> {
+        self.shared
+            .change(|world| world.answer_view_submission(view_id, answer))
+    }
+
+    /// `user_id` closes their top view `view_id`: with its Cancel button (`clear_all` false:
+    /// that view alone closes) or with the X (`clear_all` true: the whole stack closes). The
+    /// `view_closed` payload (`is_cleared` = `clear_all`) when the view was opened with
+    /// `notify_on_close: true`; `None` otherwise, as Slack then sends nothing.
+    pub fn close_view(
+        &self,
+        user_id: &str,
+        view_id: &str,
+        clear_all: bool,
+    ) -> Result<Option<ViewClosed>, StandinError> {
+        self.shared
+            .change(|world| world.close_view(user_id, view_id, clear_all))
+    }
+
+    /// `user_id` types `typed` into the external select `block_id`/`action_id` of their top
+    /// view `view_id`: the `block_suggestion` payload for the options-load URL. Refused
+    /// ([`StandinError::Impossible`]) for an element that is not an external select, or when
+    /// fewer characters than its `min_query_length` (default 3) are typed, as Slack sends no
+    /// request then.
+    pub fn block_suggestion(
+        &self,
+        user_id: &str,
+        view_id: &str,
+        block_id: &str,
+        action_id: &str,
+        typed: &str,
+    ) -> Result<BlockSuggestion, StandinError> {
+        self.shared
+            .lock()
+            .block_suggestion(user_id, view_id, block_id, action_id, typed)
+    }
+
+    /// The permalink `chat.getPermalink` answers for a message (`None` if there is none).
+    pub fn permalink(&self, channel_id: &str, message_ts: &str) -> Option<String> {
+        self.shared.lock().permalink(channel_id, message_ts)
     }
 
     // ---- waiting ------------------------------------------------------------------------

@@ -18,9 +18,20 @@ use sha2::Sha256;
 
 use crate::ids::{random_token, unix_now};
 
+mod interactive;
+
+pub use interactive::{
+    BlockSuggestion, INPUT_ELEMENT_TYPES, InputValue, MessageAction, SelectedOption, Shortcut,
+    ViewClosed, ViewSubmission, empty_state,
+};
+
+/// `X-Slack-Signature`: `v0=` + hex HMAC-SHA256.
 pub const SIGNATURE_HEADER: &str = "x-slack-signature";
+/// `X-Slack-Request-Timestamp`: Unix seconds of the signature.
 pub const TIMESTAMP_HEADER: &str = "x-slack-request-timestamp";
+/// `X-Slack-Retry-Num` on Slack's retries of an event.
 pub const RETRY_NUM_HEADER: &str = "x-slack-retry-num";
+/// `X-Slack-Retry-Reason` (`http_timeout`, `http_error`...).
 pub const RETRY_REASON_HEADER: &str = "x-slack-retry-reason";
 
 /// Content type of Events API requests.
@@ -34,11 +45,14 @@ const VERIFICATION_TOKEN: &str = "standinVerificationToken";
 /// A request body before signing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboundBody {
+    /// The `Content-Type` header.
     pub content_type: String,
+    /// The raw body, exactly as signed.
     pub body: String,
 }
 
 impl InboundBody {
+    /// A JSON body (Events API).
     pub fn json(value: &Value) -> Self {
         Self {
             content_type: JSON_CONTENT_TYPE.to_string(),
@@ -54,6 +68,7 @@ impl InboundBody {
         }
     }
 
+    /// Any body with any content type (malformed requests).
     pub fn raw(content_type: &str, body: &str) -> Self {
         Self {
             content_type: content_type.to_string(),
@@ -75,6 +90,7 @@ impl std::fmt::Debug for SlackSigner {
 }
 
 impl SlackSigner {
+    /// A signer for the app's signing secret.
     pub fn new(signing_secret: impl Into<String>) -> Self {
         Self {
             signing_secret: signing_secret.into(),
@@ -131,7 +147,9 @@ pub struct SignedRequest {
     pub timestamp: String,
     /// `X-Slack-Signature`
     pub signature: String,
+    /// The `Content-Type` header.
     pub content_type: String,
+    /// The raw body, exactly as signed.
     pub body: String,
     /// Further headers (retries).
     pub extra_headers: Vec<(String, String)>,
@@ -192,17 +210,22 @@ pub fn url_verification(challenge: &str) -> InboundBody {
 /// An Events API `event_callback` envelope around one event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventCallback {
+    /// Workspace ID (`T...`).
     pub team_id: String,
+    /// The app's ID (`A...`).
     pub api_app_id: String,
     /// `Ev...`; random unless set.
     pub event_id: String,
+    /// Unix seconds when the event happened.
     pub event_time: i64,
+    /// The inner `event` object.
     pub event: Value,
     /// The bot user the event is delivered to (`authorizations[0].user_id`).
     pub authorized_user_id: Option<String>,
 }
 
 impl EventCallback {
+    /// An envelope for `event` in workspace `team_id`, with a random `event_id` and the current time.
     pub fn new(team_id: &str, event: Value) -> Self {
         Self {
             team_id: team_id.to_string(),
@@ -214,21 +237,25 @@ impl EventCallback {
         }
     }
 
+    /// Sets `event_id` (to replay one event as Slack's retries do).
     pub fn with_event_id(mut self, event_id: &str) -> Self {
         self.event_id = event_id.to_string();
         self
     }
 
+    /// Sets `api_app_id` (another app's event).
     pub fn with_api_app_id(mut self, api_app_id: &str) -> Self {
         self.api_app_id = api_app_id.to_string();
         self
     }
 
+    /// Adds `authorizations[0]` for the bot user the event is delivered to.
     pub fn with_authorized_user(mut self, bot_user_id: &str) -> Self {
         self.authorized_user_id = Some(bot_user_id.to_string());
         self
     }
 
+    /// The envelope JSON.
     pub fn to_json(&self) -> Value {
         let mut envelope = json!({
             "token": VERIFICATION_TOKEN,
@@ -254,6 +281,7 @@ impl EventCallback {
         envelope
     }
 
+    /// The JSON body.
     pub fn into_body(self) -> InboundBody {
         InboundBody::json(&self.to_json())
     }
@@ -385,17 +413,27 @@ pub mod events {
 /// A slash command invocation (`application/x-www-form-urlencoded`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlashCommand {
+    /// The command (`/security-ir`).
     pub command: String,
     /// What the person typed after the command (escaped when the body is built).
     pub text: String,
+    /// Who acted (`U...`).
     pub user_id: String,
+    /// Their handle.
     pub user_name: String,
+    /// The channel it happened in.
     pub channel_id: String,
+    /// That channel's name.
     pub channel_name: String,
+    /// Workspace ID (`T...`).
     pub team_id: String,
+    /// Workspace subdomain.
     pub team_domain: String,
+    /// The app's ID (`A...`).
     pub api_app_id: String,
+    /// Where the app may answer (5 posts, 30 minutes).
     pub response_url: String,
+    /// For `views.open` (3 s, once; random unless the stand-in issued it).
     pub trigger_id: String,
 }
 
@@ -417,18 +455,29 @@ impl SlashCommand {
         }
     }
 
+    /// Carries `response_url` (one served by the stand-in, to see the answers).
     pub fn with_response_url(mut self, response_url: &str) -> Self {
         self.response_url = response_url.to_string();
         self
     }
 
+    /// Sets the person's handle.
     pub fn with_user_name(mut self, user_name: &str) -> Self {
         self.user_name = user_name.to_string();
         self
     }
 
+    /// Sets the channel's name.
     pub fn with_channel_name(mut self, channel_name: &str) -> Self {
         self.channel_name = channel_name.to_string();
+        self
+    }
+
+    /// Carries `trigger_id` (one the stand-in issued with
+    /// [`crate::SlackStandin::issue_trigger_id`], so `views.open` accepts it) instead of a
+    /// random one that `views.open` refuses (`invalid_trigger_id`).
+    pub fn with_trigger_id(mut self, trigger_id: &str) -> Self {
+        self.trigger_id = trigger_id.to_string();
         self
     }
 
@@ -457,19 +506,31 @@ impl SlashCommand {
 /// A `block_actions` interaction (a button click), sent as the form field `payload`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockAction {
+    /// Workspace ID (`T...`).
     pub team_id: String,
+    /// Workspace subdomain.
     pub team_domain: String,
+    /// Who acted (`U...`).
     pub user_id: String,
+    /// Their handle.
     pub user_name: String,
+    /// The channel it happened in.
     pub channel_id: String,
+    /// That channel's name.
     pub channel_name: String,
     /// `ts` of the message holding the button.
     pub message_ts: String,
+    /// The button's `action_id`.
     pub action_id: String,
+    /// Its block's `block_id`.
     pub block_id: String,
+    /// The button's `value`.
     pub value: String,
+    /// The app's ID (`A...`).
     pub api_app_id: String,
+    /// Where the app may answer (5 posts, 30 minutes).
     pub response_url: String,
+    /// For `views.open` (3 s, once; random unless the stand-in issued it).
     pub trigger_id: String,
 }
 
@@ -500,8 +561,15 @@ impl BlockAction {
         }
     }
 
+    /// Carries `response_url` (one served by the stand-in, to see the answers).
     pub fn with_response_url(mut self, response_url: &str) -> Self {
         self.response_url = response_url.to_string();
+        self
+    }
+
+    /// Carries `trigger_id` (see [`SlashCommand::with_trigger_id`]).
+    pub fn with_trigger_id(mut self, trigger_id: &str) -> Self {
+        self.trigger_id = trigger_id.to_string();
         self
     }
 
@@ -552,8 +620,10 @@ impl BlockAction {
     }
 }
 
-/// Trigger IDs look like `1700000000123.1234567890.0123456789abcdef...`.
-fn trigger_id() -> String {
+/// Trigger IDs look like `1700000000123.1234567890.0123456789abcdef...`. Random ones are
+/// unknown to the stand-in's Web API; [`crate::SlackStandin::issue_trigger_id`] issues ones it
+/// knows (in this same format).
+pub(crate) fn trigger_id() -> String {
     format!(
         "{}.{}.{}",
         chrono::Utc::now().timestamp_millis(),

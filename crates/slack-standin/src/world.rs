@@ -21,11 +21,13 @@ pub struct SeedUser {
     pub id: String,
     /// The handle (`name`).
     pub name: String,
+    /// Full name (`real_name`).
     pub real_name: String,
     /// `profile.display_name`; empty when not set, like Slack.
     pub display_name: String,
     /// `profile.email`; bots have none.
     pub email: Option<String>,
+    /// A bot user.
     pub is_bot: bool,
     /// A deactivated user: still visible, cannot be invited (`cant_invite`).
     pub deleted: bool,
@@ -60,8 +62,11 @@ impl SeedUser {
 /// A channel to add to the workspace, as if created outside the app.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeedChannel {
+    /// Name.
     pub name: String,
+    /// A private channel.
     pub is_private: bool,
+    /// Archived.
     pub is_archived: bool,
     /// Whether the app's bot user is a member.
     pub bot_is_member: bool,
@@ -69,7 +74,9 @@ pub struct SeedChannel {
     pub creator: Option<String>,
     /// Members besides the bot.
     pub members: Vec<String>,
+    /// Topic text.
     pub topic: String,
+    /// Purpose text.
     pub purpose: String,
 }
 
@@ -92,12 +99,17 @@ impl SeedChannel {
 /// A file a user shared into a channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeedFile {
+    /// The channel the file is shared into.
     pub channel_id: String,
+    /// Who shares it (`U...`).
     pub user_id: String,
+    /// File name.
     pub name: String,
+    /// Title; the name when absent.
     pub title: Option<String>,
     /// Derived from the name's extension when absent.
     pub mimetype: Option<String>,
+    /// The file's content.
     pub bytes: Bytes,
     /// Text of the message that shares the file.
     pub initial_comment: Option<String>,
@@ -108,6 +120,7 @@ pub struct SeedFile {
 /// What seeding a user file created.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeededFile {
+    /// The file's ID (`F...`).
     pub file_id: String,
     /// `ts` of the message that shares the file.
     pub message_ts: String,
@@ -116,10 +129,13 @@ pub struct SeededFile {
 /// A channel message as the stand-in stored it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
+    /// The message's `ts` (its identity in the channel).
     pub ts: String,
+    /// The `text`, if any.
     pub text: Option<String>,
     /// The `blocks` array as received.
     pub blocks: Option<Value>,
+    /// The `attachments` array as received.
     pub attachments: Option<Value>,
     /// Author user ID (the bot user for app posts).
     pub user: Option<String>,
@@ -127,12 +143,17 @@ pub struct Message {
     pub bot_id: Option<String>,
     /// `username` override given to `chat.postMessage`.
     pub username: Option<String>,
+    /// `icon_emoji` given to `chat.postMessage`.
     pub icon_emoji: Option<String>,
+    /// `icon_url` given to `chat.postMessage`.
     pub icon_url: Option<String>,
+    /// The thread's parent `ts` for a reply.
     pub thread_ts: Option<String>,
+    /// A thread reply also sent to the channel.
     pub reply_broadcast: bool,
     /// IDs of files shared by this message.
     pub files: Vec<String>,
+    /// Slack's `subtype` (`file_share`...).
     pub subtype: Option<String>,
     /// `ts` of the last `chat.update`, if any.
     pub edited_ts: Option<String>,
@@ -162,40 +183,59 @@ impl Message {
 /// A `chat.postEphemeral` message (seen only by `user`, never part of the channel history).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EphemeralMessage {
+    /// The message's `ts` (its identity in the channel).
     pub ts: String,
     /// The recipient.
     pub user: String,
+    /// The `text`, if any.
     pub text: Option<String>,
+    /// The `blocks` array, if any.
     pub blocks: Option<Value>,
+    /// The thread's parent `ts` for a reply.
     pub thread_ts: Option<String>,
 }
 
 /// A copy of a channel's state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelSnapshot {
+    /// ID.
     pub id: String,
+    /// Name.
     pub name: String,
+    /// A private channel.
     pub is_private: bool,
+    /// Archived.
     pub is_archived: bool,
+    /// Topic text.
     pub topic: String,
+    /// Purpose text.
     pub purpose: String,
     /// Member user IDs in join order, the bot included when it is a member.
     pub members: Vec<String>,
+    /// Whether the app's bot user is a member.
     pub bot_is_member: bool,
+    /// Who created it (`U...`).
     pub creator: String,
+    /// Unix seconds of creation.
     pub created: i64,
 }
 
 /// A copy of a file's state; `bytes` shares the stored buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileSnapshot {
+    /// ID.
     pub id: String,
+    /// Name.
     pub name: String,
+    /// Title.
     pub title: String,
+    /// MIME type.
     pub mimetype: String,
+    /// Slack's short file type (`pdf`, `text`...).
     pub filetype: String,
     /// Uploader.
     pub user: String,
+    /// Unix seconds of creation.
     pub created: i64,
     /// `length` announced to `files.getUploadURLExternal`.
     pub declared_length: Option<u64>,
@@ -205,7 +245,9 @@ pub struct FileSnapshot {
     pub completed: bool,
     /// Channels the file is shared in.
     pub channels: Vec<String>,
+    /// `url_private` (needs the bearer token).
     pub url_private: String,
+    /// `url_private_download` (needs the bearer token).
     pub url_private_download: String,
 }
 
@@ -312,6 +354,12 @@ pub(crate) struct World {
     pub(crate) clock: TsClock,
     /// The Home tab each user was last published (`views.publish`), by user ID.
     pub(crate) home_views: HashMap<String, Value>,
+    /// Trigger IDs issued, by ID (see [`crate::views`]).
+    pub(crate) triggers: HashMap<String, crate::views::Trigger>,
+    /// Open modal views, by view ID.
+    pub(crate) open_views: HashMap<String, crate::views::OpenView>,
+    /// Each person's stack of open modal views (IDs, the root first), by user ID.
+    pub(crate) view_stacks: HashMap<String, Vec<String>>,
     /// Receivers of the event feed (`SlackStandin::subscribe_events`).
     pub(crate) event_subscribers: Vec<tokio::sync::mpsc::UnboundedSender<WorkspaceEvent>>,
 }
@@ -353,6 +401,9 @@ impl World {
             ids: IdGenerator::default(),
             clock: TsClock::default(),
             home_views: HashMap::new(),
+            triggers: HashMap::new(),
+            open_views: HashMap::new(),
+            view_stacks: HashMap::new(),
             event_subscribers: Vec::new(),
         }
     }
@@ -574,6 +625,33 @@ impl World {
     }
 
     // ---- lookups ------------------------------------------------------------------------
+
+    /// A message's permalink as Slack makes it:
+    /// `https://{domain}.slack.com/archives/{channel}/p{ts without the dot}`, plus
+    /// `?thread_ts={parent}&cid={channel}` for a thread reply. `None` when there is no such
+    /// message.
+    pub(crate) fn permalink(&self, channel_id: &str, ts: &str) -> Option<String> {
+        let message = self
+            .channels
+            .get(channel_id)?
+            .messages
+            .iter()
+            .find(|message| message.ts == ts)?;
+        let mut link = format!(
+            "https://{}.slack.com/archives/{channel_id}/p{}",
+            self.config.team_domain,
+            ts.replace('.', "")
+        );
+        if let Some(parent) = message.thread_ts.as_deref().filter(|parent| *parent != ts) {
+            link.push_str(&format!("?thread_ts={parent}&cid={channel_id}"));
+        }
+        Some(link)
+    }
+
+    /// `{base}/response/{token}`: a `response_url` served by the stand-in.
+    pub(crate) fn response_url(&self, token: &str) -> String {
+        format!("{}/response/{token}", self.base_url)
+    }
 
     pub(crate) fn channel_id_by_name(&self, name: &str) -> Option<String> {
         self.channels

@@ -14,11 +14,12 @@ use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 use slack_morphism::signature_verifier::SlackEventSignatureVerifier;
 use slack_standin::signing::{
-    BlockAction, EventCallback, SlackSigner, SlashCommand, events, url_verification,
+    BlockAction, EventCallback, InputValue, SelectedOption, SlackSigner, SlashCommand, events,
+    url_verification,
 };
 use slack_standin::{
     DOWNLOAD_CALL, RESPONSE_URL_CALL, SeedChannel, SeedFile, SeedUser, SlackStandin,
-    SlackStandinConfig, UPLOAD_CALL, WorkspaceEvent,
+    SlackStandinConfig, UPLOAD_CALL, ViewAnswer, WorkspaceEvent,
 };
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -2284,4 +2285,874 @@ fn the_signer_builds_app_home_opened() {
     let envelope = EventCallback::new("T0TEAM0001", event).to_json();
     assert_eq!(envelope["type"], json!("event_callback"));
     assert_eq!(envelope["event"]["channel"], json!("D0ALICE001"));
+}
+
+// ---- interactivity: triggers, modals, shortcuts, permalinks ----------------------------------
+
+/// A modal with one required text input, a static select and an optional external select.
+fn declare_modal() -> Value {
+    json!({
+        "type": "modal",
+        "callback_id": "declare_case",
+        "private_metadata": "{\"channel\":\"C1\"}",
+        "title": {"type": "plain_text", "text": "Declare an incident"},
+        "submit": {"type": "plain_text", "text": "Declare"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {"type": "input", "block_id": "title", "label": {"type": "plain_text", "text": "Title"},
+             "element": {"type": "plain_text_input", "action_id": "value", "max_length": 300}},
+            {"type": "input", "block_id": "engagement", "label": {"type": "plain_text", "text": "Type"},
+             "element": {"type": "static_select", "action_id": "value",
+                "initial_option": {"text": {"type": "plain_text", "text": "Security Incident"}, "value": "Security Incident"},
+                "options": [
+                    {"text": {"type": "plain_text", "text": "Security Incident"}, "value": "Security Incident"},
+                    {"text": {"type": "plain_text", "text": "Investigation"}, "value": "Investigation"}]}},
+            {"type": "input", "block_id": "case", "optional": true, "label": {"type": "plain_text", "text": "Case"},
+             "element": {"type": "external_select", "action_id": "pick", "min_query_length": 2}},
+        ],
+    })
+}
+
+async fn open_modal(slack: &SlackStandin, user: &str, view: Value) -> Value {
+    let trigger = slack.issue_trigger_id(user).expect("trigger");
+    api_json(
+        slack,
+        "views.open",
+        json!({"trigger_id": trigger, "view": view}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn views_open_takes_a_trigger_once_and_within_its_time() {
+    let slack = standin().await;
+
+    let unknown = api_json(
+        &slack,
+        "views.open",
+        json!({"trigger_id": "1.2.3", "view": declare_modal()}),
+    )
+    .await;
+    assert_eq!(unknown["error"], json!("invalid_trigger_id"), "{unknown}");
+    let missing = api_json(&slack, "views.open", json!({"view": declare_modal()})).await;
+    assert_eq!(missing["error"], json!("invalid_arguments"), "{missing}");
+
+    // The real client, with a trigger a slash command carried.
+    let trigger = slack.issue_trigger_id("U0ALICE001").expect("trigger");
+    let command = SlashCommand::new("/security-ir", "create", "U0ALICE001", "C1", "T1")
+        .with_trigger_id(&trigger);
+    assert_eq!(command.trigger_id, trigger);
+    let client = client(&slack);
+    let bot_token = token(&slack.bot_token());
+    let session = client.open_session(&bot_token);
+    let view: SlackView = serde_json::from_value(declare_modal()).expect("a modal view");
+    let opened = session
+        .views_open(&SlackApiViewsOpenRequest::new(
+            SlackTriggerId(trigger.clone()),
+            view.clone(),
+        ))
+        .await
+        .expect("views.open");
+    let view_id = opened.view.state_params.id.0.clone();
+    let open = slack.open_views("U0ALICE001");
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].id, view_id);
+    assert_eq!(open[0].callback_id(), "declare_case");
+    assert_eq!(open[0].private_metadata(), "{\"channel\":\"C1\"}");
+    assert_eq!(open[0].view["root_view_id"], json!(view_id));
+    assert_eq!(open[0].view["previous_view_id"], Value::Null);
+    assert!(!open[0].hash().is_empty());
+    assert_eq!(
+        open[0].view["state"]["values"]["engagement"]["value"]["selected_option"]["value"],
+        json!("Security Incident"),
+        "initial values are in the state"
+    );
+    assert_eq!(
+        open[0].view["state"]["values"]["title"]["value"],
+        json!({"type": "plain_text_input", "value": null})
+    );
+    assert!(slack.open_views("U0BOB00001").is_empty());
+
+    let again = session
+        .views_open(&SlackApiViewsOpenRequest::new(
+            SlackTriggerId(trigger),
+            view,
+        ))
+        .await;
+    assert_eq!(api_error_code(again), "exchanged_trigger_id");
+
+    let late = slack.issue_trigger_id("U0ALICE001").expect("trigger");
+    slack.expire_trigger_ids();
+    let expired = api_json(
+        &slack,
+        "views.open",
+        json!({"trigger_id": late, "view": declare_modal()}),
+    )
+    .await;
+    assert_eq!(expired["error"], json!("expired_trigger_id"), "{expired}");
+    let one = slack.issue_trigger_id("U0BOB00001").expect("trigger");
+    slack.expire_trigger_id(&one).expect("issued");
+    let expired = api_json(
+        &slack,
+        "views.open",
+        json!({"trigger_id": one, "view": declare_modal()}),
+    )
+    .await;
+    assert_eq!(expired["error"], json!("expired_trigger_id"));
+    assert!(slack.expire_trigger_id("9.9.9").is_err());
+    assert!(slack.issue_trigger_id("U0NOBODY01").is_err());
+
+    // A fresh trigger after expiring the others works; views.open replaces the stack.
+    let fresh = open_modal(&slack, "U0ALICE001", declare_modal()).await;
+    assert_eq!(fresh["ok"], json!(true), "{fresh}");
+    let open = slack.open_views("U0ALICE001");
+    assert_eq!(open.len(), 1);
+    assert_ne!(open[0].id, view_id);
+
+    let calls = slack.calls_to("views.open");
+    assert_eq!(calls.len(), 7);
+    assert_eq!(calls.iter().filter(|call| call.ok).count(), 2);
+}
+
+#[tokio::test]
+async fn views_are_checked_as_slack_checks_them() {
+    let slack = standin().await;
+    let with = |change: &dyn Fn(&mut Value)| {
+        let mut view = declare_modal();
+        change(&mut view);
+        view
+    };
+    let refused = [
+        with(&|view| view["type"] = json!("home")),
+        with(&|view| {
+            view.as_object_mut().expect("object").remove("title");
+        }),
+        with(&|view| view["title"]["text"] = json!("x".repeat(25))),
+        with(&|view| view["title"]["type"] = json!("mrkdwn")),
+        with(&|view| view["submit"]["text"] = json!("x".repeat(25))),
+        with(&|view| view["close"]["text"] = json!("x".repeat(25))),
+        with(&|view| {
+            view.as_object_mut().expect("object").remove("submit");
+        }),
+        with(&|view| view["blocks"] = json!(vec![json!({"type": "divider"}); 101])),
+        with(&|view| view["callback_id"] = json!("c".repeat(256))),
+        with(&|view| view["private_metadata"] = json!("m".repeat(3001))),
+        with(&|view| view["external_id"] = json!("e".repeat(256))),
+        with(&|view| view["blocks"][1]["block_id"] = json!("title")),
+        with(&|view| {
+            view["blocks"][0]
+                .as_object_mut()
+                .expect("block")
+                .remove("label");
+        }),
+        with(&|view| {
+            view["blocks"][0]
+                .as_object_mut()
+                .expect("block")
+                .remove("element");
+        }),
+        with(&|view| {
+            view["blocks"][0] =
+                json!({"type": "section", "text": {"type": "mrkdwn", "text": "x".repeat(3001)}})
+        }),
+    ];
+    for view in refused {
+        let answer = open_modal(&slack, "U0ALICE001", view.clone()).await;
+        assert_eq!(
+            answer["error"],
+            json!("invalid_arguments"),
+            "{view} -> {answer}"
+        );
+        let message = answer["response_metadata"]["messages"][0]
+            .as_str()
+            .unwrap_or_default();
+        assert!(message.starts_with("[ERROR] "), "{answer}");
+    }
+    assert!(slack.open_views("U0ALICE001").is_empty());
+
+    // At the limits, and without input blocks no submit is needed.
+    let at_limits = with(&|view| {
+        view["title"]["text"] = json!("t".repeat(24));
+        view["submit"]["text"] = json!("s".repeat(24));
+        view["close"]["text"] = json!("c".repeat(24));
+        view["callback_id"] = json!("c".repeat(255));
+        view["private_metadata"] = json!("m".repeat(3000));
+        view["external_id"] = json!("declare-U0ALICE001");
+    });
+    let answer = open_modal(&slack, "U0ALICE001", at_limits).await;
+    assert_eq!(answer["ok"], json!(true), "{answer}");
+    let no_input = json!({"type": "modal", "title": {"type": "plain_text", "text": "Info"},
+        "blocks": vec![json!({"type": "divider"}); 100]});
+    let answer = open_modal(&slack, "U0BOB00001", no_input).await;
+    assert_eq!(answer["ok"], json!(true), "{answer}");
+
+    // external_id is unique among the app's views.
+    let duplicate = with(&|view| view["external_id"] = json!("declare-U0ALICE001"));
+    let answer = open_modal(&slack, "U0BOB00001", duplicate).await;
+    assert_eq!(answer["error"], json!("duplicate_external_id"), "{answer}");
+}
+
+#[tokio::test]
+async fn views_push_stacks_at_most_three_views_on_an_open_modal() {
+    let slack = standin().await;
+    let pushed = |text: &str| json!({"type": "modal", "title": {"type": "plain_text", "text": text}, "blocks": []});
+    let push = |slack: &SlackStandin, view: Value| {
+        let trigger = slack.issue_trigger_id("U0ALICE001").expect("trigger");
+        let slack = slack.clone();
+        async move {
+            api_json(
+                &slack,
+                "views.push",
+                json!({"trigger_id": trigger, "view": view}),
+            )
+            .await
+        }
+    };
+    let nothing_open = push(&slack, pushed("Confirm")).await;
+    assert_eq!(nothing_open["error"], json!("not_found"), "{nothing_open}");
+
+    let root = open_modal(&slack, "U0ALICE001", declare_modal()).await;
+    let root_id = root["view"]["id"].as_str().expect("id").to_string();
+    let second = push(&slack, pushed("Confirm")).await;
+    assert_eq!(second["ok"], json!(true), "{second}");
+    assert_eq!(second["view"]["root_view_id"], json!(root_id));
+    assert_eq!(second["view"]["previous_view_id"], json!(root_id));
+    let third = push(&slack, pushed("Really?")).await;
+    assert_eq!(third["view"]["previous_view_id"], second["view"]["id"]);
+    let fourth = push(&slack, pushed("Too deep")).await;
+    assert_eq!(fourth["error"], json!("push_limit_reached"), "{fourth}");
+
+    let stack: Vec<String> = slack
+        .open_views("U0ALICE001")
+        .iter()
+        .map(|view| view.title().to_string())
+        .collect();
+    assert_eq!(stack, ["Declare an incident", "Confirm", "Really?"]);
+
+    let invalid = push(&slack, json!({"type": "modal", "blocks": []})).await;
+    assert_eq!(invalid["error"], json!("invalid_arguments"));
+}
+
+#[tokio::test]
+async fn views_update_finds_the_view_and_refuses_a_stale_hash() {
+    let slack = standin().await;
+    let opened = open_modal(&slack, "U0ALICE001", {
+        let mut view = declare_modal();
+        view["external_id"] = json!("ext-1");
+        view
+    })
+    .await;
+    let view_id = opened["view"]["id"].as_str().expect("id").to_string();
+    let first_hash = opened["view"]["hash"].as_str().expect("hash").to_string();
+
+    // What the person typed survives an update that keeps the input.
+    let submission = slack
+        .view_submission(
+            "U0ALICE001",
+            &view_id,
+            &[(
+                "title",
+                "value",
+                InputValue::PlainText("Crypto miner".into()),
+            )],
+        )
+        .expect("typed");
+    assert_eq!(
+        submission.view["state"]["values"]["title"]["value"]["value"],
+        json!("Crypto miner")
+    );
+    let mut changed = declare_modal();
+    changed["title"]["text"] = json!("Declare (2)");
+    changed["external_id"] = json!("ext-1");
+    let updated = api_json(
+        &slack,
+        "views.update",
+        json!({"view_id": view_id, "hash": first_hash, "view": changed}),
+    )
+    .await;
+    assert_eq!(updated["ok"], json!(true), "{updated}");
+    assert_eq!(updated["view"]["id"], json!(view_id));
+    assert_ne!(updated["view"]["hash"], json!(first_hash));
+    assert_eq!(
+        updated["view"]["state"]["values"]["title"]["value"]["value"],
+        json!("Crypto miner")
+    );
+    assert_eq!(
+        slack.open_view(&view_id).expect("open").title(),
+        "Declare (2)"
+    );
+
+    let stale = api_json(
+        &slack,
+        "views.update",
+        json!({"view_id": view_id, "hash": first_hash, "view": declare_modal()}),
+    )
+    .await;
+    assert_eq!(stale["error"], json!("hash_conflict"), "{stale}");
+
+    let mut by_external = declare_modal();
+    by_external["external_id"] = json!("ext-1");
+    by_external["title"]["text"] = json!("By external ID");
+    let answer = api_json(
+        &slack,
+        "views.update",
+        json!({"external_id": "ext-1", "view": by_external}),
+    )
+    .await;
+    assert_eq!(answer["ok"], json!(true), "{answer}");
+    assert_eq!(
+        slack.open_view(&view_id).expect("open").title(),
+        "By external ID"
+    );
+
+    for (body, code) in [
+        (
+            json!({"view_id": "V0NOTHERE", "view": declare_modal()}),
+            "not_found",
+        ),
+        (
+            json!({"external_id": "nope", "view": declare_modal()}),
+            "not_found",
+        ),
+        (json!({"view": declare_modal()}), "invalid_arguments"),
+        (
+            json!({"view_id": view_id, "view": {"type": "modal", "blocks": []}}),
+            "invalid_arguments",
+        ),
+    ] {
+        let answer = api_json(&slack, "views.update", body.clone()).await;
+        assert_eq!(answer["error"], json!(code), "{body} -> {answer}");
+    }
+}
+
+#[tokio::test]
+async fn chat_get_permalink_links_messages_and_thread_replies() {
+    let slack = standin().await;
+    let mut seed = SeedChannel::public("alerts");
+    seed.members = vec!["U0ALICE001".into()];
+    let alerts = slack.add_channel(seed).expect("channel");
+    let ts = slack
+        .post_user_message(&alerts, "U0ALICE001", "GuardDuty: crypto mining on i-0abc")
+        .expect("message");
+    let reply = slack
+        .post_user_reply(&alerts, "U0ALICE001", "seen it", &ts)
+        .expect("reply");
+
+    let client = client(&slack);
+    let bot_token = token(&slack.bot_token());
+    let session = client.open_session(&bot_token);
+    let link = session
+        .chat_get_permalink(&SlackApiChatGetPermalinkRequest::new(
+            SlackChannelId(alerts.clone()),
+            SlackTs(ts.clone()),
+        ))
+        .await
+        .expect("permalink");
+    assert_eq!(
+        link.permalink.as_str(),
+        format!(
+            "https://standin.slack.com/archives/{alerts}/p{}",
+            ts.replace('.', "")
+        )
+    );
+    assert_eq!(
+        slack.permalink(&alerts, &ts).as_deref(),
+        Some(link.permalink.as_str())
+    );
+
+    let threaded = api_json(
+        &slack,
+        "chat.getPermalink",
+        json!({"channel": alerts, "message_ts": reply}),
+    )
+    .await;
+    assert_eq!(
+        threaded["permalink"],
+        json!(format!(
+            "https://standin.slack.com/archives/{alerts}/p{}?thread_ts={ts}&cid={alerts}",
+            reply.replace('.', "")
+        ))
+    );
+
+    let mut private = SeedChannel::public("secret-room");
+    private.is_private = true;
+    private.members = vec!["U0ALICE001".into()];
+    let private = slack.add_channel(private).expect("private");
+    let hidden = slack
+        .post_user_message(&private, "U0ALICE001", "psst")
+        .expect("message");
+    for (body, code) in [
+        (
+            json!({"channel": alerts, "message_ts": "1.000001"}),
+            "message_not_found",
+        ),
+        (json!({"channel": alerts}), "message_not_found"),
+        (
+            json!({"channel": "C0NOTHERE", "message_ts": ts}),
+            "channel_not_found",
+        ),
+        (
+            json!({"channel": private, "message_ts": hidden}),
+            "channel_not_found",
+        ),
+    ] {
+        let answer = api_json(&slack, "chat.getPermalink", body.clone()).await;
+        assert_eq!(answer["error"], json!(code), "{body} -> {answer}");
+    }
+}
+
+/// The payload inside a signed interactivity body, checked to verify and to parse as
+/// slack-morphism's `SlackInteractionEvent`.
+fn interaction(body: slack_standin::signing::InboundBody) -> (Value, SlackInteractionEvent) {
+    let signer = SlackSigner::new("secret");
+    let request = signer.sign(body);
+    assert_eq!(request.content_type, "application/x-www-form-urlencoded");
+    let verifier = SlackEventSignatureVerifier::new(&SlackSigningSecret("secret".to_string()));
+    verifier
+        .verify(&request.signature, &request.body, &request.timestamp)
+        .expect("signature verifies");
+    let fields: Vec<(String, String)> =
+        serde_urlencoded::from_str(&request.body).expect("form body");
+    assert_eq!(fields.len(), 1);
+    assert_eq!(fields[0].0, "payload");
+    let payload: Value = serde_json::from_str(&fields[0].1).expect("payload JSON");
+    let event = serde_json::from_str(&fields[0].1).expect("slack-morphism reads it");
+    (payload, event)
+}
+
+#[tokio::test]
+async fn the_signer_builds_shortcut_and_message_action_payloads_with_issued_triggers() {
+    let slack = standin().await;
+    let (payload, event) = interaction(
+        slack
+            .shortcut("U0ALICE001", "declare_incident")
+            .expect("shortcut")
+            .into_body(),
+    );
+    assert!(
+        matches!(event, SlackInteractionEvent::Shortcut(_)),
+        "{event:?}"
+    );
+    assert_eq!(payload["type"], json!("shortcut"));
+    assert_eq!(payload["callback_id"], json!("declare_incident"));
+    assert_eq!(payload["user"]["id"], json!("U0ALICE001"));
+    assert_eq!(payload["user"]["username"], json!("alice"));
+    assert_eq!(payload["team"]["id"], json!(slack.team_id()));
+    assert_eq!(payload["api_app_id"], json!("A0STANDAPP"));
+    assert!(payload["action_ts"].as_str().is_some());
+    let opened = api_json(
+        &slack,
+        "views.open",
+        json!({"trigger_id": payload["trigger_id"], "view": declare_modal()}),
+    )
+    .await;
+    assert_eq!(
+        opened["ok"],
+        json!(true),
+        "the shortcut's trigger opens a modal: {opened}"
+    );
+
+    let mut seed = SeedChannel::public("alerts");
+    seed.members = vec!["U0BOB00001".into()];
+    let alerts = slack.add_channel(seed).expect("channel");
+    let file = slack
+        .add_user_file(SeedFile {
+            channel_id: alerts.clone(),
+            user_id: "U0BOB00001".into(),
+            name: "findings.txt".into(),
+            title: None,
+            mimetype: None,
+            bytes: Bytes::from_static(b"ioc"),
+            initial_comment: Some("IOC <@U0ALICE001> a < b".into()),
+            thread_ts: None,
+        })
+        .expect("file");
+    let action = slack
+        .message_action(
+            "U0ALICE001",
+            &alerts,
+            &file.message_ts,
+            "send_to_case",
+            "tok-1",
+        )
+        .expect("message action");
+    let response_url = action.response_url.clone();
+    let (payload, event) = interaction(action.into_body());
+    assert!(
+        matches!(event, SlackInteractionEvent::MessageAction(_)),
+        "{event:?}"
+    );
+    assert_eq!(payload["type"], json!("message_action"));
+    assert_eq!(payload["channel"], json!({"id": alerts, "name": "alerts"}));
+    assert_eq!(payload["message_ts"], json!(file.message_ts));
+    assert_eq!(payload["message"]["ts"], json!(file.message_ts));
+    assert_eq!(payload["message"]["user"], json!("U0BOB00001"));
+    assert_eq!(
+        payload["message"]["text"],
+        json!("IOC <@U0ALICE001> a &lt; b")
+    );
+    assert_eq!(payload["message"]["files"][0]["id"], json!(file.file_id));
+    assert_eq!(payload["response_url"], json!(slack.response_url("tok-1")));
+    assert_eq!(response_url, slack.response_url("tok-1"));
+    let opened = api_json(
+        &slack,
+        "views.open",
+        json!({"trigger_id": payload["trigger_id"], "view": declare_modal()}),
+    )
+    .await;
+    assert_eq!(opened["ok"], json!(true), "{opened}");
+
+    // What a person cannot do.
+    assert!(
+        slack
+            .message_action("U0ALICE001", &alerts, "1.000001", "x", "t")
+            .is_err()
+    );
+    assert!(
+        slack
+            .message_action("U0NOBODY01", &alerts, &file.message_ts, "x", "t")
+            .is_err()
+    );
+    let mut private = SeedChannel::public("bobs-room");
+    private.is_private = true;
+    private.members = vec!["U0BOB00001".into()];
+    let private = slack.add_channel(private).expect("private");
+    let ts = slack
+        .post_user_message(&private, "U0BOB00001", "mine")
+        .expect("ts");
+    assert!(
+        slack
+            .message_action("U0ALICE001", &private, &ts, "x", "t")
+            .is_err()
+    );
+
+    // Slash commands and buttons carry an issued trigger too.
+    let trigger = slack.issue_trigger_id("U0ALICE001").expect("trigger");
+    let click =
+        BlockAction::button("T1", "U0ALICE001", "C1", "1.1", "edit", "v").with_trigger_id(&trigger);
+    assert_eq!(click.to_payload()["trigger_id"], json!(trigger));
+}
+
+/// A modal with one element of each input type.
+fn every_input_modal() -> Value {
+    let option = |value: &str| json!({"text": {"type": "plain_text", "text": value.to_uppercase()}, "value": value});
+    let input = |block: &str, element: Value| {
+        json!({"type": "input", "block_id": block, "optional": true,
+            "label": {"type": "plain_text", "text": block}, "element": element})
+    };
+    json!({
+        "type": "modal",
+        "callback_id": "everything",
+        "notify_on_close": true,
+        "title": {"type": "plain_text", "text": "Everything"},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "blocks": [
+            input("text", json!({"type": "plain_text_input", "action_id": "a", "multiline": true, "max_length": 20})),
+            input("static", json!({"type": "static_select", "action_id": "a", "options": [option("one"), option("two")]})),
+            input("external", json!({"type": "external_select", "action_id": "a"})),
+            input("multi", json!({"type": "multi_static_select", "action_id": "a",
+                "option_groups": [{"label": {"type": "plain_text", "text": "g"}, "options": [option("x"), option("y")]}]})),
+            input("date", json!({"type": "datepicker", "action_id": "a"})),
+            input("checks", json!({"type": "checkboxes", "action_id": "a", "options": [option("c1"), option("c2")]})),
+            input("radio", json!({"type": "radio_buttons", "action_id": "a", "options": [option("r1"), option("r2")]})),
+            input("user", json!({"type": "users_select", "action_id": "a"})),
+            input("users", json!({"type": "multi_users_select", "action_id": "a"})),
+        ],
+    })
+}
+
+#[tokio::test]
+async fn view_submissions_carry_typed_state_values_and_refuse_what_a_person_cannot_enter() {
+    let slack = standin().await;
+    let opened = open_modal(&slack, "U0ALICE001", every_input_modal()).await;
+    let view_id = opened["view"]["id"].as_str().expect("id").to_string();
+    let values = [
+        (
+            "text",
+            "a",
+            InputValue::PlainText("line one\nline two".into()),
+        ),
+        (
+            "static",
+            "a",
+            InputValue::StaticSelect(SelectedOption::value("two")),
+        ),
+        (
+            "external",
+            "a",
+            InputValue::ExternalSelect(SelectedOption::new("Case 123 - miner", "123")),
+        ),
+        (
+            "multi",
+            "a",
+            InputValue::MultiStaticSelect(vec![
+                SelectedOption::value("x"),
+                SelectedOption::value("y"),
+            ]),
+        ),
+        ("date", "a", InputValue::Datepicker("2026-12-01".into())),
+        (
+            "checks",
+            "a",
+            InputValue::Checkboxes(vec![SelectedOption::value("c2")]),
+        ),
+        (
+            "radio",
+            "a",
+            InputValue::RadioButtons(SelectedOption::value("r1")),
+        ),
+        ("user", "a", InputValue::UsersSelect("U0BOB00001".into())),
+        (
+            "users",
+            "a",
+            InputValue::MultiUsersSelect(vec!["U0BOB00001".into(), "U0ALICE001".into()]),
+        ),
+    ];
+    let submission = slack
+        .view_submission("U0ALICE001", &view_id, &values)
+        .expect("submission");
+    let (payload, event) = interaction(submission.into_body());
+    assert!(
+        matches!(event, SlackInteractionEvent::ViewSubmission(_)),
+        "{event:?}"
+    );
+    assert_eq!(payload["type"], json!("view_submission"));
+    assert_eq!(payload["view"]["id"], json!(view_id));
+    assert_eq!(payload["view"]["callback_id"], json!("everything"));
+    assert_eq!(payload["user"]["username"], json!("alice"));
+    assert_eq!(payload["response_urls"], json!([]));
+    let state = &payload["view"]["state"]["values"];
+    let option = |text: &str, value: &str| json!({"text": {"type": "plain_text", "text": text, "emoji": true}, "value": value});
+    assert_eq!(
+        state["text"]["a"],
+        json!({"type": "plain_text_input", "value": "line one\nline two"})
+    );
+    assert_eq!(
+        state["static"]["a"],
+        json!({"type": "static_select", "selected_option": option("TWO", "two")})
+    );
+    assert_eq!(
+        state["external"]["a"]["selected_option"],
+        option("Case 123 - miner", "123")
+    );
+    assert_eq!(
+        state["multi"]["a"]["selected_options"],
+        json!([option("X", "x"), option("Y", "y")])
+    );
+    assert_eq!(
+        state["date"]["a"],
+        json!({"type": "datepicker", "selected_date": "2026-12-01"})
+    );
+    assert_eq!(
+        state["checks"]["a"]["selected_options"],
+        json!([option("C2", "c2")])
+    );
+    assert_eq!(state["radio"]["a"]["selected_option"], option("R1", "r1"));
+    assert_eq!(
+        state["user"]["a"],
+        json!({"type": "users_select", "selected_user": "U0BOB00001"})
+    );
+    assert_eq!(
+        state["users"]["a"]["selected_users"],
+        json!(["U0BOB00001", "U0ALICE001"])
+    );
+    // The submission's trigger can push a confirmation.
+    let pushed = api_json(
+        &slack,
+        "views.push",
+        json!({"trigger_id": payload["trigger_id"], "view": {"type": "modal", "title": {"type": "plain_text", "text": "Sure?"}, "blocks": []}}),
+    )
+    .await;
+    assert_eq!(pushed["ok"], json!(true), "{pushed}");
+    let pushed_id = pushed["view"]["id"].as_str().expect("id").to_string();
+    // Only the top view can be submitted.
+    assert!(slack.view_submission("U0ALICE001", &view_id, &[]).is_err());
+    assert!(
+        slack
+            .close_view("U0ALICE001", &pushed_id, false)
+            .expect("closed")
+            .is_none(),
+        "no notify_on_close: Slack sends nothing"
+    );
+
+    let impossible: Vec<(&str, &str, InputValue)> = vec![
+        (
+            "static",
+            "a",
+            InputValue::StaticSelect(SelectedOption::value("three")),
+        ),
+        ("static", "a", InputValue::PlainText("two".into())),
+        ("nope", "a", InputValue::PlainText("x".into())),
+        ("text", "a", InputValue::PlainText("x".repeat(21))),
+        ("date", "a", InputValue::Datepicker("01/12/2026".into())),
+        ("user", "a", InputValue::UsersSelect("U0NOBODY01".into())),
+        (
+            "radio",
+            "a",
+            InputValue::RadioButtons(SelectedOption::value("r3")),
+        ),
+    ];
+    for value in impossible {
+        let refused = slack.view_submission("U0ALICE001", &view_id, std::slice::from_ref(&value));
+        assert!(
+            matches!(refused, Err(slack_standin::StandinError::Impossible(_))),
+            "{value:?} -> {refused:?}"
+        );
+    }
+    // A required input left empty: the client does not submit.
+    let declared = open_modal(&slack, "U0BOB00001", declare_modal()).await;
+    let declare_id = declared["view"]["id"].as_str().expect("id").to_string();
+    let empty = slack.view_submission("U0BOB00001", &declare_id, &[]);
+    assert!(
+        matches!(empty, Err(slack_standin::StandinError::Impossible(_))),
+        "{empty:?}"
+    );
+    let single_line = slack.view_submission(
+        "U0BOB00001",
+        &declare_id,
+        &[("title", "value", InputValue::PlainText("a\nb".into()))],
+    );
+    assert!(single_line.is_err(), "a single-line input takes no newline");
+    assert!(matches!(
+        slack.view_submission("U0ALICE001", &declare_id, &[]),
+        Err(slack_standin::StandinError::UnknownView(_))
+    ));
+}
+
+#[tokio::test]
+async fn the_apps_answer_to_a_submission_is_applied_as_slack_applies_it() {
+    let slack = standin().await;
+    let opened = open_modal(&slack, "U0ALICE001", declare_modal()).await;
+    let view_id = opened["view"]["id"].as_str().expect("id").to_string();
+
+    let errors = json!({"response_action": "errors", "errors": {"title": "Say what happened"}});
+    assert_eq!(
+        slack
+            .answer_view_submission(&view_id, Some(&errors))
+            .expect("answer"),
+        ViewAnswer::Errors(vec![("title".into(), "Say what happened".into())])
+    );
+    assert_eq!(
+        slack.open_views("U0ALICE001").len(),
+        1,
+        "errors keep the modal open"
+    );
+    let not_input = json!({"response_action": "errors", "errors": {"nope": "x"}});
+    assert!(matches!(
+        slack
+            .answer_view_submission(&view_id, Some(&not_input))
+            .expect("answer"),
+        ViewAnswer::Refused(_)
+    ));
+
+    let mut next = declare_modal();
+    next["title"]["text"] = json!("Step 2");
+    let update = json!({"response_action": "update", "view": next});
+    let ViewAnswer::Updated(updated) = slack
+        .answer_view_submission(&view_id, Some(&update))
+        .expect("answer")
+    else {
+        panic!("update expected");
+    };
+    assert_eq!(updated.id, view_id);
+    assert_eq!(updated.title(), "Step 2");
+
+    let push = json!({"response_action": "push", "view": declare_modal()});
+    let ViewAnswer::Pushed(second) = slack
+        .answer_view_submission(&view_id, Some(&push))
+        .expect("answer")
+    else {
+        panic!("push expected");
+    };
+    let third = slack
+        .answer_view_submission(&second.id, Some(&push))
+        .expect("answer");
+    assert!(matches!(third, ViewAnswer::Pushed(_)));
+    assert!(matches!(
+        slack.answer_view_submission(&second.id, Some(&push)).expect("answer"),
+        ViewAnswer::Refused(reason) if reason == "push_limit_reached"
+    ));
+    let bad_update = json!({"response_action": "update", "view": {"type": "modal", "blocks": []}});
+    assert!(matches!(
+        slack
+            .answer_view_submission(&second.id, Some(&bad_update))
+            .expect("answer"),
+        ViewAnswer::Refused(_)
+    ));
+
+    // An empty 200 closes the submitted view (and any above it); clear closes them all.
+    assert_eq!(
+        slack
+            .answer_view_submission(&second.id, None)
+            .expect("answer"),
+        ViewAnswer::Closed
+    );
+    let left: Vec<String> = slack
+        .open_views("U0ALICE001")
+        .into_iter()
+        .map(|view| view.id)
+        .collect();
+    assert_eq!(left, std::slice::from_ref(&view_id));
+    assert_eq!(
+        slack
+            .answer_view_submission(&view_id, Some(&json!({"response_action": "clear"})))
+            .expect("answer"),
+        ViewAnswer::Cleared
+    );
+    assert!(slack.open_views("U0ALICE001").is_empty());
+    assert!(matches!(
+        slack.answer_view_submission(&view_id, None),
+        Err(slack_standin::StandinError::UnknownView(_))
+    ));
+}
+
+#[tokio::test]
+async fn closing_a_modal_and_typing_into_an_external_select_build_their_payloads() {
+    let slack = standin().await;
+    let opened = open_modal(&slack, "U0ALICE001", every_input_modal()).await;
+    let view_id = opened["view"]["id"].as_str().expect("id").to_string();
+
+    let suggestion = slack
+        .block_suggestion("U0ALICE001", &view_id, "external", "a", "123")
+        .expect("suggestion");
+    let (payload, event) = interaction(suggestion.into_body());
+    assert!(
+        matches!(event, SlackInteractionEvent::BlockSuggestion(_)),
+        "{event:?}"
+    );
+    assert_eq!(payload["type"], json!("block_suggestion"));
+    assert_eq!(payload["value"], json!("123"));
+    assert_eq!(payload["action_id"], json!("a"));
+    assert_eq!(payload["block_id"], json!("external"));
+    assert_eq!(
+        payload["container"],
+        json!({"type": "view", "view_id": view_id})
+    );
+    assert_eq!(payload["view"]["id"], json!(view_id));
+    // Below min_query_length (default 3) Slack sends nothing; only external selects load.
+    assert!(
+        slack
+            .block_suggestion("U0ALICE001", &view_id, "external", "a", "12")
+            .is_err()
+    );
+    assert!(
+        slack
+            .block_suggestion("U0ALICE001", &view_id, "static", "a", "one")
+            .is_err()
+    );
+
+    let closed = slack
+        .close_view("U0ALICE001", &view_id, true)
+        .expect("closed")
+        .expect("notify_on_close: a payload");
+    let (payload, event) = interaction(closed.into_body());
+    assert!(
+        matches!(event, SlackInteractionEvent::ViewClosed(_)),
+        "{event:?}"
+    );
+    assert_eq!(payload["type"], json!("view_closed"));
+    assert_eq!(payload["is_cleared"], json!(true));
+    assert_eq!(payload["view"]["id"], json!(view_id));
+    assert!(slack.open_views("U0ALICE001").is_empty());
+    assert!(slack.close_view("U0ALICE001", &view_id, false).is_err());
 }
