@@ -311,6 +311,19 @@ impl Slack {
         self.api.session(&token).open_view(trigger_id, view).await
     }
 
+    /// A direct message from the app to `user` (`chat.postMessage` to the user ID, with
+    /// `chat:write`): where a person is told something when there is no channel to answer in
+    /// (a global shortcut).
+    pub async fn post_direct(&self, user: &str, text: &str) -> Result<(), SlackApiError> {
+        let token = self.token("chat.postMessage").await?;
+        let content = SlackMessageContent::new().with_text(text.to_owned());
+        self.api
+            .session(&token)
+            .post_message(user, &content)
+            .await
+            .map(drop)
+    }
+
     /// `chat.postEphemeral`: a message only `user` sees in `channel`.
     pub async fn post_ephemeral(
         &self,
