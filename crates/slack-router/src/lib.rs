@@ -63,7 +63,8 @@ pub use handoff::{
     LazyCall, LazyInvocation, RecordedHandOff, RecordingHandOffSink,
 };
 pub use invocation::{
-    COMMAND_INVOCATION_VERSION, CommandInvocation, InvocationKind, ResponseUrlError,
+    COMMAND_INVOCATION_VERSION, CommandInvocation, DECLARATION_INVOCATION_VERSION,
+    DECLARATION_KIND, DeclarationInvocation, DeclarationKind, InvocationKind, ResponseUrlError,
 };
 pub use keys::{KeySource, KeySourceError, StaticKeys, VerifierKeys};
 pub use router::{
