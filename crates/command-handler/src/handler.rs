@@ -36,7 +36,10 @@ use sirslack_mapper::slack::{
 };
 use sirslack_mapper::split::split_sir_comment;
 use sirslack_slack_api::{BotTokenSource, ParameterCache, SlackApi};
-use sirslack_slack_router::{COMMAND_INVOCATION_VERSION, CommandInvocation, InvocationKind};
+use sirslack_slack_router::{
+    COMMAND_INVOCATION_VERSION, CommandInvocation, DECLARATION_KIND, DeclarationInvocation,
+    InvocationKind,
+};
 use sirslack_store::{Resumable, SyncOrigin, Table};
 use slack_morphism::prelude::SlackMessageContent;
 use tracing::{error, info, warn};
@@ -49,7 +52,12 @@ use crate::respond::{Delivery, Reply, ReplyTarget, Responder};
 use crate::sir::Sir;
 use crate::slack::{Slack, UserProfile};
 
-/// Marker scope of handled invocations (`command#<sha256 of the payload>`).
+mod declare;
+
+pub use declare::client_token as declaration_client_token;
+
+/// Marker scope of handled invocations (`command#<sha256 of the payload>`; declarations
+/// `command#declare#<team>#<view>`).
 pub const COMMAND_SCOPE: &str = "command";
 /// How long a handled invocation is remembered: past Lambda's async retries (the stack allows
 /// 2 within 15 minutes) and any late duplicate delivery.
@@ -78,7 +86,8 @@ pub enum SetupError {
 /// the function's dead-letter queue.
 #[derive(Debug, thiserror::Error)]
 pub enum InvocationError {
-    /// Not a [`CommandInvocation`].
+    /// Not a [`CommandInvocation`] (or, with `"kind": "declaration"`, not a
+    /// [`DeclarationInvocation`]).
     #[error("the payload is not a command invocation: {0}")]
     Malformed(String),
     /// A version this handler does not know.
@@ -102,6 +111,8 @@ pub enum Outcome {
     Cancelled,
     /// The case was changed.
     Changed,
+    /// A case was declared (created in SIR).
+    Created,
     /// The command was refused (not allowed, invalid, nothing to change).
     Refused,
     /// The same invocation was handled before: nothing was done again.
@@ -272,16 +283,31 @@ impl CommandHandler {
 
     /// The Lambda entry point for an invocation Lambda stops at `deadline` (the context's).
     /// A change not finished by then fails the invocation, and Lambda's retry resumes it.
+    ///
+    /// The payload's `kind` decides what it is: `declaration` is a
+    /// [`DeclarationInvocation`] ([`CommandHandler::handle_declaration`]); anything else is
+    /// read as a [`CommandInvocation`].
     pub async fn handle_invocation_until(
         &self,
         payload: Value,
         deadline: SystemTime,
     ) -> Result<Value, InvocationError> {
-        let invocation: CommandInvocation = serde_json::from_value(payload)
-            .map_err(|error| InvocationError::Malformed(error.to_string()))?;
-        validate(&invocation)?;
+        let malformed = |error: serde_json::Error| InvocationError::Malformed(error.to_string());
         // Boxed: the whole flow is one deep future, too deep to lay out inline in `main`.
-        let outcome = Box::pin(self.handle_until(&invocation, deadline)).await;
+        let outcome = match payload.get("kind").and_then(Value::as_str) {
+            Some(DECLARATION_KIND) => {
+                let invocation: DeclarationInvocation =
+                    serde_json::from_value(payload).map_err(malformed)?;
+                declare::validate(&invocation)?;
+                Box::pin(self.handle_declaration(&invocation, deadline)).await
+            }
+            _ => {
+                let invocation: CommandInvocation =
+                    serde_json::from_value(payload).map_err(malformed)?;
+                validate(&invocation)?;
+                Box::pin(self.handle_until(&invocation, deadline)).await
+            }
+        };
         if outcome == Outcome::Unfinished {
             return Err(InvocationError::Unfinished);
         }
@@ -854,6 +880,7 @@ impl CommandHandler {
                         .map(str::to_owned),
                     // Only naming uses this; the guest check was made (and failed closed) before.
                     is_guest: false,
+                    email: None,
                 }
             }
         }

@@ -11,6 +11,8 @@
 //! `action_id` is the same string. The rules are the domain's
 //! ([`sirslack_domain::declaration`]); this module only maps the form to them and back.
 //!
+//! Once SIR has the case, the command handler tells the declarer with [`declared_message`].
+//!
 //! Slack's `plain_text_input` holds at most 3,000 characters, so the description typed here is
 //! shorter than SIR's 8,000-character limit; `/security-ir update-description` can replace it
 //! later.
@@ -20,12 +22,16 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sirslack_domain::Otp;
 use sirslack_domain::case::{EngagementType, ResolverType};
 use sirslack_domain::declaration::{
     Declaration, DeclarationDraft, DeclarationErrors, DeclarationField,
 };
-use sirslack_domain::limits::{SLACK_INPUT_MAX, TITLE_MAX};
+use sirslack_domain::limits::{SLACK_INPUT_MAX, TITLE_MAX, truncate_chars};
+use sirslack_domain::{CaseId, Otp};
+use slack_morphism::prelude::SlackMessageContent;
+
+use crate::markup::escape_for_slack;
+use crate::slack::ConsoleLinks;
 
 /// `callback_id` of the declare modal.
 pub const DECLARE_CALLBACK_ID: &str = "declare_case";
@@ -407,6 +413,47 @@ fn plain(text: &str) -> Value {
     json!({"type": "plain_text", "text": text})
 }
 
+/// The message to the declarer once SIR has the case: its ID and title, that the channel is
+/// on its way (the usual flow creates it and invites the watchers), a console link, and the
+/// extra watchers that could not be added (no e-mail address in Slack).
+pub fn declared_message(
+    case_id: &CaseId,
+    title: &str,
+    links: &ConsoleLinks,
+    skipped_watchers: &[String],
+) -> SlackMessageContent {
+    let title = escape_for_slack(&truncate_chars(title, DECLARED_TITLE_MAX));
+    let mut text = format!(
+        "Case *{case_id}* is declared: {title}\nIts Slack channel is being created; you will be \
+         invited to it in a few seconds. <{}|Open the case in the AWS console>",
+        links.case_url(case_id)
+    );
+    if !skipped_watchers.is_empty() {
+        let people: Vec<String> = skipped_watchers
+            .iter()
+            .filter(|id| is_user_id(id))
+            .map(|id| format!("<@{id}>"))
+            .collect();
+        text.push_str(&format!(
+            "\nNot added as watchers (Slack gives no e-mail address for them): {}. Invite them \
+             to the channel once it exists.",
+            people.join(", ")
+        ));
+    }
+    SlackMessageContent::new().with_text(text)
+}
+
+/// Most characters of the title quoted in [`declared_message`].
+const DECLARED_TITLE_MAX: usize = 150;
+
+fn is_user_id(id: &str) -> bool {
+    id.starts_with(['U', 'W'])
+        && (3..=32).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
 /// `C0123ABCD`-, `G0123ABCD`- or `D0123ABCD`-like.
 fn is_channel_id(id: &str) -> bool {
     id.starts_with(['C', 'G', 'D'])
@@ -666,6 +713,26 @@ mod tests {
                 .expect("accounts")
                 .contains("12 digits")
         );
+    }
+
+    #[test]
+    fn the_declarer_is_told_the_case_and_who_was_left_out() {
+        let links = ConsoleLinks::new("eu-west-1").expect("region");
+        let case_id = CaseId::new("1234567890").expect("case");
+        let message = declared_message(&case_id, "Key <leak> & co", &links, &[]);
+        let text = message.text.expect("text");
+        assert!(
+            text.contains("Case *1234567890* is declared: Key &lt;leak&gt; &amp; co"),
+            "{text}"
+        );
+        assert!(text.contains("channel is being created"), "{text}");
+        assert!(text.contains("https://eu-west-1.console.aws.amazon.com/security-ir/home?region=eu-west-1#/cases/1234567890"), "{text}");
+        assert!(!text.contains("Not added"), "{text}");
+        let skipped = declared_message(&case_id, "t", &links, &["U0BOT".into(), "<!here>".into()]);
+        let text = skipped.text.expect("text");
+        assert!(text.contains("Not added as watchers"), "{text}");
+        assert!(text.contains("<@U0BOT>"), "{text}");
+        assert!(!text.contains("<!here>"), "{text}");
     }
 
     #[test]
