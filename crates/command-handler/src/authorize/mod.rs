@@ -10,7 +10,9 @@
 //!    change or close a case unless the rule for that subcommand lists their user ID, and when
 //!    case channels are public (`CHANNEL_VISIBILITY=public`) changing or closing a case needs a
 //!    rule for that subcommand.
-//! 3. **Step-up** (optional, [`totp`]): `close` and `update-status` (and `update-title` and
+//!    Declaring a case (`create`, [`Authorizer::check_create`]) has no channel: the policy and
+//!    those two rules decide.
+//! 3. **Step-up** (optional, [`totp`]): `close`, `update-status` and `create` (and `update-title` and
 //!    `update-description` when the policy sets `requireOneTimeCodeForEdits`) need a valid
 //!    6-digit code from a person who has a TOTP secret in SSM
 //!    (`<OTP_SECRET_PARAMETER_PREFIX>/<userId>/otpSecret`, a SecureString). Each code is
