@@ -252,7 +252,7 @@ module.exports = function iamSuites({ templates }) {
         poller: ['IntegrationTableItems', 'PublishIntegrationEvents', 'SirActionsWithoutResourceType', 'SirCases', 'SirMemberships', 'WriteOwnLogs'],
         slackClient: ['DecryptOwnSecureStrings', 'IntegrationTableItems', 'ReadOwnParameters', 'ShortenFailedMessagesVisibility', 'SirCases', 'WriteOwnLogs'],
         eventsHandler: ['DecryptOwnSecureStrings', 'IntegrationTableItems', 'InvokeCommandHandler', 'PublishLazyWork', 'ReadOwnParameters', 'SirCases', 'WriteOwnLogs'],
-        commandHandler: ['DecryptOwnSecureStrings', 'IntegrationTableItems', 'ReadOwnParameters', 'SirCases', 'WriteOwnLogs'],
+        commandHandler: ['DecryptOwnSecureStrings', 'IntegrationTableItems', 'ReadOwnParameters', 'SirActionsWithoutResourceType', 'SirCases', 'WriteOwnLogs'],
       });
     });
 
