@@ -5,11 +5,12 @@
 // SIR (security-ir) resource types, from the Service Authorization Reference: `case` and
 // `membership`. ListCases and ListMemberships have no resource type, so they need Resource "*";
 // every other action is scoped to `case/*` or `membership/*` of this account and region.
+// CreateCase acts on no existing case, so it has no resource type either (Resource "*").
 
 const { regionalArn } = require('./building-blocks');
 
 /** SIR actions that have no resource type: IAM requires Resource "*". */
-const SIR_ACTIONS_WITHOUT_RESOURCE = Object.freeze(['security-ir:ListCases', 'security-ir:ListMemberships']);
+const SIR_ACTIONS_WITHOUT_RESOURCE = Object.freeze(['security-ir:CreateCase', 'security-ir:ListCases', 'security-ir:ListMemberships']);
 
 /** SIR actions per function, by the resource type they act on. */
 const SIR_ACTIONS = Object.freeze({
@@ -33,9 +34,10 @@ const SIR_ACTIONS = Object.freeze({
     case: ['security-ir:CreateCaseComment', 'security-ir:GetCaseAttachmentUploadUrl'],
     membership: [],
   }),
-  // /security-ir: status, summarize (comments, edits), update-*, close, and the audit comment.
+  // /security-ir: status, summarize (comments, edits), update-*, close, and the audit comment;
+  // declaring a case from the declare modal (CreateCase).
   commandHandler: Object.freeze({
-    unscoped: [],
+    unscoped: ['security-ir:CreateCase'],
     case: [
       'security-ir:CloseCase',
       'security-ir:CreateCaseComment',

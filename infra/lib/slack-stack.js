@@ -452,9 +452,11 @@ class SlackStack extends Stack {
     suppressWildcards(this.eventsHandler);
     suppressWildcards(
       this.commandHandler,
-      ['Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter<parameterPrefix>/slackUsers/*'],
+      ['Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter<parameterPrefix>/slackUsers/*', 'Resource::*'],
       ' The per-user TOTP secrets are SecureStrings under <parameterPrefix>/slackUsers/<userId>/otpSecret, ' +
-        'created when a user enrols, so the path is granted, not each name.',
+        'created when a user enrols, so the path is granted, not each name. security-ir:CreateCase (declaring ' +
+        'a case from Slack) has no resource type (Service Authorization Reference): the case does not exist ' +
+        'yet, so IAM requires Resource "*" for that one action.',
     );
 
     const output = (outputId, value, description) => new CfnOutput(this, outputId, { value, description });

@@ -62,6 +62,45 @@ fn every_function_uses_exactly_what_its_synthesized_role_grants() {
             .await
             .expect("SIR has the title");
 
+        // Declaring a case (issue 19): CreateCase, the one command-handler action with Resource
+        // "*". Until the events handler hands declarations over, the command handler is invoked
+        // with the payload it would send (`sirslack_slack_router::DeclarationInvocation`).
+        let today = chrono::Utc::now().date_naive();
+        let declaration = sirslack_domain::DeclarationDraft {
+            title: "Least privilege declared".into(),
+            description: "Declared from the declare modal".into(),
+            engagement_type: Some("Investigation".into()),
+            reported_start: Some(today.format("%Y-%m-%d").to_string()),
+            impacted_accounts: "111122223333".into(),
+            ..sirslack_domain::DeclarationDraft::default()
+        }
+        .into_declaration(today)
+        .expect("a valid declaration");
+        let declared = world
+            .invoke(
+                Function::CommandHandler,
+                serde_json::json!({
+                    "version": 1,
+                    "kind": "declaration",
+                    "view_id": "V0LEASTPRIV",
+                    "team_id": world.team_id(),
+                    "user_id": ALICE.slack_id,
+                    "user_name": ALICE.handle,
+                    "declaration": declaration,
+                    "received_at": chrono::Utc::now(),
+                }),
+            )
+            .await;
+        assert!(declared.is_success(), "{declared:?}");
+        assert!(
+            world
+                .sir()
+                .cases()
+                .iter()
+                .any(|c| c.title == "Least privilege declared"),
+            "the declared case is in SIR"
+        );
+
         // A status change SIR refuses: the announcement marker is given back.
         world.aws_faults().inject(
             AwsFault::new("security-ir", "update-case-status")

@@ -37,8 +37,8 @@ use sirslack_mapper::slack::{
 use sirslack_mapper::split::split_sir_comment;
 use sirslack_slack_api::{BotTokenSource, ParameterCache, SlackApi};
 use sirslack_slack_router::{
-    COMMAND_INVOCATION_VERSION, CommandInvocation, HOME_INVOCATION_KIND, HomeInvocation,
-    InvocationKind, invocation_kind,
+    COMMAND_INVOCATION_VERSION, CommandInvocation, DECLARATION_KIND, DeclarationInvocation,
+    HOME_INVOCATION_KIND, HomeInvocation, InvocationKind, invocation_kind,
 };
 use sirslack_store::{Resumable, SyncOrigin, Table};
 use slack_morphism::prelude::SlackMessageContent;
@@ -52,7 +52,12 @@ use crate::respond::{Delivery, Reply, ReplyTarget, Responder};
 use crate::sir::Sir;
 use crate::slack::{Slack, UserProfile};
 
-/// Marker scope of handled invocations (`command#<sha256 of the payload>`).
+mod declare;
+
+pub use declare::client_token as declaration_client_token;
+
+/// Marker scope of handled invocations (`command#<sha256 of the payload>`; declarations
+/// `command#declare#<team>#<view>`).
 pub const COMMAND_SCOPE: &str = "command";
 /// How long a handled invocation is remembered: past Lambda's async retries (the stack allows
 /// 2 within 15 minutes) and any late duplicate delivery.
@@ -81,7 +86,8 @@ pub enum SetupError {
 /// the function's dead-letter queue.
 #[derive(Debug, thiserror::Error)]
 pub enum InvocationError {
-    /// Not a [`CommandInvocation`].
+    /// Not a [`CommandInvocation`] (or, with `"kind": "declaration"`, not a
+    /// [`DeclarationInvocation`]).
     #[error("the payload is not a command invocation: {0}")]
     Malformed(String),
     /// A version this handler does not know.
@@ -108,6 +114,8 @@ pub enum Outcome {
     Cancelled,
     /// The case was changed.
     Changed,
+    /// A case was declared (created in SIR).
+    Created,
     /// The command was refused (not allowed, invalid, nothing to change).
     Refused,
     /// The same invocation was handled before: nothing was done again.
@@ -280,30 +288,45 @@ impl CommandHandler {
 
     /// The Lambda entry point for an invocation Lambda stops at `deadline` (the context's).
     /// A change not finished by then fails the invocation, and Lambda's retry resumes it.
+    ///
+    /// The payload's `kind` decides what it is: `declaration` is a
+    /// [`DeclarationInvocation`] ([`CommandHandler::handle_declaration`]); anything else is
+    /// read as a [`CommandInvocation`].
     pub async fn handle_invocation_until(
         &self,
         payload: Value,
         deadline: SystemTime,
     ) -> Result<Value, InvocationError> {
-        if invocation_kind(&payload) == Some(HOME_INVOCATION_KIND) {
-            let invocation: HomeInvocation = serde_json::from_value(payload)
-                .map_err(|error| InvocationError::Malformed(error.to_string()))?;
-            validate_home(&invocation)?;
-            Box::pin(crate::home::publish(
-                &self.slack,
-                &self.table,
-                &self.authorizer,
-                &self.links,
-                &invocation,
-            ))
-            .await?;
-            return Ok(json!({ "outcome": Outcome::Published }));
-        }
-        let invocation: CommandInvocation = serde_json::from_value(payload)
-            .map_err(|error| InvocationError::Malformed(error.to_string()))?;
-        validate(&invocation)?;
+        let malformed = |error: serde_json::Error| InvocationError::Malformed(error.to_string());
         // Boxed: the whole flow is one deep future, too deep to lay out inline in `main`.
-        let outcome = Box::pin(self.handle_until(&invocation, deadline)).await;
+        let outcome = match invocation_kind(&payload) {
+            Some(HOME_INVOCATION_KIND) => {
+                let invocation: HomeInvocation =
+                    serde_json::from_value(payload).map_err(malformed)?;
+                validate_home(&invocation)?;
+                Box::pin(crate::home::publish(
+                    &self.slack,
+                    &self.table,
+                    &self.authorizer,
+                    &self.links,
+                    &invocation,
+                ))
+                .await?;
+                Outcome::Published
+            }
+            Some(DECLARATION_KIND) => {
+                let invocation: DeclarationInvocation =
+                    serde_json::from_value(payload).map_err(malformed)?;
+                declare::validate(&invocation)?;
+                Box::pin(self.handle_declaration(&invocation, deadline)).await
+            }
+            _ => {
+                let invocation: CommandInvocation =
+                    serde_json::from_value(payload).map_err(malformed)?;
+                validate(&invocation)?;
+                Box::pin(self.handle_until(&invocation, deadline)).await
+            }
+        };
         if outcome == Outcome::Unfinished {
             return Err(InvocationError::Unfinished);
         }
@@ -876,6 +899,7 @@ impl CommandHandler {
                         .map(str::to_owned),
                     // Only naming uses this; the guest check was made (and failed closed) before.
                     is_guest: false,
+                    email: None,
                 }
             }
         }

@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use sirslack_domain::limits::PAGE_SIZE_MAX;
 use sirslack_domain::{Case, CaseId, Comment, SelfManagedStatus};
 use sirslack_mapper::sir::{
-    SirCallFailure, case_from_get_case, comment_from_item, self_managed_status_to_sdk, to_chrono,
+    CreateCaseRequest, SirCallFailure, case_from_get_case, comment_from_item,
+    self_managed_status_to_sdk, to_chrono,
 };
 
 /// Most pages of comments or case edits read for one summary (25 items each): enough for a
@@ -203,6 +204,38 @@ impl Sir {
         Ok(())
     }
 
+    /// CreateCase; `client_token` makes a repeated call (the same declaration submitted twice,
+    /// or a retry) return the same case instead of creating another. Returns the new case's ID.
+    pub async fn create_case(
+        &self,
+        request: CreateCaseRequest,
+        client_token: &str,
+    ) -> Result<CaseId, SirError> {
+        let out = self
+            .client
+            .create_case()
+            .client_token(client_token)
+            .title(request.title)
+            .description(request.description)
+            .engagement_type(request.engagement_type)
+            .resolver_type(request.resolver_type)
+            .reported_incident_start_date(request.reported_incident_start_date)
+            .set_impacted_accounts(Some(request.impacted_accounts))
+            .set_watchers(Some(request.watchers))
+            .set_threat_actor_ip_addresses(non_empty(request.threat_actor_ip_addresses))
+            .set_impacted_services(non_empty(request.impacted_services))
+            .set_impacted_aws_regions(non_empty(request.impacted_aws_regions))
+            .send()
+            .await
+            .map_err(|error| SirError::from_sdk("CreateCase", &error))?;
+        CaseId::new(out.case_id()).map_err(|invalid| SirError {
+            operation: "CreateCase",
+            code: "InvalidCaseId".to_owned(),
+            message: invalid.to_string(),
+            kind: SirErrorKind::Other,
+        })
+    }
+
     /// CloseCase. The API takes no closure reason.
     pub async fn close(&self, case_id: &CaseId) -> Result<(), SirError> {
         self.client
@@ -301,6 +334,11 @@ impl Sir {
         edits.sort_by_key(|edit| edit.at);
         Ok(edits)
     }
+}
+
+/// `None` for an empty list: optional list members are left out of the request.
+fn non_empty<T>(items: Vec<T>) -> Option<Vec<T>> {
+    (!items.is_empty()).then_some(items)
 }
 
 fn page_size() -> i32 {

@@ -32,6 +32,9 @@ pub struct UserProfile {
     pub handle: Option<String>,
     /// `is_restricted` or `is_ultra_restricted`: a Slack guest (multi- or single-channel).
     pub is_guest: bool,
+    /// `profile.email` (needs `users:read.email`), when Slack gives one: SIR names watchers by
+    /// e-mail address.
+    pub email: Option<String>,
 }
 
 impl UserProfile {
@@ -102,6 +105,8 @@ struct UserInfo {
 struct UserInfoProfile {
     #[serde(default)]
     real_name: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
 }
 
 /// Slack, with the bot token. Cheap to clone.
@@ -185,7 +190,8 @@ impl Slack {
         .await
     }
 
-    /// A user's real name and handle, and whether they are a guest (`users.info`).
+    /// A user's real name, handle and e-mail address, and whether they are a guest
+    /// (`users.info`).
     pub async fn user_profile(&self, user_id: &str) -> Result<UserProfile, SlackError> {
         self.with_session(async |session| {
             let answer: UserEnvelope = session
@@ -197,11 +203,15 @@ impl Slack {
                     .map(|value| value.trim().to_owned())
                     .filter(|value| !value.is_empty())
             };
+            let (profile_name, email) = user
+                .profile
+                .map(|profile| (non_blank(profile.real_name), non_blank(profile.email)))
+                .unwrap_or_default();
             Ok(UserProfile {
-                real_name: non_blank(user.real_name)
-                    .or_else(|| non_blank(user.profile.and_then(|profile| profile.real_name))),
+                real_name: non_blank(user.real_name).or(profile_name),
                 handle: non_blank(user.name),
                 is_guest: user.is_restricted || user.is_ultra_restricted,
+                email,
             })
         })
         .await
@@ -281,12 +291,13 @@ mod tests {
             real_name: Some("Jane Doe".into()),
             handle: Some("jane".into()),
             is_guest: false,
+            email: None,
         };
         assert_eq!(full.display_name(), "Jane Doe");
         let handle_only = UserProfile {
             real_name: None,
             handle: Some("jane".into()),
-            is_guest: false,
+            ..UserProfile::default()
         };
         assert_eq!(handle_only.display_name(), "@jane");
         assert_eq!(UserProfile::default().display_name(), "Someone");

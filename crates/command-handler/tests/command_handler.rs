@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use sir_standin::{CaseStatus, FaultKind, NewCase, SirStandin};
 use sirslack_bus::{Publish, PublishError};
 use sirslack_command_handler::authorize::totp::code_at;
+use sirslack_command_handler::handler::declaration_client_token;
 use sirslack_command_handler::sir::Sir;
 use sirslack_command_handler::slack::Slack;
 use sirslack_command_handler::{CommandHandler, Config, Services};
@@ -28,7 +29,8 @@ use sirslack_poller::{Poller, PollerConfig, SirReader};
 use sirslack_slack_api::{BotTokenSource, Deadline, ParameterCache, RetryPolicy, SlackApi};
 use sirslack_slack_client::state::SlackState;
 use sirslack_slack_router::{
-    CommandInvocation, HandOffTarget, RecordingHandOffSink, ResponseUrl, SlashCommand,
+    CommandInvocation, DeclarationInvocation, HandOffTarget, RecordingHandOffSink, ResponseUrl,
+    SlashCommand,
 };
 use sirslack_store::Table;
 use slack_standin::signing::{
@@ -2083,6 +2085,240 @@ async fn a_change_survives_its_attempt_dying_at_any_step() {
             );
         }
     }
+}
+
+// ---- declaring a case (issue 19) -------------------------------------------------------------
+
+/// A valid declaration, as the events handler parses it from the declare modal.
+fn declaration(watchers: &[&str]) -> sirslack_domain::Declaration {
+    sirslack_domain::DeclarationDraft {
+        title: "Suspicious console logins".into(),
+        description: "Console logins from 198.51.100.23\nat night".into(),
+        engagement_type: Some("Investigation".into()),
+        reported_start: Some(Utc::now().date_naive().format("%Y-%m-%d").to_string()),
+        impacted_accounts: "111122223333 444455556666".into(),
+        impacted_regions: "eu-west-1".into(),
+        threat_actor_ips: "198.51.100.23".into(),
+        watchers: watchers.iter().map(|id| (*id).to_owned()).collect(),
+        ..sirslack_domain::DeclarationDraft::default()
+    }
+    .into_declaration(Utc::now().date_naive())
+    .expect("valid declaration")
+}
+
+impl World {
+    /// The declaration invocation the events handler sends for a submitted declare modal,
+    /// started from the case channel.
+    fn declaration_invocation(
+        &self,
+        user: &str,
+        view_id: &str,
+        watchers: &[&str],
+    ) -> DeclarationInvocation {
+        let mut invocation = DeclarationInvocation::new(
+            view_id,
+            &self.team_id,
+            user,
+            declaration(watchers),
+            Utc::now(),
+        );
+        invocation.user_name = Some("jane".into());
+        invocation.origin_channel_id = Some(self.channel.clone());
+        invocation
+    }
+
+    /// Runs a declaration through the command handler's Lambda entry point.
+    async fn declare(&self, invocation: &DeclarationInvocation) -> String {
+        let result = self
+            .handler
+            .handle_invocation(serde_json::to_value(invocation).unwrap())
+            .await
+            .expect("command handler result");
+        result["outcome"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// What `user` was told in the channel they started from.
+    fn told(&self, user: &str) -> Vec<String> {
+        self.slack
+            .ephemeral_messages(&self.channel)
+            .into_iter()
+            .filter(|message| message.user == user)
+            .filter_map(|message| message.text)
+            .collect()
+    }
+
+    /// Cases other than the seeded one.
+    fn declared_cases(&self) -> Vec<sir_standin::CaseRecord> {
+        self.sir
+            .cases()
+            .into_iter()
+            .filter(|case| case.case_id != self.case_id)
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn a_declaration_creates_one_case_with_the_declarer_as_watcher() {
+    let world = world().await;
+    let mut native_events = world.sir.subscribe_native_events();
+    let invocation = world.declaration_invocation(JANE, "V0DECLARE1", &[BOB, JANE]);
+    assert_eq!(world.declare(&invocation).await, "created");
+
+    let cases = world.declared_cases();
+    assert_eq!(cases.len(), 1, "{cases:#?}");
+    let case = &cases[0];
+    assert_eq!(case.title, "Suspicious console logins");
+    assert_eq!(case.impacted_accounts, ["111122223333", "444455556666"]);
+    assert_eq!(case.impacted_aws_regions, ["eu-west-1"]);
+    let watchers: Vec<&str> = case.watchers.iter().map(|w| w.email.as_str()).collect();
+    assert_eq!(watchers, ["jane@example.com", "bob@example.com"]);
+    let create = world.sir.calls_to("CreateCase");
+    assert_eq!(create.len(), 1);
+    assert_eq!(
+        create[0].request["clientToken"],
+        json!(format!("sirslack-declare-{}-V0DECLARE1", world.team_id))
+    );
+    assert_eq!(create[0].request["engagementType"], "Investigation");
+    assert_eq!(create[0].request["resolverType"], "Self");
+
+    // The audit comment names the declarer and is recorded as written from Slack.
+    let comments = world.sir.comments(&case.case_id);
+    assert_eq!(comments.len(), 1, "{comments:#?}");
+    assert_eq!(
+        comments[0].body,
+        audit(
+            "create",
+            "declared this case from Slack (Investigation, resolver Self)"
+        )
+    );
+
+    // Told at once: the DM (chat.postMessage to the user ID) was tried first; the stand-in
+    // has no DMs, so the notice went ephemerally to the channel the declaration started from.
+    let dm = world.slack.calls_to("chat.postMessage");
+    assert!(
+        dm.iter().any(|call| call.params["channel"] == JANE),
+        "{dm:#?}"
+    );
+    let told = world.told(JANE);
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(
+        told[0].contains(&format!("Case *{}* is declared", case.case_id)),
+        "{}",
+        told[0]
+    );
+    assert!(told[0].contains("channel is being created"), "{}", told[0]);
+
+    // SIR's own `Case Created` event is what wakes the poller to make the channel.
+    let mut created = Vec::new();
+    while let Ok(event) = native_events.try_recv() {
+        if event.event_type == sir_standin::NativeEventType::CaseCreated {
+            created.push(event.case_id);
+        }
+    }
+    assert_eq!(created, std::slice::from_ref(&case.case_id));
+}
+
+#[tokio::test]
+async fn the_same_view_submitted_twice_creates_one_case() {
+    let world = world().await;
+    let first = world.declaration_invocation(JANE, "V0DOUBLE1", &[]);
+    let mut second = first.clone();
+    second.received_at = first.received_at + chrono::Duration::seconds(1);
+    assert_eq!(world.declare(&first).await, "created");
+    assert_eq!(world.declare(&second).await, "duplicate");
+    assert_eq!(world.declared_cases().len(), 1);
+    assert_eq!(world.sir.call_count("CreateCase"), 1);
+    let told = world.told(JANE);
+    assert_eq!(told.len(), 2, "{told:?}");
+    assert!(
+        told[1].contains("no second case was created"),
+        "{}",
+        told[1]
+    );
+
+    // Without the claim (another workspace table, a lost marker), SIR's client token still
+    // makes the same submission the same case.
+    let case_id = world.declared_cases()[0].case_id.clone();
+    let sir = Sir::new(aws_sdk_securityir::Client::from_conf(
+        aws_sdk_securityir::config::Builder::from(world.aws.sdk_config())
+            .endpoint_url(world.sir.endpoint_url())
+            .build(),
+    ));
+    let request = sirslack_mapper::sir::create_case_request(
+        &first.declaration,
+        &["jane@example.com".to_owned()],
+    )
+    .unwrap();
+    let again = sir
+        .create_case(request, &declaration_client_token(&first))
+        .await
+        .expect("same case");
+    assert_eq!(again.as_str(), case_id);
+    assert_eq!(world.declared_cases().len(), 1);
+
+    // Another modal is another case.
+    let other = world.declaration_invocation(JANE, "V0DOUBLE2", &[]);
+    assert_eq!(world.declare(&other).await, "created");
+    assert_eq!(world.declared_cases().len(), 2);
+}
+
+#[tokio::test]
+async fn a_declarer_the_policy_refuses_is_told_and_sir_sees_no_create_case() {
+    let world = world_with(Options {
+        policy: Some(r#"{"version":1,"subcommands":{"create":{"users":["U0BOBSMITH"]}}}"#.into()),
+        ..Options::default()
+    })
+    .await;
+    let refused = world.declaration_invocation(JANE, "V0REFUSED1", &[]);
+    assert_eq!(world.declare(&refused).await, "refused");
+    let told = world.told(JANE);
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(
+        told[0].contains("You are not allowed to run `/security-ir create`"),
+        "{}",
+        told[0]
+    );
+    assert!(told[0].contains("No case was created."), "{}", told[0]);
+    assert_eq!(world.sir.call_count("CreateCase"), 0);
+    assert!(world.declared_cases().is_empty());
+
+    // The person the rule names may.
+    let allowed = world.declaration_invocation(BOB, "V0ALLOWED1", &[]);
+    assert_eq!(world.declare(&allowed).await, "created");
+    assert_eq!(world.sir.call_count("CreateCase"), 1);
+}
+
+#[tokio::test]
+async fn guests_may_not_declare_and_a_required_code_is_asked_for_and_used() {
+    let world = world_with(Options {
+        policy: Some(r#"{"version":1,"requireOneTimeCode":true}"#.into()),
+        otp_secrets: vec![(JANE, JANE_SECRET)],
+        ..Options::default()
+    })
+    .await;
+    let guest = world.declaration_invocation(GWEN, "V0GUEST01", &[]);
+    assert_eq!(world.declare(&guest).await, "refused");
+    assert!(world.told(GWEN)[0].contains("Guest accounts cannot run `/security-ir create`"));
+
+    // Bob has no authenticator and the policy requires a code from everyone.
+    let unenrolled = world.declaration_invocation(BOB, "V0NOCODE01", &[]);
+    assert_eq!(world.declare(&unenrolled).await, "refused");
+    assert!(
+        world.told(BOB)[0].contains("no authenticator set up"),
+        "{:?}",
+        world.told(BOB)
+    );
+
+    let without_code = world.declaration_invocation(JANE, "V0NOCODE02", &[]);
+    assert_eq!(world.declare(&without_code).await, "refused");
+    let told = world.told(JANE);
+    assert!(told[0].contains("One-time code"), "{told:?}");
+    assert_eq!(world.sir.call_count("CreateCase"), 0);
+
+    let mut with_code = world.declaration_invocation(JANE, "V0WITHCODE", &[]);
+    with_code.one_time_code = Some(sirslack_domain::Otp::new(&jane_code()).unwrap());
+    assert_eq!(world.declare(&with_code).await, "created");
+    assert_eq!(world.sir.call_count("CreateCase"), 1);
 }
 
 // ---- App Home -------------------------------------------------------------------------------

@@ -522,7 +522,8 @@ pub fn author_display(creator: &str) -> String {
     iam_principal_display(creator).unwrap_or_else(|| creator.to_owned())
 }
 
-fn is_account_id(text: &str) -> bool {
+/// Whether `text` is an AWS account ID: exactly 12 ASCII digits.
+pub fn is_account_id(text: &str) -> bool {
     text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
 }
 

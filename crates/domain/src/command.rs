@@ -70,9 +70,25 @@ pub enum OtpError {
 /// A one-time password typed after a command: exactly 6 ASCII digits.
 ///
 /// `Debug` hides the digits so a code never reaches a log by accident; read it with
-/// [`Otp::as_str`] only to verify it.
-#[derive(Clone, PartialEq, Eq)]
+/// [`Otp::as_str`] only to verify it. Its serde form is the digits (validated when read), for
+/// the declaration invocation that carries a code typed in the declare modal.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Otp(String);
+
+impl TryFrom<String> for Otp {
+    type Error = OtpError;
+
+    fn try_from(code: String) -> Result<Self, Self::Error> {
+        Self::new(&code)
+    }
+}
+
+impl From<Otp> for String {
+    fn from(otp: Otp) -> Self {
+        otp.0
+    }
+}
 
 impl Otp {
     /// Validates a code.

@@ -8,6 +8,7 @@
 //! - [`status`]: case statuses, the self-managed subset and the allowed transitions;
 //! - [`channel`]: Slack channel names for cases;
 //! - [`command`]: the `/security-ir` slash-command grammar;
+//! - [`declaration`]: declaring a new case from Slack, with per-field validation;
 //! - [`marker`]: the `[Slack Update]` loop marker and every SIR comment the integration writes;
 //! - [`limits`]: service limits of SIR, Slack and EventBridge, and SIR file names;
 //! - [`events`]: the versioned integration event contract and case diffing;
@@ -43,6 +44,7 @@ pub mod announced;
 pub mod case;
 pub mod channel;
 pub mod command;
+pub mod declaration;
 pub mod events;
 pub mod limits;
 pub mod marker;
@@ -55,6 +57,7 @@ pub use case::{
 };
 pub use channel::{ChannelNameError, ChannelNamer, is_valid_channel_name};
 pub use command::{Command, CommandClass, CommandError, Otp, OtpError};
+pub use declaration::{Declaration, DeclarationDraft, DeclarationErrors, DeclarationField};
 pub use events::{
     CaseDetails, CaseDiff, EventError, EventPayload, FieldChange, IntegrationEvent, diff_case,
 };

@@ -21,6 +21,8 @@ pub const SLACK_TOPIC_MAX: usize = 250;
 pub const SLACK_SECTION_TEXT_MAX: usize = 3_000;
 /// Most characters in a Slack message's `text` before Slack truncates it.
 pub const SLACK_MESSAGE_TEXT_MAX: usize = 40_000;
+/// Most characters a Slack `plain_text_input` element holds (its `max_length` cap).
+pub const SLACK_INPUT_MAX: usize = 3_000;
 /// Most blocks in one Slack message.
 pub const SLACK_BLOCKS_MAX: usize = 50;
 /// Largest EventBridge event entry, in bytes (256 KiB).

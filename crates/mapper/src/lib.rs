@@ -5,6 +5,7 @@
 //! - [`split`]: splitting long text to SIR's and Slack's limits;
 //! - [`filename`]: file names SIR accepts;
 //! - [`slack`]: domain facts rendered as Slack Block Kit messages, topics and purposes;
+//! - [`declare`]: the "Declare a security incident" modal and its submission;
 //! - [`home`]: the App Home tab (the open cases whose channel a person is in).
 //!
 //! No I/O and no async: every function is a total function or returns a typed error, and
@@ -13,6 +14,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod declare;
 pub mod filename;
 pub mod home;
 pub mod markup;

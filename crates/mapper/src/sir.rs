@@ -16,8 +16,8 @@ use aws_sdk_securityir::types::{
 use chrono::{DateTime, Utc};
 use sirslack_domain::{
     Attachment, AttachmentStatus, Case, CaseId, CaseIdError, CaseStatus, ClosureCode, Comment,
-    CommentId, EngagementType, PendingAction, ResolverType, SelfManagedStatus, ThreatActorIp,
-    Watcher,
+    CommentId, Declaration, EngagementType, PendingAction, ResolverType, SelfManagedStatus,
+    ThreatActorIp, Watcher,
 };
 
 /// What a case, engagement type or resolver shows when the service sent none.
@@ -189,6 +189,94 @@ pub fn ir_team_watchers(out: &GetMembershipOutput) -> Vec<Watcher> {
         }
     }
     watchers
+}
+
+/// The SDK values of a CreateCase request for a [`Declaration`], built by
+/// [`create_case_request`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateCaseRequest {
+    /// `title`.
+    pub title: String,
+    /// `description`.
+    pub description: String,
+    /// `engagementType`.
+    pub engagement_type: aws_sdk_securityir::types::EngagementType,
+    /// `resolverType`.
+    pub resolver_type: aws_sdk_securityir::types::ResolverType,
+    /// `reportedIncidentStartDate` (midnight UTC of the reported day).
+    pub reported_incident_start_date: aws_smithy_types::DateTime,
+    /// `impactedAccounts`.
+    pub impacted_accounts: Vec<String>,
+    /// `watchers` (e-mail addresses, at least one).
+    pub watchers: Vec<aws_sdk_securityir::types::Watcher>,
+    /// `threatActorIpAddresses`.
+    pub threat_actor_ip_addresses: Vec<aws_sdk_securityir::types::ThreatActorIp>,
+    /// `impactedServices`.
+    pub impacted_services: Vec<String>,
+    /// `impactedAwsRegions`.
+    pub impacted_aws_regions: Vec<aws_sdk_securityir::types::ImpactedAwsRegion>,
+}
+
+/// A CreateCase request could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CreateCaseRequestError {
+    /// SIR needs at least one watcher e-mail address.
+    #[error("a case needs at least one watcher with an e-mail address")]
+    NoWatchers,
+    /// The SDK refused a value (its message).
+    #[error("the SIR request could not be built: {0}")]
+    Build(String),
+}
+
+/// The CreateCase values for `declaration`, with `watcher_emails` (the declarer's first) as
+/// the case's watchers.
+pub fn create_case_request(
+    declaration: &Declaration,
+    watcher_emails: &[String],
+) -> Result<CreateCaseRequest, CreateCaseRequestError> {
+    use aws_sdk_securityir::types as sdk;
+    let build = |error: aws_smithy_types::error::operation::BuildError| {
+        CreateCaseRequestError::Build(error.to_string())
+    };
+    if watcher_emails.is_empty() {
+        return Err(CreateCaseRequestError::NoWatchers);
+    }
+    let watchers = watcher_emails
+        .iter()
+        .map(|email| sdk::Watcher::builder().email(email).build().map_err(build))
+        .collect::<Result<Vec<_>, _>>()?;
+    let threat_actor_ip_addresses = declaration
+        .threat_actor_ips
+        .iter()
+        .map(|ip| {
+            sdk::ThreatActorIp::builder()
+                .ip_address(ip.to_string())
+                .build()
+                .map_err(build)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let impacted_aws_regions = declaration
+        .impacted_regions
+        .iter()
+        .map(|region| {
+            sdk::ImpactedAwsRegion::builder()
+                .region(sdk::AwsRegion::from(region.as_str()))
+                .build()
+                .map_err(build)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(CreateCaseRequest {
+        title: declaration.title.clone(),
+        description: declaration.description.clone(),
+        engagement_type: sdk::EngagementType::from(declaration.engagement_type.as_str()),
+        resolver_type: sdk::ResolverType::from(declaration.resolver.as_str()),
+        reported_incident_start_date: to_smithy(declaration.reported_start_at()),
+        impacted_accounts: declaration.impacted_accounts.clone(),
+        watchers,
+        threat_actor_ip_addresses,
+        impacted_services: declaration.impacted_services.clone(),
+        impacted_aws_regions,
+    })
 }
 
 /// The SDK value UpdateCaseStatus takes for a self-managed status.
@@ -736,5 +824,62 @@ mod error_text_tests {
             "Case 1234567890 cannot move to Closed."
         );
         assert!(error_text_for_people(&"word ".repeat(100)).chars().count() <= 203);
+    }
+}
+
+#[cfg(test)]
+mod create_case_tests {
+    use aws_sdk_securityir::types as sdk;
+    use chrono::NaiveDate;
+    use sirslack_domain::DeclarationDraft;
+
+    use super::*;
+
+    fn declaration(resolver: &str) -> Declaration {
+        DeclarationDraft {
+            title: "Compromised IAM key".into(),
+            description: "Access key used".into(),
+            engagement_type: Some("Investigation".into()),
+            reported_start: Some("2026-12-05".into()),
+            impacted_accounts: "111122223333".into(),
+            impacted_regions: "us-east-1".into(),
+            impacted_services: "Amazon S3".into(),
+            threat_actor_ips: "203.0.113.7".into(),
+            resolver: Some(resolver.into()),
+            aws_support_confirmed: true,
+            watchers: Vec::new(),
+        }
+        .into_declaration(NaiveDate::from_ymd_opt(2026, 12, 6).expect("date"))
+        .expect("valid")
+    }
+
+    #[test]
+    fn a_declaration_maps_to_create_case_values() {
+        let request = create_case_request(
+            &declaration("Self"),
+            &["jane@example.com".to_owned(), "bob@example.com".to_owned()],
+        )
+        .expect("request");
+        assert_eq!(request.engagement_type, sdk::EngagementType::Investigation);
+        assert_eq!(request.resolver_type, sdk::ResolverType::SelfValue);
+        assert_eq!(request.reported_incident_start_date.secs(), 1_796_428_800);
+        assert_eq!(request.watchers.len(), 2);
+        assert_eq!(request.watchers[0].email(), "jane@example.com");
+        assert_eq!(
+            request.threat_actor_ip_addresses[0].ip_address(),
+            "203.0.113.7"
+        );
+        assert_eq!(
+            request.impacted_aws_regions[0].region(),
+            &sdk::AwsRegion::UsEast1
+        );
+        assert_eq!(request.impacted_accounts, ["111122223333"]);
+        let aws = create_case_request(&declaration("AWS"), &["jane@example.com".to_owned()])
+            .expect("request");
+        assert_eq!(aws.resolver_type, sdk::ResolverType::Aws);
+        assert_eq!(
+            create_case_request(&declaration("Self"), &[]),
+            Err(CreateCaseRequestError::NoWatchers)
+        );
     }
 }

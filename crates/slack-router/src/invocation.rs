@@ -2,7 +2,9 @@
 //!
 //! One JSON object per slash command or button click, already checked: the request was signed,
 //! came from the configured workspace, and was made in a channel linked to `case_id`. The
-//! command handler answers the person through `response_url`.
+//! command handler answers the person through `response_url`. A submitted declare modal is a
+//! [`DeclarationInvocation`] instead (`"kind": "declaration"`); the command handler reads
+//! `kind` first.
 //!
 //! ```json
 //! {
@@ -28,8 +30,8 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sirslack_domain::CaseId;
 use sirslack_domain::command::Command;
+use sirslack_domain::{CaseId, Declaration, Otp};
 
 use crate::envelope::{ActionItem, BlockAction, ResponseUrl, SlashCommand};
 
@@ -153,6 +155,114 @@ impl CommandInvocation {
     }
 }
 
+/// The current [`DeclarationInvocation`] version. A consumer refuses versions it does not know.
+pub const DECLARATION_INVOCATION_VERSION: u32 = 1;
+
+/// The `kind` of a [`DeclarationInvocation`]: the command handler reads `kind` first and
+/// decodes the payload by it (`slash_command` and `block_action` are [`CommandInvocation`]s).
+pub const DECLARATION_KIND: &str = "declaration";
+
+/// The one value of [`DeclarationInvocation::kind`], serialised as [`DECLARATION_KIND`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeclarationKind {
+    /// A submitted declare modal.
+    #[default]
+    Declaration,
+}
+
+/// The command handler's input for a submitted, valid declare modal (issue 19): create the
+/// case in SIR. The events handler has verified the request, the workspace and the form
+/// (`sirslack_mapper::declare::parse_declare_submission`); there is no case and no
+/// `response_url` yet, so answers go to the person by Slack user ID.
+///
+/// ```json
+/// {
+///   "version": 1,
+///   "kind": "declaration",
+///   "view_id": "V0123ABCD",
+///   "view_hash": "1767268800.abcd",
+///   "team_id": "T0123ABCD",
+///   "user_id": "U0123ABCD",
+///   "user_name": "jane",
+///   "declaration": {
+///     "title": "Compromised IAM key",
+///     "description": "Access key used from 203.0.113.7",
+///     "engagement_type": "Security Incident",
+///     "reported_start": "2026-12-05",
+///     "impacted_accounts": ["111122223333"],
+///     "impacted_regions": ["us-east-1"],
+///     "impacted_services": [],
+///     "threat_actor_ips": ["203.0.113.7"],
+///     "resolver": "Self",
+///     "aws_support_confirmed": false,
+///     "watchers": ["U0BOBSMITH"]
+///   },
+///   "one_time_code": null,
+///   "origin_channel_id": "C0123ABCD",
+///   "received_at": "2026-12-06T12:00:00Z"
+/// }
+/// ```
+///
+/// `Debug` hides the one-time code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeclarationInvocation {
+    /// [`DECLARATION_INVOCATION_VERSION`].
+    pub version: u32,
+    /// Always [`DeclarationKind::Declaration`] (`"declaration"`).
+    pub kind: DeclarationKind,
+    /// The submitted view's ID: the same for every submission of one modal, so it keys the
+    /// idempotency of the declaration (one case per modal).
+    pub view_id: String,
+    /// The view's `hash`, when Slack sent one.
+    #[serde(default)]
+    pub view_hash: Option<String>,
+    /// The workspace.
+    pub team_id: String,
+    /// Who declared.
+    pub user_id: String,
+    /// Their Slack user name, when Slack sent one.
+    #[serde(default)]
+    pub user_name: Option<String>,
+    /// What to create.
+    pub declaration: Declaration,
+    /// The one-time code typed in the modal, if any.
+    #[serde(default)]
+    pub one_time_code: Option<Otp>,
+    /// The channel the person started from (`/security-ir create`), if any.
+    #[serde(default)]
+    pub origin_channel_id: Option<String>,
+    /// When the events handler received the submission.
+    pub received_at: DateTime<Utc>,
+}
+
+impl DeclarationInvocation {
+    /// The invocation for `declaration` submitted by `user_id` in the modal `view_id`; the
+    /// optional fields (`view_hash`, `user_name`, `one_time_code`, `origin_channel_id`) start
+    /// empty.
+    pub fn new(
+        view_id: impl Into<String>,
+        team_id: impl Into<String>,
+        user_id: impl Into<String>,
+        declaration: Declaration,
+        received_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            version: DECLARATION_INVOCATION_VERSION,
+            kind: DeclarationKind::Declaration,
+            view_id: view_id.into(),
+            view_hash: None,
+            team_id: team_id.into(),
+            user_id: user_id.into(),
+            user_name: None,
+            declaration,
+            one_time_code: None,
+            origin_channel_id: None,
+            received_at,
+        }
+    }
+}
+
 /// The `kind` of a [`HomeInvocation`].
 pub const HOME_INVOCATION_KIND: &str = "home";
 
@@ -254,6 +364,43 @@ mod tests {
         let mut json = serde_json::to_value(&invocation).unwrap();
         json["case_id"] = json!("not-a-case");
         assert!(serde_json::from_value::<CommandInvocation>(json).is_err());
+    }
+
+    #[test]
+    fn declarations_travel_with_their_kind_and_hide_the_code() {
+        let declaration = sirslack_domain::DeclarationDraft {
+            title: "Compromised IAM key".into(),
+            description: "Access key used".into(),
+            engagement_type: Some("Security Incident".into()),
+            reported_start: Some("2026-12-05".into()),
+            impacted_accounts: "111122223333".into(),
+            ..Default::default()
+        }
+        .into_declaration(chrono::NaiveDate::from_ymd_opt(2026, 12, 6).unwrap())
+        .unwrap();
+        let mut invocation =
+            DeclarationInvocation::new("V0DECLARE1", "T1", "U1", declaration, Utc::now());
+        invocation.one_time_code = Some(Otp::new("654321").unwrap());
+        invocation.origin_channel_id = Some("C1".into());
+        let json = serde_json::to_value(&invocation).unwrap();
+        assert_eq!(json["kind"], DECLARATION_KIND);
+        assert_eq!(json["version"], 1);
+        assert_eq!(json["view_id"], "V0DECLARE1");
+        assert_eq!(
+            json["declaration"]["impacted_accounts"],
+            json!(["111122223333"])
+        );
+        assert_eq!(json["one_time_code"], "654321");
+        let back: DeclarationInvocation = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(back, invocation);
+        assert!(!format!("{invocation:?}").contains("654321"));
+        // A command invocation is not a declaration, and a bad code is refused.
+        let mut other = json.clone();
+        other["kind"] = json!("slash_command");
+        assert!(serde_json::from_value::<DeclarationInvocation>(other).is_err());
+        let mut bad_code = json;
+        bad_code["one_time_code"] = json!("12345");
+        assert!(serde_json::from_value::<DeclarationInvocation>(bad_code).is_err());
     }
 
     #[test]

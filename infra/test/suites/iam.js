@@ -5,7 +5,7 @@
 const assert = require('node:assert/strict');
 const { describe, it } = require('node:test');
 const { Match } = require('aws-cdk-lib/assertions');
-const { QUEUE_ACTIONS, SIR_ACTIONS, TABLE_ACTIONS } = require('../../lib/permissions');
+const { QUEUE_ACTIONS, SIR_ACTIONS, SIR_ACTIONS_WITHOUT_RESOURCE, TABLE_ACTIONS } = require('../../lib/permissions');
 const { asList, functionRoleId, parameterArn, regionalArnJoin, roleStatements, statementBySid } = require('../support/cfn');
 const { productionCode, readSource } = require('../support/rust-source');
 const { logicalId, resources } = require('../support/synth');
@@ -102,10 +102,16 @@ module.exports = function iamSuites({ templates }) {
           }
         }
       }
-      assert.equal(starStatements.length, 1);
-      assert.equal(starStatements[0].role, 'poller');
-      assert.deepEqual(starStatements[0].statement.Resource, '*');
-      assert.deepEqual(sortedActions(starStatements[0].statement), ['security-ir:ListCases', 'security-ir:ListMemberships']);
+      const byRole = Object.fromEntries(starStatements.map(({ role, statement }) => [role, statement]));
+      assert.deepEqual(Object.keys(byRole).sort(), ['commandHandler', 'poller']);
+      for (const statement of Object.values(byRole)) {
+        assert.deepEqual(statement.Resource, '*');
+        for (const action of asList(statement.Action)) {
+          assert.ok(SIR_ACTIONS_WITHOUT_RESOURCE.includes(action), `${action} has a resource type`);
+        }
+      }
+      assert.deepEqual(sortedActions(byRole.poller), ['security-ir:ListCases', 'security-ir:ListMemberships']);
+      assert.deepEqual(sortedActions(byRole.commandHandler), ['security-ir:CreateCase']);
     });
 
     it('grants each function exactly its SIR actions, each named, scoped to case/* or membership/*', () => {
@@ -246,7 +252,7 @@ module.exports = function iamSuites({ templates }) {
         poller: ['IntegrationTableItems', 'PublishIntegrationEvents', 'SirActionsWithoutResourceType', 'SirCases', 'SirMemberships', 'WriteOwnLogs'],
         slackClient: ['DecryptOwnSecureStrings', 'IntegrationTableItems', 'ReadOwnParameters', 'ShortenFailedMessagesVisibility', 'SirCases', 'WriteOwnLogs'],
         eventsHandler: ['DecryptOwnSecureStrings', 'IntegrationTableItems', 'InvokeCommandHandler', 'PublishLazyWork', 'ReadOwnParameters', 'SirCases', 'WriteOwnLogs'],
-        commandHandler: ['DecryptOwnSecureStrings', 'IntegrationTableItems', 'ReadOwnParameters', 'SirCases', 'WriteOwnLogs'],
+        commandHandler: ['DecryptOwnSecureStrings', 'IntegrationTableItems', 'ReadOwnParameters', 'SirActionsWithoutResourceType', 'SirCases', 'WriteOwnLogs'],
       });
     });
 

@@ -10,7 +10,9 @@
 //!    change or close a case unless the rule for that subcommand lists their user ID, and when
 //!    case channels are public (`CHANNEL_VISIBILITY=public`) changing or closing a case needs a
 //!    rule for that subcommand.
-//! 3. **Step-up** (optional, [`totp`]): `close` and `update-status` (and `update-title` and
+//!    Declaring a case (`create`, [`Authorizer::check_create`]) has no channel: the policy and
+//!    those two rules decide.
+//! 3. **Step-up** (optional, [`totp`]): `close`, `update-status` and `create` (and `update-title` and
 //!    `update-description` when the policy sets `requireOneTimeCodeForEdits`) need a valid
 //!    6-digit code from a person who has a TOTP secret in SSM
 //!    (`<OTP_SECRET_PARAMETER_PREFIX>/<userId>/otpSecret`, a SecureString). Each code is
@@ -151,7 +153,12 @@ impl Refusal {
 
     /// What the person is told, for `command`.
     pub fn message(&self, command: &Command) -> String {
-        let name = command.name();
+        self.message_for(command.name(), code_example(command))
+    }
+
+    /// What the person is told, for the subcommand `name`; `code_example` shows how a
+    /// one-time code is given with it.
+    pub fn message_for(&self, name: &str, code_example: &str) -> String {
         match self {
             Self::NotChannelMember => format!(
                 "Only members of this channel can run `/security-ir {name}` here. Ask a member \
@@ -181,8 +188,7 @@ impl Refusal {
                 .to_owned(),
             Self::CodeRequired => format!(
                 "`/security-ir {name}` needs the 6-digit code from your authenticator app, for \
-                 example {}.",
-                code_example(command)
+                 example {code_example}."
             ),
             Self::CodeInvalid => "That one-time code is not valid. Use the current code from your \
                                   authenticator app (and check that your device's clock is right)."
@@ -412,6 +418,49 @@ impl Authorizer {
         if !access.needs_step_up(command) {
             return Ok(StepUp::NotRequired);
         }
+        self.verify_code(user_id, code, access).await
+    }
+
+    /// Who may declare a case (`create`, class mutating): the policy's rule for it, then, as
+    /// for changing or closing a case, the rules for public case channels and for guests.
+    /// There is no case channel yet, so channel membership does not apply.
+    pub async fn check_create(&self, user_id: &str) -> Result<Access, Refusal> {
+        let policy = self.policy().await?;
+        let rule = policy.as_deref().and_then(Policy::rule_for_create);
+        if let Some(rule) = rule
+            && !self.passes(rule, user_id).await?
+        {
+            return Err(Refusal::PolicyDenied);
+        }
+        if self.channels_public && rule.is_none() {
+            return Err(Refusal::PolicyRequired);
+        }
+        let named = rule.is_some_and(|rule| rule.lists_user(user_id));
+        if !named && self.is_guest(user_id).await? {
+            return Err(Refusal::GuestNotAllowed);
+        }
+        Ok(Access { policy })
+    }
+
+    /// The one-time-code check for declaring a case, as for `close`: a code from people who
+    /// have a secret, and from everyone when the policy sets `requireOneTimeCode`.
+    pub async fn step_up_create(
+        &self,
+        user_id: &str,
+        code: Option<&Otp>,
+        access: &Access,
+    ) -> Result<StepUp, Refusal> {
+        self.verify_code(user_id, code, access).await
+    }
+
+    /// Checks `code` against the person's secret (each step accepted once, wrong codes
+    /// limited); no secret: fine unless the policy requires a code from everyone.
+    async fn verify_code(
+        &self,
+        user_id: &str,
+        code: Option<&Otp>,
+        access: &Access,
+    ) -> Result<StepUp, Refusal> {
         let Some(secret) = self.otp_secret(user_id).await? else {
             return if access.requires_code_from_everyone() {
                 Err(Refusal::NotEnrolled)

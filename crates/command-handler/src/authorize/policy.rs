@@ -10,7 +10,7 @@
 //!   "readOnly": { "users": ["U0123ABCD"], "userGroups": ["S0123ABCD"] },
 //!   "mutating": { "userGroups": ["S0SECOPS1"] },
 //!   "close": { "users": ["U0LEAD001"] },
-//!   "subcommands": { "update-description": { "users": ["U0SCRIBE1"] } },
+//!   "subcommands": { "update-description": { "users": ["U0SCRIBE1"] }, "create": { "userGroups": ["S0SECOPS1"] } },
 //!   "requireOneTimeCode": false,
 //!   "requireOneTimeCodeForEdits": false
 //! }
@@ -19,7 +19,8 @@
 //! A policy never widens access: the person must be a member of the case channel first. A
 //! subcommand named in `subcommands` follows that rule alone; any other follows the rule of its
 //! class (`readOnly`, `mutating`, `close`); a class without a rule is open to every channel
-//! member. `help` is always allowed. Unknown fields, subcommands or malformed IDs make the
+//! member. `create` (declaring a new case from the declare modal) is of class `mutating` and has
+//! no channel to be a member of: its rule alone decides. `help` is always allowed. Unknown fields, subcommands or malformed IDs make the
 //! whole policy invalid, and an invalid policy refuses every command but `help` (fail closed).
 //! So does a missing or blank parameter: an open policy is a value ([`OPEN_POLICY`]), never an
 //! absence.
@@ -32,6 +33,7 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use sirslack_domain::declaration::CREATE_SUBCOMMAND;
 use sirslack_domain::{Command, CommandClass};
 
 /// The policy format this code reads.
@@ -42,8 +44,10 @@ pub const POLICY_VERSION: u32 = 1;
 /// a missing, blank or unreadable policy refuses everything but `help` (fail closed).
 pub const OPEN_POLICY: &str = r#"{"version":1}"#;
 
-/// Subcommands a policy may name (the canonical names of [`Command::name`], `help` excepted).
-pub const POLICY_SUBCOMMANDS: [&str; 6] = [
+/// Subcommands a policy may name (the canonical names of [`Command::name`], `help` excepted,
+/// and `create`, declaring a case).
+pub const POLICY_SUBCOMMANDS: [&str; 7] = [
+    CREATE_SUBCOMMAND,
     "status",
     "summarize",
     "update-status",
@@ -112,7 +116,7 @@ pub struct Policy {
     /// `status`, `summarize`.
     #[serde(default)]
     pub read_only: Option<Rule>,
-    /// `update-status`, `update-title`, `update-description`.
+    /// `update-status`, `update-title`, `update-description`, `create`.
     #[serde(default)]
     pub mutating: Option<Rule>,
     /// `close`.
@@ -162,14 +166,25 @@ impl Policy {
         if matches!(command, Command::Help) {
             return None;
         }
-        if let Some(rule) = self.subcommands.get(command.name()) {
+        self.rule_for_subcommand(command.name(), command.class())
+    }
+
+    /// The rule of the subcommand `name` of class `class`: its own, else its class's; `None`
+    /// when everyone may run it.
+    pub fn rule_for_subcommand(&self, name: &str, class: CommandClass) -> Option<&Rule> {
+        if let Some(rule) = self.subcommands.get(name) {
             return Some(rule);
         }
-        match command.class() {
+        match class {
             CommandClass::ReadOnly => self.read_only.as_ref(),
             CommandClass::Mutating => self.mutating.as_ref(),
             CommandClass::Close => self.close.as_ref(),
         }
+    }
+
+    /// The rule for declaring a case (`create`, class mutating); `None` when everyone may.
+    pub fn rule_for_create(&self) -> Option<&Rule> {
+        self.rule_for_subcommand(CREATE_SUBCOMMAND, CommandClass::Mutating)
     }
 }
 
@@ -231,6 +246,25 @@ mod tests {
         for text in ["status", "summarize", "update-title t", "close"] {
             assert_eq!(open.rule_for(&command(text)), None, "{text}");
         }
+    }
+
+    #[test]
+    fn create_has_its_own_rule_or_the_mutating_one() {
+        let own = Policy::parse(
+            r#"{"mutating": {"users": ["U0ALICE01"]}, "subcommands": {"create": {"userGroups": ["S0SECOPS1"]}}}"#,
+        )
+        .unwrap();
+        let rule = own.rule_for_create().unwrap();
+        assert_eq!(rule.user_groups, ["S0SECOPS1"]);
+        assert!(!rule.lists_user("U0ALICE01"));
+        let class = Policy::parse(r#"{"mutating": {"users": ["U0ALICE01"]}}"#).unwrap();
+        assert!(class.rule_for_create().unwrap().lists_user("U0ALICE01"));
+        assert_eq!(Policy::parse("{}").unwrap().rule_for_create(), None);
+        // `create` does not bleed into the other mutating subcommands.
+        assert_eq!(
+            own.rule_for(&command("update-title t")).unwrap().users,
+            ["U0ALICE01"]
+        );
     }
 
     #[test]
