@@ -40,7 +40,12 @@ pub const BOT_EVENTS: [&str; 6] = [
 pub const SLASH_COMMAND: &str = "/security-ir";
 pub const SLASH_COMMAND_DESCRIPTION: &str = "Manage AWS Security Incident Response cases";
 pub const SLASH_COMMAND_USAGE_HINT: &str =
-    "[status|update-status|update-description|update-title|close|summarize] [args]";
+    "[create|status|update-status|update-description|update-title|close|summarize] [args]";
+/// The global shortcut that opens the declare modal (its `callback_id` is the events
+/// handler's `DECLARE_SHORTCUT_CALLBACK_ID`).
+pub const DECLARE_SHORTCUT_CALLBACK_ID: &str = "declare_security_incident";
+/// The shortcut's name in Slack's shortcut menu.
+pub const DECLARE_SHORTCUT_NAME: &str = "Declare a security incident";
 pub const DEFAULT_APP_NAME: &str = "AWS Security IR Integration";
 
 /// The manifest format to print.
@@ -60,11 +65,12 @@ pub fn manifest(app_name: &str, endpoint: Option<&str>) -> Value {
             "display_name": bot_display_name,
             "always_online": true,
         },
-        // The Home tab lists a person's open cases; the app takes no direct messages.
+        // The Home tab lists a person's open cases. The Messages tab only shows what the app
+        // tells a person directly (a declared case's ID); people cannot write to it.
         "app_home": {
             "home_tab_enabled": true,
-            "messages_tab_enabled": false,
-            "messages_tab_read_only_enabled": false,
+            "messages_tab_enabled": true,
+            "messages_tab_read_only_enabled": true,
         },
     });
     let mut settings = json!({
@@ -79,6 +85,12 @@ pub fn manifest(app_name: &str, endpoint: Option<&str>) -> Value {
             "description": SLASH_COMMAND_DESCRIPTION,
             "usage_hint": SLASH_COMMAND_USAGE_HINT,
             "should_escape": false,
+        }]);
+        features["shortcuts"] = json!([{
+            "name": DECLARE_SHORTCUT_NAME,
+            "type": "global",
+            "callback_id": DECLARE_SHORTCUT_CALLBACK_ID,
+            "description": "Open a SIR case from a form, with its own Slack channel",
         }]);
         settings["event_subscriptions"] = json!({
             "request_url": url,
@@ -258,12 +270,34 @@ mod tests {
     }
 
     #[test]
+    fn the_declare_shortcut_is_global_and_needs_only_the_commands_scope() {
+        let manifest = manifest(DEFAULT_APP_NAME, Some(URL));
+        assert_eq!(
+            manifest["features"]["shortcuts"],
+            json!([{
+                "name": "Declare a security incident",
+                "type": "global",
+                "callback_id": "declare_security_incident",
+                "description": "Open a SIR case from a form, with its own Slack channel",
+            }])
+        );
+        assert!(BOT_SCOPES.contains(&"commands"));
+        assert!(
+            manifest(DEFAULT_APP_NAME, None)["features"]
+                .get("shortcuts")
+                .is_none(),
+            "no shortcut without a request URL"
+        );
+    }
+
+    #[test]
     fn the_home_tab_is_enabled_and_its_event_subscribed() {
         let manifest = manifest(DEFAULT_APP_NAME, Some(URL));
         assert_eq!(manifest["features"]["app_home"]["home_tab_enabled"], true);
+        // Read-only: people see what the app tells them directly, and cannot write to it.
         assert_eq!(
-            manifest["features"]["app_home"]["messages_tab_enabled"],
-            false
+            manifest["features"]["app_home"]["messages_tab_read_only_enabled"],
+            true
         );
         let events = manifest["settings"]["event_subscriptions"]["bot_events"]
             .as_array()

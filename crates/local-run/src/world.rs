@@ -679,6 +679,29 @@ impl World {
         channel_id: &str,
         text: &str,
     ) -> Result<CommandReply, WorldError> {
+        self.send_slash_command(person, channel_id, text, false)
+            .await
+    }
+
+    /// [`World::slash_command`], reaching the app after its `trigger_id` expired (Slack gives
+    /// 3 seconds to open a modal with it): what a slow network or a cold start looks like.
+    pub async fn slash_command_late(
+        &self,
+        person: &Person,
+        channel_id: &str,
+        text: &str,
+    ) -> Result<CommandReply, WorldError> {
+        self.send_slash_command(person, channel_id, text, true)
+            .await
+    }
+
+    async fn send_slash_command(
+        &self,
+        person: &Person,
+        channel_id: &str,
+        text: &str,
+        late: bool,
+    ) -> Result<CommandReply, WorldError> {
         let response_token = uuid::Uuid::new_v4().simple().to_string();
         let channel_name = self
             .slack
@@ -695,7 +718,14 @@ impl World {
         .with_channel_name(&channel_name)
         .with_response_url(&self.slack.response_url_in(&response_token, channel_id));
         let command = match self.slack.issue_trigger_id(person.slack_id) {
-            Ok(trigger_id) => command.with_trigger_id(&trigger_id),
+            Ok(trigger_id) => {
+                if late {
+                    self.slack
+                        .expire_trigger_id(&trigger_id)
+                        .map_err(|error| WorldError::setup("Slack trigger", error))?;
+                }
+                command.with_trigger_id(&trigger_id)
+            }
             // A person Slack does not know keeps the random trigger `views.open` refuses.
             Err(_) => command,
         };

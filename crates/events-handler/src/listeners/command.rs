@@ -4,6 +4,7 @@
 use sirslack_domain::CaseId;
 use sirslack_domain::channel::DEFAULT_CHANNEL_PREFIX;
 use sirslack_domain::command::{Command, USAGE};
+use sirslack_domain::declaration::CREATE_SUBCOMMAND;
 use sirslack_mapper::markup::parse_slash_command;
 use sirslack_slack_router::{
     Ack, ActionRequest, CommandInvocation, CommandRequest, HandOff, ListenerError, Outcome,
@@ -32,6 +33,9 @@ pub async fn on_slash_command(
     request: CommandRequest,
 ) -> Result<Outcome, ListenerError> {
     let command = &request.command;
+    if is_create(&command.text) {
+        return crate::listeners::declare::on_create_command(app, &request).await;
+    }
     let parsed = match parse_slash_command(&command.text) {
         Ok(Command::Help) => return Ok(Outcome::ack(Ack::ephemeral(USAGE)).with_note("help")),
         Ok(parsed) => parsed,
@@ -112,6 +116,13 @@ pub async fn on_block_action(
                 error!(%error, "could not tell the person their action failed");
             }
         }))
+}
+
+/// `/security-ir create`: declaring a case, allowed in any channel.
+fn is_create(text: &str) -> bool {
+    text.split_whitespace()
+        .next()
+        .is_some_and(|word| word.eq_ignore_ascii_case(CREATE_SUBCOMMAND))
 }
 
 async fn linked_case(app: &App, channel_id: &str) -> Result<Option<CaseId>, ListenerError> {

@@ -8,9 +8,12 @@
 //! | `/security-ir <sub>` | `Working on it...` | the command handler |
 //! | block actions | empty ack | the command handler |
 //! | `app_home_opened` (`tab: home`), no channel filter | empty ack | the command handler (`views.publish`) |
+//! | `/security-ir create` (any channel), shortcut `declare_security_incident` | `views.open` of the declare modal, then the ack | - |
+//! | `view_submission` of `declare_case` | field errors, or `clear` | the command handler (`CreateCase`) |
 
 pub mod command;
 pub mod comment;
+pub mod declare;
 pub mod file;
 pub mod home;
 pub mod membership;
@@ -40,6 +43,8 @@ pub fn register(builder: RouterBuilder, app: &Arc<App>) -> RouterBuilder {
     let lazy_comment = Arc::clone(app);
     let lazy_file = Arc::clone(app);
     let on_home = Arc::clone(app);
+    let on_declare_shortcut = Arc::clone(app);
+    let on_declare_submit = Arc::clone(app);
     builder
         .event_with_filter(
             "message",
@@ -85,6 +90,14 @@ pub fn register(builder: RouterBuilder, app: &Arc<App>) -> RouterBuilder {
         .command(SLASH_COMMAND, move |request| {
             let app = Arc::clone(&on_command);
             async move { command::on_slash_command(&app, request).await }
+        })
+        .shortcut(declare::DECLARE_SHORTCUT_CALLBACK_ID, move |request| {
+            let app = Arc::clone(&on_declare_shortcut);
+            async move { declare::on_declare_shortcut(&app, request).await }
+        })
+        .view_submission(declare::DECLARE_CALLBACK_ID, move |request| {
+            let app = Arc::clone(&on_declare_submit);
+            async move { declare::on_declare_submission(&app, request).await }
         })
         .action_prefix("", move |request| {
             let app = Arc::clone(&on_action);
