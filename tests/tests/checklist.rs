@@ -910,6 +910,24 @@ fn app_home_lists_exactly_the_open_cases_whose_channel_the_person_is_in() {
                 && bob_view.contains("You are not enrolled"),
             "{bob_view}"
         );
+        // People the policy lets declare a case get the button; its modal opens from Home.
+        assert!(alice_view.contains("declare_open"), "{alice_view}");
+        assert!(!dave_view.contains("declare_open"), "{dave_view}");
+        let pressed = world
+            .press_home_button(&ALICE, "declare_open")
+            .await
+            .expect("the button is pressed");
+        assert_eq!(pressed.status, 200, "{}", pressed.body);
+        world
+            .wait_until("the declare modal opens for Alice", WAIT, |world| {
+                world
+                    .slack()
+                    .open_views(ALICE.slack_id)
+                    .last()
+                    .is_some_and(|view| view.callback_id() == "declare_case")
+            })
+            .await
+            .expect("the Home button opens the declare modal");
         // Dave, whom the policy refuses everything, is told so plainly.
         assert!(
             dave_view.contains(

@@ -774,6 +774,39 @@ impl World {
         })
     }
 
+    /// `person` presses the button `action_id` on their Home tab: a `block_actions` payload
+    /// as Slack sends it from a view (container `view`, no channel, no message, no
+    /// `response_url`), with a trigger the stand-in issued. The app's ack.
+    pub async fn press_home_button(
+        &self,
+        person: &Person,
+        action_id: &str,
+    ) -> Result<HttpReply, WorldError> {
+        let trigger_id = self
+            .slack
+            .issue_trigger_id(person.slack_id)
+            .map_err(|error| WorldError::setup("Slack trigger", error))?;
+        let mut action =
+            BlockAction::button(&self.team_id(), person.slack_id, "", "", action_id, "")
+                .with_trigger_id(&trigger_id);
+        action.user_name = person.handle.to_owned();
+        action.api_app_id = self.slack.config().app_id;
+        let mut payload = action.to_payload();
+        if let Some(fields) = payload.as_object_mut() {
+            for absent in ["channel", "message", "response_url"] {
+                fields.remove(absent);
+            }
+            fields.insert(
+                "container".to_owned(),
+                serde_json::json!({"type": "view", "view_id": "VHOME0001"}),
+            );
+        }
+        let body = InboundBody::form(&[("payload", &payload.to_string())]);
+        let request = self.signer().sign(body);
+        self.send_signed_with_timeout(&request, COMMAND_ACK_TIMEOUT)
+            .await
+    }
+
     /// `person` picks `value` in the static select `action_id` of block `block_id` on the
     /// message `message_ts` (the case message's or a nudge's status menu), as Slack sends it.
     pub async fn choose_from_menu(

@@ -13,6 +13,10 @@ use sirslack_domain::{CaseId, CaseStatus};
 use crate::markup::escape_for_slack;
 use crate::slack::ConsoleLinks;
 
+/// The `action_id` of the Home tab's "Declare a security incident" button (opens the declare
+/// modal).
+pub const DECLARE_BUTTON_ACTION_ID: &str = "declare_open";
+
 /// Most cases listed; the rest are counted.
 pub const HOME_MAX_CASES: usize = 50;
 /// Longest title shown (characters, before escaping).
@@ -65,6 +69,8 @@ pub enum HomeAccess {
         enrolled: bool,
         /// The policy asks every person for a code (`requireOneTimeCode`).
         code_from_everyone: bool,
+        /// The policy lets the person declare a case (`create`): the tab offers the button.
+        may_declare: bool,
     },
     /// The policy parameter is missing, blank, unreadable or invalid: every command but
     /// `help` is refused (fail closed).
@@ -87,8 +93,9 @@ pub fn newest_first(mut cases: Vec<HomeCase>) -> (Vec<HomeCase>, usize) {
 }
 
 /// The Home view: a header, the cases (at most [`HOME_MAX_CASES`], `rest` more counted), then
-/// what the person may run under the command policy and their one-time-code enrolment. At most
-/// 100 blocks (Slack's limit): one per case plus at most 7.
+/// what the person may run under the command policy and their one-time-code enrolment; a
+/// "Declare a security incident" button for people the policy lets declare. At most 100 blocks
+/// (Slack's limit): one per case plus at most 8.
 pub fn home_view(
     cases: &[HomeCase],
     rest: usize,
@@ -113,6 +120,24 @@ pub fn home_view(
         ),
     };
     blocks.push(section(&intro));
+    if matches!(
+        access,
+        HomeAccess::Known {
+            may_declare: true,
+            ..
+        }
+    ) {
+        blocks.push(json!({
+            "type": "actions",
+            "block_id": "home_declare",
+            "elements": [{
+                "type": "button",
+                "action_id": DECLARE_BUTTON_ACTION_ID,
+                "style": "danger",
+                "text": {"type": "plain_text", "text": "Declare a security incident"},
+            }],
+        }));
+    }
     blocks.push(json!({"type": "divider"}));
     for case in cases {
         blocks.push(case_section(case, links));
@@ -337,6 +362,7 @@ mod tests {
                 .collect(),
             enrolled,
             code_from_everyone: false,
+            may_declare: false,
         }
     }
 
@@ -398,8 +424,29 @@ mod tests {
             rights: vec![],
             enrolled: false,
             code_from_everyone: true,
+            may_declare: false,
         };
         let shown = home_view(&[], 0, None, &everyone).to_string();
         assert!(shown.contains("You are *not enrolled*"), "{shown}");
+    }
+
+    #[test]
+    fn the_declare_button_is_offered_only_to_people_who_may_declare() {
+        let mut access = known(
+            vec![("status", RightDetail::Allowed { code: false })],
+            false,
+        );
+        assert!(
+            !home_view(&[], 0, None, &access)
+                .to_string()
+                .contains(DECLARE_BUTTON_ACTION_ID)
+        );
+        if let HomeAccess::Known { may_declare, .. } = &mut access {
+            *may_declare = true;
+        }
+        let view = home_view(&[], 0, None, &access);
+        let button = &view["blocks"][2]["elements"][0];
+        assert_eq!(button["action_id"], json!(DECLARE_BUTTON_ACTION_ID));
+        assert_eq!(button["text"]["text"], json!("Declare a security incident"));
     }
 }

@@ -386,10 +386,12 @@ impl Authorizer {
                 detail,
             });
         }
+        let may_declare = self.check_create(user_id).await.is_ok();
         HomeAccess::Known {
             rights,
             enrolled,
             code_from_everyone: access.requires_code_from_everyone(),
+            may_declare,
         }
     }
 

@@ -20,8 +20,8 @@ use serde_json::{Value, json};
 pub use sirslack_mapper::declare::DECLARE_CALLBACK_ID;
 use sirslack_mapper::declare::{DeclareContext, declare_modal, parse_declare_submission};
 use sirslack_slack_router::{
-    Ack, CommandRequest, DeclarationInvocation, HandOff, ListenerError, Outcome, ShortcutRequest,
-    ViewSubmissionRequest,
+    Ack, ActionRequest, CommandRequest, DeclarationInvocation, HandOff, ListenerError, Outcome,
+    ShortcutRequest, ViewSubmissionRequest,
 };
 use tracing::{error, warn};
 
@@ -92,6 +92,30 @@ pub async fn on_declare_shortcut(
             let text = could_not_open("choose *Declare a security incident*", &code);
             if let Err(slack_error) = app.slack.post_direct(&shortcut.user_id, &text).await {
                 error!(error = %slack_error, user = shortcut.user_id, "could not tell the person the declare form did not open");
+            }
+            Ok(Outcome::ack(Ack::Empty).with_note("declare_modal_not_opened"))
+        }
+    }
+}
+
+/// The Home tab's "Declare a security incident" button: the modal, or a direct message saying
+/// why it did not open (a Home tab has no channel to answer in).
+pub async fn on_declare_button(
+    app: &App,
+    request: ActionRequest,
+) -> Result<Outcome, ListenerError> {
+    let interaction = &request.interaction;
+    let user = &interaction.user_id;
+    let result = match interaction.trigger_id.as_deref() {
+        Some(trigger_id) => open_modal(app, trigger_id, None).await,
+        None => Err("no_trigger".to_owned()),
+    };
+    match result {
+        Ok(()) => Ok(Outcome::ack(Ack::Empty).with_note("declare_modal_opened")),
+        Err(code) => {
+            let text = could_not_open("press *Declare a security incident*", &code);
+            if let Err(slack_error) = app.slack.post_direct(user, &text).await {
+                error!(error = %slack_error, user, "could not tell the person the declare form did not open");
             }
             Ok(Outcome::ack(Ack::Empty).with_note("declare_modal_not_opened"))
         }

@@ -9,6 +9,7 @@
 //! | block actions | empty ack | the command handler |
 //! | `app_home_opened` (`tab: home`), no channel filter | empty ack | the command handler (`views.publish`) |
 //! | `/security-ir create` (any channel), shortcut `declare_security_incident` | `views.open` of the declare modal, then the ack | - |
+//! | the Home tab's `declare_open` button | `views.open` of the declare modal, then the ack | - |
 //! | `view_submission` of `declare_case` | field errors, or `clear` | the command handler (`CreateCase`) |
 
 pub mod command;
@@ -45,6 +46,7 @@ pub fn register(builder: RouterBuilder, app: &Arc<App>) -> RouterBuilder {
     let on_home = Arc::clone(app);
     let on_declare_shortcut = Arc::clone(app);
     let on_declare_submit = Arc::clone(app);
+    let on_declare_button = Arc::clone(app);
     builder
         .event_with_filter(
             "message",
@@ -99,6 +101,14 @@ pub fn register(builder: RouterBuilder, app: &Arc<App>) -> RouterBuilder {
             let app = Arc::clone(&on_declare_submit);
             async move { declare::on_declare_submission(&app, request).await }
         })
+        // Before the catch-all: the Home tab's button has no case channel.
+        .action(
+            sirslack_mapper::home::DECLARE_BUTTON_ACTION_ID,
+            move |request| {
+                let app = Arc::clone(&on_declare_button);
+                async move { declare::on_declare_button(&app, request).await }
+            },
+        )
         .action_prefix("", move |request| {
             let app = Arc::clone(&on_action);
             command::on_block_action(app, request)
