@@ -271,9 +271,9 @@ mod tests {
 
     #[test]
     fn the_declare_shortcut_is_global_and_needs_only_the_commands_scope() {
-        let manifest = manifest(DEFAULT_APP_NAME, Some(URL));
+        let deployed = manifest(DEFAULT_APP_NAME, Some(URL));
         assert_eq!(
-            manifest["features"]["shortcuts"],
+            deployed["features"]["shortcuts"],
             json!([{
                 "name": "Declare a security incident",
                 "type": "global",
