@@ -46,6 +46,11 @@ pub const SLASH_COMMAND_USAGE_HINT: &str =
 pub const DECLARE_SHORTCUT_CALLBACK_ID: &str = "declare_security_incident";
 /// The shortcut's name in Slack's shortcut menu.
 pub const DECLARE_SHORTCUT_NAME: &str = "Declare a security incident";
+/// The message shortcut that sends a message to a case (its `callback_id` is the mapper's
+/// `SEND_TO_CASE_SHORTCUT_ID`).
+pub const SEND_TO_CASE_SHORTCUT_CALLBACK_ID: &str = "send_to_case";
+/// The message shortcut's name in a message's "More actions" menu.
+pub const SEND_TO_CASE_SHORTCUT_NAME: &str = "Send to SIR case";
 pub const DEFAULT_APP_NAME: &str = "AWS Security IR Integration";
 
 /// The manifest format to print.
@@ -86,19 +91,30 @@ pub fn manifest(app_name: &str, endpoint: Option<&str>) -> Value {
             "usage_hint": SLASH_COMMAND_USAGE_HINT,
             "should_escape": false,
         }]);
-        features["shortcuts"] = json!([{
-            "name": DECLARE_SHORTCUT_NAME,
-            "type": "global",
-            "callback_id": DECLARE_SHORTCUT_CALLBACK_ID,
-            "description": "Open a SIR case from a form, with its own Slack channel",
-        }]);
+        features["shortcuts"] = json!([
+            {
+                "name": DECLARE_SHORTCUT_NAME,
+                "type": "global",
+                "callback_id": DECLARE_SHORTCUT_CALLBACK_ID,
+                "description": "Open a SIR case from a form, with its own Slack channel",
+            },
+            {
+                "name": SEND_TO_CASE_SHORTCUT_NAME,
+                "type": "message",
+                "callback_id": SEND_TO_CASE_SHORTCUT_CALLBACK_ID,
+                "description": "Add this message, its author and link to one of your open SIR cases",
+            },
+        ]);
         settings["event_subscriptions"] = json!({
             "request_url": url,
             "bot_events": BOT_EVENTS,
         });
+        // The options-load URL answers the "Send to SIR case" case picker (an external
+        // select): the same endpoint, routed by the payload's type.
         settings["interactivity"] = json!({
             "is_enabled": true,
             "request_url": url,
+            "message_menu_options_url": url,
         });
     }
     json!({
@@ -270,17 +286,35 @@ mod tests {
     }
 
     #[test]
-    fn the_declare_shortcut_is_global_and_needs_only_the_commands_scope() {
-        let deployed = manifest(DEFAULT_APP_NAME, Some(URL));
+    fn the_shortcuts_are_a_global_and_a_message_one_needing_only_existing_scopes() {
+        let manifest = manifest(DEFAULT_APP_NAME, Some(URL));
         assert_eq!(
-            deployed["features"]["shortcuts"],
-            json!([{
-                "name": "Declare a security incident",
-                "type": "global",
-                "callback_id": "declare_security_incident",
-                "description": "Open a SIR case from a form, with its own Slack channel",
-            }])
+            manifest["features"]["shortcuts"],
+            json!([
+                {
+                    "name": "Declare a security incident",
+                    "type": "global",
+                    "callback_id": "declare_security_incident",
+                    "description": "Open a SIR case from a form, with its own Slack channel",
+                },
+                {
+                    "name": "Send to SIR case",
+                    "type": "message",
+                    "callback_id": "send_to_case",
+                    "description": "Add this message, its author and link to one of your open SIR cases",
+                },
+            ])
         );
+        // The case picker's options load on the same endpoint.
+        assert_eq!(
+            manifest["settings"]["interactivity"]["message_menu_options_url"],
+            URL
+        );
+        // users.conversations (the picker) needs channels:read and groups:read, which
+        // conversations.members needed already; chat.getPermalink needs no scope.
+        for scope in ["channels:read", "groups:read"] {
+            assert!(BOT_SCOPES.contains(&scope), "{scope}");
+        }
         assert!(BOT_SCOPES.contains(&"commands"));
         assert!(
             manifest(DEFAULT_APP_NAME, None)["features"]

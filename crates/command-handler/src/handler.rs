@@ -38,7 +38,8 @@ use sirslack_mapper::split::split_sir_comment;
 use sirslack_slack_api::{BotTokenSource, ParameterCache, SlackApi};
 use sirslack_slack_router::{
     COMMAND_INVOCATION_VERSION, CommandInvocation, DECLARATION_KIND, DeclarationInvocation,
-    HOME_INVOCATION_KIND, HomeInvocation, InvocationKind, invocation_kind,
+    FORWARD_INVOCATION_KIND, ForwardInvocation, HOME_INVOCATION_KIND, HomeInvocation,
+    InvocationKind, invocation_kind,
 };
 use sirslack_store::{Resumable, SyncOrigin, Table};
 use slack_morphism::prelude::SlackMessageContent;
@@ -53,8 +54,10 @@ use crate::sir::Sir;
 use crate::slack::{Slack, UserProfile};
 
 mod declare;
+mod forward;
 
 pub use declare::client_token as declaration_client_token;
+pub use forward::client_token as forward_client_token;
 
 /// Marker scope of handled invocations (`command#<sha256 of the payload>`; declarations
 /// `command#declare#<team>#<view>`).
@@ -126,6 +129,8 @@ pub enum Outcome {
     Unfinished,
     /// A person's Home tab was published.
     Published,
+    /// A Slack message was sent to a case ("Send to SIR case"): its comment is in SIR.
+    Sent,
 }
 
 /// The clients the handler uses.
@@ -289,9 +294,10 @@ impl CommandHandler {
     /// The Lambda entry point for an invocation Lambda stops at `deadline` (the context's).
     /// A change not finished by then fails the invocation, and Lambda's retry resumes it.
     ///
-    /// The payload's `kind` decides what it is: `declaration` is a
-    /// [`DeclarationInvocation`] ([`CommandHandler::handle_declaration`]); anything else is
-    /// read as a [`CommandInvocation`].
+    /// The payload's `kind` decides what it is: `home` is a [`HomeInvocation`], `declaration`
+    /// a [`DeclarationInvocation`] ([`CommandHandler::handle_declaration`]), `forward` a
+    /// [`ForwardInvocation`] ([`CommandHandler::handle_forward`]); anything else is read as a
+    /// [`CommandInvocation`].
     pub async fn handle_invocation_until(
         &self,
         payload: Value,
@@ -320,6 +326,12 @@ impl CommandHandler {
                 declare::validate(&invocation)?;
                 Box::pin(self.handle_declaration(&invocation, deadline)).await
             }
+            Some(FORWARD_INVOCATION_KIND) => {
+                let invocation: ForwardInvocation =
+                    serde_json::from_value(payload).map_err(malformed)?;
+                forward::validate(&invocation)?;
+                Box::pin(self.handle_forward(&invocation, deadline)).await
+            }
             _ => {
                 let invocation: CommandInvocation =
                     serde_json::from_value(payload).map_err(malformed)?;
@@ -331,6 +343,33 @@ impl CommandHandler {
             return Err(InvocationError::Unfinished);
         }
         Ok(json!({ "outcome": outcome }))
+    }
+
+    /// Tells `user` something that has no `response_url` to answer through (a declaration, a
+    /// message sent to a case): a direct message from the app (`chat.postMessage` to the user
+    /// ID, the bot's `chat:write`), else an ephemeral message in `fallback_channel`. Whether it
+    /// was delivered; a failure is logged for the operator.
+    async fn tell_person(
+        &self,
+        user: &str,
+        fallback_channel: Option<&str>,
+        content: &SlackMessageContent,
+    ) -> bool {
+        let direct = match self.slack.post_message(user, content).await {
+            Ok(()) => return true,
+            Err(slack_error) => slack_error,
+        };
+        if let Some(channel) = fallback_channel {
+            match self.slack.post_ephemeral(channel, user, content).await {
+                Ok(()) => return true,
+                Err(slack_error) => {
+                    error!(user, channel, dm_error = %direct, error = %slack_error, "the person could not be told");
+                    return false;
+                }
+            }
+        }
+        error!(user, error = %direct, "the person could not be told (no channel to fall back to)");
+        false
     }
 
     /// Handles one invocation; never fails (every failure is answered and logged). An

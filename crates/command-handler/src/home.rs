@@ -64,30 +64,17 @@ async fn open_cases_of(
     user: &str,
 ) -> Result<Vec<HomeCase>, HomeError> {
     let channels = slack.user_channels(user).await?;
-    let mut cases = Vec::new();
-    for channel_id in channels {
-        let Some(case_id) = table.case_for_channel(&channel_id).await? else {
-            continue;
-        };
-        let snapshot = table.snapshot(&case_id).await?;
-        let (title, status, updated_at) = match snapshot {
-            Some(snapshot) => (
-                snapshot.case.map(|case| case.title),
-                snapshot.status,
-                snapshot.updated_at,
-            ),
-            None => (None, None, None),
-        };
-        if status.as_ref().is_some_and(|status| status.is_closed()) {
-            continue;
-        }
-        cases.push(HomeCase {
-            case_id,
-            channel_id,
-            title,
-            status,
-            updated_at,
-        });
-    }
+    let cases = table
+        .open_cases_in_channels(&channels)
+        .await?
+        .into_iter()
+        .map(|case| HomeCase {
+            case_id: case.case_id,
+            channel_id: case.channel_id,
+            title: case.title,
+            status: case.status,
+            updated_at: case.updated_at,
+        })
+        .collect();
     Ok(cases)
 }

@@ -2432,3 +2432,248 @@ async fn the_home_tab_of_a_guest_and_under_a_broken_policy_says_why() {
                         "user_id": "../otpSecret", "received_at": "2026-01-01T00:00:00Z"});
     assert!(broken.handler.handle_invocation(forged).await.is_err());
 }
+
+// ---- sending a message to a case (issue 19 item 2) -------------------------------------------
+
+impl World {
+    /// A public channel of no case where Jane, Bob and Mallory talk, and Bob's message in it.
+    fn alerts_message(&self) -> (String, String) {
+        let alerts = self
+            .slack
+            .add_channel(SeedChannel {
+                bot_is_member: true,
+                members: vec![JANE.to_owned(), BOB.to_owned(), MALLORY.to_owned()],
+                ..SeedChannel::public(&unique_name("soc-alerts"))
+            })
+            .unwrap();
+        let ts = self
+            .slack
+            .post_user_message(
+                &alerts,
+                BOB,
+                "Disk full on db-1 & db-2, <@U0JANEDOE1> please look",
+            )
+            .unwrap();
+        (alerts, ts)
+    }
+
+    /// `user` chooses "Send to SIR case" on the message: the ack, the `response_url` token,
+    /// and the modal it opened (if any).
+    async fn send_to_case_shortcut(
+        &self,
+        user: &str,
+        channel: &str,
+        ts: &str,
+    ) -> (u16, String, Option<slack_standin::OpenView>) {
+        let token = unique_name("msg-action");
+        let action = self
+            .slack
+            .message_action(user, channel, ts, "send_to_case", &token)
+            .unwrap();
+        let (status, _) = self.send(&self.signer.sign(action.into_body())).await;
+        let view = self
+            .slack
+            .open_views(user)
+            .pop()
+            .filter(|view| view.callback_id() == "send_to_case_modal");
+        (status, token, view)
+    }
+
+    /// What the picker offers `user` for `typed`: the option values.
+    async fn picker(&self, user: &str, view_id: &str, typed: &str) -> Vec<String> {
+        let suggestion = self
+            .slack
+            .block_suggestion(
+                user,
+                view_id,
+                "send_to_case_case",
+                "send_to_case_case",
+                typed,
+            )
+            .unwrap();
+        let (status, body) = self.send(&self.signer.sign(suggestion.into_body())).await;
+        assert_eq!(status, 200, "{body}");
+        let answer: Value = serde_json::from_str(&body).expect("options JSON");
+        answer["options"]
+            .as_array()
+            .expect("options")
+            .iter()
+            .filter_map(|option| option["value"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// `user` submits the modal with `case_id` and `note`: the ack, and the command handler's
+    /// outcome.
+    async fn send_to_case(
+        &self,
+        user: &str,
+        view_id: &str,
+        case_id: &str,
+        note: &str,
+    ) -> (Value, Option<String>) {
+        let values = [
+            (
+                "send_to_case_case",
+                "send_to_case_case",
+                slack_standin::signing::InputValue::ExternalSelect(
+                    slack_standin::signing::SelectedOption::new(case_id, case_id),
+                ),
+            ),
+            (
+                "send_to_case_note",
+                "send_to_case_note",
+                slack_standin::signing::InputValue::PlainText(note.to_owned()),
+            ),
+        ];
+        let submission = self.slack.view_submission(user, view_id, &values).unwrap();
+        let (status, body) = self.send(&self.signer.sign(submission.into_body())).await;
+        assert_eq!(status, 200, "{body}");
+        let ack = serde_json::from_str(&body).unwrap_or(Value::Null);
+        let outcome = self
+            .run_hand_offs()
+            .await
+            .pop()
+            .and_then(|result| result["outcome"].as_str().map(str::to_owned));
+        (ack, outcome)
+    }
+
+    fn told_in(&self, channel: &str, user: &str) -> Vec<String> {
+        self.slack
+            .ephemeral_messages(channel)
+            .into_iter()
+            .filter(|message| message.user == user)
+            .filter_map(|message| message.text)
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn a_message_sent_to_a_case_becomes_one_comment_and_a_notice() {
+    let world = world().await;
+    let (alerts, ts) = world.alerts_message();
+    let (status, _, view) = world.send_to_case_shortcut(JANE, &alerts, &ts).await;
+    assert_eq!(status, 200);
+    let view = view.expect("the modal is open");
+
+    // Jane's picker offers her case; Mallory (not in the case channel) is offered nothing.
+    assert_eq!(
+        world.picker(JANE, &view.id, "").await,
+        [world.case_id.clone()]
+    );
+    assert_eq!(
+        world.picker(JANE, &view.id, &world.case_id[3..]).await,
+        [world.case_id.clone()]
+    );
+    assert!(world.picker(JANE, &view.id, "ransomware").await.is_empty());
+
+    // The picker is a required input: Slack's client does not submit the modal without a case
+    // (the events handler's own check is `parse_forward_submission`'s unit test).
+    assert!(world.slack.view_submission(JANE, &view.id, &[]).is_err());
+
+    let (ack, outcome) = world
+        .send_to_case(JANE, &view.id, &world.case_id, "First alert\nof the wave")
+        .await;
+    assert_eq!(ack["response_action"], "clear", "{ack}");
+    assert_eq!(outcome.as_deref(), Some("sent"));
+    let comments = world.comments();
+    assert_eq!(comments.len(), 1, "{comments:#?}");
+    let permalink = world.slack.permalink(&alerts, &ts).expect("permalink");
+    assert_eq!(
+        comments[0],
+        format!(
+            "[Slack Update] Jane Doe (@jane, Slack ID {JANE}) sent a Slack message to this case.\n\
+             Author: Bob Smith (@bob, Slack ID {BOB})\n\
+             Link: {permalink}\n\
+             Note: First alert\nof the wave\n\
+             Message:\nDisk full on db-1 & db-2, @Jane Doe please look"
+        )
+    );
+    let calls = world.sir.calls_to("CreateCaseComment");
+    assert_eq!(
+        calls[0].request["clientToken"],
+        json!(format!("sirslack-forward-{}-{}-0", world.team_id, view.id))
+    );
+    // Recorded as written from Slack, so the poller never posts it back.
+    let case: CaseId = world.case_id.parse().unwrap();
+    assert_eq!(world.table.known_comment_ids(&case).await.unwrap().len(), 1);
+    // The case channel is told, with the link.
+    let notices: Vec<String> = world
+        .slack
+        .messages(&world.channel)
+        .into_iter()
+        .filter_map(|message| message.text)
+        .filter(|text| text.contains("sent <"))
+        .collect();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(notices[0].contains(&permalink), "{}", notices[0]);
+
+    // The same modal submitted again: one comment, one notice.
+    let (_, again) = world
+        .send_to_case(JANE, &view.id, &world.case_id, "First alert\nof the wave")
+        .await;
+    assert_eq!(again.as_deref(), Some("duplicate"));
+    assert_eq!(world.comments().len(), 1);
+    assert_eq!(world.sir.call_count("CreateCaseComment"), 1);
+}
+
+#[tokio::test]
+async fn people_outside_the_case_channel_or_the_policy_are_refused_and_sir_sees_nothing() {
+    let world = world_with(Options {
+        policy: Some(
+            json!({"version": 1, "subcommands": {"send-to-case": {"users": [JANE]}}}).to_string(),
+        ),
+        ..Options::default()
+    })
+    .await;
+    let (alerts, ts) = world.alerts_message();
+
+    // Mallory is not in the case channel: she forges the case ID into her modal.
+    let (_, _, view) = world.send_to_case_shortcut(MALLORY, &alerts, &ts).await;
+    let view = view.expect("the modal is open");
+    assert!(world.picker(MALLORY, &view.id, "").await.is_empty());
+    let (_, outcome) = world
+        .send_to_case(MALLORY, &view.id, &world.case_id, "")
+        .await;
+    assert_eq!(outcome.as_deref(), Some("refused"));
+    let told = world.told_in(&alerts, MALLORY);
+    assert!(
+        told.iter()
+            .any(|text| text.contains("Only members of the channel of case")),
+        "{told:?}"
+    );
+
+    // Bob is in the case channel but the policy keeps sending to Jane.
+    let (_, _, view) = world.send_to_case_shortcut(BOB, &alerts, &ts).await;
+    let view = view.expect("the modal is open");
+    let (_, outcome) = world.send_to_case(BOB, &view.id, &world.case_id, "").await;
+    assert_eq!(outcome.as_deref(), Some("refused"));
+    let told = world.told_in(&alerts, BOB);
+    assert!(
+        told.iter()
+            .any(|text| text.contains("send-to-case") && text.contains("Nothing was sent")),
+        "{told:?}"
+    );
+    assert_eq!(world.sir.call_count("CreateCaseComment"), 0);
+
+    // A message in a private channel the app is not in cannot be sent at all.
+    let mut secret = SeedChannel::public(&unique_name("secret"));
+    secret.is_private = true;
+    secret.members = vec![JANE.to_owned()];
+    let secret = world.slack.add_channel(secret).unwrap();
+    let hidden_ts = world
+        .slack
+        .post_user_message(&secret, JANE, "psst")
+        .unwrap();
+    let (status, token, view) = world.send_to_case_shortcut(JANE, &secret, &hidden_ts).await;
+    assert_eq!(status, 200);
+    assert!(view.is_none(), "no modal for a message the app cannot see");
+    let posts = world.posts(&token);
+    assert!(
+        posts.iter().any(|post| post
+            .text
+            .as_deref()
+            .is_some_and(|text| text.contains("cannot see this conversation"))),
+        "{posts:#?}"
+    );
+    assert_eq!(world.sir.call_count("CreateCaseComment"), 0);
+}

@@ -30,6 +30,11 @@ use crate::wire::preview;
 /// The slash command as registered with Slack.
 pub const SLASH_COMMAND: &str = "/security-ir";
 
+/// The policy name of sending a Slack message to a case with the "Send to SIR case" message
+/// shortcut (class mutating: it adds a comment to the case). Not a subcommand one types; the
+/// command policy may name it like one.
+pub const SEND_TO_CASE_SUBCOMMAND: &str = "send-to-case";
+
 /// The help text, in Slack mrkdwn, with an example for every subcommand.
 pub const USAGE: &str = "\
 *`/security-ir` commands* (only in a case channel)

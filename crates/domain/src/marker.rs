@@ -166,6 +166,41 @@ pub fn command_audit_comment(
     )
 }
 
+/// A Slack message someone sent to the case with the "Send to SIR case" message shortcut:
+/// the prefix of the comment, which the message's text follows (the mapper splits a long text
+/// with this prefix on every part, `sirslack_mapper::split::split_sir_comment`).
+///
+/// ```text
+/// [Slack Update] Jane Doe (@jane, Slack ID U0123ABCD) sent a Slack message to this case.
+/// Author: Bob Smith (@bob, Slack ID U0BOB12345)
+/// Link: https://example.slack.com/archives/C0ALERTS/p1700000000000100
+/// Note: This is the first alert of the wave
+/// Message:
+/// ```
+///
+/// `author` is already a label ([`slack_author_label`], or how the caller names an app);
+/// an empty `note` is left out. Line breaks in the note are kept.
+pub fn forwarded_message_prefix(
+    sender: &SlackAuthor<'_>,
+    author: &str,
+    permalink: &str,
+    note: Option<&str>,
+) -> String {
+    let sender = slack_author_label(sender);
+    let mut prefix = format!(
+        "{SLACK_UPDATE_MARKER} {sender} sent a Slack message to this case.\nAuthor: {}\nLink: {}\n",
+        single_line(author),
+        permalink.trim()
+    );
+    if let Some(note) = note.map(str::trim).filter(|note| !note.is_empty()) {
+        prefix.push_str("Note: ");
+        prefix.push_str(note);
+        prefix.push('\n');
+    }
+    prefix.push_str("Message:\n");
+    prefix
+}
+
 /// Any other note from the integration: `[Slack Update] <text>`.
 pub fn system_comment(text: &str) -> String {
     format!("{SLACK_UPDATE_MARKER} {}", text.trim())
@@ -349,5 +384,31 @@ mod tests {
         for comment in all {
             assert!(is_integration_comment(&comment), "{comment}");
         }
+    }
+
+    #[test]
+    fn forwarded_messages_name_the_sender_the_author_and_the_link() {
+        let sender = SlackAuthor {
+            user_id: "U0ALICE",
+            real_name: Some("Alice Example"),
+            handle: Some("alice"),
+        };
+        let prefix = forwarded_message_prefix(
+            &sender,
+            "Bob Smith (@bob, Slack ID U0BOB)",
+            "https://x.slack.com/archives/C1/p1",
+            Some("  first alert\nof the wave "),
+        );
+        assert!(is_integration_comment(&prefix));
+        assert_eq!(
+            prefix,
+            "[Slack Update] Alice Example (@alice, Slack ID U0ALICE) sent a Slack message to this case.\n\
+             Author: Bob Smith (@bob, Slack ID U0BOB)\n\
+             Link: https://x.slack.com/archives/C1/p1\n\
+             Note: first alert\nof the wave\n\
+             Message:\n"
+        );
+        let bare = forwarded_message_prefix(&sender, "an app", "https://l", Some("  "));
+        assert!(!bare.contains("Note:"), "{bare}");
     }
 }

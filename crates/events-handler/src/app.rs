@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sirslack_domain::CaseId;
-use sirslack_slack_api::SlackApiError;
-use sirslack_store::{StoreError, Table};
+use sirslack_slack_api::{SlackApiError, TtlCache};
+use sirslack_store::{CaseInChannel, StoreError, Table};
 
 use crate::config::Config;
 use crate::secrets::{SecretCache, SecretsError};
@@ -19,6 +19,11 @@ use crate::transfer::{FileTransfer, TransferError};
 const CHANNEL_CASE_TTL: Duration = Duration::from_secs(600);
 /// Most channels remembered.
 const CHANNEL_CASE_CACHE_MAX: usize = 10_000;
+/// How long a person's open cases (their channels, each looked up) are remembered for the
+/// "Send to SIR case" picker: the picker asks again at every keystroke, and a person who left
+/// a channel stops seeing its case within this time (the command handler checks membership
+/// again before anything is written).
+const PERSON_CASES_TTL: Duration = Duration::from_secs(60);
 
 /// Why a piece of sync work failed.
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +108,7 @@ pub struct App {
     /// File copies.
     pub transfer: FileTransfer,
     channel_cases: Mutex<HashMap<String, (CaseId, Instant)>>,
+    person_cases: TtlCache<String, Arc<Vec<CaseInChannel>>>,
 }
 
 impl std::fmt::Debug for App {
@@ -131,6 +137,7 @@ impl App {
             secrets,
             transfer,
             channel_cases: Mutex::new(HashMap::new()),
+            person_cases: TtlCache::new(PERSON_CASES_TTL),
         }
     }
 
@@ -153,6 +160,20 @@ impl App {
             cache.insert(channel_id.to_owned(), (case_id.clone(), Instant::now()));
         }
         Ok(found)
+    }
+
+    /// The open cases whose channel `user_id` is in: Slack's list of the person's channels
+    /// (`users.conversations`), each looked up in the table
+    /// ([`Table::open_cases_in_channels`]); remembered per person for a minute.
+    pub async fn open_cases_of(&self, user_id: &str) -> Result<Arc<Vec<CaseInChannel>>, SyncError> {
+        if let Some(cases) = self.person_cases.get(&user_id.to_owned()) {
+            return Ok(cases);
+        }
+        let channels = self.slack.user_channels(user_id).await?;
+        let cases = Arc::new(self.table.open_cases_in_channels(&channels).await?);
+        self.person_cases
+            .insert(user_id.to_owned(), Arc::clone(&cases));
+        Ok(cases)
     }
 
     /// Whether `channel_id` is linked to `case_id` (the same lookup as [`App::case_for_channel`]).

@@ -304,6 +304,20 @@ impl Slack {
             .filter(|text| !text.trim().is_empty()))
     }
 
+    /// `chat.getPermalink`: the link to a message; `channel_not_found` when the bot cannot see
+    /// the conversation (a private channel or direct message it is not in).
+    pub async fn permalink(&self, channel: &str, ts: &str) -> Result<String, SlackApiError> {
+        let token = self.token("chat.getPermalink").await?;
+        self.api.session(&token).permalink(channel, ts).await
+    }
+
+    /// `users.conversations`: the unarchived channels `user` is in (private ones only when the
+    /// bot is in them too).
+    pub async fn user_channels(&self, user: &str) -> Result<Vec<String>, SlackApiError> {
+        let token = self.token("users.conversations").await?;
+        self.api.session(&token).user_channels(user).await
+    }
+
     /// `views.open`: `view` as a modal for the person whose interaction gave `trigger_id` (one
     /// attempt: a trigger is valid once and for 3 seconds). Returns the view's ID.
     pub async fn open_view(&self, trigger_id: &str, view: &Value) -> Result<String, SlackApiError> {

@@ -6,7 +6,8 @@
 //! - [`filename`]: file names SIR accepts;
 //! - [`slack`]: domain facts rendered as Slack Block Kit messages, topics and purposes;
 //! - [`declare`]: the "Declare a security incident" modal and its submission;
-//! - [`home`]: the App Home tab (the open cases whose channel a person is in).
+//! - [`home`]: the App Home tab (the open cases whose channel a person is in);
+//! - [`forward`]: the "Send to SIR case" modal, its case picker and submission.
 //!
 //! No I/O and no async: every function is a total function or returns a typed error, and
 //! nothing panics on any input.
@@ -16,6 +17,7 @@
 
 pub mod declare;
 pub mod filename;
+pub mod forward;
 pub mod home;
 pub mod markup;
 pub mod sir;

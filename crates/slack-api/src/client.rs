@@ -748,6 +748,27 @@ impl<'a> SlackSession<'a> {
         Ok(posted.ts)
     }
 
+    /// `chat.getPermalink` (Tier 4, no scope): the link to the message `message_ts` of
+    /// `channel`. Slack answers `channel_not_found` for a conversation the bot cannot see (a
+    /// private channel or a direct message it is not in) and `message_not_found` for a message
+    /// it does not know: callers read these as "not forwardable". Retried like any read.
+    pub async fn permalink(
+        &self,
+        channel: &str,
+        message_ts: &str,
+    ) -> Result<String, SlackApiError> {
+        #[derive(Deserialize)]
+        struct Permalink {
+            permalink: String,
+        }
+        let params = [
+            ("channel", channel.to_owned()),
+            ("message_ts", message_ts.to_owned()),
+        ];
+        let found: Permalink = self.get("chat.getPermalink", &params).await?;
+        Ok(found.permalink)
+    }
+
     /// `chat.update`: the bot's message `ts` in `channel` shows `content` (text and blocks)
     /// instead. Slack refuses other people's messages (`cant_update_message`) and unknown ones
     /// (`message_not_found`). Not paced per channel like posts: it adds no message (Tier 3).

@@ -8,6 +8,7 @@
 //!   everything else returns at once, classified by [`ErrorClass`];
 //! - [`FileHosts`]: where a file download may send the bot token (Slack's file hosts over
 //!   `https`, every redirect hop checked);
+//! - [`TtlCache`]: brief per-container caches of what Slack or SSM said;
 //! - [`ChannelPacer`]: Slack's ~1 message per second per channel inside one process;
 //! - [`BotToken`], [`ParameterCache`] and [`BotTokenSource`]: the bot token read from SSM once
 //!   per container and cached with a TTL, never logged.
@@ -27,6 +28,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cache;
 mod client;
 mod error;
 pub mod file_hosts;
@@ -36,6 +38,7 @@ mod retry;
 mod ssm;
 mod token;
 
+pub use cache::TtlCache;
 pub use client::{
     AuthIdentity, ChannelInfo, DEFAULT_CHANNEL_POST_INTERVAL, DEFAULT_SLACK_API_URL, Download,
     InviteOutcome, MAX_INVITEES_PER_CALL, SetupError, SlackApi, SlackApiBuilder, SlackConnector,

@@ -348,3 +348,40 @@ async fn a_download_with_the_bot_token_goes_only_to_slacks_file_hosts() {
     let _ = session.download(&own, Some(&token)).await;
     assert_eq!(slack.call_count(slack_standin::DOWNLOAD_CALL), 1);
 }
+
+#[tokio::test]
+async fn permalinks_are_given_for_visible_messages_only() {
+    let slack = standin().await;
+    slack
+        .add_user(SeedUser::human("U0ANN", "ann", "Ann", "ann@example.com"))
+        .unwrap();
+    let visible = slack
+        .add_channel(slack_standin::SeedChannel {
+            bot_is_member: true,
+            members: vec!["U0ANN".to_owned()],
+            ..slack_standin::SeedChannel::public("alerts")
+        })
+        .unwrap();
+    let hidden = slack
+        .add_channel(slack_standin::SeedChannel {
+            is_private: true,
+            members: vec!["U0ANN".to_owned()],
+            ..slack_standin::SeedChannel::public("secret")
+        })
+        .unwrap();
+    let ts = slack
+        .post_user_message(&visible, "U0ANN", "look at this")
+        .unwrap();
+    let hidden_ts = slack.post_user_message(&hidden, "U0ANN", "psst").unwrap();
+    let api = api(&slack);
+    let token = token(&slack);
+    let session = api.session(&token);
+
+    let link = session.permalink(&visible, &ts).await.unwrap();
+    assert_eq!(Some(link), slack.permalink(&visible, &ts));
+    let refused = session.permalink(&hidden, &hidden_ts).await.unwrap_err();
+    assert!(refused.is_code("channel_not_found"), "{refused}");
+    assert_eq!(refused.class, ErrorClass::Permanent);
+    let unknown = session.permalink(&visible, "1.000001").await.unwrap_err();
+    assert!(unknown.is_code("message_not_found"), "{unknown}");
+}

@@ -3,8 +3,8 @@
 //! One JSON object per slash command or button click, already checked: the request was signed,
 //! came from the configured workspace, and was made in a channel linked to `case_id`. The
 //! command handler answers the person through `response_url`. A submitted declare modal is a
-//! [`DeclarationInvocation`] instead (`"kind": "declaration"`); the command handler reads
-//! `kind` first.
+//! [`DeclarationInvocation`] instead (`"kind": "declaration"`), a submitted "Send to SIR case"
+//! modal a [`ForwardInvocation`] (`"kind": "forward"`); the command handler reads `kind` first.
 //!
 //! ```json
 //! {
@@ -305,6 +305,68 @@ impl HomeInvocation {
     }
 }
 
+/// The `kind` of a [`ForwardInvocation`].
+pub const FORWARD_INVOCATION_KIND: &str = "forward";
+
+/// The command handler's input for a submitted "Send to SIR case" modal (issue 19 item 2):
+/// write the message to the case as one SIR comment and tell the case channel. The message
+/// itself is not in the payload: the events handler kept it in the table under the modal's
+/// ID when the shortcut opened the modal (`FORWARD#<viewId>`), and the command handler reads
+/// it from there, so only what the shortcut delivered, signed by Slack, is ever sent.
+///
+/// ```json
+/// {"version": 1, "kind": "forward", "view_id": "V0123ABCD", "team_id": "T0123ABCD",
+///  "user_id": "U0123ABCD", "user_name": "jane", "case_id": "1234567890",
+///  "note": "First alert of the wave", "received_at": "2026-12-06T12:00:00Z"}
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForwardInvocation {
+    /// [`COMMAND_INVOCATION_VERSION`].
+    pub version: u32,
+    /// Always [`FORWARD_INVOCATION_KIND`].
+    pub kind: String,
+    /// The submitted modal: keys the kept message, the claim and the comment's client token
+    /// (a double submit makes one comment).
+    pub view_id: String,
+    /// The workspace.
+    pub team_id: String,
+    /// Who sent the message to the case.
+    pub user_id: String,
+    /// Their Slack user name, when Slack sent one.
+    #[serde(default)]
+    pub user_name: Option<String>,
+    /// The case chosen in the picker.
+    pub case_id: CaseId,
+    /// The note typed, if any.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// When the events handler received the submission.
+    pub received_at: DateTime<Utc>,
+}
+
+impl ForwardInvocation {
+    /// The invocation for `user_id` sending the message kept under `view_id` to `case_id`.
+    pub fn new(
+        view_id: impl Into<String>,
+        team_id: impl Into<String>,
+        user_id: impl Into<String>,
+        case_id: CaseId,
+        received_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            version: COMMAND_INVOCATION_VERSION,
+            kind: FORWARD_INVOCATION_KIND.to_owned(),
+            view_id: view_id.into(),
+            team_id: team_id.into(),
+            user_id: user_id.into(),
+            user_name: None,
+            case_id,
+            note: None,
+            received_at,
+        }
+    }
+}
+
 /// The `kind` field of an invocation payload, to pick its type before decoding it.
 pub fn invocation_kind(payload: &serde_json::Value) -> Option<&str> {
     payload.get("kind").and_then(serde_json::Value::as_str)
@@ -440,5 +502,20 @@ mod tests {
         assert_eq!(invocation.kind, InvocationKind::BlockAction);
         assert_eq!(invocation.subcommand.as_deref(), Some("close"));
         assert_eq!(invocation.action_id.as_deref(), Some("sirslack_close"));
+    }
+
+    #[test]
+    fn forwards_travel_with_their_kind() {
+        let case_id: CaseId = "1234567890".parse().unwrap();
+        let mut invocation = ForwardInvocation::new("V0FWD", "T1", "U1", case_id, Utc::now());
+        invocation.note = Some("first alert".into());
+        let json = serde_json::to_value(&invocation).unwrap();
+        assert_eq!(invocation_kind(&json), Some(FORWARD_INVOCATION_KIND));
+        assert_eq!(json["case_id"], "1234567890");
+        let back: ForwardInvocation = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(back, invocation);
+        let mut bad = json;
+        bad["case_id"] = json!("../1");
+        assert!(serde_json::from_value::<ForwardInvocation>(bad).is_err());
     }
 }

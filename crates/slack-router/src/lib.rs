@@ -75,8 +75,9 @@ pub use handoff::{
 };
 pub use invocation::{
     COMMAND_INVOCATION_VERSION, CommandInvocation, DECLARATION_INVOCATION_VERSION,
-    DECLARATION_KIND, DeclarationInvocation, DeclarationKind, HOME_INVOCATION_KIND, HomeInvocation,
-    InvocationKind, ResponseUrlError, invocation_kind,
+    DECLARATION_KIND, DeclarationInvocation, DeclarationKind, FORWARD_INVOCATION_KIND,
+    ForwardInvocation, HOME_INVOCATION_KIND, HomeInvocation, InvocationKind, ResponseUrlError,
+    invocation_kind,
 };
 pub use keys::{KeySource, KeySourceError, StaticKeys, VerifierKeys};
 pub use router::{

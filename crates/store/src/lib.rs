@@ -17,6 +17,7 @@
 //! | ordering lane of a channel (owner, lease, `waiting` count) | `LANE#<channelId>` | `LANE` | never |
 //! | job waiting in a lane | `LANE#<channelId>` | `JOB#<ts>#<kind>` | `expires_at` |
 //! | lease | `LEASE#<name>` | `LEASE` | `expires_at` |
+//! | a message on its way to a case ("Send to SIR case"), under its modal | `FORWARD#<viewId>` | `FORWARD` | `expires_at` (2 h) |
 //!
 //! Conditional writes carry every guarantee: a snapshot only advances from the
 //! version it was read at (and events are planned in it before they are published,
@@ -24,6 +25,7 @@
 //! marker is written once.
 
 mod claims;
+mod forward;
 mod lane;
 
 use std::collections::{HashMap, HashSet};
@@ -36,6 +38,7 @@ use sirslack_domain::case::{AttachmentStatus, Case, CaseId};
 use sirslack_domain::status::CaseStatus;
 
 pub use claims::{Claim, Resumable};
+pub use forward::{FORWARD_TTL, ForwardedMessage};
 pub use lane::{LaneJob, LaneRegistration, LaneState, LaneTake};
 
 /// Partition key attribute name (string).
@@ -294,6 +297,21 @@ pub struct CommentMessages {
     pub channel_id: String,
     /// Their `ts`, one per part of the comment.
     pub ts: Vec<String>,
+}
+
+/// An open case and its channel, as [`Table::open_cases_in_channels`] finds them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseInChannel {
+    /// The case.
+    pub case_id: CaseId,
+    /// Its Slack channel.
+    pub channel_id: String,
+    /// The title, when the poller has synced the case.
+    pub title: Option<String>,
+    /// The status last synced.
+    pub status: Option<CaseStatus>,
+    /// SIR's `lastUpdatedDate` last synced.
+    pub updated_at: Option<DateTime<Utc>>,
 }
 
 /// The Slack side of a case.
@@ -989,6 +1007,44 @@ impl Table {
             item: format!("CHANNEL#{channel_id}/CASE"),
             reason: "case_id is not a case ID".into(),
         })
+    }
+
+    /// The open cases linked to any of `channel_ids` (a person's channels, from Slack's
+    /// `users.conversations`): per channel its `CHANNEL#` link, per linked case its snapshot
+    /// (GetItems by key, never a Scan). Channels of no case and closed cases are left out; a
+    /// case the poller has not synced yet comes without title or status. In the order of
+    /// `channel_ids`. The Home tab and the "Send to SIR case" picker list cases this way only,
+    /// so a case never reaches a person who is not in its channel.
+    pub async fn open_cases_in_channels(
+        &self,
+        channel_ids: &[String],
+    ) -> Result<Vec<CaseInChannel>, StoreError> {
+        let mut cases = Vec::new();
+        for channel_id in channel_ids {
+            let Some(case_id) = self.case_for_channel(channel_id).await? else {
+                continue;
+            };
+            let snapshot = self.snapshot(&case_id).await?;
+            let (title, status, updated_at) = match snapshot {
+                Some(snapshot) => (
+                    snapshot.case.map(|case| case.title),
+                    snapshot.status,
+                    snapshot.updated_at,
+                ),
+                None => (None, None, None),
+            };
+            if status.as_ref().is_some_and(CaseStatus::is_closed) {
+                continue;
+            }
+            cases.push(CaseInChannel {
+                case_id,
+                channel_id: channel_id.clone(),
+                title,
+                status,
+                updated_at,
+            });
+        }
+        Ok(cases)
     }
 
     /// Advances the Slack client's apply cursor from `sequence - 1` to `sequence`.

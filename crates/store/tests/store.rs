@@ -868,3 +868,40 @@ async fn the_apply_cursor_moves_one_step_at_a_time() {
         2
     );
 }
+
+#[tokio::test]
+async fn forwarded_messages_are_kept_under_their_view_and_read_back_whole() {
+    let table = table().await;
+    let message = sirslack_store::ForwardedMessage {
+        team_id: "T0TEAM".into(),
+        user_id: "U0ALICE".into(),
+        channel_id: "C0ALERTS".into(),
+        ts: "1700000000.000100".into(),
+        thread_ts: None,
+        text: "x".repeat(40_000),
+        author_id: Some("U0BOB".into()),
+        bot_id: None,
+        file_ids: vec!["F0ONE".into(), "F0TWO".into()],
+        permalink: "https://example.slack.com/archives/C0ALERTS/p1700000000000100".into(),
+    };
+    assert_eq!(table.forwarded_message("V0VIEW").await.unwrap(), None);
+    table
+        .put_forwarded_message("V0VIEW", &message)
+        .await
+        .unwrap();
+    assert_eq!(
+        table.forwarded_message("V0VIEW").await.unwrap(),
+        Some(message.clone())
+    );
+    assert_eq!(table.forwarded_message("V0OTHER").await.unwrap(), None);
+    let bare = sirslack_store::ForwardedMessage {
+        text: String::new(),
+        author_id: None,
+        bot_id: Some("B0BOT".into()),
+        file_ids: Vec::new(),
+        thread_ts: Some("1699999999.000001".into()),
+        ..message
+    };
+    table.put_forwarded_message("V0BARE", &bare).await.unwrap();
+    assert_eq!(table.forwarded_message("V0BARE").await.unwrap(), Some(bare));
+}

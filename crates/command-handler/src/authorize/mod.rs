@@ -31,7 +31,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sirslack_domain::{Command, Otp};
+use sirslack_domain::command::SEND_TO_CASE_SUBCOMMAND;
+use sirslack_domain::{Command, CommandClass, Otp};
 use sirslack_mapper::home::{HomeAccess, HomeRight, RightDetail};
 use sirslack_store::Table;
 use tracing::{error, warn};
@@ -326,13 +327,28 @@ impl Authorizer {
         user_id: &str,
         command: &Command,
     ) -> Result<(), Refusal> {
-        let rule = policy.and_then(|policy| policy.rule_for(command));
+        if matches!(command, Command::Help) {
+            return Ok(());
+        }
+        self.policy_allows_subcommand(policy, user_id, command.name(), command.class())
+            .await
+    }
+
+    /// [`Authorizer::policy_allows`] for the subcommand `name` of class `class`.
+    async fn policy_allows_subcommand(
+        &self,
+        policy: Option<&Policy>,
+        user_id: &str,
+        name: &str,
+        class: CommandClass,
+    ) -> Result<(), Refusal> {
+        let rule = policy.and_then(|policy| policy.rule_for_subcommand(name, class));
         if let Some(rule) = rule
             && !self.passes(rule, user_id).await?
         {
             return Err(Refusal::PolicyDenied);
         }
-        if command.is_mutating() {
+        if class != CommandClass::ReadOnly {
             if self.channels_public && rule.is_none() {
                 return Err(Refusal::PolicyRequired);
             }
@@ -421,6 +437,30 @@ impl Authorizer {
             return Ok(StepUp::NotRequired);
         }
         self.verify_code(user_id, code, access).await
+    }
+
+    /// Who may send a Slack message to a case ("Send to SIR case", policy name
+    /// `send-to-case`, class mutating): as for a command in the case's channel, membership of
+    /// `channel_id` first, then the policy and the rules for public case channels and guests.
+    /// No one-time code: the comment changes nothing in the case but its comments, as a message
+    /// in the channel would.
+    pub async fn check_send_to_case(
+        &self,
+        channel_id: &str,
+        user_id: &str,
+    ) -> Result<Access, Refusal> {
+        if !self.is_channel_member(channel_id, user_id).await? {
+            return Err(Refusal::NotChannelMember);
+        }
+        let policy = self.policy().await?;
+        self.policy_allows_subcommand(
+            policy.as_deref(),
+            user_id,
+            SEND_TO_CASE_SUBCOMMAND,
+            CommandClass::Mutating,
+        )
+        .await?;
+        Ok(Access { policy })
     }
 
     /// Who may declare a case (`create`, class mutating): the policy's rule for it, then, as

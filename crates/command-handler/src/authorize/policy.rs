@@ -33,6 +33,7 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use sirslack_domain::command::SEND_TO_CASE_SUBCOMMAND;
 use sirslack_domain::declaration::CREATE_SUBCOMMAND;
 use sirslack_domain::{Command, CommandClass};
 
@@ -45,9 +46,10 @@ pub const POLICY_VERSION: u32 = 1;
 pub const OPEN_POLICY: &str = r#"{"version":1}"#;
 
 /// Subcommands a policy may name (the canonical names of [`Command::name`], `help` excepted,
-/// and `create`, declaring a case).
-pub const POLICY_SUBCOMMANDS: [&str; 7] = [
+/// `create`, declaring a case, and `send-to-case`, the "Send to SIR case" message shortcut).
+pub const POLICY_SUBCOMMANDS: [&str; 8] = [
     CREATE_SUBCOMMAND,
+    SEND_TO_CASE_SUBCOMMAND,
     "status",
     "summarize",
     "update-status",
@@ -116,7 +118,7 @@ pub struct Policy {
     /// `status`, `summarize`.
     #[serde(default)]
     pub read_only: Option<Rule>,
-    /// `update-status`, `update-title`, `update-description`, `create`.
+    /// `update-status`, `update-title`, `update-description`, `create`, `send-to-case`.
     #[serde(default)]
     pub mutating: Option<Rule>,
     /// `close`.

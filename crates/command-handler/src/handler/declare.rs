@@ -449,22 +449,12 @@ impl CommandHandler {
         invocation: &DeclarationInvocation,
         content: &SlackMessageContent,
     ) -> bool {
-        let user = &invocation.user_id;
-        let direct = match self.slack.post_message(user, content).await {
-            Ok(()) => return true,
-            Err(slack_error) => slack_error,
-        };
-        if let Some(channel) = &invocation.origin_channel_id {
-            match self.slack.post_ephemeral(channel, user, content).await {
-                Ok(()) => return true,
-                Err(slack_error) => {
-                    error!(user = %user, channel = %channel, dm_error = %direct, error = %slack_error, "the declarer could not be told");
-                    return false;
-                }
-            }
-        }
-        error!(user = %user, error = %direct, "the declarer could not be told (no channel to fall back to)");
-        false
+        self.tell_person(
+            &invocation.user_id,
+            invocation.origin_channel_id.as_deref(),
+            content,
+        )
+        .await
     }
 
     async fn record_declaration(

@@ -11,11 +11,15 @@
 //! | `/security-ir create` (any channel), shortcut `declare_security_incident` | `views.open` of the declare modal, then the ack | - |
 //! | the Home tab's `declare_open` button | `views.open` of the declare modal, then the ack | - |
 //! | `view_submission` of `declare_case` | field errors, or `clear` | the command handler (`CreateCase`) |
+//! | message shortcut `send_to_case` | `chat.getPermalink`, `views.open`, the message kept under the view | - |
+//! | `block_suggestion` of `send_to_case_case` | the person's open cases as options | - |
+//! | `view_submission` of `send_to_case_modal` | field error, or `clear` | the command handler (one SIR comment) |
 
 pub mod command;
 pub mod comment;
 pub mod declare;
 pub mod file;
+pub mod forward;
 pub mod home;
 pub mod membership;
 pub mod message;
@@ -47,6 +51,8 @@ pub fn register(builder: RouterBuilder, app: &Arc<App>) -> RouterBuilder {
     let on_declare_shortcut = Arc::clone(app);
     let on_declare_submit = Arc::clone(app);
     let on_declare_button = Arc::clone(app);
+    let (on_forward, on_forward_options, on_forward_submit) =
+        (Arc::clone(app), Arc::clone(app), Arc::clone(app));
     builder
         .event_with_filter(
             "message",
@@ -100,6 +106,18 @@ pub fn register(builder: RouterBuilder, app: &Arc<App>) -> RouterBuilder {
         .view_submission(declare::DECLARE_CALLBACK_ID, move |request| {
             let app = Arc::clone(&on_declare_submit);
             async move { declare::on_declare_submission(&app, request).await }
+        })
+        .message_shortcut(forward::SEND_TO_CASE_SHORTCUT_ID, move |request| {
+            let app = Arc::clone(&on_forward);
+            async move { forward::on_send_to_case(&app, request).await }
+        })
+        .options(forward::CASE_BLOCK_ID, move |request| {
+            let app = Arc::clone(&on_forward_options);
+            async move { forward::on_case_options(&app, request).await }
+        })
+        .view_submission(forward::FORWARD_CALLBACK_ID, move |request| {
+            let app = Arc::clone(&on_forward_submit);
+            async move { forward::on_forward_submission(&app, request).await }
         })
         // Before the catch-all: the Home tab's button has no case channel.
         .action(

@@ -1,0 +1,431 @@
+//! "Send to SIR case" (issue 19 item 2): one [`ForwardInvocation`] in (a submitted modal),
+//! one SIR comment out, and a notice in the case channel.
+//!
+//! 1. the **message**, as the shortcut delivered it, from the table (`FORWARD#<viewId>`, kept
+//!    by the events handler when the modal opened); it must be the same person's;
+//! 2. the **link**: the case must have a channel, still linked to it both ways;
+//! 3. **authorize** as for a command in that channel
+//!    ([`Authorizer::check_send_to_case`](crate::authorize::Authorizer::check_send_to_case)):
+//!    channel membership, then the policy (`send-to-case`, class mutating), guests and public
+//!    channels; no one-time code;
+//! 4. **claim** the submission, keyed by the Slack view: a double submit or Lambda's retry
+//!    sends nothing twice;
+//! 5. **one SIR comment** (split only past SIR's 12,000 characters) with a client token from
+//!    the view ID, `[Slack Update] <sender> sent a Slack message to this case.`, the author, the
+//!    permalink, the note and the text (markup converted and unescaped as for channel
+//!    messages); recorded as written from Slack, so the poller never posts it back;
+//! 6. a **notice** in the case channel with the permalink, and the sender told.
+//!
+//! A refusal is told to the person (a direct message, else ephemerally where the message is)
+//! and calls SIR for nothing.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use sirslack_domain::CaseId;
+use sirslack_domain::command::SEND_TO_CASE_SUBCOMMAND;
+use sirslack_domain::marker::{SlackAuthor, forwarded_message_prefix, slack_author_label};
+use sirslack_mapper::forward::forwarded_notice;
+use sirslack_mapper::markup::{escape_for_slack, slack_to_plain, user_ids_mentioned};
+use sirslack_mapper::split::split_sir_comment;
+use sirslack_slack_router::{
+    COMMAND_INVOCATION_VERSION, FORWARD_INVOCATION_KIND, ForwardInvocation,
+};
+use sirslack_store::{ForwardedMessage, Resumable, SyncOrigin};
+use slack_morphism::prelude::SlackMessageContent;
+use tracing::{error, info, warn};
+
+use super::{
+    COMMAND_SCOPE, CommandHandler, DEADLINE_MARGIN, InvocationError, Outcome, claim_ttl,
+    is_slack_id,
+};
+use crate::authorize::Refusal;
+
+/// Most distinct mentions named in one message (each may cost a `users.info`).
+const MENTIONS_RESOLVED_MAX: usize = 10;
+
+/// The client token of part `part` of a forwarded message's comment: the same for every
+/// submission of one modal, so a double submit or a retry makes one comment.
+pub fn client_token(invocation: &ForwardInvocation, part: usize) -> String {
+    format!(
+        "sirslack-forward-{}-{}-{part}",
+        invocation.team_id, invocation.view_id
+    )
+}
+
+fn claim_key(invocation: &ForwardInvocation) -> String {
+    format!("forward#{}#{}", invocation.team_id, invocation.view_id)
+}
+
+/// Checks what becomes part of table keys, tokens and Slack calls.
+pub(super) fn validate(invocation: &ForwardInvocation) -> Result<(), InvocationError> {
+    if invocation.version != COMMAND_INVOCATION_VERSION {
+        return Err(InvocationError::Version(invocation.version));
+    }
+    if invocation.kind != FORWARD_INVOCATION_KIND {
+        return Err(InvocationError::Malformed(format!(
+            "kind {} is not {FORWARD_INVOCATION_KIND}",
+            invocation.kind
+        )));
+    }
+    for (field, ok) in [
+        ("user_id", is_slack_id(&invocation.user_id)),
+        ("team_id", is_slack_id(&invocation.team_id)),
+        ("view_id", is_slack_id(&invocation.view_id)),
+    ] {
+        if !ok {
+            return Err(InvocationError::Malformed(format!(
+                "{field} is not a Slack ID"
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl CommandHandler {
+    /// Handles one submitted "Send to SIR case" modal (see the module documentation); never
+    /// fails except when time runs out or another attempt holds it ([`Outcome::Unfinished`]).
+    pub async fn handle_forward(
+        &self,
+        invocation: &ForwardInvocation,
+        deadline: SystemTime,
+    ) -> Outcome {
+        if let Err(invalid) = validate(invocation) {
+            error!(error = %invalid, "forward invocation rejected");
+            return Outcome::Failed;
+        }
+        let case_id = &invocation.case_id;
+        let user = invocation.user_id.as_str();
+        let message = match self.table.forwarded_message(&invocation.view_id).await {
+            Ok(Some(message))
+                if message.user_id == invocation.user_id
+                    && message.team_id == invocation.team_id =>
+            {
+                message
+            }
+            Ok(Some(_)) => {
+                error!(user, view = %invocation.view_id, "a forward names a message another person chose; refused");
+                return Outcome::Refused;
+            }
+            Ok(None) => {
+                warn!(user, view = %invocation.view_id, "the message to send is not kept (expired or never written)");
+                let text = format!(
+                    "The message could not be sent to case {case_id}: the form was open too long \
+                     (2 hours) or the message could not be kept. Please choose *Send to SIR case* \
+                     on the message again. Nothing was sent."
+                );
+                self.tell_person(user, None, &text_content(text)).await;
+                return Outcome::Refused;
+            }
+            Err(store_error) => {
+                error!(view = %invocation.view_id, error = %store_error, "the message to send could not be read");
+                let text = format!(
+                    "The integration's table is unavailable right now, so nothing was sent to \
+                     case {case_id}. Please try again in a moment."
+                );
+                self.tell_person(user, None, &text_content(text)).await;
+                return Outcome::Failed;
+            }
+        };
+        let from = Some(message.channel_id.as_str());
+        let channel = match self.linked_channel(case_id).await {
+            Ok(Some(channel)) => channel,
+            Ok(None) => {
+                warn!(user, case = %case_id, "send to case: the case has no linked channel");
+                let text = format!(
+                    "Case {case_id} has no Slack channel linked to it, so nothing was sent to it."
+                );
+                self.tell_person(user, from, &text_content(text)).await;
+                return Outcome::Refused;
+            }
+            Err(store_error) => {
+                error!(case = %case_id, error = %store_error, "the case's channel link could not be read");
+                let text = format!(
+                    "The integration's table is unavailable right now, so nothing was sent to \
+                     case {case_id}. Please try again in a moment."
+                );
+                self.tell_person(user, from, &text_content(text)).await;
+                return Outcome::Failed;
+            }
+        };
+        if let Err(refusal) = self.authorizer.check_send_to_case(&channel, user).await {
+            return self
+                .refuse_forward(invocation, &channel, from, &refusal)
+                .await;
+        }
+        let key = claim_key(invocation);
+        let owner = uuid::Uuid::new_v4().simple().to_string();
+        let lease = lease_until(deadline);
+        match self
+            .table
+            .claim_resumable(COMMAND_SCOPE, &key, &owner, lease, claim_ttl())
+            .await
+        {
+            Ok(Resumable::Claimed { .. }) => {}
+            Ok(Resumable::Done) => {
+                info!(user, view = %invocation.view_id, "the same message was sent before; nothing is done again");
+                let text = format!(
+                    "This message was already sent to case {case_id}; it was not sent a second time."
+                );
+                self.tell_person(user, from, &text_content(text)).await;
+                return Outcome::Duplicate;
+            }
+            Ok(Resumable::Held) => return Outcome::Unfinished,
+            Err(store_error) => {
+                error!(view = %invocation.view_id, error = %store_error, "the forward could not be claimed");
+                let text = format!(
+                    "The integration's table is unavailable right now, so nothing was sent to \
+                     case {case_id}. Please try again in a moment."
+                );
+                self.tell_person(user, from, &text_content(text)).await;
+                return Outcome::Failed;
+            }
+        }
+        let time_left = deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or_default()
+            .saturating_sub(DEADLINE_MARGIN);
+        let sent = tokio::time::timeout(
+            time_left,
+            self.send(invocation, &message, &channel, &key, &owner),
+        )
+        .await;
+        match sent {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                error!(view = %invocation.view_id, "sending a message to a case ran out of time; Lambda's retry resumes it");
+                Outcome::Unfinished
+            }
+        }
+    }
+
+    /// The case's channel, when the case is linked to one and the channel back to the case.
+    async fn linked_channel(
+        &self,
+        case_id: &CaseId,
+    ) -> Result<Option<String>, sirslack_store::StoreError> {
+        let Some(channel) = self
+            .table
+            .channel_link(case_id)
+            .await?
+            .and_then(|link| link.channel_id)
+        else {
+            return Ok(None);
+        };
+        let back = self.table.case_for_channel(&channel).await?;
+        Ok((back.as_ref() == Some(case_id)).then_some(channel))
+    }
+
+    /// The comment (once, by its client tokens), the notice, the person told.
+    async fn send(
+        &self,
+        invocation: &ForwardInvocation,
+        message: &ForwardedMessage,
+        channel: &str,
+        key: &str,
+        owner: &str,
+    ) -> Outcome {
+        let case_id = &invocation.case_id;
+        let user = invocation.user_id.as_str();
+        let from = Some(message.channel_id.as_str());
+        let sender_profile = self.slack.user_profile(user).await.ok();
+        let sender = SlackAuthor {
+            user_id: user,
+            real_name: sender_profile
+                .as_ref()
+                .and_then(|profile| profile.real_name.as_deref()),
+            handle: sender_profile
+                .as_ref()
+                .and_then(|profile| profile.handle.as_deref())
+                .or(invocation.user_name.as_deref()),
+        };
+        let author = match (&message.author_id, &message.bot_id) {
+            (Some(author_id), _) => {
+                let profile = self.slack.user_profile(author_id).await.ok();
+                slack_author_label(&SlackAuthor {
+                    user_id: author_id,
+                    real_name: profile.as_ref().and_then(|p| p.real_name.as_deref()),
+                    handle: profile.as_ref().and_then(|p| p.handle.as_deref()),
+                })
+            }
+            (None, Some(bot_id)) => format!("an app (bot ID {bot_id})"),
+            (None, None) => "unknown".to_owned(),
+        };
+        let names = self.mention_names(&message.text).await;
+        let text = slack_to_plain(&message.text, &|id: &str| names.get(id).cloned());
+        let prefix = forwarded_message_prefix(
+            &sender,
+            &author,
+            &message.permalink,
+            invocation.note.as_deref(),
+        );
+        let parts = split_sir_comment(&prefix, &text);
+        for (index, part) in parts.iter().enumerate() {
+            let token = client_token(invocation, index);
+            let comment_id = match self.sir.create_comment(case_id, part, &token).await {
+                Ok(comment_id) => comment_id,
+                Err(sir_error) => {
+                    self.release_forward(key, owner).await;
+                    let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+                    warn!(user, case = %case_id, error = %sir_error, reference, "SIR CreateCaseComment failed for a forwarded message");
+                    let text = format!(
+                        "The message could not be sent to case {case_id}. {} (Reference for your \
+                         administrator: {reference}.)",
+                        sir_error.for_people()
+                    );
+                    self.tell_person(user, from, &text_content(text)).await;
+                    return Outcome::Failed;
+                }
+            };
+            if let Err(store_error) = self
+                .table
+                .record_comment(case_id, &comment_id, SyncOrigin::Slack)
+                .await
+            {
+                // The marker alone keeps the poller from posting it back.
+                warn!(case = %case_id, error = %store_error, "a forwarded message's comment could not be recorded");
+            }
+        }
+        info!(user, case = %case_id, view = %invocation.view_id, parts = parts.len(), "a Slack message was sent to a case");
+        let sender_label = slack_author_label(&sender);
+        let notice = forwarded_notice(
+            &sender_label,
+            &message.permalink,
+            invocation.note.as_deref(),
+        );
+        if let Err(slack_error) = self.slack.post_message(channel, &notice).await {
+            warn!(case = %case_id, error = %slack_error, "the case channel could not be told about a forwarded message");
+        }
+        if let Err(store_error) = self
+            .table
+            .complete_claim(COMMAND_SCOPE, key, owner, claim_ttl())
+            .await
+        {
+            warn!(case = %case_id, error = %store_error, "the forward could not be marked done; its comment tokens keep a retry from writing it twice");
+        }
+        let text = format!(
+            "Sent to case *{case_id}*: <{}|the message> is now a comment in AWS Security Incident \
+             Response, and <#{channel}> was told.",
+            escape_for_slack(&message.permalink)
+        );
+        self.tell_person(user, from, &text_content(text)).await;
+        Outcome::Sent
+    }
+
+    async fn mention_names(&self, text: &str) -> HashMap<String, String> {
+        let mut names = HashMap::new();
+        for id in user_ids_mentioned(text)
+            .into_iter()
+            .take(MENTIONS_RESOLVED_MAX)
+        {
+            if let Ok(profile) = self.slack.user_profile(id).await
+                && let Some(name) = profile.real_name.or(profile.handle)
+            {
+                names.insert(id.to_owned(), name);
+            }
+        }
+        names
+    }
+
+    async fn refuse_forward(
+        &self,
+        invocation: &ForwardInvocation,
+        channel: &str,
+        from: Option<&str>,
+        refusal: &Refusal,
+    ) -> Outcome {
+        let case_id = &invocation.case_id;
+        if refusal.is_security() {
+            error!(
+                user = %invocation.user_id,
+                channel,
+                case = %case_id,
+                subcommand = SEND_TO_CASE_SUBCOMMAND,
+                reason = refusal.reason(),
+                security = refusal.reason(),
+                "security refusal"
+            );
+            println!(
+                "{}",
+                refusal.metric_line(chrono::Utc::now().timestamp_millis())
+            );
+        } else {
+            warn!(user = %invocation.user_id, channel, case = %case_id, subcommand = SEND_TO_CASE_SUBCOMMAND, reason = refusal.reason(), "send to case refused");
+        }
+        let why = match refusal {
+            Refusal::NotChannelMember => format!(
+                "Only members of the channel of case {case_id} can send messages to it. Ask a \
+                 member to invite you."
+            ),
+            other => other.message_for(SEND_TO_CASE_SUBCOMMAND, ""),
+        };
+        let text = format!("{why} Nothing was sent to case {case_id}.");
+        self.tell_person(&invocation.user_id, from, &text_content(text))
+            .await;
+        Outcome::Refused
+    }
+
+    async fn release_forward(&self, key: &str, owner: &str) {
+        if let Err(store_error) = self.table.release_claim(COMMAND_SCOPE, key, owner).await {
+            warn!(error = %store_error, "the forward claim could not be released; it expires on its own");
+        }
+    }
+}
+
+fn text_content(text: String) -> SlackMessageContent {
+    SlackMessageContent::new().with_text(text)
+}
+
+/// Until just after `deadline`, so a retry takes over only a dead attempt.
+fn lease_until(deadline: SystemTime) -> chrono::Duration {
+    let until = deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or_default()
+        + DEADLINE_MARGIN;
+    chrono::Duration::from_std(until.max(Duration::from_secs(1)))
+        .unwrap_or(chrono::Duration::seconds(60))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+
+    fn invocation(view_id: &str) -> ForwardInvocation {
+        ForwardInvocation::new(
+            view_id,
+            "T0TEAM",
+            "U0JANE",
+            CaseId::new("1234567890").expect("case id"),
+            Utc::now(),
+        )
+    }
+
+    #[test]
+    fn the_client_token_follows_the_view_and_the_part() {
+        let first = invocation("V0VIEW1");
+        assert_eq!(client_token(&first, 0), "sirslack-forward-T0TEAM-V0VIEW1-0");
+        assert_eq!(
+            client_token(&first, 0),
+            client_token(&invocation("V0VIEW1"), 0)
+        );
+        assert_ne!(client_token(&first, 0), client_token(&first, 1));
+        assert_ne!(
+            client_token(&first, 0),
+            client_token(&invocation("V0VIEW2"), 0)
+        );
+    }
+
+    #[test]
+    fn odd_ids_and_kinds_are_rejected() {
+        assert!(validate(&invocation("V0VIEW1")).is_ok());
+        assert!(validate(&invocation("../V0")).is_err());
+        let mut other = invocation("V0VIEW1");
+        other.kind = "home".into();
+        assert!(validate(&other).is_err());
+        other = invocation("V0VIEW1");
+        other.version = 2;
+        assert!(matches!(validate(&other), Err(InvocationError::Version(2))));
+    }
+}

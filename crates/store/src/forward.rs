@@ -1,0 +1,134 @@
+//! Messages on their way to a case ("Send to SIR case", issue 19): what the message shortcut
+//! saw, kept under the ID of the modal it opened until the modal is submitted.
+//!
+//! A Slack message holds up to 40,000 characters and a modal's `private_metadata` only 3,000,
+//! and the bot may not be able to read the message again later (a direct message, a channel it
+//! is not in), so the events handler keeps what the shortcut payload carried here, and the
+//! command handler reads it when the modal is submitted. Item `FORWARD#<viewId>` / `FORWARD`,
+//! with a short TTL ([`FORWARD_TTL`]); an expired item reads as absent (DynamoDB's TTL
+//! deletion is lazy).
+
+use chrono::{Duration, Utc};
+
+use crate::{StoreError, TTL_ATTRIBUTE, Table, get_n, get_s, n, s};
+
+/// How long a message waits for its modal to be submitted.
+pub const FORWARD_TTL: Duration = Duration::hours(2);
+
+const FORWARD_SK: &str = "FORWARD";
+
+fn forward_pk(view_id: &str) -> String {
+    format!("FORWARD#{view_id}")
+}
+
+/// A message someone chose to send to a case, as the message shortcut carried it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardedMessage {
+    /// The workspace.
+    pub team_id: String,
+    /// Who used the shortcut (only they may submit the modal).
+    pub user_id: String,
+    /// The conversation the message is in.
+    pub channel_id: String,
+    /// The message's `ts`.
+    pub ts: String,
+    /// Its thread, when it is a reply.
+    pub thread_ts: Option<String>,
+    /// Its text as Slack sent it (markup, escaped); empty when it had none.
+    pub text: String,
+    /// Its author, when a person wrote it.
+    pub author_id: Option<String>,
+    /// The bot that posted it, when a bot did.
+    pub bot_id: Option<String>,
+    /// Its files (`F...`).
+    pub file_ids: Vec<String>,
+    /// Its permalink (`chat.getPermalink`).
+    pub permalink: String,
+}
+
+impl Table {
+    /// Keeps `message` under the modal `view_id` for [`FORWARD_TTL`] (one PutItem; the same
+    /// view written again replaces it).
+    pub async fn put_forwarded_message(
+        &self,
+        view_id: &str,
+        message: &ForwardedMessage,
+    ) -> Result<(), StoreError> {
+        let mut item = Self::key(forward_pk(view_id), FORWARD_SK);
+        item.insert("team_id".into(), s(&message.team_id));
+        item.insert("user_id".into(), s(&message.user_id));
+        item.insert("channel_id".into(), s(&message.channel_id));
+        item.insert("ts".into(), s(&message.ts));
+        if let Some(thread_ts) = &message.thread_ts {
+            item.insert("thread_ts".into(), s(thread_ts));
+        }
+        if !message.text.is_empty() {
+            item.insert("text".into(), s(&message.text));
+        }
+        if let Some(author) = &message.author_id {
+            item.insert("author_id".into(), s(author));
+        }
+        if let Some(bot) = &message.bot_id {
+            item.insert("bot_id".into(), s(bot));
+        }
+        let files =
+            serde_json::to_string(&message.file_ids).map_err(|error| StoreError::Malformed {
+                item: forward_pk(view_id),
+                reason: error.to_string(),
+            })?;
+        item.insert("file_ids".into(), s(files));
+        item.insert("permalink".into(), s(&message.permalink));
+        item.insert(
+            TTL_ATTRIBUTE.into(),
+            n((Utc::now() + FORWARD_TTL).timestamp()),
+        );
+        self.put_item(item).await
+    }
+
+    /// The message kept under the modal `view_id`, unless it expired (a strongly consistent
+    /// GetItem: the modal may be submitted a second after it opened).
+    pub async fn forwarded_message(
+        &self,
+        view_id: &str,
+    ) -> Result<Option<ForwardedMessage>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(forward_pk(view_id), FORWARD_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("GetItem", e))?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        if get_n(&item, TTL_ATTRIBUTE).is_some_and(|expires| expires < Utc::now().timestamp()) {
+            return Ok(None);
+        }
+        let malformed = |reason: &str| StoreError::Malformed {
+            item: forward_pk(view_id),
+            reason: reason.to_owned(),
+        };
+        let required = |name: &str| {
+            get_s(&item, name)
+                .map(str::to_owned)
+                .ok_or_else(|| malformed(&format!("no {name}")))
+        };
+        let optional = |name: &str| get_s(&item, name).map(str::to_owned);
+        let file_ids: Vec<String> = serde_json::from_str(get_s(&item, "file_ids").unwrap_or("[]"))
+            .map_err(|error| malformed(&error.to_string()))?;
+        Ok(Some(ForwardedMessage {
+            team_id: required("team_id")?,
+            user_id: required("user_id")?,
+            channel_id: required("channel_id")?,
+            ts: required("ts")?,
+            thread_ts: optional("thread_ts"),
+            text: optional("text").unwrap_or_default(),
+            author_id: optional("author_id"),
+            bot_id: optional("bot_id"),
+            file_ids,
+            permalink: required("permalink")?,
+        }))
+    }
+}
