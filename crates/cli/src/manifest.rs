@@ -287,9 +287,9 @@ mod tests {
 
     #[test]
     fn the_shortcuts_are_a_global_and_a_message_one_needing_only_existing_scopes() {
-        let manifest = manifest(DEFAULT_APP_NAME, Some(URL));
+        let deployed = manifest(DEFAULT_APP_NAME, Some(URL));
         assert_eq!(
-            manifest["features"]["shortcuts"],
+            deployed["features"]["shortcuts"],
             json!([
                 {
                     "name": "Declare a security incident",
@@ -307,7 +307,7 @@ mod tests {
         );
         // The case picker's options load on the same endpoint.
         assert_eq!(
-            manifest["settings"]["interactivity"]["message_menu_options_url"],
+            deployed["settings"]["interactivity"]["message_menu_options_url"],
             URL
         );
         // users.conversations (the picker) needs channels:read and groups:read, which
