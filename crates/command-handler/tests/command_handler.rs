@@ -2558,11 +2558,11 @@ async fn a_message_sent_to_a_case_becomes_one_comment_and_a_notice() {
     // Jane's picker offers her case; Mallory (not in the case channel) is offered nothing.
     assert_eq!(
         world.picker(JANE, &view.id, "").await,
-        [world.case_id.clone()]
+        std::slice::from_ref(&world.case_id)
     );
     assert_eq!(
         world.picker(JANE, &view.id, &world.case_id[3..]).await,
-        [world.case_id.clone()]
+        std::slice::from_ref(&world.case_id)
     );
     assert!(world.picker(JANE, &view.id, "ransomware").await.is_empty());
 
