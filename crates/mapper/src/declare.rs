@@ -371,7 +371,7 @@ pub fn parse_declare_submission(
 
 /// The state of the element in `block_id`: by its `action_id` (the same string), else the
 /// block's only element.
-fn element<'a>(values: &'a Value, block_id: &str) -> Option<&'a Value> {
+pub(crate) fn element<'a>(values: &'a Value, block_id: &str) -> Option<&'a Value> {
     let block = values.get(block_id)?.as_object()?;
     block
         .get(block_id)
@@ -380,7 +380,7 @@ fn element<'a>(values: &'a Value, block_id: &str) -> Option<&'a Value> {
 }
 
 /// An `input` block whose element's `action_id` is its `block_id`.
-fn input(
+pub(crate) fn input(
     block_id: &str,
     label: &str,
     mut element: Value,
@@ -409,7 +409,7 @@ fn option(text: &str, value: &str, description: Option<&str>) -> Value {
     option
 }
 
-fn plain(text: &str) -> Value {
+pub(crate) fn plain(text: &str) -> Value {
     json!({"type": "plain_text", "text": text})
 }
 
@@ -455,7 +455,7 @@ fn is_user_id(id: &str) -> bool {
 }
 
 /// `C0123ABCD`-, `G0123ABCD`- or `D0123ABCD`-like.
-fn is_channel_id(id: &str) -> bool {
+pub(crate) fn is_channel_id(id: &str) -> bool {
     id.starts_with(['C', 'G', 'D'])
         && (3..=32).contains(&id.len())
         && id

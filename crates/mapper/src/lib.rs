@@ -6,6 +6,7 @@
 //! - [`filename`]: file names SIR accepts;
 //! - [`slack`]: domain facts rendered as Slack Block Kit messages, topics and purposes;
 //! - [`declare`]: the "Declare a security incident" modal and its submission;
+//! - [`edit`]: the case message's Edit title / Edit description modals and their submission;
 //! - [`home`]: the App Home tab (the open cases whose channel a person is in).
 //!
 //! No I/O and no async: every function is a total function or returns a typed error, and
@@ -15,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod declare;
+pub mod edit;
 pub mod filename;
 pub mod home;
 pub mod markup;

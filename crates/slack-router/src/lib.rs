@@ -74,9 +74,9 @@ pub use handoff::{
     LazyCall, LazyInvocation, RecordedHandOff, RecordingHandOffSink,
 };
 pub use invocation::{
-    COMMAND_INVOCATION_VERSION, CommandInvocation, DECLARATION_INVOCATION_VERSION,
-    DECLARATION_KIND, DeclarationInvocation, DeclarationKind, HOME_INVOCATION_KIND, HomeInvocation,
-    InvocationKind, ResponseUrlError, invocation_kind,
+    COMMAND_INVOCATION_VERSION, CaseMessageOrigin, CommandInvocation,
+    DECLARATION_INVOCATION_VERSION, DECLARATION_KIND, DeclarationInvocation, DeclarationKind,
+    HOME_INVOCATION_KIND, HomeInvocation, InvocationKind, ResponseUrlError, invocation_kind,
 };
 pub use keys::{KeySource, KeySourceError, StaticKeys, VerifierKeys};
 pub use router::{

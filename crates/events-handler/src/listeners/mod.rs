@@ -11,10 +11,13 @@
 //! | `/security-ir create` (any channel), shortcut `declare_security_incident` | `views.open` of the declare modal, then the ack | - |
 //! | the Home tab's `declare_open` button | `views.open` of the declare modal, then the ack | - |
 //! | `view_submission` of `declare_case` | field errors, or `clear` | the command handler (`CreateCase`) |
+//! | the case message's Edit title / Edit description buttons | `views.open` of the edit modal (pre-filled from the snapshot), then the ack | - |
+//! | `view_submission` of `edit_case_title` / `edit_case_description` | field errors, or `clear` | the command handler (`update-title` / `update-description`) |
 
 pub mod command;
 pub mod comment;
 pub mod declare;
+pub mod edit;
 pub mod file;
 pub mod home;
 pub mod membership;
@@ -47,6 +50,7 @@ pub fn register(builder: RouterBuilder, app: &Arc<App>) -> RouterBuilder {
     let on_declare_shortcut = Arc::clone(app);
     let on_declare_submit = Arc::clone(app);
     let on_declare_button = Arc::clone(app);
+    let builder = register_edits(builder, app);
     builder
         .event_with_filter(
             "message",
@@ -121,6 +125,26 @@ pub fn register(builder: RouterBuilder, app: &Arc<App>) -> RouterBuilder {
             let app = Arc::clone(&lazy_file);
             async move { file::run_lazy(&app, request).await }
         })
+}
+
+/// The case message's Edit title / Edit description buttons and their modals (registered
+/// before the catch-all action listener: the first match wins).
+fn register_edits(mut builder: RouterBuilder, app: &Arc<App>) -> RouterBuilder {
+    use sirslack_mapper::edit::EditField;
+    for field in EditField::ALL {
+        let on_click = Arc::clone(app);
+        let on_submit = Arc::clone(app);
+        builder = builder
+            .action(field.button_action_id(), move |request| {
+                let app = Arc::clone(&on_click);
+                async move { edit::on_edit_button(&app, field, request).await }
+            })
+            .view_submission(field.callback_id(), move |request| {
+                let app = Arc::clone(&on_submit);
+                async move { edit::on_edit_submission(&app, field, request).await }
+            });
+    }
+    builder
 }
 
 /// Runs before dedupe: an event the listener would skip anyway (`skip_reason`, no I/O), or
