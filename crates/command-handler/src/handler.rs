@@ -595,6 +595,10 @@ impl CommandHandler {
         command: &Command,
         access: &Access,
     ) -> Result<(Command, Option<Otp>), Refusal> {
+        // A submitted edit modal has a field of its own for the code: its text is all text.
+        if run.invocation.kind == InvocationKind::ViewSubmission {
+            return Ok((command.clone(), run.invocation.one_time_code.clone()));
+        }
         if matches!(
             command,
             Command::UpdateTitle { .. } | Command::UpdateDescription { .. }
@@ -1137,11 +1141,27 @@ fn interpret(invocation: &CommandInvocation) -> Request {
 /// deliveries of one payload, different for every new command or click (Slack gives each a
 /// new `trigger_id`, and the events handler stamps `received_at`). The `response_url` is
 /// left out: it is a capability, and never stored even hashed.
+///
+/// A submitted edit modal is keyed by its view instead: every submission of one modal (a
+/// double click on Save, Lambda's retries) is the same command, run once.
 pub fn idempotency_key(invocation: &CommandInvocation) -> String {
     let kind = match invocation.kind {
         InvocationKind::SlashCommand => "slash_command",
         InvocationKind::BlockAction => "block_action",
+        InvocationKind::ViewSubmission => "view_submission",
     };
+    if let (InvocationKind::ViewSubmission, Some(view_id)) =
+        (invocation.kind, invocation.view_id.as_deref())
+    {
+        return hash_fields(&[
+            kind,
+            &invocation.team_id,
+            &invocation.user_id,
+            &invocation.channel_id,
+            invocation.case_id.as_str(),
+            view_id,
+        ]);
+    }
     let fields: [&str; 12] = [
         kind,
         &invocation.team_id,
@@ -1156,6 +1176,10 @@ pub fn idempotency_key(invocation: &CommandInvocation) -> String {
         invocation.message_ts.as_deref().unwrap_or_default(),
         &invocation.received_at.to_rfc3339(),
     ];
+    hash_fields(&fields)
+}
+
+fn hash_fields(fields: &[&str]) -> String {
     let mut hasher = Sha256::new();
     for field in fields {
         // Length-prefixed, so that no two different field lists hash the same bytes.
@@ -1231,6 +1255,8 @@ mod tests {
             block_id: None,
             message_ts: None,
             received_at: Utc::now(),
+            view_id: None,
+            one_time_code: None,
         }
     }
 
@@ -1336,6 +1362,26 @@ mod tests {
         let mut other_url = first.clone();
         other_url.response_url = ResponseUrl::new("https://hooks.slack.com/commands/other");
         assert_eq!(idempotency_key(&first), idempotency_key(&other_url));
+    }
+
+    #[test]
+    fn a_submitted_modal_is_keyed_by_its_view() {
+        let mut first = invocation(InvocationKind::ViewSubmission, "update-title New title");
+        first.command = None;
+        first.trigger_id = None;
+        first.view_id = Some("V0EDIT0001".into());
+        let mut again = first.clone();
+        again.received_at = Utc::now() + chrono::Duration::seconds(1);
+        assert_eq!(idempotency_key(&first), idempotency_key(&again));
+        let mut other_view = first.clone();
+        other_view.view_id = Some("V0EDIT0002".into());
+        assert_ne!(idempotency_key(&first), idempotency_key(&other_view));
+        assert_eq!(
+            command_of(interpret(&first)),
+            Command::UpdateTitle {
+                title: "New title".into()
+            }
+        );
     }
 
     #[test]

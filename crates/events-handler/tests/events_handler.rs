@@ -1635,6 +1635,218 @@ async fn button_clicks_are_routed_like_commands() {
     );
 }
 
+/// Stores the case as the poller would have synced it, with `title`.
+async fn sync_snapshot(world: &World, title: &str) {
+    let case_id: CaseId = world.case_id.parse().unwrap();
+    let sir = aws_sdk_securityir::Client::from_conf(
+        aws_sdk_securityir::config::Builder::from(world.aws.sdk_config())
+            .endpoint_url(world.sir.endpoint_url())
+            .build(),
+    );
+    let out = sir
+        .get_case()
+        .case_id(case_id.as_str())
+        .send()
+        .await
+        .expect("GetCase");
+    let mut case = sirslack_mapper::sir::case_from_get_case(&case_id, &out);
+    case.title = title.to_owned();
+    let snapshot = sirslack_store::CaseSnapshot::of_case(case, 1, chrono::Utc::now());
+    world
+        .table
+        .put_snapshot(&snapshot, sirslack_store::SnapshotCondition::Absent)
+        .await
+        .expect("snapshot stored");
+}
+
+/// A click on the case message's `action_id` button, for `case_id`, with a trigger the stand-in
+/// issued (expired when `late`).
+fn edit_click(
+    world: &World,
+    action_id: &str,
+    case_id: &str,
+    late: bool,
+    token: &str,
+) -> SignedRequest {
+    let trigger_id = world.slack.issue_trigger_id(JANE).expect("a trigger");
+    if late {
+        world.slack.expire_trigger_id(&trigger_id).expect("expired");
+    }
+    let mut click = BlockAction::button(
+        &world.team_id,
+        JANE,
+        &world.channel,
+        &message_ts(30),
+        action_id,
+        case_id,
+    )
+    .with_response_url(&world.slack.response_url(token));
+    click.block_id = format!("case:{case_id}");
+    click.trigger_id = trigger_id;
+    world.signer.sign(click.into_body())
+}
+
+#[tokio::test]
+async fn edit_buttons_open_their_modal_on_the_ack_path_and_submissions_are_handed_off_as_commands()
+{
+    let world = world().await;
+    // Not synced yet: the modal opens empty and says so.
+    let answer = world
+        .send(&edit_click(
+            &world,
+            "case_edit_description",
+            &world.case_id,
+            false,
+            "edit-0",
+        ))
+        .await;
+    assert_eq!((answer.status, answer.body.as_str()), (200, ""));
+    let opened = world.slack.open_views(JANE).pop().expect("a modal is open");
+    assert_eq!(opened.callback_id(), "edit_case_description");
+    let input = opened
+        .block("edit_description")
+        .expect("the description input");
+    assert_eq!(input["element"]["multiline"], true);
+    assert!(input["element"].get("initial_value").is_none());
+    assert!(opened.view.to_string().contains("is not known here yet"));
+
+    // Synced: pre-filled with the snapshot's title.
+    sync_snapshot(&world, "Compromised IAM key").await;
+    let started = Instant::now();
+    let answer = world
+        .send(&edit_click(
+            &world,
+            "case_edit_title",
+            &world.case_id,
+            false,
+            "edit-1",
+        ))
+        .await;
+    assert_eq!(answer.status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    let view = world.slack.open_views(JANE).pop().expect("a modal is open");
+    assert_eq!(view.callback_id(), "edit_case_title");
+    assert_eq!(
+        view.block("edit_title").unwrap()["element"]["initial_value"],
+        "Compromised IAM key"
+    );
+    assert!(
+        world.hand_offs.recorded().is_empty(),
+        "a click hands nothing off"
+    );
+
+    // A field error stays in the modal; a valid submission is the command, keyed by the view.
+    let text = |value: &str| slack_standin::signing::InputValue::PlainText(value.to_owned());
+    let too_long = world
+        .slack
+        .view_submission(
+            JANE,
+            &view.id,
+            &[("edit_title", "edit_title", text(&"x".repeat(301)))],
+        )
+        .unwrap();
+    let errors = world
+        .send(&world.signer.sign(too_long.into_body()))
+        .await
+        .json();
+    assert_eq!(errors["response_action"], "errors");
+    assert_eq!(
+        errors["errors"]["edit_title"],
+        "The title has 301 characters; the limit is 300."
+    );
+    assert!(world.hand_offs.recorded().is_empty());
+    let valid = world
+        .slack
+        .view_submission(
+            JANE,
+            &view.id,
+            &[
+                ("edit_title", "edit_title", text("Leaked key <prod> 123456")),
+                ("edit_one_time_code", "edit_one_time_code", text("654321")),
+            ],
+        )
+        .unwrap();
+    let cleared = world
+        .send(&world.signer.sign(valid.into_body()))
+        .await
+        .json();
+    assert_eq!(cleared["response_action"], "clear");
+    let recorded = world.hand_offs.take();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(
+        recorded[0].target,
+        HandOffTarget::Function(COMMAND_HANDLER.into())
+    );
+    let invocation: CommandInvocation =
+        serde_json::from_value(recorded[0].payload.clone()).expect("CommandInvocation");
+    assert_eq!(invocation.kind, InvocationKind::ViewSubmission);
+    assert_eq!(
+        invocation.command_text,
+        "update-title Leaked key &lt;prod&gt; 123456"
+    );
+    assert_eq!(invocation.subcommand.as_deref(), Some("update-title"));
+    assert_eq!(invocation.view_id.as_deref(), Some(view.id.as_str()));
+    assert_eq!(
+        invocation.one_time_code.as_ref().map(|code| code.as_str()),
+        Some("654321")
+    );
+    assert_eq!(invocation.channel_id, world.channel);
+    assert_eq!(invocation.case_id.as_str(), world.case_id);
+    assert_eq!(
+        invocation.response_url.expose(),
+        world.slack.response_url("edit-1")
+    );
+    assert!(world.slack.response_posts("edit-1").is_empty());
+    assert_eq!(world.sir.call_count("UpdateCase"), 0);
+}
+
+#[tokio::test]
+async fn a_late_or_foreign_edit_click_is_explained_through_its_response_url() {
+    let world = world().await;
+    world
+        .send(&edit_click(
+            &world,
+            "case_edit_title",
+            &world.case_id,
+            true,
+            "late",
+        ))
+        .await;
+    let posts = world.slack.response_posts("late");
+    assert_eq!(posts.len(), 1);
+    assert_eq!(
+        posts[0].text.as_deref(),
+        Some(
+            "The edit form could not be opened in time (Slack allows 3 seconds). Please click \
+             *Edit title* again."
+        )
+    );
+    world
+        .send(&edit_click(
+            &world,
+            "case_edit_title",
+            "9999999999",
+            false,
+            "foreign",
+        ))
+        .await;
+    let posts = world.slack.response_posts("foreign");
+    assert!(
+        posts[0]
+            .text
+            .as_deref()
+            .unwrap_or("")
+            .contains("another case's message"),
+        "{posts:?}"
+    );
+    assert!(world.slack.open_views(JANE).is_empty());
+    assert!(world.hand_offs.recorded().is_empty());
+}
+
 // ---- the Lambda entry point ------------------------------------------------------------------
 
 #[tokio::test]

@@ -749,6 +749,68 @@ impl World {
         action_id: &str,
         value: &str,
     ) -> Result<CommandReply, WorldError> {
+        self.send_click(
+            person,
+            channel_id,
+            message_ts,
+            (None, action_id),
+            value,
+            false,
+        )
+        .await
+    }
+
+    /// `person` clicks the button `action_id` of block `block_id` (the case message's
+    /// `case:<caseId>`) on the message `message_ts`, carrying `value`, as Slack sends it (a
+    /// trigger the stand-in issued, valid 3 s).
+    pub async fn click_in_block(
+        &self,
+        person: &Person,
+        channel_id: &str,
+        message_ts: &str,
+        (block_id, action_id): (&str, &str),
+        value: &str,
+    ) -> Result<CommandReply, WorldError> {
+        self.send_click(
+            person,
+            channel_id,
+            message_ts,
+            (Some(block_id), action_id),
+            value,
+            false,
+        )
+        .await
+    }
+
+    /// [`World::click_in_block`], reaching the app after its `trigger_id` expired.
+    pub async fn click_in_block_late(
+        &self,
+        person: &Person,
+        channel_id: &str,
+        message_ts: &str,
+        (block_id, action_id): (&str, &str),
+        value: &str,
+    ) -> Result<CommandReply, WorldError> {
+        self.send_click(
+            person,
+            channel_id,
+            message_ts,
+            (Some(block_id), action_id),
+            value,
+            true,
+        )
+        .await
+    }
+
+    async fn send_click(
+        &self,
+        person: &Person,
+        channel_id: &str,
+        message_ts: &str,
+        (block_id, action_id): (Option<&str>, &str),
+        value: &str,
+        late: bool,
+    ) -> Result<CommandReply, WorldError> {
         let response_token = uuid::Uuid::new_v4().simple().to_string();
         let mut action = BlockAction::button(
             &self.team_id(),
@@ -761,7 +823,15 @@ impl World {
         .with_response_url(&self.slack.response_url_in(&response_token, channel_id));
         action.user_name = person.handle.to_owned();
         action.api_app_id = self.slack.config().app_id;
+        if let Some(block_id) = block_id {
+            block_id.clone_into(&mut action.block_id);
+        }
         if let Ok(trigger_id) = self.slack.issue_trigger_id(person.slack_id) {
+            if late {
+                self.slack
+                    .expire_trigger_id(&trigger_id)
+                    .map_err(|error| WorldError::setup("Slack trigger", error))?;
+            }
             action.trigger_id = trigger_id;
         }
         let request = self.signer().sign(action.into_body());

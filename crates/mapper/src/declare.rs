@@ -455,7 +455,7 @@ fn is_user_id(id: &str) -> bool {
 }
 
 /// `C0123ABCD`-, `G0123ABCD`- or `D0123ABCD`-like.
-fn is_channel_id(id: &str) -> bool {
+pub(crate) fn is_channel_id(id: &str) -> bool {
     id.starts_with(['C', 'G', 'D'])
         && (3..=32).contains(&id.len())
         && id

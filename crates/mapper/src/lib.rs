@@ -6,6 +6,7 @@
 //! - [`filename`]: file names SIR accepts;
 //! - [`slack`]: domain facts rendered as Slack Block Kit messages, topics and purposes;
 //! - [`declare`]: the "Declare a security incident" modal and its submission;
+//! - [`edit`]: the case message's Edit title / Edit description modals and their submission;
 //! - [`home`]: the App Home tab (the open cases whose channel a person is in);
 //! - [`forward`]: the "Send to SIR case" modal, its case picker and submission.
 //!
@@ -16,6 +17,7 @@
 #![warn(missing_docs)]
 
 pub mod declare;
+pub mod edit;
 pub mod filename;
 pub mod forward;
 pub mod home;

@@ -31,6 +31,7 @@ use slack_morphism::prelude::{
     SlackHeaderBlock, SlackMessageContent, SlackSectionBlock,
 };
 
+use crate::edit::EditField;
 use crate::markup::{escape_for_slack, escaped_width};
 use crate::split::split_escaped_for_slack;
 
@@ -656,7 +657,8 @@ fn console_link_section(case_id: &CaseId, links: &ConsoleLinks) -> SlackBlock {
     ))
 }
 
-/// The status menu and the Close button, in a block whose ID names the case.
+/// The status menu, the Edit title and Edit description buttons (each opens a modal; value:
+/// the case ID) and the Close button, in a block whose ID names the case.
 fn case_actions(case: &Case) -> SlackBlock {
     let option = |status: SelfManagedStatus| {
         SlackBlockChoiceItem::new(plain(status.as_str()), status.as_str().to_owned())
@@ -685,7 +687,17 @@ from Slack.",
         .with_value(case.id.to_string())
         .with_style(SlackBlockButtonStyle::Danger)
         .with_confirm(confirm);
-    let elements: Vec<SlackActionBlockElement> = vec![status_menu.into(), close_button.into()];
+    let edit_button = |field: EditField| {
+        SlackBlockButtonElement::new(plain(field.button_text()))
+            .with_action_id(SlackActionId::new(field.button_action_id().to_owned()))
+            .with_value(case.id.to_string())
+    };
+    let elements: Vec<SlackActionBlockElement> = vec![
+        status_menu.into(),
+        edit_button(EditField::Title).into(),
+        edit_button(EditField::Description).into(),
+        close_button.into(),
+    ];
     SlackActionsBlock::new(elements)
         .with_block_id(SlackBlockId::new(case_block_id(&case.id)))
         .into()
@@ -1058,10 +1070,15 @@ mod tests {
         assert!(rendered.contains(r#""block_id":"case:1234567890""#));
         assert!(rendered.contains(STATUS_SELECT_ACTION_ID));
         assert!(rendered.contains(CLOSE_BUTTON_ACTION_ID));
+        for field in EditField::ALL {
+            assert!(rendered.contains(field.button_action_id()), "{rendered}");
+            assert!(rendered.contains(field.button_text()), "{rendered}");
+        }
         let mut closed = case();
         closed.status = CaseStatus::Closed;
         let rendered = json(&initial_case_message(&closed, &links()));
         assert!(!rendered.contains(CLOSE_BUTTON_ACTION_ID));
+        assert!(!rendered.contains(EditField::Title.button_action_id()));
     }
 
     #[test]

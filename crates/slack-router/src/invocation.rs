@@ -2,9 +2,12 @@
 //!
 //! One JSON object per slash command or button click, already checked: the request was signed,
 //! came from the configured workspace, and was made in a channel linked to `case_id`. The
-//! command handler answers the person through `response_url`. A submitted declare modal is a
-//! [`DeclarationInvocation`] instead (`"kind": "declaration"`), a submitted "Send to SIR case"
-//! modal a [`ForwardInvocation`] (`"kind": "forward"`); the command handler reads `kind` first.
+//! command handler answers the person through `response_url`. A submitted edit modal of the
+//! case message (Edit title, Edit description) is a `CommandInvocation` of kind
+//! `view_submission` ([`CommandInvocation::for_view_submission`]), keyed by its view. A
+//! submitted declare modal is a [`DeclarationInvocation`] instead (`"kind": "declaration"`), a
+//! submitted "Send to SIR case" modal a [`ForwardInvocation`] (`"kind": "forward"`); the
+//! command handler reads `kind` first.
 //!
 //! ```json
 //! {
@@ -33,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use sirslack_domain::command::Command;
 use sirslack_domain::{CaseId, Declaration, Otp};
 
-use crate::envelope::{ActionItem, BlockAction, ResponseUrl, SlashCommand};
+use crate::envelope::{ActionItem, BlockAction, ResponseUrl, SlashCommand, ViewSubmission};
 
 /// The current payload version. A consumer refuses versions it does not know.
 pub const COMMAND_INVOCATION_VERSION: u32 = 1;
@@ -46,6 +49,9 @@ pub enum InvocationKind {
     SlashCommand,
     /// Clicked a button (or picked an option) the integration posted.
     BlockAction,
+    /// Submitted a modal opened from the case message (Edit title, Edit description): the
+    /// command line was built from the form, and the view's ID keys its idempotency.
+    ViewSubmission,
 }
 
 /// A `response_url` could not be found for a block action (it was in a modal).
@@ -93,6 +99,29 @@ pub struct CommandInvocation {
     pub message_ts: Option<String>,
     /// When the events handler received the request.
     pub received_at: DateTime<Utc>,
+    /// For a view submission: the submitted view's ID, the same for every submission of one
+    /// modal, so a double submit runs once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view_id: Option<String>,
+    /// For a view submission: the code typed in the modal's one-time-code field. The command
+    /// text then never carries a code (a title ending in six digits stays whole).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub one_time_code: Option<Otp>,
+}
+
+/// Where a modal opened from a case message came from: the click that opened it, carried
+/// through the modal (its `private_metadata`) to the submission.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseMessageOrigin {
+    /// The case channel the message is in.
+    pub channel_id: String,
+    /// The case linked to that channel (checked again at submission).
+    pub case_id: CaseId,
+    /// `ts` of the case message.
+    pub message_ts: Option<String>,
+    /// The click's `response_url` (valid 30 minutes, 5 posts): where the command handler
+    /// answers. Never log it.
+    pub response_url: ResponseUrl,
 }
 
 impl CommandInvocation {
@@ -120,6 +149,8 @@ impl CommandInvocation {
             block_id: None,
             message_ts: None,
             received_at,
+            view_id: None,
+            one_time_code: None,
         }
     }
 
@@ -151,7 +182,42 @@ impl CommandInvocation {
             block_id: action.block_id.clone(),
             message_ts: interaction.message_ts.clone(),
             received_at,
+            view_id: None,
+            one_time_code: None,
         })
+    }
+
+    /// The invocation for a submitted modal opened from a case message: `command_text` is the
+    /// command line the form stands for (`update-title <text>`, Slack-escaped as a typed
+    /// command is), `one_time_code` the code typed in its own field.
+    pub fn for_view_submission(
+        submission: &ViewSubmission,
+        origin: CaseMessageOrigin,
+        command_text: String,
+        one_time_code: Option<Otp>,
+        received_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            version: COMMAND_INVOCATION_VERSION,
+            kind: InvocationKind::ViewSubmission,
+            command: None,
+            subcommand: subcommand_of(&command_text),
+            command_text,
+            team_id: submission.team_id.clone(),
+            user_id: submission.user_id.clone(),
+            user_name: submission.user_name.clone(),
+            channel_id: origin.channel_id,
+            case_id: origin.case_id,
+            response_url: origin.response_url,
+            trigger_id: None,
+            action_id: None,
+            action_value: None,
+            block_id: None,
+            message_ts: origin.message_ts,
+            received_at,
+            view_id: Some(submission.view.id.clone()),
+            one_time_code,
+        }
     }
 }
 
@@ -517,5 +583,59 @@ mod tests {
         let mut bad = json;
         bad["case_id"] = json!("../1");
         assert!(serde_json::from_value::<ForwardInvocation>(bad).is_err());
+    }
+
+    #[test]
+    fn view_submissions_carry_their_view_and_code_apart_from_the_text() {
+        let payload = json!({
+            "type": "view_submission",
+            "team": {"id": "T1"},
+            "user": {"id": "U1", "username": "jane"},
+            "view": {"id": "V0EDIT0001", "callback_id": "case_edit", "private_metadata": "",
+                     "state": {"values": {}}},
+        });
+        let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
+        let parsed = crate::envelope::parse_inbound(
+            Some("application/x-www-form-urlencoded"),
+            body.as_bytes(),
+        );
+        let Ok(crate::envelope::Inbound::ViewSubmission(submission)) = parsed else {
+            panic!("{parsed:?}")
+        };
+        let origin = CaseMessageOrigin {
+            channel_id: "C1".into(),
+            case_id: "1234567890".parse().unwrap(),
+            message_ts: Some("1.1".into()),
+            response_url: ResponseUrl::new("https://hooks.slack.com/actions/secret"),
+        };
+        let invocation = CommandInvocation::for_view_submission(
+            &submission,
+            origin,
+            "update-title Leaked key &lt;prod&gt; 123456".into(),
+            Some(Otp::new("654321").unwrap()),
+            Utc::now(),
+        );
+        assert_eq!(invocation.kind, InvocationKind::ViewSubmission);
+        assert_eq!(invocation.subcommand.as_deref(), Some("update-title"));
+        assert_eq!(invocation.view_id.as_deref(), Some("V0EDIT0001"));
+        assert_eq!(invocation.trigger_id, None);
+        let json = serde_json::to_value(&invocation).unwrap();
+        assert_eq!(json["kind"], "view_submission");
+        assert_eq!(json["one_time_code"], "654321");
+        let back: CommandInvocation = serde_json::from_value(json).unwrap();
+        assert_eq!(back, invocation);
+        let shown = format!("{invocation:?}");
+        assert!(
+            !shown.contains("654321") && !shown.contains("secret"),
+            "{shown}"
+        );
+        // A slash command's payload has neither field, and still reads.
+        let slash = CommandInvocation::for_slash_command(
+            &command("status"),
+            "1234567890".parse().unwrap(),
+            Utc::now(),
+        );
+        let json = serde_json::to_value(&slash).unwrap();
+        assert!(json.get("view_id").is_none() && json.get("one_time_code").is_none());
     }
 }

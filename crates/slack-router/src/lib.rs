@@ -74,10 +74,10 @@ pub use handoff::{
     LazyCall, LazyInvocation, RecordedHandOff, RecordingHandOffSink,
 };
 pub use invocation::{
-    COMMAND_INVOCATION_VERSION, CommandInvocation, DECLARATION_INVOCATION_VERSION,
-    DECLARATION_KIND, DeclarationInvocation, DeclarationKind, FORWARD_INVOCATION_KIND,
-    ForwardInvocation, HOME_INVOCATION_KIND, HomeInvocation, InvocationKind, ResponseUrlError,
-    invocation_kind,
+    COMMAND_INVOCATION_VERSION, CaseMessageOrigin, CommandInvocation,
+    DECLARATION_INVOCATION_VERSION, DECLARATION_KIND, DeclarationInvocation, DeclarationKind,
+    FORWARD_INVOCATION_KIND, ForwardInvocation, HOME_INVOCATION_KIND, HomeInvocation,
+    InvocationKind, ResponseUrlError, invocation_kind,
 };
 pub use keys::{KeySource, KeySourceError, StaticKeys, VerifierKeys};
 pub use router::{

@@ -30,15 +30,17 @@ use crate::app::App;
 /// The global shortcut's `callback_id` (in the app manifest).
 pub const DECLARE_SHORTCUT_CALLBACK_ID: &str = "declare_security_incident";
 
-fn could_not_open(how_to_retry: &str, slack_error: &str) -> String {
+/// Why a modal (`form`: "declare form", "edit form") did not open, and how to try again: a
+/// trigger Slack no longer takes is a matter of time (3 seconds); any other refusal is named.
+pub(crate) fn could_not_open(form: &str, how_to_retry: &str, slack_error: &str) -> String {
     if matches!(slack_error, "expired_trigger_id" | "exchanged_trigger_id") {
         format!(
-            "The declare form could not be opened in time (Slack allows 3 seconds). Please \
+            "The {form} could not be opened in time (Slack allows 3 seconds). Please \
              {how_to_retry} again."
         )
     } else {
         format!(
-            "The declare form could not be opened: Slack answered `{slack_error}`. Please \
+            "The {form} could not be opened: Slack answered `{slack_error}`. Please \
              {how_to_retry} again in a moment."
         )
     }
@@ -73,6 +75,7 @@ pub async fn on_create_command(
     match open_modal(app, trigger_id, Some(&command.channel_id)).await {
         Ok(()) => Ok(Outcome::ack(Ack::Empty).with_note("declare_modal_opened")),
         Err(code) => Ok(Outcome::ack(Ack::ephemeral(could_not_open(
+            "declare form",
             "run `/security-ir create`",
             &code,
         )))
@@ -89,7 +92,11 @@ pub async fn on_declare_shortcut(
     match open_modal(app, &shortcut.trigger_id, None).await {
         Ok(()) => Ok(Outcome::ack(Ack::Empty).with_note("declare_modal_opened")),
         Err(code) => {
-            let text = could_not_open("choose *Declare a security incident*", &code);
+            let text = could_not_open(
+                "declare form",
+                "choose *Declare a security incident*",
+                &code,
+            );
             if let Err(slack_error) = app.slack.post_direct(&shortcut.user_id, &text).await {
                 error!(error = %slack_error, user = shortcut.user_id, "could not tell the person the declare form did not open");
             }
@@ -113,7 +120,7 @@ pub async fn on_declare_button(
     match result {
         Ok(()) => Ok(Outcome::ack(Ack::Empty).with_note("declare_modal_opened")),
         Err(code) => {
-            let text = could_not_open("press *Declare a security incident*", &code);
+            let text = could_not_open("declare form", "press *Declare a security incident*", &code);
             if let Err(slack_error) = app.slack.post_direct(user, &text).await {
                 error!(error = %slack_error, user, "could not tell the person the declare form did not open");
             }
@@ -164,10 +171,18 @@ mod tests {
 
     #[test]
     fn a_late_trigger_is_explained_and_other_refusals_named() {
-        let late = could_not_open("run `/security-ir create`", "expired_trigger_id");
+        let late = could_not_open(
+            "declare form",
+            "run `/security-ir create`",
+            "expired_trigger_id",
+        );
         assert!(late.contains("in time (Slack allows 3 seconds)"), "{late}");
         assert!(late.contains("run `/security-ir create` again"), "{late}");
-        let other = could_not_open("run `/security-ir create`", "invalid_arguments");
+        let other = could_not_open(
+            "declare form",
+            "run `/security-ir create`",
+            "invalid_arguments",
+        );
         assert!(other.contains("`invalid_arguments`"), "{other}");
     }
 

@@ -14,10 +14,13 @@
 //! | message shortcut `send_to_case` | `chat.getPermalink`, `views.open`, the message kept under the view | - |
 //! | `block_suggestion` of `send_to_case_case` | the person's open cases as options | - |
 //! | `view_submission` of `send_to_case_modal` | field error, or `clear` | the command handler (one SIR comment) |
+//! | the case message's Edit title / Edit description buttons | `views.open` of the edit modal (pre-filled from the snapshot), then the ack | - |
+//! | `view_submission` of `edit_case_title` / `edit_case_description` | field errors, or `clear` | the command handler (`update-title` / `update-description`) |
 
 pub mod command;
 pub mod comment;
 pub mod declare;
+pub mod edit;
 pub mod file;
 pub mod forward;
 pub mod home;
@@ -53,6 +56,7 @@ pub fn register(builder: RouterBuilder, app: &Arc<App>) -> RouterBuilder {
     let on_declare_button = Arc::clone(app);
     let (on_forward, on_forward_options, on_forward_submit) =
         (Arc::clone(app), Arc::clone(app), Arc::clone(app));
+    let builder = register_edits(builder, app);
     builder
         .event_with_filter(
             "message",
@@ -139,6 +143,26 @@ pub fn register(builder: RouterBuilder, app: &Arc<App>) -> RouterBuilder {
             let app = Arc::clone(&lazy_file);
             async move { file::run_lazy(&app, request).await }
         })
+}
+
+/// The case message's Edit title / Edit description buttons and their modals (registered
+/// before the catch-all action listener: the first match wins).
+fn register_edits(mut builder: RouterBuilder, app: &Arc<App>) -> RouterBuilder {
+    use sirslack_mapper::edit::EditField;
+    for field in EditField::ALL {
+        let on_click = Arc::clone(app);
+        let on_submit = Arc::clone(app);
+        builder = builder
+            .action(field.button_action_id(), move |request| {
+                let app = Arc::clone(&on_click);
+                async move { edit::on_edit_button(&app, field, request).await }
+            })
+            .view_submission(field.callback_id(), move |request| {
+                let app = Arc::clone(&on_submit);
+                async move { edit::on_edit_submission(&app, field, request).await }
+            });
+    }
+    builder
 }
 
 /// Runs before dedupe: an event the listener would skip anyway (`skip_reason`, no I/O), or
