@@ -245,6 +245,8 @@ class SlackStack extends Stack {
         SECRETS_CACHE_TTL_SECONDS: String(SECRETS_CACHE_TTL_SECONDS),
         // Public case channels: changing a case needs a command policy rule.
         CHANNEL_VISIBILITY: channelVisibility.valueAsString,
+        // The events handler's lazy work it hands over (a forwarded message's files) goes on the bus.
+        EVENT_BUS_NAME: bus.eventBusName,
       },
       functionProps: {
         deadLetterQueue: this.commandDeadLetters.queue,
@@ -270,6 +272,12 @@ class SlackStack extends Stack {
     grantSir(this.commandHandler, 'commandHandler');
     grantTable(this.commandHandler, 'commandHandler', table.tableArn);
     allowSecretReads(this.commandHandler, [parameterNames.commandPolicy], [parameterNames.botToken], [otpSecretsPattern]);
+    // "Send to SIR case" with the files asked for: the copy is the events handler's lazy work
+    // (forward_files), put on the bus with the events handler's lazy-work source and nothing else.
+    // The events handler checks each such job against the table before it copies anything.
+    this.commandHandler.allow('HandOffLazyWork', ['events:PutEvents'], [bus.eventBusArn], {
+      StringEquals: { 'events:source': LAZY_WORK_EVENT_SOURCE },
+    });
 
     // ---- events handler: behind API Gateway, acknowledges Slack within its 3 s; what does not
     // fit goes out as a lazy-work event on the integration bus and comes back through a rule.

@@ -357,9 +357,10 @@ describe('deploying both stacks to moto', () => {
     const events = await variablesOf(slackOutputs.EventsHandlerFunctionName);
     assert.equal(events.COMMAND_HANDLER_FUNCTION_NAME, slackOutputs.CommandHandlerFunctionName);
     assert.equal(events.SLACK_SIGNING_SECRET_PARAMETER, '/SecurityIncidentResponse/slackSigningSecret');
-    // Only the poller and the events handler (lazy work) publish on the bus.
+    // The poller publishes on the bus; the events handler puts its lazy work there, and the command
+    // handler the lazy work it hands the events handler (a forwarded message's files).
     assert.equal(events.EVENT_BUS_NAME, commonOutputs.EventBusName);
-    assert.equal((await variablesOf(slackOutputs.CommandHandlerFunctionName)).EVENT_BUS_NAME, undefined);
+    assert.equal((await variablesOf(slackOutputs.CommandHandlerFunctionName)).EVENT_BUS_NAME, commonOutputs.EventBusName);
     const slackClient = await variablesOf(slackOutputs.SlackClientFunctionName);
     assert.equal(slackClient.GAP_SKIP_RECEIVE_COUNT, String(contract.SLACK_CLIENT_QUEUE.maxReceiveCount - 1));
   });

@@ -12,11 +12,13 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use sirslack_acceptance::{
-    WAIT, open_case, run, wait_for_app_message, wait_for_comment, world_with,
+    WAIT, comments_containing, open_case, run, submit_view, use_message_shortcut,
+    wait_for_app_message, wait_for_comment, wait_for_open_view, world_with,
 };
 use sirslack_local_run::cast::{ALICE, AWS_RESPONDER, BOB};
 use sirslack_local_run::scenario::{self, ScenarioOptions};
 use sirslack_local_run::{AwsFault, AwsFaultEffect, Function, WorldConfig};
+use slack_standin::signing::{InputValue, SelectedOption};
 
 #[test]
 fn every_function_uses_exactly_what_its_synthesized_role_grants() {
@@ -100,6 +102,52 @@ fn every_function_uses_exactly_what_its_synthesized_role_grants() {
                 .any(|c| c.title == "Least privilege declared"),
             "the declared case is in SIR"
         );
+
+        // "Send to SIR case" with the message's file: the command handler hands the copy to the
+        // events handler on the bus (PutEvents with the lazy-work source).
+        let shared = world
+            .share_file(
+                &channel,
+                BOB.slack_id,
+                "lp.txt",
+                b"least privilege".to_vec(),
+                None,
+            )
+            .expect("Bob shares a file");
+        let (ack, _) =
+            use_message_shortcut(&world, &ALICE, &channel, &shared.message_ts, "send_to_case")
+                .await;
+        assert_eq!(ack.status, 200, "{}", ack.body);
+        let view = wait_for_open_view(&world, ALICE.slack_id, "send_to_case_modal").await;
+        let case_option = SelectedOption::new(&case.case_id, &case.case_id);
+        let attach = SelectedOption::new("Attach the message's 1 file", "attach_files");
+        submit_view(
+            &world,
+            &ALICE,
+            &view.id,
+            &[
+                (
+                    "send_to_case_case",
+                    "send_to_case_case",
+                    InputValue::ExternalSelect(case_option),
+                ),
+                (
+                    "send_to_case_attach",
+                    "send_to_case_attach",
+                    InputValue::Checkboxes(vec![attach]),
+                ),
+            ],
+        )
+        .await;
+        // Shared in the case channel and sent to the case: copied twice (two "uploaded file"
+        // comments), once by each path.
+        world
+            .wait_until("the forwarded file in SIR", WAIT, |world| {
+                comments_containing(world, &case.case_id, &shared.file_id).len() >= 2
+            })
+            .await
+            .expect("the forwarded file reaches SIR");
+        wait_for_comment(&world, &case.case_id, "sent a Slack message to this case").await;
 
         // A status change SIR refuses: the announcement marker is given back.
         world.aws_faults().inject(

@@ -4,15 +4,17 @@
 //! comment with the sender, the author, the permalink and the note (one, however often it is
 //! submitted), and a notice with the permalink in the case channel, never echoed back. A
 //! person outside the case channel, or one the policy refuses, is told why and SIR gets
-//! nothing.
+//! nothing. With "Attach the message's files" ticked, the message's files become attachments
+//! of the case (once), copied by the events handler's lazy `forward_files`, which copies
+//! nothing for a job no finished forward stands behind.
 
 use serde_json::{Value, json};
 use sirslack_acceptance::{
     ACK_DEADLINE, WAIT, app_messages_showing, comments_containing, open_case_with, run,
-    type_in_select, use_message_shortcut, wait_for_open_view, world,
+    type_in_select, use_message_shortcut, wait_for_comment, wait_for_open_view, world,
 };
 use sirslack_local_run::cast::{ALICE, BOB, CAROL};
-use sirslack_local_run::{CaseRequest, Person, World};
+use sirslack_local_run::{CaseRequest, Function, Person, World};
 use slack_standin::SeedChannel;
 use slack_standin::signing::{InputValue, SelectedOption};
 
@@ -20,6 +22,7 @@ const SHORTCUT: &str = "send_to_case";
 const MODAL: &str = "send_to_case_modal";
 const PICKER: &str = "send_to_case_case";
 const NOTE: &str = "send_to_case_note";
+const ATTACH: &str = "send_to_case_attach";
 const SENT: &str = "sent a Slack message to this case";
 
 /// Someone in the workspace who is in no case channel (Carol, the response team, is in all).
@@ -118,9 +121,19 @@ async fn open_modal(world: &World, person: &Person, alerts: &str, ts: &str) -> S
 
 /// Submits `person`'s modal as Slack does (the app's ack within 3 s).
 async fn submit(world: &World, person: &Person, view_id: &str, case_id: &str, note: &str) {
+    submit_values(world, person, view_id, &form(case_id, note)).await;
+}
+
+/// Submits `person`'s modal with `values` (the app's ack within 3 s).
+async fn submit_values(
+    world: &World,
+    person: &Person,
+    view_id: &str,
+    values: &[(&'static str, &'static str, InputValue)],
+) {
     let submission = world
         .slack()
-        .view_submission(person.slack_id, view_id, &form(case_id, note))
+        .view_submission(person.slack_id, view_id, values)
         .expect("a valid submission");
     let request = world.signer().sign(submission.into_body());
     let ack = world
@@ -274,5 +287,145 @@ fn people_outside_the_case_channel_or_refused_by_the_policy_are_told_and_sir_get
             .await
             .expect("the world settles");
         assert!(comments_containing(&world, &phishing, SENT).is_empty());
+    });
+}
+
+/// A lazy job for the events handler's `forward_files`, as anyone allowed to invoke it could
+/// send one.
+fn forward_files_job(world: &World, view_id: &str, case_id: &str) -> Value {
+    json!({"slack_router_lazy": {
+        "name": "forward_files",
+        "payload": {"view_id": view_id, "team_id": world.team_id(), "case_id": case_id},
+        "handed_off_at": chrono::Utc::now().to_rfc3339(),
+    }})
+}
+
+#[test]
+fn a_message_s_file_is_attached_once_when_asked_for_and_a_forged_job_copies_nothing() {
+    run(async {
+        let world = world().await;
+        let (phishing, phishing_channel, ransomware) = two_cases(&world).await;
+        let (alerts, _) = alert(&world);
+        let content: Vec<u8> = (0..=255u8).cycle().take(50_000).collect();
+        let name = "mail headers (raw).eml";
+        let shared = world
+            .share_file(
+                &alerts,
+                BOB.slack_id,
+                name,
+                content.clone(),
+                Some("Phish that got through"),
+            )
+            .expect("Bob shares a file in a channel of no case");
+        let view = open_modal(&world, &ALICE, &alerts, &shared.message_ts).await;
+        let modal = wait_for_open_view(&world, ALICE.slack_id, MODAL).await;
+        assert!(
+            modal
+                .view
+                .to_string()
+                .contains("Attach the message's 1 file"),
+            "{}",
+            modal.view
+        );
+
+        // Ticked, and submitted twice as by a double click.
+        let mut values = form(&phishing, "Headers of the phish");
+        values.push((
+            ATTACH,
+            ATTACH,
+            InputValue::Checkboxes(vec![SelectedOption::new(
+                "Attach the message's 1 file",
+                "attach_files",
+            )]),
+        ));
+        submit_values(&world, &ALICE, &view, &values).await;
+        submit_values(&world, &ALICE, &view, &values).await;
+
+        let expected_name =
+            sirslack_mapper::filename::slack_upload_file_name(name, &shared.file_id);
+        world
+            .wait_until("the SIR attachment", WAIT, |world| {
+                !world.sir().attachments(&phishing).is_empty()
+            })
+            .await
+            .expect("the file reaches SIR");
+        let attachment = world.sir().attachments(&phishing).remove(0);
+        assert_eq!(attachment.file_name, expected_name);
+        assert_eq!(
+            world
+                .sir()
+                .attachment_bytes(&phishing, &attachment.attachment_id)
+                .as_deref(),
+            Some(content.as_slice())
+        );
+        let note = wait_for_comment(&world, &phishing, "uploaded file").await;
+        assert!(
+            note.body.starts_with(
+                "[Slack Update] Alice Analyst (@alice, Slack ID U0ALICE001) uploaded file"
+            ),
+            "{}",
+            note.body
+        );
+        world
+            .wait_until_quiet(std::time::Duration::from_millis(300), WAIT)
+            .await
+            .expect("the world settles");
+        assert_eq!(world.sir().attachments(&phishing).len(), 1, "attached once");
+        assert_eq!(comments_containing(&world, &phishing, SENT).len(), 1);
+        assert_eq!(
+            comments_containing(&world, &phishing, "uploaded file").len(),
+            1
+        );
+        assert!(
+            told(&world, &alerts, &ALICE)
+                .iter()
+                .any(|text| text.contains("Its file is being attached")),
+            "{:?}",
+            told(&world, &alerts, &ALICE)
+        );
+        // The attachment is the integration's own: it never comes back to the case channel.
+        let copies = world
+            .slack()
+            .files()
+            .into_iter()
+            .filter(|file| file.bytes.as_deref() == Some(content.as_slice()))
+            .count();
+        assert_eq!(copies, 1, "not posted back to Slack");
+        assert_eq!(
+            app_messages_showing(&world, &phishing_channel, &expected_name),
+            0
+        );
+
+        // Forged lazy jobs: the finished forward named with another case, and a modal opened
+        // on the same message but never submitted. Nothing is copied, nobody is told.
+        let unsent = open_modal(&world, &BOB, &alerts, &shared.message_ts).await;
+        for (view_id, case_id) in [
+            (&view, &ransomware),
+            (&unsent, &phishing),
+            (&unsent, &ransomware),
+        ] {
+            let outcome = world
+                .invoke(
+                    Function::EventsHandler,
+                    forward_files_job(&world, view_id, case_id),
+                )
+                .await;
+            assert!(
+                outcome.is_success(),
+                "a dropped job is not retried: {outcome:?}"
+            );
+        }
+        world
+            .wait_until_quiet(std::time::Duration::from_millis(300), WAIT)
+            .await
+            .expect("the world settles");
+        assert_eq!(world.sir().attachments(&phishing).len(), 1);
+        assert!(world.sir().attachments(&ransomware).is_empty());
+        assert!(told(&world, &alerts, &BOB).is_empty());
+        assert!(
+            world.iam_refusals().is_empty(),
+            "{:#?}",
+            world.iam_refusals()
+        );
     });
 }

@@ -33,6 +33,9 @@ pub mod env {
     pub const AUTHORIZATION_CACHE_TTL_SECONDS: &str = "AUTHORIZATION_CACHE_TTL_SECONDS";
     /// `private` (default) or `public`: how the Slack client creates case channels.
     pub const CHANNEL_VISIBILITY: &str = "CHANNEL_VISIBILITY";
+    /// The integration bus: where the events handler's lazy work goes (attaching a forwarded
+    /// message's files). Unset: files of forwarded messages cannot be attached.
+    pub const EVENT_BUS_NAME: &str = "EVENT_BUS_NAME";
 }
 
 /// A required variable is missing or a value does not parse.
@@ -72,6 +75,9 @@ pub struct Config {
     pub authorization_cache_ttl: Duration,
     /// `CHANNEL_VISIBILITY` is `public`: changing a case then needs a policy rule.
     pub channels_public: bool,
+    /// `EVENT_BUS_NAME`: the bus the events handler's lazy work travels on; `None`: the files
+    /// of a message sent to a case cannot be attached (the person is told).
+    pub event_bus_name: Option<String>,
 }
 
 impl Config {
@@ -91,6 +97,7 @@ impl Config {
             secrets_cache_ttl: DEFAULT_SECRETS_CACHE_TTL,
             authorization_cache_ttl: DEFAULT_AUTHORIZATION_CACHE_TTL,
             channels_public: false,
+            event_bus_name: None,
         }
     }
 
@@ -156,6 +163,7 @@ impl Config {
                 DEFAULT_AUTHORIZATION_CACHE_TTL,
             )?,
             channels_public,
+            event_bus_name: get(env::EVENT_BUS_NAME),
         })
     }
 
@@ -199,6 +207,18 @@ mod tests {
         );
         assert_eq!(config.secrets_cache_ttl, DEFAULT_SECRETS_CACHE_TTL);
         assert!(!config.channels_public);
+        assert_eq!(config.event_bus_name, None);
+        let with_bus = Config::from_lookup(lookup(&[
+            ("TABLE_NAME", "t"),
+            ("SLACK_BOT_TOKEN_PARAMETER", "/p"),
+            ("AWS_REGION", "eu-west-1"),
+            ("EVENT_BUS_NAME", "sirslack-integration"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            with_bus.event_bus_name.as_deref(),
+            Some("sirslack-integration")
+        );
     }
 
     #[test]

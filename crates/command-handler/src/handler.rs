@@ -155,6 +155,9 @@ pub struct CommandHandler {
     authorizer: Authorizer,
     responder: Responder,
     links: ConsoleLinks,
+    /// Where the events handler's lazy work goes (`EVENT_BUS_NAME`); `None`: a forwarded
+    /// message's files cannot be attached.
+    lazy_work: Option<crate::lazy::LazyWorkBus>,
 }
 
 /// What the person asked for.
@@ -262,7 +265,16 @@ impl CommandHandler {
             slack: services.slack,
             authorizer,
             links,
+            lazy_work: None,
         })
+    }
+
+    /// This handler, handing the events handler its lazy work through `bus` (attaching a
+    /// forwarded message's files).
+    #[must_use]
+    pub fn with_lazy_work(mut self, bus: crate::lazy::LazyWorkBus) -> Self {
+        self.lazy_work = Some(bus);
+        self
     }
 
     /// A handler for AWS: clients from `sdk_config`, Slack at `SLACK_API_URL` or slack.com.
@@ -281,7 +293,14 @@ impl CommandHandler {
             slack: Slack::new(SlackApi::new(config.slack_api_url.as_deref())?, token),
             ssm,
         };
-        Self::new(config, services)
+        let handler = Self::new(config, services)?;
+        Ok(match &config.event_bus_name {
+            Some(bus_name) => handler.with_lazy_work(crate::lazy::LazyWorkBus::new(
+                aws_sdk_eventbridge::Client::new(sdk_config),
+                bus_name,
+            )),
+            None => handler,
+        })
     }
 
     /// The Lambda entry point: the events handler's JSON payload in, `{"outcome": ...}` out,

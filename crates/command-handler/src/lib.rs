@@ -10,6 +10,7 @@
 //!   apply, audit, announce) and the Lambda entry point;
 //! - [`authorize`]: channel membership, the optional policy, TOTP step-up;
 //! - [`home`]: the person's App Home tab (their open cases, rights and enrolment);
+//! - [`lazy`]: work handed to the events handler (attaching a forwarded message's files);
 //! - [`commands`]: one module per subcommand, the decision and the SIR call;
 //! - [`respond`]: replies through `response_url`, with a Web API fallback;
 //! - [`sir`], [`slack`]: the calls to SIR and Slack;
@@ -25,6 +26,7 @@ pub mod commands;
 pub mod config;
 pub mod handler;
 pub mod home;
+pub mod lazy;
 pub mod respond;
 pub mod sir;
 pub mod slack;

@@ -154,6 +154,8 @@ pub(crate) fn environment_of(
             env.set("COMMAND_POLICY_PARAMETER", names.command_policy_parameter());
             env.set("OTP_SECRET_PARAMETER_PREFIX", names.otp_secrets_path());
             env.set("CHANNEL_VISIBILITY", "private");
+            // The events handler's lazy work (a forwarded message's files) goes on this bus.
+            env.set("EVENT_BUS_NAME", &names.integration_bus);
             env.set("SECRETS_CACHE_TTL_SECONDS", "300");
             env.set("SLACK_API_URL", &endpoints.slack_api);
         }
@@ -264,6 +266,10 @@ mod tests {
         assert_eq!(
             commands.otp_secret_parameter("U1"),
             "/SecurityIncidentResponse/slackUsers/U1/otpSecret"
+        );
+        assert_eq!(
+            commands.event_bus_name.as_deref(),
+            Some(names.integration_bus.as_str())
         );
     }
 

@@ -26,6 +26,11 @@ pub const FORWARD_CALLBACK_ID: &str = "send_to_case_modal";
 pub const CASE_BLOCK_ID: &str = "send_to_case_case";
 /// `block_id` (and `action_id`) of the optional note (multi-line).
 pub const NOTE_BLOCK_ID: &str = "send_to_case_note";
+/// `block_id` (and `action_id`) of the "attach the message's files" checkbox, shown only when
+/// the message has files.
+pub const ATTACH_BLOCK_ID: &str = "send_to_case_attach";
+/// The value of the checkbox's one option.
+pub const ATTACH_OPTION_VALUE: &str = "attach_files";
 /// Most characters of the note (it is repeated on every part of a long comment).
 pub const NOTE_MAX: usize = 1_000;
 /// Most options the picker shows (Slack's limit for an options load).
@@ -51,7 +56,8 @@ pub struct ForwardPreview {
 
 /// The modal for `views.open`: the message (its first characters), the case picker (an
 /// `external_select` loading at once, `min_query_length` 0) and an optional note. A message
-/// with files says that only its text, author and link are sent.
+/// with files also gets the checkbox [`ATTACH_BLOCK_ID`], "Attach the message's N file(s)"
+/// (not ticked): ticked, the files are copied to the case as attachments after the comment.
 pub fn forward_modal(preview: &ForwardPreview) -> Value {
     let shown = if preview.text.trim().is_empty() {
         "(no text)".to_owned()
@@ -85,8 +91,16 @@ pub fn forward_modal(preview: &ForwardPreview) -> Value {
         } else {
             format!("{} files", preview.file_count)
         };
-        blocks.push(json!({"type": "context", "elements": [{"type": "plain_text", "text":
-            format!("The message has {files}: only its text, author and link are sent; share the files in the case channel to attach them.")}]}));
+        blocks.push(input(
+            ATTACH_BLOCK_ID,
+            "Files",
+            json!({"type": "checkboxes", "options": [{
+                "text": plain(&format!("Attach the message's {files}")),
+                "value": ATTACH_OPTION_VALUE,
+            }]}),
+            true,
+            Some("Copied to the case as attachments (1 byte to 100 MiB each)."),
+        ));
     }
     json!({
         "type": "modal",
@@ -159,10 +173,13 @@ pub struct ForwardSubmission {
     pub case_id: CaseId,
     /// The note, when one was written.
     pub note: Option<String>,
+    /// Whether the message's files are to be attached too ([`ATTACH_BLOCK_ID`] ticked).
+    pub attach_files: bool,
 }
 
 /// Reads a submitted modal's `state.values`: the case is required (an error on
-/// [`CASE_BLOCK_ID`] otherwise, and for a value that is not a case ID); the note is optional.
+/// [`CASE_BLOCK_ID`] otherwise, and for a value that is not a case ID); the note and the
+/// files checkbox are optional.
 pub fn parse_forward_submission(values: &Value) -> Result<ForwardSubmission, ViewErrors> {
     let chosen = element(values, CASE_BLOCK_ID)
         .and_then(|state| state["selected_option"]["value"].as_str())
@@ -173,6 +190,13 @@ pub fn parse_forward_submission(values: &Value) -> Result<ForwardSubmission, Vie
         .map(str::trim)
         .filter(|note| !note.is_empty())
         .map(|note| truncate_chars(note, NOTE_MAX));
+    let attach_files = element(values, ATTACH_BLOCK_ID)
+        .and_then(|state| state["selected_options"].as_array())
+        .is_some_and(|selected| {
+            selected
+                .iter()
+                .any(|option| option["value"] == ATTACH_OPTION_VALUE)
+        });
     let case_error = |text: &str| ViewErrors {
         errors: [(CASE_BLOCK_ID.to_owned(), text.to_owned())].into(),
     };
@@ -181,7 +205,11 @@ pub fn parse_forward_submission(values: &Value) -> Result<ForwardSubmission, Vie
     };
     let case_id = CaseId::new(chosen)
         .map_err(|_| case_error("Choose a case from the list (type part of its ID or title)."))?;
-    Ok(ForwardSubmission { case_id, note })
+    Ok(ForwardSubmission {
+        case_id,
+        note,
+        attach_files,
+    })
 }
 
 /// What the case channel is told once the comment is in SIR: who sent which message (a link
@@ -232,7 +260,17 @@ mod tests {
             .expect("note");
         assert_eq!(note["optional"], true);
         assert_eq!(note["element"]["multiline"], true);
-        assert!(modal.to_string().contains("2 files"), "{modal}");
+        let attach = blocks
+            .iter()
+            .find(|block| block["block_id"] == ATTACH_BLOCK_ID)
+            .expect("the files checkbox");
+        assert_eq!(attach["element"]["type"], "checkboxes");
+        assert_eq!(attach["optional"], true);
+        assert!(attach["element"].get("initial_options").is_none());
+        assert!(
+            modal.to_string().contains("Attach the message's 2 files"),
+            "{modal}"
+        );
         assert!(modal.to_string().contains("Disk full on db-1"));
         let plain_message = forward_modal(&ForwardPreview {
             text: "x".repeat(5_000),
@@ -240,6 +278,7 @@ mod tests {
             file_count: 0,
         });
         assert!(!plain_message.to_string().contains("file"));
+        assert!(!plain_message.to_string().contains(ATTACH_BLOCK_ID));
         assert!(plain_message.to_string().len() < 2_000);
     }
 
@@ -302,6 +341,22 @@ mod tests {
         let parsed = parse_forward_submission(&values).expect("valid");
         assert_eq!(parsed.case_id, id(2));
         assert_eq!(parsed.note.as_deref(), Some("first alert"));
+        assert!(!parsed.attach_files);
+        let mut ticked = values.clone();
+        ticked[ATTACH_BLOCK_ID] = json!({ATTACH_BLOCK_ID: {"type": "checkboxes",
+            "selected_options": [{"value": ATTACH_OPTION_VALUE, "text": {"type": "plain_text", "text": "x"}}]}});
+        assert!(
+            parse_forward_submission(&ticked)
+                .expect("valid")
+                .attach_files
+        );
+        ticked[ATTACH_BLOCK_ID] =
+            json!({ATTACH_BLOCK_ID: {"type": "checkboxes", "selected_options": []}});
+        assert!(
+            !parse_forward_submission(&ticked)
+                .expect("valid")
+                .attach_files
+        );
         let forged =
             json!({CASE_BLOCK_ID: {CASE_BLOCK_ID: {"selected_option": {"value": "../x"}}}});
         assert!(parse_forward_submission(&forged).is_err());

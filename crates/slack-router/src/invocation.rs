@@ -406,6 +406,9 @@ pub struct ForwardInvocation {
     /// The note typed, if any.
     #[serde(default)]
     pub note: Option<String>,
+    /// Whether the person ticked "Attach the message's files" (absent: no).
+    #[serde(default)]
+    pub attach_files: bool,
     /// When the events handler received the submission.
     pub received_at: DateTime<Utc>,
 }
@@ -428,9 +431,39 @@ impl ForwardInvocation {
             user_name: None,
             case_id,
             note: None,
+            attach_files: false,
             received_at,
         }
     }
+}
+
+/// The scope of the command handler's claim of a submitted "Send to SIR case" modal.
+pub const FORWARD_CLAIM_SCOPE: &str = "command";
+
+/// The key of the command handler's claim of the modal `view_id` of `team_id` (in
+/// [`FORWARD_CLAIM_SCOPE`]): done once the message is in SIR. The events handler reads it
+/// before it attaches the message's files.
+pub fn forward_claim_key(team_id: &str, view_id: &str) -> String {
+    format!("forward#{team_id}#{view_id}")
+}
+
+/// The name of the events handler's lazy listener that attaches a forwarded message's files
+/// to the case ([`ForwardFilesJob`]).
+pub const LAZY_FORWARD_FILES: &str = "forward_files";
+
+/// The lazy work the command handler hands the events handler once it has sent a message to a
+/// case with "Attach the message's files" ticked. It names only the submission: the events
+/// handler takes the files and the conversation from the message kept under the view
+/// (`FORWARD#<viewId>`) and acts only when the command handler recorded that it sent that
+/// message to that case and its claim of the submission is done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForwardFilesJob {
+    /// The submitted modal.
+    pub view_id: String,
+    /// The workspace.
+    pub team_id: String,
+    /// The case the message was sent to.
+    pub case_id: CaseId,
 }
 
 /// The `kind` field of an invocation payload, to pick its type before decoding it.

@@ -76,8 +76,9 @@ pub use handoff::{
 pub use invocation::{
     COMMAND_INVOCATION_VERSION, CaseMessageOrigin, CommandInvocation,
     DECLARATION_INVOCATION_VERSION, DECLARATION_KIND, DeclarationInvocation, DeclarationKind,
-    FORWARD_INVOCATION_KIND, ForwardInvocation, HOME_INVOCATION_KIND, HomeInvocation,
-    InvocationKind, ResponseUrlError, invocation_kind,
+    FORWARD_CLAIM_SCOPE, FORWARD_INVOCATION_KIND, ForwardFilesJob, ForwardInvocation,
+    HOME_INVOCATION_KIND, HomeInvocation, InvocationKind, LAZY_FORWARD_FILES, ResponseUrlError,
+    forward_claim_key, invocation_kind,
 };
 pub use keys::{KeySource, KeySourceError, StaticKeys, VerifierKeys};
 pub use router::{

@@ -123,6 +123,25 @@ impl Table {
         })
     }
 
+    /// Whether the claim of `key` in `scope` is marked done and not expired (a strongly
+    /// consistent GetItem): the work it guarded was finished. A claim still held, released,
+    /// expired or never made is not.
+    pub async fn claim_is_done(&self, scope: &str, key: &str) -> Result<bool, StoreError> {
+        let found = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(once_pk(scope, key), "ONCE")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("GetItem", e))?;
+        Ok(found.item.is_some_and(|item| {
+            get_s(&item, STATE) == Some(DONE)
+                && get_n(&item, TTL_ATTRIBUTE).is_none_or(|ttl| ttl >= Utc::now().timestamp())
+        }))
+    }
+
     /// Marks `owner`'s claim done: every later claim of `key` is a duplicate until `ttl` runs
     /// out. `false`: the claim is not `owner`'s any more (its lease ran out and another worker
     /// took it over, or it was released): nothing was changed.

@@ -7,6 +7,10 @@
 //! command handler reads it when the modal is submitted. Item `FORWARD#<viewId>` / `FORWARD`,
 //! with a short TTL ([`FORWARD_TTL`]); an expired item reads as absent (DynamoDB's TTL
 //! deletion is lazy).
+//!
+//! Once the command handler has sent the message, it records on the same item the case it was
+//! sent to and whether its files are to be attached ([`Table::mark_forward_sent`]): the events
+//! handler attaches the files only for a message so recorded ([`Table::forward_record`]).
 
 use chrono::{Duration, Utc};
 
@@ -46,7 +50,81 @@ pub struct ForwardedMessage {
     pub permalink: String,
 }
 
+/// What the command handler recorded once it had sent a kept message to a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardSent {
+    /// The case the message was sent to.
+    pub case_id: String,
+    /// Whether the person asked for the message's files to be attached.
+    pub attach_files: bool,
+}
+
+/// A kept message and, once it was sent, where to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardRecord {
+    /// The message as the shortcut delivered it.
+    pub message: ForwardedMessage,
+    /// Set by the command handler once the comment is in SIR.
+    pub sent: Option<ForwardSent>,
+}
+
 impl Table {
+    /// Records on the message kept under `view_id` that it was sent to `case_id`, and whether
+    /// its files are to be attached (one conditional UpdateItem: `false` when no message is
+    /// kept under that view, and nothing is written).
+    pub async fn mark_forward_sent(
+        &self,
+        view_id: &str,
+        case_id: &str,
+        attach_files: bool,
+    ) -> Result<bool, StoreError> {
+        crate::condition_held(
+            "UpdateItem",
+            self.client
+                .update_item()
+                .table_name(&self.name)
+                .set_key(Some(Self::key(forward_pk(view_id), FORWARD_SK)))
+                .update_expression("SET sent_to_case = :case, attach_files = :attach")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":case", s(case_id))
+                .expression_attribute_values(
+                    ":attach",
+                    aws_sdk_dynamodb::types::AttributeValue::Bool(attach_files),
+                )
+                .send()
+                .await,
+        )
+    }
+
+    /// The message kept under `view_id` with what the command handler recorded of its sending
+    /// ([`Table::mark_forward_sent`]), unless it expired (a strongly consistent GetItem).
+    pub async fn forward_record(&self, view_id: &str) -> Result<Option<ForwardRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(forward_pk(view_id), FORWARD_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("GetItem", e))?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        if get_n(&item, TTL_ATTRIBUTE).is_some_and(|expires| expires < Utc::now().timestamp()) {
+            return Ok(None);
+        }
+        let sent = get_s(&item, "sent_to_case").map(|case_id| ForwardSent {
+            case_id: case_id.to_owned(),
+            attach_files: matches!(
+                item.get("attach_files"),
+                Some(aws_sdk_dynamodb::types::AttributeValue::Bool(true))
+            ),
+        });
+        let message = Self::forwarded_from_item(view_id, &item)?;
+        Ok(Some(ForwardRecord { message, sent }))
+    }
+
     /// Keeps `message` under the modal `view_id` for [`FORWARD_TTL`] (one PutItem; the same
     /// view written again replaces it).
     pub async fn put_forwarded_message(
@@ -91,34 +169,29 @@ impl Table {
         &self,
         view_id: &str,
     ) -> Result<Option<ForwardedMessage>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::key(forward_pk(view_id), FORWARD_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("GetItem", e))?;
-        let Some(item) = out.item else {
-            return Ok(None);
-        };
-        if get_n(&item, TTL_ATTRIBUTE).is_some_and(|expires| expires < Utc::now().timestamp()) {
-            return Ok(None);
-        }
+        Ok(self
+            .forward_record(view_id)
+            .await?
+            .map(|record| record.message))
+    }
+
+    fn forwarded_from_item(
+        view_id: &str,
+        item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+    ) -> Result<ForwardedMessage, StoreError> {
         let malformed = |reason: &str| StoreError::Malformed {
             item: forward_pk(view_id),
             reason: reason.to_owned(),
         };
         let required = |name: &str| {
-            get_s(&item, name)
+            get_s(item, name)
                 .map(str::to_owned)
                 .ok_or_else(|| malformed(&format!("no {name}")))
         };
-        let optional = |name: &str| get_s(&item, name).map(str::to_owned);
-        let file_ids: Vec<String> = serde_json::from_str(get_s(&item, "file_ids").unwrap_or("[]"))
+        let optional = |name: &str| get_s(item, name).map(str::to_owned);
+        let file_ids: Vec<String> = serde_json::from_str(get_s(item, "file_ids").unwrap_or("[]"))
             .map_err(|error| malformed(&error.to_string()))?;
-        Ok(Some(ForwardedMessage {
+        Ok(ForwardedMessage {
             team_id: required("team_id")?,
             user_id: required("user_id")?,
             channel_id: required("channel_id")?,
@@ -129,6 +202,6 @@ impl Table {
             bot_id: optional("bot_id"),
             file_ids,
             permalink: required("permalink")?,
-        }))
+        })
     }
 }

@@ -38,7 +38,7 @@ use sirslack_domain::case::{AttachmentStatus, Case, CaseId};
 use sirslack_domain::status::CaseStatus;
 
 pub use claims::{Claim, Resumable};
-pub use forward::{FORWARD_TTL, ForwardedMessage};
+pub use forward::{FORWARD_TTL, ForwardRecord, ForwardSent, ForwardedMessage};
 pub use lane::{LaneJob, LaneRegistration, LaneState, LaneTake};
 
 /// Partition key attribute name (string).

@@ -905,3 +905,74 @@ async fn forwarded_messages_are_kept_under_their_view_and_read_back_whole() {
     table.put_forwarded_message("V0BARE", &bare).await.unwrap();
     assert_eq!(table.forwarded_message("V0BARE").await.unwrap(), Some(bare));
 }
+
+#[tokio::test]
+async fn a_forward_is_recorded_as_sent_and_its_claim_read_as_done_only_once_completed() {
+    let table = table().await;
+    let message = sirslack_store::ForwardedMessage {
+        team_id: "T0TEAM".into(),
+        user_id: "U0ALICE".into(),
+        channel_id: "C0ALERTS".into(),
+        ts: "1700000000.000100".into(),
+        thread_ts: None,
+        text: "see the file".into(),
+        author_id: Some("U0BOB".into()),
+        bot_id: None,
+        file_ids: vec!["F0ONE".into()],
+        permalink: "https://example.slack.com/archives/C0ALERTS/p1700000000000100".into(),
+    };
+    // Nothing kept: nothing to mark.
+    assert!(
+        !table
+            .mark_forward_sent("V0SENT", "1234567890", true)
+            .await
+            .unwrap()
+    );
+    table
+        .put_forwarded_message("V0SENT", &message)
+        .await
+        .unwrap();
+    let unsent = table.forward_record("V0SENT").await.unwrap().unwrap();
+    assert_eq!(unsent.sent, None);
+    assert!(
+        table
+            .mark_forward_sent("V0SENT", "1234567890", true)
+            .await
+            .unwrap()
+    );
+    let sent = table.forward_record("V0SENT").await.unwrap().unwrap();
+    assert_eq!(sent.message, message);
+    assert_eq!(
+        sent.sent,
+        Some(sirslack_store::ForwardSent {
+            case_id: "1234567890".into(),
+            attach_files: true,
+        })
+    );
+
+    let ttl = chrono::Duration::hours(1);
+    let lease = chrono::Duration::seconds(30);
+    let key = "forward#T0TEAM#V0SENT";
+    assert!(!table.claim_is_done("command", key).await.unwrap());
+    table
+        .claim_resumable("command", key, "owner-1", lease, ttl)
+        .await
+        .unwrap();
+    assert!(
+        !table.claim_is_done("command", key).await.unwrap(),
+        "a held claim is not done"
+    );
+    assert!(
+        table
+            .complete_claim("command", key, "owner-1", ttl)
+            .await
+            .unwrap()
+    );
+    assert!(table.claim_is_done("command", key).await.unwrap());
+    assert!(
+        !table
+            .claim_is_done("command", "forward#T0TEAM#V0OTHER")
+            .await
+            .unwrap()
+    );
+}

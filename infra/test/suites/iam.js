@@ -218,12 +218,17 @@ module.exports = function iamSuites({ templates }) {
       assert.deepEqual(publish.Condition, { StringEquals: { 'events:source': 'sirslack.poller' } });
     });
 
-    it('events handler: PutEvents on the bus only with its lazy-work source; no other Slack-side function publishes', () => {
+    it('events handler and command handler: PutEvents on the bus only with the lazy-work source; the Slack client does not publish', () => {
       const publish = statementBySid(byKey.eventsHandler.statements, 'PublishLazyWork');
       assert.deepEqual(publish.Action, 'events:PutEvents');
       assertMatches(publish.Resource, importOf('ExportsOutputFnGetAttIntegrationBus'), 'events handler bus');
       assert.deepEqual(publish.Condition, { StringEquals: { 'events:source': 'sirslack.slack-events-handler' } });
-      for (const key of ['slackClient', 'commandHandler']) {
+      // The command handler hands the events handler a forwarded message's files (lazy forward_files).
+      const handOff = statementBySid(byKey.commandHandler.statements, 'HandOffLazyWork');
+      assert.deepEqual(handOff.Action, 'events:PutEvents');
+      assertMatches(handOff.Resource, importOf('ExportsOutputFnGetAttIntegrationBus'), 'command handler bus');
+      assert.deepEqual(handOff.Condition, { StringEquals: { 'events:source': 'sirslack.slack-events-handler' } });
+      for (const key of ['slackClient']) {
         const putEvents = byKey[key].statements.filter((statement) => asList(statement.Action).includes('events:PutEvents'));
         assert.deepEqual(putEvents, [], `${key} does not publish`);
       }
@@ -252,7 +257,7 @@ module.exports = function iamSuites({ templates }) {
         poller: ['IntegrationTableItems', 'PublishIntegrationEvents', 'SirActionsWithoutResourceType', 'SirCases', 'SirMemberships', 'WriteOwnLogs'],
         slackClient: ['DecryptOwnSecureStrings', 'IntegrationTableItems', 'ReadOwnParameters', 'ShortenFailedMessagesVisibility', 'SirCases', 'WriteOwnLogs'],
         eventsHandler: ['DecryptOwnSecureStrings', 'IntegrationTableItems', 'InvokeCommandHandler', 'PublishLazyWork', 'ReadOwnParameters', 'SirCases', 'WriteOwnLogs'],
-        commandHandler: ['DecryptOwnSecureStrings', 'IntegrationTableItems', 'ReadOwnParameters', 'SirActionsWithoutResourceType', 'SirCases', 'WriteOwnLogs'],
+        commandHandler: ['DecryptOwnSecureStrings', 'HandOffLazyWork', 'IntegrationTableItems', 'ReadOwnParameters', 'SirActionsWithoutResourceType', 'SirCases', 'WriteOwnLogs'],
       });
     });
 

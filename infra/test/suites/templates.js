@@ -298,6 +298,7 @@ module.exports = function templateSuites({ templates }) {
         OTP_SECRET_PARAMETER_PREFIX: prefixed('/slackUsers/'),
         SECRETS_CACHE_TTL_SECONDS: '300',
         CHANNEL_VISIBILITY: { Ref: 'channelVisibility' },
+        EVENT_BUS_NAME: bus,
       });
       assert.equal(contract.FUNCTIONS.commandHandler.timeoutSeconds, 30);
     });

@@ -14,7 +14,11 @@
 //!    the view ID, `[Slack Update] <sender> sent a Slack message to this case.`, the author, the
 //!    permalink, the note and the text (markup converted and unescaped as for channel
 //!    messages); recorded as written from Slack, so the poller never posts it back;
-//! 6. a **notice** in the case channel with the permalink, and the sender told.
+//! 6. a **notice** in the case channel with the permalink, and the sender told;
+//! 7. with "Attach the message's files" ticked and files on the message: the case is recorded
+//!    on the kept message (`FORWARD#<viewId>`), the claim marked done, and the events handler
+//!    handed the lazy job [`ForwardFilesJob`] ([`crate::lazy`]), which copies the files with
+//!    its channel-file transfer once it has checked both in the table.
 //!
 //! A refusal is told to the person (a direct message, else ephemerally where the message is)
 //! and calls SIR for nothing.
@@ -29,7 +33,8 @@ use sirslack_mapper::forward::forwarded_notice;
 use sirslack_mapper::markup::{escape_for_slack, slack_to_plain, user_ids_mentioned};
 use sirslack_mapper::split::split_sir_comment;
 use sirslack_slack_router::{
-    COMMAND_INVOCATION_VERSION, FORWARD_INVOCATION_KIND, ForwardInvocation,
+    COMMAND_INVOCATION_VERSION, FORWARD_INVOCATION_KIND, ForwardFilesJob, ForwardInvocation,
+    forward_claim_key,
 };
 use sirslack_store::{ForwardedMessage, Resumable, SyncOrigin};
 use slack_morphism::prelude::SlackMessageContent;
@@ -54,7 +59,7 @@ pub fn client_token(invocation: &ForwardInvocation, part: usize) -> String {
 }
 
 fn claim_key(invocation: &ForwardInvocation) -> String {
-    format!("forward#{}#{}", invocation.team_id, invocation.view_id)
+    forward_claim_key(&invocation.team_id, &invocation.view_id)
 }
 
 /// Checks what becomes part of table keys, tokens and Slack calls.
@@ -296,20 +301,93 @@ impl CommandHandler {
         if let Err(slack_error) = self.slack.post_message(channel, &notice).await {
             warn!(case = %case_id, error = %slack_error, "the case channel could not be told about a forwarded message");
         }
-        if let Err(store_error) = self
+        let attach = invocation.attach_files && !message.file_ids.is_empty();
+        let mut files_not_attached: Option<&str> = None;
+        if attach {
+            match self
+                .table
+                .mark_forward_sent(&invocation.view_id, case_id.as_str(), true)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => files_not_attached = Some("the message is no longer kept"),
+                Err(store_error) => {
+                    warn!(case = %case_id, error = %store_error, "a forwarded message could not be recorded as sent; its files are not attached");
+                    files_not_attached = Some("the integration's table is unavailable");
+                }
+            }
+        }
+        let completed = match self
             .table
             .complete_claim(COMMAND_SCOPE, key, owner, claim_ttl())
             .await
         {
-            warn!(case = %case_id, error = %store_error, "the forward could not be marked done; its comment tokens keep a retry from writing it twice");
+            Ok(completed) => completed,
+            Err(store_error) => {
+                warn!(case = %case_id, error = %store_error, "the forward could not be marked done; its comment tokens keep a retry from writing it twice");
+                false
+            }
+        };
+        if attach && files_not_attached.is_none() {
+            files_not_attached = self.hand_off_files(invocation, completed).await;
         }
+        let (files, verb, them) = if message.file_ids.len() == 1 {
+            ("Its file".to_owned(), "is", "it")
+        } else {
+            (
+                format!("Its {} files", message.file_ids.len()),
+                "are",
+                "them",
+            )
+        };
+        let files_note = match (attach, files_not_attached) {
+            (false, _) => String::new(),
+            (true, None) => format!(
+                " {files} {verb} being attached to the case; you will be told here if one cannot be."
+            ),
+            (true, Some(why)) => format!(
+                " {files} could not be attached ({why}); share {them} in <#{channel}> to attach {them}."
+            ),
+        };
         let text = format!(
             "Sent to case *{case_id}*: <{}|the message> is now a comment in AWS Security Incident \
-             Response, and <#{channel}> was told.",
+             Response, and <#{channel}> was told.{files_note}",
             escape_for_slack(&message.permalink)
         );
         self.tell_person(user, from, &text_content(text)).await;
         Outcome::Sent
+    }
+
+    /// Hands the events handler the copy of the message's files (the claim must be done: the
+    /// events handler checks it). `Some(why)` when they will not be attached.
+    async fn hand_off_files(
+        &self,
+        invocation: &ForwardInvocation,
+        claim_done: bool,
+    ) -> Option<&'static str> {
+        if !claim_done {
+            warn!(view = %invocation.view_id, "the forward is not marked done; its files are not handed off");
+            return Some("the integration's table is unavailable");
+        }
+        let Some(bus) = &self.lazy_work else {
+            error!(view = %invocation.view_id, "files of a forwarded message cannot be attached: EVENT_BUS_NAME is not set");
+            return Some("this installation cannot attach them");
+        };
+        let job = ForwardFilesJob {
+            view_id: invocation.view_id.clone(),
+            team_id: invocation.team_id.clone(),
+            case_id: invocation.case_id.clone(),
+        };
+        match bus.attach_forwarded_files(&job).await {
+            Ok(()) => {
+                info!(case = %invocation.case_id, view = %invocation.view_id, "the forwarded message's files were handed to the events handler");
+                None
+            }
+            Err(hand_off_error) => {
+                error!(case = %invocation.case_id, view = %invocation.view_id, error = %hand_off_error, "could not hand off interactive work");
+                Some("the events handler could not be reached")
+            }
+        }
     }
 
     async fn mention_names(&self, text: &str) -> HashMap<String, String> {
@@ -415,6 +493,12 @@ mod tests {
             client_token(&first, 0),
             client_token(&invocation("V0VIEW2"), 0)
         );
+    }
+
+    #[test]
+    fn the_claim_is_the_one_the_events_handler_checks() {
+        assert_eq!(COMMAND_SCOPE, sirslack_slack_router::FORWARD_CLAIM_SCOPE);
+        assert_eq!(claim_key(&invocation("V0VIEW1")), "forward#T0TEAM#V0VIEW1");
     }
 
     #[test]

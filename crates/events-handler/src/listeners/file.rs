@@ -42,17 +42,36 @@ struct FileSharedEvent {
     user_id: Option<String>,
 }
 
-/// The lazy work: one file shared into one case channel.
+/// The lazy work: one file shared into one case channel, or one file of a message sent to a
+/// case ("Send to SIR case", [`FileJob::forwarded_in_view`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileJob {
     /// The case.
     pub case_id: CaseId,
-    /// The channel it was shared in.
+    /// The channel it was shared in (for a forwarded message's file: the message's
+    /// conversation, not the case channel).
     pub channel: String,
     /// `F...`.
     pub file_id: String,
-    /// Who shared it.
+    /// Who shared it (for a forwarded message's file: who sent the message to the case).
     pub user: String,
+    /// Set for a file of a message sent to the case: the modal's view ID. Such a job is never
+    /// a lazy `file_transfer` payload: it is built by the `forward_files` listener from the
+    /// table, never read from a payload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarded_in_view: Option<String>,
+}
+
+impl FileJob {
+    /// What the job's client tokens and markers are made of: `<channel>-<file>` for a file
+    /// shared in a case channel, `forward-<view>-<file>` for a forwarded message's file (the
+    /// same file may be sent to several cases).
+    fn token_base(&self) -> String {
+        match &self.forwarded_in_view {
+            None => format!("{}-{}", self.channel, self.file_id),
+            Some(view) => format!("forward-{view}-{}", self.file_id),
+        }
+    }
 }
 
 /// Why a shared file is not copied, decided from the event alone: this app's own upload.
@@ -91,6 +110,7 @@ pub async fn on_file_shared(app: &App, request: EventRequest) -> Result<Outcome,
         channel,
         file_id,
         user,
+        forwarded_in_view: None,
     };
     let hand_off = HandOff::lazy(LAZY_FILE_TRANSFER, &job)
         .map_err(|error| ListenerError::Permanent(format!("job not serialisable: {error}")))?;
@@ -117,9 +137,17 @@ pub async fn run_lazy(app: &App, request: LazyRequest) -> Result<(), LazyError> 
         }
         Err(error) => return Err(LazyError::retryable(error.to_string())),
     }
-    match transfer(app, &job).await {
+    attach(app, &job).await
+}
+
+/// Copies the file of `job` (checked by the caller) to its case, with the failure semantics of
+/// the lazy listeners: a permanent failure is told to the person and logged (a permanent
+/// [`LazyError`]); a transient one that outlasted the retries here is told to the person once
+/// and fails the run (retryable).
+pub(crate) async fn attach(app: &App, job: &FileJob) -> Result<(), LazyError> {
+    match transfer(app, job).await {
         Ok(outcome) => {
-            info!(case_id = %job.case_id, file_id = job.file_id, outcome, "file shared in Slack");
+            info!(case_id = %job.case_id, file_id = job.file_id, outcome, forwarded = job.forwarded_in_view.is_some(), "file shared in Slack");
             Ok(())
         }
         Err(error) if error.is_transient() => {
@@ -128,7 +156,7 @@ pub async fn run_lazy(app: &App, request: LazyRequest) -> Result<(), LazyError> 
                 .table
                 .put_once(
                     "file-delay-notice",
-                    &format!("{}-{}", job.channel, job.file_id),
+                    &job.token_base(),
                     chrono::Duration::days(1),
                 )
                 .await
@@ -164,7 +192,9 @@ async fn transfer(app: &App, job: &FileJob) -> Result<&'static str, SyncError> {
         return Ok("own_file");
     }
     let file = app.slack.file_info(&job.file_id, &job.channel).await?;
-    if file.user.as_deref() == Some(identity.user_id.as_str()) {
+    // A file this app posted (a SIR attachment) shared in its case channel must not come back;
+    // one sent on purpose to another case is copied.
+    if job.forwarded_in_view.is_none() && file.user.as_deref() == Some(identity.user_id.as_str()) {
         return Ok("own_file");
     }
     let person = app.slack.person_or_unknown(&job.user).await;
@@ -185,7 +215,7 @@ async fn transfer(app: &App, job: &FileJob) -> Result<&'static str, SyncError> {
             slack_author_label(&author),
             sanitize_file_name(&file.name)
         ));
-        let token = format!("slack-file-note-{}-{}", job.channel, job.file_id);
+        let token = format!("slack-file-note-{}", job.token_base());
         write_parts(app, &job.case_id, &[note], &token).await?;
         let notice = format!(
             "Your file {} was not attached to SIR case {} because {why}. SIR accepts files from \
@@ -203,15 +233,20 @@ async fn transfer(app: &App, job: &FileJob) -> Result<&'static str, SyncError> {
         .await?;
     copy_with_retries(app, job, &file, &sir_name).await?;
 
-    let message = match app
-        .slack
-        .share_message_text(&job.channel, &job.file_id, file.share_ts.as_deref())
-        .await
-    {
-        Ok(text) => text.map(|text| slack_to_plain(&text, &|_: &str| None)),
-        Err(error) => {
-            warn!(%error, "could not read the message shared with the file");
-            None
+    // A forwarded message's text is already in the case (the forward's comment).
+    let message = if job.forwarded_in_view.is_some() {
+        None
+    } else {
+        match app
+            .slack
+            .share_message_text(&job.channel, &job.file_id, file.share_ts.as_deref())
+            .await
+        {
+            Ok(text) => text.map(|text| slack_to_plain(&text, &|_: &str| None)),
+            Err(error) => {
+                warn!(%error, "could not read the message shared with the file");
+                None
+            }
         }
     };
     let heading = file_uploaded_comment(&author, &sir_name, None);
@@ -223,7 +258,7 @@ async fn transfer(app: &App, job: &FileJob) -> Result<&'static str, SyncError> {
         None => vec![heading],
         Some(text) => split_sir_comment(&format!("{heading}\n\n"), text),
     };
-    let token = format!("slack-file-{}-{}", job.channel, job.file_id);
+    let token = format!("slack-file-{}", job.token_base());
     write_parts(app, &job.case_id, &parts, &token).await?;
     Ok("attached")
 }
@@ -241,7 +276,7 @@ async fn copy_with_retries(
     // gets the same URL. A URL that was used (the upload was refused, e.g. because the URL had
     // expired, or failed part-way) is never asked for again: SIR would replay it for the same
     // token, so the next attempt takes a token of its own and gets a fresh URL.
-    let stable_token = format!("slack-upload-{}-{}", job.channel, job.file_id);
+    let stable_token = format!("slack-upload-{}", job.token_base());
     let mut token = stable_token.clone();
     let mut pause = TRANSFER_BACKOFF;
     let mut attempt = 1;

@@ -13,7 +13,7 @@
 //! | `view_submission` of `declare_case` | field errors, or `clear` | the command handler (`CreateCase`) |
 //! | message shortcut `send_to_case` | `chat.getPermalink`, `views.open`, the message kept under the view | - |
 //! | `block_suggestion` of `send_to_case_case` | the person's open cases as options | - |
-//! | `view_submission` of `send_to_case_modal` | field error, or `clear` | the command handler (one SIR comment) |
+//! | `view_submission` of `send_to_case_modal` | field error, or `clear` | the command handler (one SIR comment), then, with the files asked for, lazy `forward_files` (handed over by the command handler) |
 //! | the case message's Edit title / Edit description buttons | `views.open` of the edit modal (pre-filled from the snapshot), then the ack | - |
 //! | `view_submission` of `edit_case_title` / `edit_case_description` | field errors, or `clear` | the command handler (`update-title` / `update-description`) |
 
@@ -50,6 +50,7 @@ pub fn register(builder: RouterBuilder, app: &Arc<App>) -> RouterBuilder {
     let on_action = Arc::clone(app);
     let lazy_comment = Arc::clone(app);
     let lazy_file = Arc::clone(app);
+    let lazy_forward_files = Arc::clone(app);
     let on_home = Arc::clone(app);
     let on_declare_shortcut = Arc::clone(app);
     let on_declare_submit = Arc::clone(app);
@@ -142,6 +143,12 @@ pub fn register(builder: RouterBuilder, app: &Arc<App>) -> RouterBuilder {
         .lazy(LAZY_FILE_TRANSFER, move |request| {
             let app = Arc::clone(&lazy_file);
             async move { file::run_lazy(&app, request).await }
+        })
+        // From the command handler, once it has sent a message to a case with its files asked
+        // for: checked against the table before anything is copied.
+        .lazy(forward::LAZY_FORWARD_FILES, move |request| {
+            let app = Arc::clone(&lazy_forward_files);
+            async move { forward::run_lazy_files(&app, request).await }
         })
 }
 
