@@ -250,7 +250,7 @@ pub fn create_case_request(
         .iter()
         .map(|ip| {
             sdk::ThreatActorIp::builder()
-                .ip_address(ip.to_string())
+                .ip_address(sir_ip_address(ip))
                 .build()
                 .map_err(build)
         })
@@ -299,6 +299,21 @@ pub fn to_chrono(time: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
 /// Converts a chrono timestamp for the SDK (every chrono UTC time fits).
 pub fn to_smithy(time: DateTime<Utc>) -> aws_smithy_types::DateTime {
     aws_smithy_types::DateTime::from_secs_and_nanos(time.timestamp(), time.timestamp_subsec_nanos())
+}
+
+/// An IP address as SIR's model writes `IPAddress`: dotted IPv4, or IPv6 in full (eight groups,
+/// upper-case hex, no `::` shorthand). `2001:db8::1` becomes `2001:DB8:0:0:0:0:0:1`; SIR's
+/// pattern refuses the short form.
+pub fn sir_ip_address(ip: &std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => v6
+            .segments()
+            .iter()
+            .map(|group| format!("{group:X}"))
+            .collect::<Vec<_>>()
+            .join(":"),
+    }
 }
 
 fn unknown<T: From<&'static str>>() -> T {
@@ -881,5 +896,15 @@ mod create_case_tests {
             create_case_request(&declaration("Self"), &[]),
             Err(CreateCaseRequestError::NoWatchers)
         );
+    }
+
+    #[test]
+    fn threat_actor_ips_are_written_as_sirs_model_requires() {
+        let v6: std::net::IpAddr = "2001:db8::1".parse().expect("IPv6");
+        assert_eq!(sir_ip_address(&v6), "2001:DB8:0:0:0:0:0:1");
+        let mapped: std::net::IpAddr = "::ffff:203.0.113.7".parse().expect("IPv6");
+        assert_eq!(sir_ip_address(&mapped), "0:0:0:0:0:FFFF:CB00:7107");
+        let v4: std::net::IpAddr = "203.0.113.7".parse().expect("IPv4");
+        assert_eq!(sir_ip_address(&v4), "203.0.113.7");
     }
 }
