@@ -35,7 +35,7 @@ const INTEGRATION_DETAIL_TYPES = Object.freeze([
 ]);
 
 /**
- * The events handler's lazy work (crates/events-handler/src/invoke.rs: LAZY_EVENT_SOURCE,
+ * The events handler's lazy work (crates/bus/src/lazy_work.rs: LAZY_EVENT_SOURCE,
  * LAZY_EVENT_DETAIL_TYPE; a test reads that file to keep the two in step). With EVENT_BUS_NAME
  * set, the handler publishes work that does not fit Slack's 3 s (file transfers, slow SIR
  * comments) on the integration bus, and a rule hands it back to the same function.

@@ -18,6 +18,7 @@
 
 #[cfg(feature = "test-support")]
 pub mod faults;
+pub mod lazy_work;
 
 use std::future::Future;
 use std::time::Duration;

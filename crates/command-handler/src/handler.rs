@@ -190,24 +190,33 @@ impl Run<'_> {
         &self.invocation.channel_id
     }
 
-    /// How long this attempt may still work: up to a second before Lambda stops it.
     fn time_left(&self) -> Duration {
-        self.deadline
-            .duration_since(SystemTime::now())
-            .unwrap_or_default()
-            .saturating_sub(DEADLINE_MARGIN)
+        time_left_until(self.deadline)
     }
 
-    /// How long this attempt owns a command it claims: until just after its deadline, so a
-    /// retry (Lambda's first comes about a minute later) takes over only a dead attempt.
     fn lease(&self) -> chrono::Duration {
-        let until = self
-            .deadline
-            .duration_since(SystemTime::now())
-            .unwrap_or_default()
-            + DEADLINE_MARGIN;
-        chrono::Duration::from_std(until).unwrap_or(chrono::Duration::seconds(60))
+        lease_until(self.deadline)
     }
+}
+
+/// How long an attempt stopped at `deadline` may still work: up to a second before Lambda
+/// stops it.
+fn time_left_until(deadline: SystemTime) -> Duration {
+    deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or_default()
+        .saturating_sub(DEADLINE_MARGIN)
+}
+
+/// How long an attempt stopped at `deadline` owns what it claims: until just after its
+/// deadline (at least [`DEADLINE_MARGIN`]), so a retry (Lambda's first comes about a minute
+/// later) takes over only a dead attempt.
+fn lease_until(deadline: SystemTime) -> chrono::Duration {
+    let until = deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or_default()
+        + DEADLINE_MARGIN;
+    chrono::Duration::from_std(until).unwrap_or(chrono::Duration::seconds(60))
 }
 
 /// Which part of a change a command's claim has recorded as done.

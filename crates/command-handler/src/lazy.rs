@@ -10,15 +10,9 @@
 //! events handler. The job names only the submission; the events handler checks it against the
 //! table before it copies anything.
 
-use aws_sdk_eventbridge::error::ProvideErrorMetadata;
-use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use chrono::Utc;
+pub use sirslack_bus::lazy_work::{LAZY_EVENT_DETAIL_TYPE, LAZY_EVENT_SOURCE};
 use sirslack_slack_router::{ForwardFilesJob, LAZY_FORWARD_FILES, LazyCall, LazyInvocation};
-
-/// `source` of the lazy-work events (the events handler's own; the bus's rule matches it).
-pub const LAZY_EVENT_SOURCE: &str = "sirslack.slack-events-handler";
-/// `detail-type` of the lazy-work events.
-pub const LAZY_EVENT_DETAIL_TYPE: &str = "Slack Lazy Work";
 
 /// Why the lazy work could not be handed off (never carries the payload).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,35 +38,9 @@ impl LazyWorkBus {
     /// Hands the events handler the job of attaching a forwarded message's files.
     pub async fn attach_forwarded_files(&self, job: &ForwardFilesJob) -> Result<(), LazyWorkError> {
         let detail = envelope(job)?;
-        let entry = PutEventsRequestEntry::builder()
-            .event_bus_name(&self.bus_name)
-            .source(LAZY_EVENT_SOURCE)
-            .detail_type(LAZY_EVENT_DETAIL_TYPE)
-            .detail(detail)
-            .build();
-        let output = self
-            .client
-            .put_events()
-            .entries(entry)
-            .send()
+        sirslack_bus::lazy_work::put_lazy_work(&self.client, &self.bus_name, detail)
             .await
-            .map_err(|error| {
-                LazyWorkError(format!(
-                    "events:PutEvents: {}",
-                    error.code().unwrap_or("request failed")
-                ))
-            })?;
-        if output.failed_entry_count() > 0 {
-            let code = output
-                .entries()
-                .iter()
-                .find_map(|entry| entry.error_code())
-                .unwrap_or("unknown");
-            return Err(LazyWorkError(format!(
-                "events:PutEvents entry failed: {code}"
-            )));
-        }
-        Ok(())
+            .map_err(LazyWorkError)
     }
 }
 

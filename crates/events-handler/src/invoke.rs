@@ -7,17 +7,12 @@
 
 use std::sync::Arc;
 
-use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 use sirslack_slack_router::{BoxFuture, HandOffError, HandOffSink, HandOffTarget};
 
-/// `source` of the EventBridge events carrying lazy work.
-pub const LAZY_EVENT_SOURCE: &str = "sirslack.slack-events-handler";
-/// `detail-type` of the EventBridge events carrying lazy work (the rule back to this function
-/// matches `source` and `detail-type`).
-pub const LAZY_EVENT_DETAIL_TYPE: &str = "Slack Lazy Work";
+pub use sirslack_bus::lazy_work::{LAZY_EVENT_DETAIL_TYPE, LAZY_EVENT_SOURCE};
 
 /// How this function's own lazy work travels.
 #[derive(Debug, Clone)]
@@ -85,34 +80,9 @@ impl AwsHandOffSink {
     ) -> Result<(), HandOffError> {
         let detail = String::from_utf8(payload)
             .map_err(|_| HandOffError("lazy work is not UTF-8 JSON".into()))?;
-        let entry = PutEventsRequestEntry::builder()
-            .event_bus_name(bus_name)
-            .source(LAZY_EVENT_SOURCE)
-            .detail_type(LAZY_EVENT_DETAIL_TYPE)
-            .detail(detail)
-            .build();
-        let output = client
-            .put_events()
-            .entries(entry)
-            .send()
+        sirslack_bus::lazy_work::put_lazy_work(client, bus_name, detail)
             .await
-            .map_err(|error| {
-                HandOffError(format!(
-                    "events:PutEvents: {}",
-                    error.code().unwrap_or("request failed")
-                ))
-            })?;
-        if output.failed_entry_count() > 0 {
-            let code = output
-                .entries()
-                .iter()
-                .find_map(|entry| entry.error_code())
-                .unwrap_or("unknown");
-            return Err(HandOffError(format!(
-                "events:PutEvents entry failed: {code}"
-            )));
-        }
-        Ok(())
+            .map_err(HandOffError)
     }
 }
 

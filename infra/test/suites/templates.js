@@ -304,8 +304,8 @@ module.exports = function templateSuites({ templates }) {
     });
 
     it('routes the events handler\'s lazy work from the bus back to it, with retries and a DLQ', () => {
-      // The event the handler publishes (crates/events-handler/src/invoke.rs) and the one it accepts.
-      const invokeRs = 'crates/events-handler/src/invoke.rs';
+      // The event the handlers publish (crates/bus/src/lazy_work.rs) and the one it accepts.
+      const invokeRs = 'crates/bus/src/lazy_work.rs';
       assert.equal(contract.LAZY_WORK_EVENT_SOURCE, rustString(invokeRs, 'LAZY_EVENT_SOURCE'));
       assert.equal(contract.LAZY_WORK_DETAIL_TYPE, rustString(invokeRs, 'LAZY_EVENT_DETAIL_TYPE'));
       const handlerId = functionId(slack, 'EventsHandlerFunction');

@@ -34,8 +34,8 @@ use slack_morphism::prelude::SlackMessageContent;
 use tracing::{error, info, warn};
 
 use super::{
-    COMMAND_SCOPE, CommandHandler, DEADLINE_MARGIN, InvocationError, Outcome, claim_ttl,
-    is_slack_id,
+    COMMAND_SCOPE, CommandHandler, InvocationError, Outcome, claim_ttl, is_slack_id, lease_until,
+    time_left_until,
 };
 use crate::authorize::{Access, Refusal};
 use crate::slack::UserProfile;
@@ -105,19 +105,11 @@ impl Declaring<'_> {
     }
 
     fn time_left(&self) -> Duration {
-        self.deadline
-            .duration_since(SystemTime::now())
-            .unwrap_or_default()
-            .saturating_sub(DEADLINE_MARGIN)
+        time_left_until(self.deadline)
     }
 
     fn lease(&self) -> chrono::Duration {
-        let until = self
-            .deadline
-            .duration_since(SystemTime::now())
-            .unwrap_or_default()
-            + DEADLINE_MARGIN;
-        chrono::Duration::from_std(until).unwrap_or(chrono::Duration::seconds(60))
+        lease_until(self.deadline)
     }
 }
 

@@ -24,7 +24,7 @@
 //! and calls SIR for nothing.
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use sirslack_domain::CaseId;
 use sirslack_domain::command::SEND_TO_CASE_SUBCOMMAND;
@@ -41,8 +41,8 @@ use slack_morphism::prelude::SlackMessageContent;
 use tracing::{error, info, warn};
 
 use super::{
-    COMMAND_SCOPE, CommandHandler, DEADLINE_MARGIN, InvocationError, Outcome, claim_ttl,
-    is_slack_id,
+    COMMAND_SCOPE, CommandHandler, InvocationError, Outcome, claim_ttl, is_slack_id, lease_until,
+    time_left_until,
 };
 use crate::authorize::Refusal;
 
@@ -186,10 +186,7 @@ impl CommandHandler {
                 return Outcome::Failed;
             }
         }
-        let time_left = deadline
-            .duration_since(SystemTime::now())
-            .unwrap_or_default()
-            .saturating_sub(DEADLINE_MARGIN);
+        let time_left = time_left_until(deadline);
         let sent = tokio::time::timeout(
             time_left,
             self.send(invocation, &message, &channel, &key, &owner),
@@ -452,16 +449,6 @@ impl CommandHandler {
 
 fn text_content(text: String) -> SlackMessageContent {
     SlackMessageContent::new().with_text(text)
-}
-
-/// Until just after `deadline`, so a retry takes over only a dead attempt.
-fn lease_until(deadline: SystemTime) -> chrono::Duration {
-    let until = deadline
-        .duration_since(SystemTime::now())
-        .unwrap_or_default()
-        + DEADLINE_MARGIN;
-    chrono::Duration::from_std(until.max(Duration::from_secs(1)))
-        .unwrap_or(chrono::Duration::seconds(60))
 }
 
 #[cfg(test)]
