@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use aws_local::{LocalAws, OnExisting, ParameterKind, create_table, put_parameter, unique_name};
+use aws_local::{LocalAws, unique_name};
 use aws_sdk_sqs::config::retry::RetryConfig;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
 use serde_json::{Value, json};
@@ -24,7 +24,8 @@ use sirslack_slack_client::sir::Sir;
 use sirslack_slack_client::state::SlackState;
 use sirslack_slack_client::{Config, Handler, RedeliverySchedule, Services};
 use sirslack_store::Table;
-use slack_standin::{SlackStandin, SlackStandinConfig};
+use sirslack_test_world::LocalWorld;
+use slack_standin::SlackStandin;
 
 const REGION: &str = "us-east-1";
 /// The queues' own visibility timeout: what a failed message would wait without the handler.
@@ -37,38 +38,26 @@ const MARGIN: Duration = Duration::from_secs(20);
 struct World {
     aws: LocalAws,
     slack: SlackStandin,
-    sir: SirStandin,
+    sir: Arc<SirStandin>,
     table_name: String,
     token_parameter: String,
 }
 
 impl World {
     async fn start() -> World {
-        let aws = LocalAws::shared()
-            .await
-            .expect("moto runs (scripts/setup-local-world)");
-        let table_name = unique_name("slack-client-redelivery");
-        create_table(&aws.dynamodb(), &table_name).await.unwrap();
-        let slack = SlackStandin::start(SlackStandinConfig::default())
-            .await
-            .unwrap();
-        let sir = SirStandin::start().await.unwrap();
-        let token_parameter = format!("/sirslack-test/{}/slackBotToken", unique_name("token"));
-        put_parameter(
-            &aws.ssm(),
-            &token_parameter,
-            &slack.bot_token(),
-            ParameterKind::Secure,
-            OnExisting::Overwrite,
-        )
-        .await
-        .unwrap();
+        let local = LocalWorld::builder("slack-client-redelivery")
+            .table()
+            .sir()
+            .slack()
+            .bot_token()
+            .start()
+            .await;
         World {
-            aws,
-            slack,
-            sir,
-            table_name,
-            token_parameter,
+            aws: local.aws().clone(),
+            slack: local.slack().clone(),
+            sir: local.sir().clone(),
+            table_name: local.table_name().to_owned(),
+            token_parameter: local.parameters().bot_token.clone(),
         }
     }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_local::{
     DeadLetterTarget, LocalAws, OnExisting, ParameterKind, QueueKind, create_bus, create_queue,
-    create_rule_to_queue, create_table, delete_message, put_event, put_parameter, unique_name,
+    create_rule_to_queue, delete_message, put_event, put_parameter, unique_name,
 };
 use aws_sdk_dynamodb::types::AttributeValue;
 use bytes::Bytes;
@@ -29,7 +29,8 @@ use sirslack_slack_client::sir::Sir;
 use sirslack_slack_client::state::SlackState;
 use sirslack_slack_client::{ChannelVisibility, Config, Handler, Services};
 use sirslack_store::Table;
-use slack_standin::{Message, SeedChannel, SeedUser, SlackStandin, SlackStandinConfig};
+use sirslack_test_world::LocalWorld;
+use slack_standin::{Message, SeedChannel, SeedUser, SlackStandin};
 
 const REGION: &str = "us-east-1";
 const MIB: usize = 1024 * 1024;
@@ -39,38 +40,26 @@ const MIB: usize = 1024 * 1024;
 struct World {
     aws: LocalAws,
     slack: SlackStandin,
-    sir: SirStandin,
+    sir: Arc<SirStandin>,
     table_name: String,
     token_parameter: String,
 }
 
 impl World {
     async fn start() -> World {
-        let aws = LocalAws::shared()
-            .await
-            .expect("moto runs (scripts/setup-local-world)");
-        let table_name = unique_name("slack-client");
-        create_table(&aws.dynamodb(), &table_name).await.unwrap();
-        let slack = SlackStandin::start(SlackStandinConfig::default())
-            .await
-            .unwrap();
-        let sir = SirStandin::start().await.unwrap();
-        let token_parameter = format!("/sirslack-test/{}/slackBotToken", unique_name("token"));
-        put_parameter(
-            &aws.ssm(),
-            &token_parameter,
-            &slack.bot_token(),
-            ParameterKind::Secure,
-            OnExisting::Overwrite,
-        )
-        .await
-        .unwrap();
+        let local = LocalWorld::builder("slack-client")
+            .table()
+            .sir()
+            .slack()
+            .bot_token()
+            .start()
+            .await;
         World {
-            aws,
-            slack,
-            sir,
-            table_name,
-            token_parameter,
+            aws: local.aws().clone(),
+            slack: local.slack().clone(),
+            sir: local.sir().clone(),
+            table_name: local.table_name().to_owned(),
+            token_parameter: local.parameters().bot_token.clone(),
         }
     }
 
