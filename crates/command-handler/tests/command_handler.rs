@@ -93,13 +93,7 @@ async fn world() -> World {
 }
 
 async fn world_with(options: Options) -> World {
-    let local = LocalWorld::builder("commands")
-        .table()
-        .sir()
-        .slack()
-        .signing_secret(SIGNING_SECRET)
-        .bot_token()
-        .workspace_id()
+    let local = LocalWorld::slack_app("commands", SIGNING_SECRET)
         .start()
         .await;
     let (aws, sir, slack) = (

@@ -78,13 +78,7 @@ async fn world() -> World {
 }
 
 async fn world_with(options: Options) -> World {
-    let local = LocalWorld::builder("events")
-        .table()
-        .sir()
-        .slack()
-        .signing_secret(SIGNING_SECRET)
-        .bot_token()
-        .workspace_id()
+    let local = LocalWorld::slack_app("events", SIGNING_SECRET)
         .start()
         .await;
     let (aws, sir, slack) = (

@@ -12,11 +12,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use aws_local::{LocalAws, unique_name};
+use aws_local::unique_name;
 use aws_sdk_sqs::config::retry::RetryConfig;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
 use serde_json::{Value, json};
-use sir_standin::{NewCase, SirStandin};
+use sir_standin::NewCase;
 use sirslack_domain::events::EVENT_SOURCE;
 use sirslack_domain::{Case, CaseId, Comment, CommentId, IntegrationEvent};
 use sirslack_slack_api::{BotTokenSource, Deadline, ParameterCache, RetryPolicy, SlackApi};
@@ -24,8 +24,6 @@ use sirslack_slack_client::sir::Sir;
 use sirslack_slack_client::state::SlackState;
 use sirslack_slack_client::{Config, Handler, RedeliverySchedule, Services};
 use sirslack_store::Table;
-use sirslack_test_world::LocalWorld;
-use slack_standin::SlackStandin;
 
 const REGION: &str = "us-east-1";
 /// The queues' own visibility timeout: what a failed message would wait without the handler.
@@ -35,32 +33,10 @@ const MARGIN: Duration = Duration::from_secs(20);
 
 // ---- the local world ------------------------------------------------------------------------
 
-struct World {
-    aws: LocalAws,
-    slack: SlackStandin,
-    sir: Arc<SirStandin>,
-    table_name: String,
-    token_parameter: String,
-}
+mod world;
+use world::World;
 
 impl World {
-    async fn start() -> World {
-        let local = LocalWorld::builder("slack-client-redelivery")
-            .table()
-            .sir()
-            .slack()
-            .bot_token()
-            .start()
-            .await;
-        World {
-            aws: local.aws().clone(),
-            slack: local.slack().clone(),
-            sir: local.sir().clone(),
-            table_name: local.table_name().to_owned(),
-            token_parameter: local.parameters().bot_token.clone(),
-        }
-    }
-
     /// The configuration with a short redelivery schedule.
     fn config(&self, first_delay: Duration) -> Config {
         let mut config = Config::new(&self.table_name, &self.token_parameter, REGION);
@@ -71,13 +47,6 @@ impl World {
             max_delay: first_delay * 4,
         };
         config
-    }
-
-    fn sir_client(&self) -> aws_sdk_securityir::Client {
-        let config = aws_sdk_securityir::config::Builder::from(self.aws.sdk_config())
-            .endpoint_url(self.sir.endpoint_url())
-            .build();
-        aws_sdk_securityir::Client::from_conf(config)
     }
 
     /// A handler with `retry` for Slack, shortening visibilities through `sqs`.

@@ -9,14 +9,14 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_local::{
-    DeadLetterTarget, LocalAws, OnExisting, ParameterKind, QueueKind, create_bus, create_queue,
+    DeadLetterTarget, OnExisting, ParameterKind, QueueKind, create_bus, create_queue,
     create_rule_to_queue, delete_message, put_event, put_parameter, unique_name,
 };
 use aws_sdk_dynamodb::types::AttributeValue;
 use bytes::Bytes;
 use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
-use sir_standin::{AttachmentStatus, CaseMetadataEntry, NewCase, SirStandin};
+use sir_standin::{AttachmentStatus, CaseMetadataEntry, NewCase};
 use sirslack_domain::announced::{ANNOUNCED_CHANGE_SCOPE, AnnouncedChange};
 use sirslack_domain::events::EVENT_SOURCE;
 use sirslack_domain::{
@@ -29,52 +29,22 @@ use sirslack_slack_client::sir::Sir;
 use sirslack_slack_client::state::SlackState;
 use sirslack_slack_client::{ChannelVisibility, Config, Handler, Services};
 use sirslack_store::Table;
-use sirslack_test_world::LocalWorld;
-use slack_standin::{Message, SeedChannel, SeedUser, SlackStandin};
+use slack_standin::{Message, SeedChannel, SeedUser};
 
 const REGION: &str = "us-east-1";
 const MIB: usize = 1024 * 1024;
 
 // ---- the local world ------------------------------------------------------------------------
 
-struct World {
-    aws: LocalAws,
-    slack: SlackStandin,
-    sir: Arc<SirStandin>,
-    table_name: String,
-    token_parameter: String,
-}
+mod world;
+use world::World;
 
 impl World {
-    async fn start() -> World {
-        let local = LocalWorld::builder("slack-client")
-            .table()
-            .sir()
-            .slack()
-            .bot_token()
-            .start()
-            .await;
-        World {
-            aws: local.aws().clone(),
-            slack: local.slack().clone(),
-            sir: local.sir().clone(),
-            table_name: local.table_name().to_owned(),
-            token_parameter: local.parameters().bot_token.clone(),
-        }
-    }
-
     fn config(&self) -> Config {
         let mut config = Config::new(&self.table_name, &self.token_parameter, REGION);
         config.slack_api_url = Some(self.slack.api_url());
         config.case_wait = Duration::from_secs(10);
         config
-    }
-
-    fn sir_client(&self) -> aws_sdk_securityir::Client {
-        let config = aws_sdk_securityir::config::Builder::from(self.aws.sdk_config())
-            .endpoint_url(self.sir.endpoint_url())
-            .build();
-        aws_sdk_securityir::Client::from_conf(config)
     }
 
     fn table(&self) -> Table {

@@ -208,6 +208,18 @@ impl LocalWorld {
         }
     }
 
+    /// What a function behind the Slack endpoint runs on: a table, both stand-ins, and the
+    /// signing secret (`signing_secret`), bot token and workspace ID parameters.
+    pub fn slack_app(label: &str, signing_secret: &str) -> LocalWorldBuilder {
+        Self::builder(label)
+            .table()
+            .sir()
+            .slack()
+            .signing_secret(signing_secret)
+            .bot_token()
+            .workspace_id()
+    }
+
     /// Clients for moto.
     pub fn aws(&self) -> &LocalAws {
         &self.aws
