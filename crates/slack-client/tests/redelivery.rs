@@ -5,7 +5,6 @@
 //! The queues here are created with a long visibility timeout (15 minutes), so a message that
 //! comes back within seconds can only have done so because the handler shortened it.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
@@ -25,7 +24,6 @@ use sirslack_slack_client::state::SlackState;
 use sirslack_slack_client::{Config, Handler, RedeliverySchedule, Services};
 use sirslack_store::Table;
 
-const REGION: &str = "us-east-1";
 /// The queues' own visibility timeout: what a failed message would wait without the handler.
 const LONG_VISIBILITY_SECONDS: u32 = 900;
 /// Room for moto, the machine and the long polls on top of a message's expected visibility.
@@ -34,7 +32,7 @@ const MARGIN: Duration = Duration::from_secs(20);
 // ---- the local world ------------------------------------------------------------------------
 
 mod world;
-use world::World;
+use world::{REGION, World};
 
 impl World {
     /// The configuration with a short redelivery schedule.
@@ -193,31 +191,7 @@ impl TestQueue {
 
     /// The SQS event Lambda would deliver for `messages`.
     fn lambda_event(&self, messages: &[Message]) -> SqsEvent {
-        let records: Vec<Value> = messages
-            .iter()
-            .map(|message| {
-                let attributes: HashMap<String, String> = message
-                    .attributes()
-                    .map(|attributes| {
-                        attributes
-                            .iter()
-                            .map(|(name, value)| (name.as_str().to_owned(), value.clone()))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                json!({
-                    "messageId": message.message_id(),
-                    "receiptHandle": message.receipt_handle(),
-                    "body": message.body(),
-                    "attributes": attributes,
-                    "messageAttributes": {},
-                    "md5OfBody": message.md5_of_body(),
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": self.arn,
-                    "awsRegion": REGION,
-                })
-            })
-            .collect();
+        let records = world::lambda_records(messages, &self.arn);
         serde_json::from_value(json!({ "Records": records })).unwrap()
     }
 }

@@ -2,7 +2,6 @@
 //! stand-in and the SIR stand-in. Every test feeds the exact SQS event JSON Lambda delivers
 //! (an EventBridge envelope in each body) into the library handler.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -31,13 +30,12 @@ use sirslack_slack_client::{ChannelVisibility, Config, Handler, Services};
 use sirslack_store::Table;
 use slack_standin::{Message, SeedChannel, SeedUser};
 
-const REGION: &str = "us-east-1";
 const MIB: usize = 1024 * 1024;
 
 // ---- the local world ------------------------------------------------------------------------
 
 mod world;
-use world::World;
+use world::{REGION, World};
 
 impl World {
     fn config(&self) -> Config {
@@ -1733,31 +1731,7 @@ async fn invalid_auth_makes_no_retry_storm_and_ends_in_the_dead_letter_queue() {
         if received.is_empty() {
             continue;
         }
-        let records: Vec<Value> = received
-            .iter()
-            .map(|message| {
-                let attributes: HashMap<String, String> = message
-                    .attributes()
-                    .map(|attributes| {
-                        attributes
-                            .iter()
-                            .map(|(name, value)| (name.as_str().to_owned(), value.clone()))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                json!({
-                    "messageId": message.message_id(),
-                    "receiptHandle": message.receipt_handle(),
-                    "body": message.body(),
-                    "attributes": attributes,
-                    "messageAttributes": {},
-                    "md5OfBody": message.md5_of_body(),
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": queue.arn,
-                    "awsRegion": REGION,
-                })
-            })
-            .collect();
+        let records = world::lambda_records(&received, &queue.arn);
         deliveries += received.len();
         let response = handler.handle(sqs_event(records), deadline()).await;
         let failed = failed_ids(&response);
