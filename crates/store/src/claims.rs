@@ -58,10 +58,6 @@ pub enum Resumable {
 const CLAIMABLE: &str =
     "attribute_not_exists(pk) OR #ttl < :now OR (#state = :claimed AND #lease < :now_ms)";
 
-fn once_pk(scope: &str, key: &str) -> String {
-    format!("ONCE#{scope}#{key}")
-}
-
 impl Table {
     /// Claims `key` in `scope` for `owner` (a token unique to the claiming worker) for
     /// `lease`; the marker lives `ttl` (longer than any redelivery).
@@ -75,7 +71,7 @@ impl Table {
     ) -> Result<Claim, StoreError> {
         let now = Utc::now();
         let now_ms = now.timestamp_millis();
-        let mut item = Self::key(once_pk(scope, key), "ONCE");
+        let mut item = Self::once_key(scope, key);
         item.insert(TTL_ATTRIBUTE.into(), n(now.timestamp() + ttl.num_seconds()));
         item.insert(STATE.into(), s(CLAIMED));
         item.insert(LEASE_UNTIL_MS.into(), n(now_ms + lease.num_milliseconds()));
@@ -109,7 +105,7 @@ impl Table {
             .client
             .get_item()
             .table_name(&self.name)
-            .set_key(Some(Self::key(once_pk(scope, key), "ONCE")))
+            .set_key(Some(Self::once_key(scope, key)))
             .consistent_read(true)
             .send()
             .await
@@ -131,7 +127,7 @@ impl Table {
             .client
             .get_item()
             .table_name(&self.name)
-            .set_key(Some(Self::key(once_pk(scope, key), "ONCE")))
+            .set_key(Some(Self::once_key(scope, key)))
             .consistent_read(true)
             .send()
             .await
@@ -158,7 +154,7 @@ impl Table {
             self.client
                 .update_item()
                 .table_name(&self.name)
-                .set_key(Some(Self::key(once_pk(scope, key), "ONCE")))
+                .set_key(Some(Self::once_key(scope, key)))
                 .update_expression("SET #state = :done, #ttl = :expires REMOVE #lease")
                 .condition_expression("#owner = :owner")
                 .expression_attribute_names("#state", STATE)
@@ -187,7 +183,7 @@ impl Table {
             self.client
                 .delete_item()
                 .table_name(&self.name)
-                .set_key(Some(Self::key(once_pk(scope, key), "ONCE")))
+                .set_key(Some(Self::once_key(scope, key)))
                 .condition_expression("#owner = :owner AND #state = :claimed")
                 .expression_attribute_names("#owner", OWNER)
                 .expression_attribute_names("#state", STATE)
@@ -215,7 +211,7 @@ impl Table {
             .client
             .update_item()
             .table_name(&self.name)
-            .set_key(Some(Self::key(once_pk(scope, key), "ONCE")))
+            .set_key(Some(Self::once_key(scope, key)))
             .update_expression(
                 "SET #state = :claimed, #lease = :lease, #owner = :owner, #ttl = :expires",
             )
@@ -270,7 +266,7 @@ impl Table {
             self.client
                 .update_item()
                 .table_name(&self.name)
-                .set_key(Some(Self::key(once_pk(scope, key), "ONCE")))
+                .set_key(Some(Self::once_key(scope, key)))
                 .update_expression("SET #progress = :progress, #lease = :lease")
                 .condition_expression("#owner = :owner AND #state = :claimed")
                 .expression_attribute_names("#progress", PROGRESS)
