@@ -101,18 +101,10 @@ impl Table {
 
     /// What a claim that could not be taken found: [`Claim::Held`] or [`Claim::Done`].
     async fn held_or_done(&self, scope: &str, key: &str) -> Result<Claim, StoreError> {
-        let found = self
-            .client
-            .get_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::once_key(scope, key)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("GetItem", e))?;
+        let found = self.read_item(Self::once_key(scope, key)).await?;
         // A claim seen here is held: live, or gone stale between the two calls (the next
         // redelivery takes it over). A marker deleted in between was released: not done.
-        Ok(match found.item {
+        Ok(match found {
             Some(item) if get_s(&item, STATE) == Some(CLAIMED) => Claim::Held,
             Some(_) => Claim::Done,
             None => Claim::Held,
@@ -123,16 +115,8 @@ impl Table {
     /// consistent GetItem): the work it guarded was finished. A claim still held, released,
     /// expired or never made is not.
     pub async fn claim_is_done(&self, scope: &str, key: &str) -> Result<bool, StoreError> {
-        let found = self
-            .client
-            .get_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::once_key(scope, key)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("GetItem", e))?;
-        Ok(found.item.is_some_and(|item| {
+        let found = self.read_item(Self::once_key(scope, key)).await?;
+        Ok(found.is_some_and(|item| {
             get_s(&item, STATE) == Some(DONE)
                 && get_n(&item, TTL_ATTRIBUTE).is_none_or(|ttl| ttl >= Utc::now().timestamp())
         }))

@@ -387,6 +387,20 @@ impl Table {
         ])
     }
 
+    /// The item at `key`, if any (a strongly consistent GetItem).
+    pub(crate) async fn read_item(&self, key: Item) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("GetItem", e))?;
+        Ok(out.item)
+    }
+
     /// The key of a case's `CASE#<caseId>` / `CHANNEL` item.
     fn channel_key(case_id: &CaseId) -> Item {
         Self::key(case_pk(case_id), "CHANNEL")
@@ -402,15 +416,9 @@ impl Table {
     /// The snapshot of one case, if the poller has seen it (a strongly consistent read).
     pub async fn snapshot(&self, case_id: &CaseId) -> Result<Option<CaseSnapshot>, StoreError> {
         let out = self
-            .client
-            .get_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::key(case_pk(case_id), SNAPSHOT_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("GetItem", e))?;
-        out.item.map(|item| parse_snapshot(&item)).transpose()
+            .read_item(Self::key(case_pk(case_id), SNAPSHOT_SK))
+            .await?;
+        out.map(|item| parse_snapshot(&item)).transpose()
     }
 
     /// What a reconcile needs of many snapshots, read with BatchGetItem (100 keys a call) and a
@@ -937,16 +945,8 @@ impl Table {
     /// The channel link of a case, with what its channel shows, if the case was ever claimed
     /// (a strongly consistent read).
     pub async fn channel_link(&self, case_id: &CaseId) -> Result<Option<ChannelLink>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::channel_key(case_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("GetItem", e))?;
-        Ok(out.item.map(|item| ChannelLink {
+        let out = self.read_item(Self::channel_key(case_id)).await?;
+        Ok(out.map(|item| ChannelLink {
             case_id: case_id.clone(),
             channel_id: get_s(&item, "channel_id").map(str::to_string),
             channel_name: get_s(&item, "channel_name").map(str::to_string),
@@ -1126,18 +1126,9 @@ impl Table {
     /// [`Table::put_once`]; an expired one counts as absent, since TTL deletion is lazy). A
     /// strongly consistent read.
     pub async fn marker_present(&self, scope: &str, key: &str) -> Result<bool, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::once_key(scope, key)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("GetItem", e))?;
+        let marker = self.read_item(Self::once_key(scope, key)).await?;
         let now = Utc::now().timestamp();
-        Ok(out
-            .item
+        Ok(marker
             .is_some_and(|item| get_n(&item, TTL_ATTRIBUTE).is_none_or(|expires| expires >= now)))
     }
 
