@@ -1,0 +1,52 @@
+//! The one start of the four functions: logging, the environment read once, the AWS SDK
+//! configuration; then the function is built from them and handed to the runtime.
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use lambda_runtime::Diagnostic;
+
+use crate::env::Environment;
+
+/// What every function is built from.
+#[derive(Debug, Clone)]
+pub struct Start {
+    /// The process environment, read once.
+    pub env: Environment,
+    /// The AWS SDK configuration from the default chain (region, credentials, endpoint
+    /// overrides such as `AWS_ENDPOINT_URL_SECURITY_IR`).
+    pub sdk_config: SdkConfig,
+}
+
+/// Sets up logging and reads what every function starts from.
+///
+/// Logging is the runtime's own subscriber (`lambda_runtime::tracing::init_default_subscriber`):
+/// the level from `AWS_LAMBDA_LOG_LEVEL` (set by Lambda from the function's logging
+/// configuration; `INFO` when unset), JSON lines when `AWS_LAMBDA_LOG_FORMAT` is `JSON`. No
+/// function reads a log level of its own.
+pub async fn bootstrap() -> Start {
+    lambda_runtime::tracing::init_default_subscriber();
+    let env = Environment::from_process();
+    let sdk_config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    Start { env, sdk_config }
+}
+
+impl Start {
+    /// Builds the function with `build`. A failure is logged with its class (the runtime does
+    /// not report start-up errors of a Rust function) and returned for `main` to exit with.
+    pub fn init<F, E>(
+        &self,
+        build: impl FnOnce(&Environment, &SdkConfig) -> Result<F, E>,
+    ) -> Result<F, lambda_runtime::Error>
+    where
+        E: Into<Diagnostic>,
+    {
+        build(&self.env, &self.sdk_config).map_err(|error| {
+            let diagnostic: Diagnostic = error.into();
+            tracing::error!(
+                error_type = diagnostic.error_type,
+                error = diagnostic.error_message,
+                "the function cannot start"
+            );
+            format!("{}: {}", diagnostic.error_type, diagnostic.error_message).into()
+        })
+    }
+}

@@ -1,0 +1,28 @@
+//! What the four Lambda functions share at start and at their edge with the runtime:
+//!
+//! - [`bootstrap`]: the one construct-then-handle start. It sets up logging with the runtime's
+//!   own subscriber (which honours Lambda's `AWS_LAMBDA_LOG_LEVEL` and `AWS_LAMBDA_LOG_FORMAT`),
+//!   reads the process environment once into an [`Environment`], and loads the AWS SDK
+//!   configuration. Each binary then builds its function from those ([`Start::init`]) and hands
+//!   it to `lambda_runtime::run`.
+//! - [`Env`] and [`ConfigError`]: the one typed reader of environment variables (string,
+//!   required, number with bounds, flag, seconds, choice), over a lookup (the environment read
+//!   at start, or a map in tests).
+//! - [`vars`]: every environment variable each function reads, named once; the infrastructure's
+//!   contract and the local run are checked against it (`infra/lib/function-environment.json`).
+//! - [`diagnostic`]: the `errorType` Lambda records for a failed invocation, named after the
+//!   failure class, and an `errorMessage` without tokens or capability URLs.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod bootstrap;
+pub mod check;
+pub mod diagnostic;
+mod env;
+pub mod vars;
+
+pub use bootstrap::{Start, bootstrap};
+pub use diagnostic::ErrorType;
+pub use env::{ConfigError, Env, Environment};
+pub use vars::Var;
