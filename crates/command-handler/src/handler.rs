@@ -77,6 +77,9 @@ const DEADLINE_MARGIN: Duration = Duration::from_secs(1);
 /// The handler could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
+    /// The environment is incomplete or malformed.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     /// The console region is not a region name.
     #[error(transparent)]
     Region(#[from] InvalidRegion),

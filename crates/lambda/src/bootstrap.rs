@@ -30,16 +30,19 @@ pub async fn bootstrap() -> Start {
 }
 
 impl Start {
-    /// Builds the function with `build`. A failure is logged with its class (the runtime does
-    /// not report start-up errors of a Rust function) and returned for `main` to exit with.
-    pub fn init<F, E>(
-        &self,
-        build: impl FnOnce(&Environment, &SdkConfig) -> Result<F, E>,
+    /// Builds the function with `build` (the same shape for the four: a configuration from
+    /// the environment, clients from the SDK configuration). A failure is logged with its
+    /// class (the runtime reports no start-up error of a Rust function by itself) and returned
+    /// for `main` to exit with.
+    pub async fn init<'a, F, E, Fut>(
+        &'a self,
+        build: impl FnOnce(&'a Environment, &'a SdkConfig) -> Fut,
     ) -> Result<F, lambda_runtime::Error>
     where
+        Fut: Future<Output = Result<F, E>>,
         E: Into<Diagnostic>,
     {
-        build(&self.env, &self.sdk_config).map_err(|error| {
+        build(&self.env, &self.sdk_config).await.map_err(|error| {
             let diagnostic: Diagnostic = error.into();
             tracing::error!(
                 error_type = diagnostic.error_type,

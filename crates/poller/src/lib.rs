@@ -19,6 +19,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+mod diagnostic;
 pub mod reconcile;
 pub mod sir;
 pub mod sync;
