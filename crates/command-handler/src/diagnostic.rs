@@ -1,9 +1,7 @@
 //! The `errorType` Lambda records when the command handler cannot start or an invocation
 //! fails (the invocation then goes to Lambda's retries and the function's dead-letter queue).
 
-use lambda_runtime::Diagnostic;
 use sirslack_lambda::ErrorType;
-use sirslack_lambda::diagnostic::diagnostic;
 
 use crate::handler::{InvocationError, SetupError};
 use crate::home::HomeError;
@@ -16,12 +14,6 @@ impl ErrorType for SetupError {
             Self::Region(_) => "ConfigInvalid",
             Self::Slack(_) => "SlackClientSetup",
         }
-    }
-}
-
-impl From<SetupError> for Diagnostic {
-    fn from(error: SetupError) -> Self {
-        diagnostic(&error)
     }
 }
 
@@ -40,15 +32,12 @@ impl ErrorType for InvocationError {
     }
 }
 
-impl From<InvocationError> for Diagnostic {
-    fn from(error: InvocationError) -> Self {
-        diagnostic(&error)
-    }
-}
+sirslack_lambda::into_diagnostic!(SetupError, InvocationError);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lambda_runtime::Diagnostic;
     use sirslack_slack_api::SlackApiError;
 
     #[test]

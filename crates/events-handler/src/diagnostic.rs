@@ -1,8 +1,6 @@
 //! The `errorType` Lambda records when the events handler cannot start or an invocation fails.
 
-use lambda_runtime::Diagnostic;
 use sirslack_lambda::ErrorType;
-use sirslack_lambda::diagnostic::diagnostic;
 
 use crate::handler::{InvocationError, StartError};
 
@@ -12,12 +10,6 @@ impl ErrorType for StartError {
             Self::Config(error) => error.error_type(),
             Self::Slack(_) => "SlackClientSetup",
         }
-    }
-}
-
-impl From<StartError> for Diagnostic {
-    fn from(error: StartError) -> Self {
-        diagnostic(&error)
     }
 }
 
@@ -32,15 +24,12 @@ impl ErrorType for InvocationError {
     }
 }
 
-impl From<InvocationError> for Diagnostic {
-    fn from(error: InvocationError) -> Self {
-        diagnostic(&error)
-    }
-}
+sirslack_lambda::into_diagnostic!(StartError, InvocationError);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lambda_runtime::Diagnostic;
     use sirslack_slack_router::LazyError;
 
     #[test]

@@ -24,6 +24,21 @@ pub fn diagnostic<E: ErrorType + std::fmt::Display + ?Sized>(error: &E) -> Diagn
     }
 }
 
+/// `impl From<E> for lambda_runtime::Diagnostic` through [`diagnostic`], for each error type
+/// named (each must implement [`ErrorType`] and `Display`), so a handler returns it as it is.
+#[macro_export]
+macro_rules! into_diagnostic {
+    ($($error:ty),+ $(,)?) => {
+        $(
+            impl ::std::convert::From<$error> for ::lambda_runtime::Diagnostic {
+                fn from(error: $error) -> Self {
+                    $crate::diagnostic::diagnostic(&error)
+                }
+            }
+        )+
+    };
+}
+
 impl ErrorType for ConfigError {
     fn error_type(&self) -> &'static str {
         match self {
@@ -33,11 +48,7 @@ impl ErrorType for ConfigError {
     }
 }
 
-impl From<ConfigError> for Diagnostic {
-    fn from(error: ConfigError) -> Self {
-        diagnostic(&error)
-    }
-}
+into_diagnostic!(ConfigError);
 
 /// Longest `errorMessage` kept (Lambda truncates the whole error response at 256 KB; a message
 /// this long is a dump, not a sentence).

@@ -159,16 +159,7 @@ impl<L: Fn(&str) -> Option<String>> Env<L> {
         default: Duration,
         range: RangeInclusive<u64>,
     ) -> Result<Duration, ConfigError> {
-        let expected = format!(
-            "a number of seconds from {} to {}",
-            range.start(),
-            range.end()
-        );
-        Ok(self
-            .parse(var, &expected, |value| {
-                value.parse::<u64>().ok().filter(|n| range.contains(n))
-            })?
-            .map_or(default, Duration::from_secs))
+        self.duration(var, default, range, "seconds", Duration::from_secs)
     }
 
     /// A number of milliseconds within `range`; unset: `default`.
@@ -178,8 +169,19 @@ impl<L: Fn(&str) -> Option<String>> Env<L> {
         default: Duration,
         range: RangeInclusive<u64>,
     ) -> Result<Duration, ConfigError> {
+        self.duration(var, default, range, "milliseconds", Duration::from_millis)
+    }
+
+    fn duration(
+        &self,
+        var: &Var,
+        default: Duration,
+        range: RangeInclusive<u64>,
+        unit: &str,
+        from: fn(u64) -> Duration,
+    ) -> Result<Duration, ConfigError> {
         let expected = format!(
-            "a number of milliseconds from {} to {}",
+            "a number of {unit} from {} to {}",
             range.start(),
             range.end()
         );
@@ -187,7 +189,7 @@ impl<L: Fn(&str) -> Option<String>> Env<L> {
             .parse(var, &expected, |value| {
                 value.parse::<u64>().ok().filter(|n| range.contains(n))
             })?
-            .map_or(default, Duration::from_millis))
+            .map_or(default, from))
     }
 
     /// `true`, `1`, `yes`, `on` or `false`, `0`, `no`, `off` (any case); unset: `default`.

@@ -168,6 +168,23 @@ vars! {
 /// Slack's own Web API.
 const SLACK_WEB_API: &str = "https://slack.com/api";
 
+/// Reads several functions share, written once.
+const TABLE: Read = Read::new(TABLE_NAME, Need::Required, "sirslack");
+const BOT_TOKEN: Read = Read::new(
+    SLACK_BOT_TOKEN_PARAMETER,
+    Need::Required,
+    "/SecurityIncidentResponse/slackBotToken",
+);
+const SECRETS_TTL: Read = Read::new(SECRETS_CACHE_TTL_SECONDS, Need::Default("300"), "60");
+const SLACK_API: Read = Read::new(
+    SLACK_API_URL,
+    Need::Optional(SLACK_WEB_API),
+    "http://127.0.0.1:4/api",
+);
+const REGION: Read = Read::new(AWS_REGION, Need::SetByLambda, "eu-west-1");
+const VISIBILITY: Read = Read::new(CHANNEL_VISIBILITY, Need::Default("private"), "public");
+const CONSOLE: Read = Read::new(CONSOLE_REGION, Need::Optional("AWS_REGION"), "us-west-2");
+
 /// What the bootstrap, the runtime's logging and the AWS SDK read in every function (not the
 /// function's configuration): set by Lambda, or by a local run.
 pub const RUNTIME: &[Read] = &[
@@ -197,7 +214,7 @@ pub const RUNTIME: &[Read] = &[
 pub const POLLER: FunctionVars = FunctionVars {
     binary: "sir-poller",
     reads: &[
-        Read::new(TABLE_NAME, Need::Required, "sirslack"),
+        TABLE,
         Read::new(EVENT_BUS_NAME, Need::Required, "sirslack-integration"),
         Read::new(
             RECONCILE_ATTACHMENT_RECHECK_MINUTES,
@@ -232,29 +249,21 @@ pub const POLLER: FunctionVars = FunctionVars {
 pub const SLACK_CLIENT: FunctionVars = FunctionVars {
     binary: "slack-client",
     reads: &[
-        Read::new(TABLE_NAME, Need::Required, "sirslack"),
-        Read::new(
-            SLACK_BOT_TOKEN_PARAMETER,
-            Need::Required,
-            "/SecurityIncidentResponse/slackBotToken",
-        ),
+        TABLE,
+        BOT_TOKEN,
         Read::new(
             CHANNEL_PREFIX_PARAMETER,
             Need::Optional("the prefix aws-security-incident-response-case"),
             "/SecurityIncidentResponse/slackChannelPrefix",
         ),
-        Read::new(CHANNEL_VISIBILITY, Need::Default("private"), "public"),
+        VISIBILITY,
         Read::new(ARCHIVE_ON_CLOSE, Need::Default("true"), "false"),
         Read::new(REMOVE_DEPARTED_WATCHERS, Need::Default("false"), "true"),
         Read::new(MAX_ATTACHMENT_BYTES, Need::Default("104857600"), "1048576"),
-        Read::new(SECRETS_CACHE_TTL_SECONDS, Need::Default("300"), "60"),
-        Read::new(
-            SLACK_API_URL,
-            Need::Optional(SLACK_WEB_API),
-            "http://127.0.0.1:4/api",
-        ),
-        Read::new(CONSOLE_REGION, Need::Optional("AWS_REGION"), "us-east-2"),
-        Read::new(AWS_REGION, Need::SetByLambda, "eu-west-1"),
+        SECRETS_TTL,
+        SLACK_API,
+        CONSOLE,
+        REGION,
         Read::new(MAX_CONCURRENT_CASES, Need::Default("4"), "8"),
         Read::new(GAP_SKIP_RECEIVE_COUNT, Need::Default("4"), "3"),
         Read::new(CASE_WAIT_SECONDS, Need::Default("20"), "5"),
@@ -268,17 +277,13 @@ pub const SLACK_CLIENT: FunctionVars = FunctionVars {
 pub const EVENTS_HANDLER: FunctionVars = FunctionVars {
     binary: "slack-events-handler",
     reads: &[
-        Read::new(TABLE_NAME, Need::Required, "sirslack"),
+        TABLE,
         Read::new(
             SLACK_SIGNING_SECRET_PARAMETER,
             Need::Required,
             "/SecurityIncidentResponse/slackSigningSecret",
         ),
-        Read::new(
-            SLACK_BOT_TOKEN_PARAMETER,
-            Need::Required,
-            "/SecurityIncidentResponse/slackBotToken",
-        ),
+        BOT_TOKEN,
         Read::new(
             SLACK_WORKSPACE_ID_PARAMETER,
             Need::Required,
@@ -309,7 +314,7 @@ pub const EVENTS_HANDLER: FunctionVars = FunctionVars {
             Need::SetByLambda,
             "slack-events-handler",
         ),
-        Read::new(SECRETS_CACHE_TTL_SECONDS, Need::Default("300"), "60"),
+        SECRETS_TTL,
         Read::new(
             SLACK_API_URL,
             Need::Default(SLACK_WEB_API),
@@ -324,12 +329,8 @@ pub const EVENTS_HANDLER: FunctionVars = FunctionVars {
 pub const COMMAND_HANDLER: FunctionVars = FunctionVars {
     binary: "command-handler",
     reads: &[
-        Read::new(TABLE_NAME, Need::Required, "sirslack"),
-        Read::new(
-            SLACK_BOT_TOKEN_PARAMETER,
-            Need::Required,
-            "/SecurityIncidentResponse/slackBotToken",
-        ),
+        TABLE,
+        BOT_TOKEN,
         Read::new(
             COMMAND_POLICY_PARAMETER,
             Need::Optional("no policy: every channel member may run every command"),
@@ -340,16 +341,12 @@ pub const COMMAND_HANDLER: FunctionVars = FunctionVars {
             Need::Default("/SecurityIncidentResponse/slackUsers"),
             "/p/slackUsers/",
         ),
-        Read::new(
-            SLACK_API_URL,
-            Need::Optional(SLACK_WEB_API),
-            "http://127.0.0.1:4/api",
-        ),
-        Read::new(CONSOLE_REGION, Need::Optional("AWS_REGION"), "us-west-2"),
-        Read::new(AWS_REGION, Need::SetByLambda, "eu-west-1"),
-        Read::new(SECRETS_CACHE_TTL_SECONDS, Need::Default("300"), "60"),
+        SLACK_API,
+        CONSOLE,
+        REGION,
+        SECRETS_TTL,
         Read::new(AUTHORIZATION_CACHE_TTL_SECONDS, Need::Default("60"), "5"),
-        Read::new(CHANNEL_VISIBILITY, Need::Default("private"), "public"),
+        VISIBILITY,
         Read::new(
             EVENT_BUS_NAME,
             Need::Optional("a forwarded message's files cannot be attached (the person is told)"),

@@ -1,8 +1,6 @@
 //! The `errorType` Lambda records when an invocation of the poller fails.
 
-use lambda_runtime::Diagnostic;
 use sirslack_lambda::ErrorType;
-use sirslack_lambda::diagnostic::diagnostic;
 
 use crate::{PollerError, SirError};
 
@@ -13,12 +11,6 @@ impl ErrorType for PollerError {
             Self::Store(error) => error.error_type(),
             Self::PartialFailure { .. } => "CasesFailedToSync",
         }
-    }
-}
-
-impl From<PollerError> for Diagnostic {
-    fn from(error: PollerError) -> Self {
-        diagnostic(&error)
     }
 }
 
@@ -35,9 +27,12 @@ pub(crate) fn sir_error_type(error: &SirError) -> &'static str {
     }
 }
 
+sirslack_lambda::into_diagnostic!(PollerError);
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lambda_runtime::Diagnostic;
     use sirslack_store::StoreError;
 
     fn sir(code: Option<&str>) -> PollerError {

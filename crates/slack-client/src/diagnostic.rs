@@ -1,9 +1,7 @@
 //! The `errorType` Lambda records when the Slack client cannot start. (An invocation itself
 //! never fails: each message that failed is reported back to SQS as a batch item failure.)
 
-use lambda_runtime::Diagnostic;
 use sirslack_lambda::ErrorType;
-use sirslack_lambda::diagnostic::diagnostic;
 
 use crate::SetupError;
 
@@ -17,15 +15,12 @@ impl ErrorType for SetupError {
     }
 }
 
-impl From<SetupError> for Diagnostic {
-    fn from(error: SetupError) -> Self {
-        diagnostic(&error)
-    }
-}
+sirslack_lambda::into_diagnostic!(SetupError);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lambda_runtime::Diagnostic;
     use sirslack_lambda::ConfigError;
 
     #[test]
