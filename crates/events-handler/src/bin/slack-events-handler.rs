@@ -13,7 +13,7 @@ async fn main() -> Result<(), Error> {
     let started = Instant::now();
     let start = sirslack_lambda::bootstrap().await;
     let handler = start
-        .init(|env, sdk_config| EventsHandler::from_environment(env, sdk_config))
+        .init(EventsHandler::from_environment)
         .await?;
     tracing::info!(
         init_ms = started.elapsed().as_secs_f64() * 1000.0,
