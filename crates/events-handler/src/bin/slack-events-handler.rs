@@ -12,9 +12,7 @@ use sirslack_events_handler::EventsHandler;
 async fn main() -> Result<(), Error> {
     let started = Instant::now();
     let start = sirslack_lambda::bootstrap().await;
-    let handler = start
-        .init(EventsHandler::from_environment)
-        .await?;
+    let handler = start.init(EventsHandler::from_environment).await?;
     tracing::info!(
         init_ms = started.elapsed().as_secs_f64() * 1000.0,
         "slack-events-handler ready"
