@@ -1037,9 +1037,8 @@ impl CommandHandler {
                 security = refusal.reason(),
                 "security refusal"
             );
-            println!(
-                "{}",
-                refusal.metric_line(chrono::Utc::now().timestamp_millis())
+            sirslack_lambda::print_metric(
+                &refusal.metric_line(chrono::Utc::now().timestamp_millis()),
             );
             self.reply(run, Reply::ephemeral_text(refusal.message(command)))
                 .await;

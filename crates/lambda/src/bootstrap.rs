@@ -18,12 +18,12 @@ pub struct Start {
 
 /// Sets up logging and reads what every function starts from.
 ///
-/// Logging is the runtime's own subscriber (`lambda_runtime::tracing::init_default_subscriber`):
-/// the level from `AWS_LAMBDA_LOG_LEVEL` (set by Lambda from the function's logging
-/// configuration; `INFO` when unset), JSON lines when `AWS_LAMBDA_LOG_FORMAT` is `JSON`. No
-/// function reads a log level of its own.
+/// Logging ([`crate::init_logging`]) reads what the runtime's own subscriber reads: the level
+/// from `AWS_LAMBDA_LOG_LEVEL` (set by Lambda from the function's logging configuration; `INFO`
+/// when unset), JSON lines when `AWS_LAMBDA_LOG_FORMAT` is `JSON`, and adds the timestamp
+/// Lambda's log-level filter needs. No function reads a log level of its own.
 pub async fn bootstrap() -> Start {
-    lambda_runtime::tracing::init_default_subscriber();
+    crate::logging::init_logging(|name| std::env::var(name).ok());
     let env = Environment::from_process();
     let sdk_config = aws_config::load_defaults(BehaviorVersion::latest()).await;
     Start { env, sdk_config }

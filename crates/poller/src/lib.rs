@@ -254,7 +254,7 @@ impl<P: Publish> Poller<P> {
             }
             Err(error) => return Err(error),
         };
-        println!("{}", report.metrics_line("sir-poller"));
+        sirslack_lambda::print_metric(&report.metrics_line("sir-poller"));
         if report.failures.is_empty() {
             Ok(report)
         } else {
