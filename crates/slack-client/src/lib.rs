@@ -29,6 +29,7 @@
 mod apply;
 mod channel;
 pub mod config;
+mod diagnostic;
 pub mod envelope;
 mod failure;
 mod handler;

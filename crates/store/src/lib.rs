@@ -75,6 +75,16 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The failure class, for Lambda's `errorType` (`StoreConflict`, `StoreUnavailable`,
+    /// `StoreMalformed`).
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Self::Conflict { .. } => "StoreConflict",
+            Self::Dynamo { .. } => "StoreUnavailable",
+            Self::Malformed { .. } => "StoreMalformed",
+        }
+    }
+
     fn dynamo<E, R>(operation: &'static str, err: SdkError<E, R>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
