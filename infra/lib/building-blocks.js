@@ -2,7 +2,7 @@
 // Pieces both stacks use: a Rust function with its own role, log group and alarms; a dead-letter
 // queue with a depth alarm; the alarm topic; and the stack parameters they share.
 
-const { Aws, CfnCondition, CfnParameter, Duration, Fn } = require('aws-cdk-lib');
+const { Aws, CfnCondition, CfnMapping, CfnParameter, Duration, Fn } = require('aws-cdk-lib');
 const cloudwatch = require('aws-cdk-lib/aws-cloudwatch');
 const cloudwatchActions = require('aws-cdk-lib/aws-cloudwatch-actions');
 const iam = require('aws-cdk-lib/aws-iam');
@@ -12,6 +12,7 @@ const sns = require('aws-cdk-lib/aws-sns');
 const sqs = require('aws-cdk-lib/aws-sqs');
 const { Construct } = require('constructs');
 const {
+  APPLICATION_LOG_LEVELS,
   DEFAULT_LOG_LEVEL,
   DLQ_RETENTION_DAYS,
   LOG_LEVELS,
@@ -22,14 +23,26 @@ const { functionCode } = require('./function-code');
 /** Every alarm looks at 5-minute sums (1 minute for queue depth) and fires on the first breach. */
 const ALARM_PERIOD = Duration.minutes(5);
 
-/** The `logLevel` stack parameter (info|debug|error, default error), passed as LOG_LEVEL. */
+/**
+ * The `logLevel` stack parameter (info|debug|error, default error, as users know it) and the
+ * Lambda application log level it stands for (INFO|DEBUG|ERROR, through the `LogLevels`
+ * mapping). Every function gets it in its logging configuration (JSON), so Lambda itself sets
+ * AWS_LAMBDA_LOG_LEVEL and AWS_LAMBDA_LOG_FORMAT, which the runtime's logging reads
+ * (crates/lambda); no function reads a log level variable of its own.
+ */
 function logLevelParameter(stack) {
-  return new CfnParameter(stack, 'logLevel', {
+  const parameter = new CfnParameter(stack, 'logLevel', {
     type: 'String',
     allowedValues: [...LOG_LEVELS],
     default: DEFAULT_LOG_LEVEL,
     description: 'Log level of the Lambda functions (info, debug or error).',
   });
+  const mapping = new CfnMapping(stack, 'LogLevels', {
+    mapping: Object.fromEntries(
+      Object.entries(APPLICATION_LOG_LEVELS).map(([level, lambdaLevel]) => [level, { application: lambdaLevel }]),
+    ),
+  });
+  return { parameter, applicationLogLevel: mapping.findInMap(parameter.valueAsString, 'application') };
 }
 
 /**
@@ -114,9 +127,10 @@ class RustFunction extends Construct {
    * @param {Record<string,string>} props.environment
    * @param {object} props.codeOptions  see function-code.js
    * @param {AlarmTopic} props.alarmTopic
+   * @param {string} props.applicationLogLevel  Lambda's application log level (logLevelParameter)
    * @param {object} [props.functionProps]  extra lambda.Function props
    */
-  constructor(scope, id, { spec, environment, codeOptions, alarmTopic, functionProps = {} }) {
+  constructor(scope, id, { spec, environment, codeOptions, alarmTopic, applicationLogLevel, functionProps = {} }) {
     super(scope, id);
     // Retained when the stack is deleted (CDK's default): an incident tool's logs outlive it and
     // expire with their retention.
@@ -138,6 +152,10 @@ class RustFunction extends Construct {
       environment,
       role: this.role,
       logGroup: this.logGroup,
+      // JSON lines, filtered at the stack's log level: Lambda passes both to the function as
+      // AWS_LAMBDA_LOG_FORMAT and AWS_LAMBDA_LOG_LEVEL.
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: applicationLogLevel,
       ...functionProps,
     });
     // The only log permissions: write to this function's own log group.

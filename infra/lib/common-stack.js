@@ -110,10 +110,10 @@ class CommonStack extends Stack {
       spec: FUNCTIONS.poller,
       codeOptions,
       alarmTopic: this.alarms,
+      applicationLogLevel: logLevel.applicationLogLevel,
       environment: {
         TABLE_NAME: this.table.tableName,
         EVENT_BUS_NAME: this.bus.eventBusName,
-        [FUNCTIONS.poller.logLevelVariable]: logLevel.valueAsString,
         ATTACHMENT_RECHECK_MINUTES: attachmentRecheckMinutes.valueAsString,
         [SYNC_FLOOR.variable]: syncFloor.valueAsString,
         [QUIET_CASE_NUDGES.variable]: quietHours.valueAsString,

@@ -118,7 +118,13 @@ const PARAMETER_SUFFIXES = Object.freeze({
 });
 
 const DEFAULT_CHANNEL_PREFIX = 'aws-security-incident-response-case';
-const LOG_LEVELS = Object.freeze(['info', 'debug', 'error']);
+/**
+ * The `logLevel` stack parameter's values (as users know them) and the Lambda application log
+ * level each stands for in the functions' logging configuration (JSON format): Lambda passes it
+ * to the function as AWS_LAMBDA_LOG_LEVEL, which the runtime's logging reads (crates/lambda).
+ */
+const APPLICATION_LOG_LEVELS = Object.freeze({ info: 'INFO', debug: 'DEBUG', error: 'ERROR' });
+const LOG_LEVELS = Object.freeze(Object.keys(APPLICATION_LOG_LEVELS));
 const DEFAULT_LOG_LEVEL = 'error';
 const CHANNEL_VISIBILITIES = Object.freeze(['private', 'public']);
 const MAX_ATTACHMENT_BYTES = 104857600; // SIR's limit, 100 MiB
@@ -155,22 +161,18 @@ const SYNC_FLOOR = Object.freeze({
 
 /**
  * The four functions: where `cargo lambda build --release --arm64` puts each binary (relative to
- * the repository root), their sizing, and the variable their binary reads its log filter from
- * (the `logLevel` stack parameter goes there): the poller and the command handler read LOG_LEVEL,
- * the Slack client and the events handler use tracing's default RUST_LOG. All run on
- * provided.al2023 / arm64.
+ * the repository root) and their sizing. All run on provided.al2023 / arm64, with JSON logs at
+ * the `logLevel` stack parameter's level (APPLICATION_LOG_LEVELS).
  */
 const FUNCTIONS = Object.freeze({
   poller: Object.freeze({
     binary: 'sir-poller',
-    logLevelVariable: 'LOG_LEVEL',
     memoryMiB: 256,
     timeoutSeconds: 300,
     description: 'sirslack: syncs SIR cases to the integration bus (schedule and SIR native events)',
   }),
   slackClient: Object.freeze({
     binary: 'slack-client',
-    logLevelVariable: 'RUST_LOG',
     memoryMiB: 512,
     timeoutSeconds: 900,
     description: 'sirslack: applies integration events to the case channels in Slack',
@@ -181,14 +183,12 @@ const FUNCTIONS = Object.freeze({
   // the Slack and SIR calls around them. 15 minutes covers that worst case.
   eventsHandler: Object.freeze({
     binary: 'slack-events-handler',
-    logLevelVariable: 'RUST_LOG',
     memoryMiB: 512,
     timeoutSeconds: 900,
     description: 'sirslack: verifies and acknowledges Slack events, commands and actions',
   }),
   commandHandler: Object.freeze({
     binary: 'command-handler',
-    logLevelVariable: 'LOG_LEVEL',
     memoryMiB: 256,
     timeoutSeconds: 30,
     description: 'sirslack: runs /security-ir commands against SIR',
@@ -257,10 +257,17 @@ const SLACK_CLIENT_SETTINGS = Object.freeze({
 });
 
 /**
+ * Every environment variable each function reads, per binary, and what the runtime and the AWS
+ * SDK read in every function: generated from the Rust list (crates/lambda/src/vars.rs; a Rust
+ * test fails when this file is stale and says how to regenerate it).
+ */
+const FUNCTION_ENVIRONMENT = Object.freeze(require('./function-environment.json'));
+
+/**
  * Environment variables a function's code reads but the stacks deliberately leave unset, with
  * the reason (the code's default is right, or Lambda sets them). Every other variable a function
- * reads is set by the stacks, and the stacks set nothing else; a test reads each crate's
- * config.rs and binary to hold both directions, and docs/infrastructure.md lists the result.
+ * reads (FUNCTION_ENVIRONMENT) is set by the stacks, and the stacks set nothing else; a test
+ * holds both directions, and docs/infrastructure.md lists the result.
  */
 const FUNCTION_VARIABLES_LEFT_UNSET = Object.freeze({
   poller: Object.freeze({
@@ -344,6 +351,7 @@ module.exports = {
   DEFAULT_PARAMETER_PREFIX,
   PARAMETER_SUFFIXES,
   DEFAULT_CHANNEL_PREFIX,
+  APPLICATION_LOG_LEVELS,
   LOG_LEVELS,
   DEFAULT_LOG_LEVEL,
   CHANNEL_VISIBILITIES,
@@ -356,6 +364,7 @@ module.exports = {
   SLACK_CLIENT_QUEUE,
   SLACK_CLIENT_SETTINGS,
   EVENTS_HANDLER_CONCURRENCY,
+  FUNCTION_ENVIRONMENT,
   FUNCTION_VARIABLES_LEFT_UNSET,
   ASYNC_RETRY_ATTEMPTS,
   DLQ_RETENTION_DAYS,

@@ -236,9 +236,9 @@ class SlackStack extends Stack {
       spec: FUNCTIONS.commandHandler,
       codeOptions,
       alarmTopic: this.alarms,
+      applicationLogLevel: logLevel.applicationLogLevel,
       environment: {
         TABLE_NAME: table.tableName,
-        [FUNCTIONS.commandHandler.logLevelVariable]: logLevel.valueAsString,
         SLACK_BOT_TOKEN_PARAMETER: parameterNames.botToken,
         COMMAND_POLICY_PARAMETER: parameterNames.commandPolicy,
         OTP_SECRET_PARAMETER_PREFIX: parameterNames.otpSecretsPath,
@@ -289,9 +289,9 @@ class SlackStack extends Stack {
       spec: FUNCTIONS.eventsHandler,
       codeOptions,
       alarmTopic: this.alarms,
+      applicationLogLevel: logLevel.applicationLogLevel,
       environment: {
         TABLE_NAME: table.tableName,
-        [FUNCTIONS.eventsHandler.logLevelVariable]: logLevel.valueAsString,
         SLACK_SIGNING_SECRET_PARAMETER: parameterNames.signingSecret,
         SLACK_BOT_TOKEN_PARAMETER: parameterNames.botToken,
         SLACK_WORKSPACE_ID_PARAMETER: parameterNames.workspaceId,
@@ -380,9 +380,9 @@ class SlackStack extends Stack {
       spec: FUNCTIONS.slackClient,
       codeOptions,
       alarmTopic: this.alarms,
+      applicationLogLevel: logLevel.applicationLogLevel,
       environment: {
         TABLE_NAME: table.tableName,
-        [FUNCTIONS.slackClient.logLevelVariable]: logLevel.valueAsString,
         SLACK_BOT_TOKEN_PARAMETER: parameterNames.botToken,
         CHANNEL_PREFIX_PARAMETER: parameterNames.channelPrefix,
         CHANNEL_VISIBILITY: channelVisibility.valueAsString,

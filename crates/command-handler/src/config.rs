@@ -2,6 +2,14 @@
 
 use std::time::Duration;
 
+pub use sirslack_lambda::ConfigError;
+use sirslack_lambda::Env;
+use sirslack_lambda::vars::{
+    AUTHORIZATION_CACHE_TTL_SECONDS, AWS_REGION, CHANNEL_VISIBILITY, COMMAND_POLICY_PARAMETER,
+    CONSOLE_REGION, EVENT_BUS_NAME, OTP_SECRET_PARAMETER_PREFIX, SECRETS_CACHE_TTL_SECONDS,
+    SLACK_API_URL, SLACK_BOT_TOKEN_PARAMETER, TABLE_NAME,
+};
+
 /// Default of `OTP_SECRET_PARAMETER_PREFIX`: per-user secrets live at
 /// `/SecurityIncidentResponse/slackUsers/<userId>/otpSecret`.
 pub const DEFAULT_OTP_SECRET_PARAMETER_PREFIX: &str = "/SecurityIncidentResponse/slackUsers";
@@ -10,49 +18,6 @@ pub const DEFAULT_SECRETS_CACHE_TTL: Duration = Duration::from_secs(300);
 /// Default of `AUTHORIZATION_CACHE_TTL_SECONDS`: how long channel memberships, user groups, the
 /// policy and per-user OTP settings are remembered. Short, so that a removal takes effect soon.
 pub const DEFAULT_AUTHORIZATION_CACHE_TTL: Duration = Duration::from_secs(60);
-
-/// Environment variable names.
-pub mod env {
-    /// DynamoDB table.
-    pub const TABLE_NAME: &str = "TABLE_NAME";
-    /// SSM parameter holding the bot token (SecureString).
-    pub const SLACK_BOT_TOKEN_PARAMETER: &str = "SLACK_BOT_TOKEN_PARAMETER";
-    /// SSM parameter holding the command policy (optional; unset: no policy).
-    pub const COMMAND_POLICY_PARAMETER: &str = "COMMAND_POLICY_PARAMETER";
-    /// Prefix of the per-user OTP secret parameters.
-    pub const OTP_SECRET_PARAMETER_PREFIX: &str = "OTP_SECRET_PARAMETER_PREFIX";
-    /// Slack Web API base URL (a stand-in's in tests).
-    pub const SLACK_API_URL: &str = "SLACK_API_URL";
-    /// Region of the console links (default: `AWS_REGION`).
-    pub const CONSOLE_REGION: &str = "CONSOLE_REGION";
-    /// Set by Lambda.
-    pub const AWS_REGION: &str = "AWS_REGION";
-    /// Seconds the bot token is cached.
-    pub const SECRETS_CACHE_TTL_SECONDS: &str = "SECRETS_CACHE_TTL_SECONDS";
-    /// Seconds authorization facts are cached.
-    pub const AUTHORIZATION_CACHE_TTL_SECONDS: &str = "AUTHORIZATION_CACHE_TTL_SECONDS";
-    /// `private` (default) or `public`: how the Slack client creates case channels.
-    pub const CHANNEL_VISIBILITY: &str = "CHANNEL_VISIBILITY";
-    /// The integration bus: where the events handler's lazy work goes (attaching a forwarded
-    /// message's files). Unset: files of forwarded messages cannot be attached.
-    pub const EVENT_BUS_NAME: &str = "EVENT_BUS_NAME";
-}
-
-/// A required variable is missing or a value does not parse.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    /// Not set, or empty.
-    #[error("environment variable {0} is not set")]
-    Missing(&'static str),
-    /// Set to something unusable.
-    #[error("environment variable {name} is invalid: {reason}")]
-    Invalid {
-        /// The variable.
-        name: &'static str,
-        /// Why.
-        reason: &'static str,
-    },
-}
 
 /// Everything the command handler is told by its environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,69 +66,47 @@ impl Config {
         }
     }
 
-    /// Reads the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// Reads variables through `lookup` (tests pass a map).
+    /// Reads variables through `lookup` (the environment read at start, or a map in tests);
+    /// the variables are listed in `sirslack_lambda::vars::COMMAND_HANDLER`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &'static str| {
-            lookup(name)
-                .map(|value| value.trim().to_owned())
-                .filter(|value| !value.is_empty())
-        };
-        let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
-        let seconds = |name: &'static str, default: Duration| -> Result<Duration, ConfigError> {
-            get(name).map_or(Ok(default), |value| {
-                value
-                    .parse::<u64>()
-                    .map(Duration::from_secs)
-                    .map_err(|_| ConfigError::Invalid {
-                        name,
-                        reason: "not a whole number of seconds",
-                    })
-            })
-        };
-        let otp_secret_parameter_prefix = get(env::OTP_SECRET_PARAMETER_PREFIX)
-            .unwrap_or_else(|| DEFAULT_OTP_SECRET_PARAMETER_PREFIX.to_owned())
-            .trim_end_matches('/')
-            .to_owned();
-        if !otp_secret_parameter_prefix.starts_with('/') {
-            return Err(ConfigError::Invalid {
-                name: env::OTP_SECRET_PARAMETER_PREFIX,
-                reason: "must be an SSM path starting with /",
-            });
-        }
-        let channels_public = match get(env::CHANNEL_VISIBILITY)
-            .map(|value| value.to_ascii_lowercase())
-            .as_deref()
-        {
-            None | Some("private") => false,
-            Some("public") => true,
-            Some(_) => {
-                return Err(ConfigError::Invalid {
-                    name: env::CHANNEL_VISIBILITY,
-                    reason: "neither `private` nor `public`",
-                });
-            }
-        };
+        let env = Env::new(lookup);
+        let otp_secret_parameter_prefix = env
+            .parse(
+                &OTP_SECRET_PARAMETER_PREFIX,
+                "an SSM path starting with /",
+                |prefix| {
+                    let prefix = prefix.trim_end_matches('/');
+                    prefix.starts_with('/').then(|| prefix.to_owned())
+                },
+            )?
+            .unwrap_or_else(|| DEFAULT_OTP_SECRET_PARAMETER_PREFIX.to_owned());
+        let channels_public = env.choice(
+            &CHANNEL_VISIBILITY,
+            false,
+            &[("private", false), ("public", true)],
+        )?;
         Ok(Self {
-            table_name: required(env::TABLE_NAME)?,
-            bot_token_parameter: required(env::SLACK_BOT_TOKEN_PARAMETER)?,
-            command_policy_parameter: get(env::COMMAND_POLICY_PARAMETER),
+            table_name: env.required(&TABLE_NAME)?,
+            bot_token_parameter: env.required(&SLACK_BOT_TOKEN_PARAMETER)?,
+            command_policy_parameter: env.text(&COMMAND_POLICY_PARAMETER),
             otp_secret_parameter_prefix,
-            slack_api_url: get(env::SLACK_API_URL),
-            console_region: get(env::CONSOLE_REGION)
-                .or_else(|| get(env::AWS_REGION))
-                .ok_or(ConfigError::Missing(env::AWS_REGION))?,
-            secrets_cache_ttl: seconds(env::SECRETS_CACHE_TTL_SECONDS, DEFAULT_SECRETS_CACHE_TTL)?,
-            authorization_cache_ttl: seconds(
-                env::AUTHORIZATION_CACHE_TTL_SECONDS,
+            slack_api_url: env.text(&SLACK_API_URL),
+            console_region: match env.text(&CONSOLE_REGION) {
+                Some(region) => region,
+                None => env.required(&AWS_REGION)?,
+            },
+            secrets_cache_ttl: env.seconds(
+                &SECRETS_CACHE_TTL_SECONDS,
+                DEFAULT_SECRETS_CACHE_TTL,
+                0..=86_400,
+            )?,
+            authorization_cache_ttl: env.seconds(
+                &AUTHORIZATION_CACHE_TTL_SECONDS,
                 DEFAULT_AUTHORIZATION_CACHE_TTL,
+                0..=86_400,
             )?,
             channels_public,
-            event_bus_name: get(env::EVENT_BUS_NAME),
+            event_bus_name: env.text(&EVENT_BUS_NAME),
         })
     }
 
@@ -185,6 +128,15 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn reads_exactly_the_listed_variables() {
+        let check = sirslack_lambda::check::reads_match(
+            &sirslack_lambda::vars::COMMAND_HANDLER,
+            |lookup| Config::from_lookup(lookup),
+        );
+        assert_eq!(check, Ok(()));
     }
 
     #[test]

@@ -77,6 +77,9 @@ const DEADLINE_MARGIN: Duration = Duration::from_secs(1);
 /// The handler could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
+    /// The environment is incomplete or malformed.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     /// The console region is not a region name.
     #[error(transparent)]
     Region(#[from] InvalidRegion),
@@ -1034,9 +1037,8 @@ impl CommandHandler {
                 security = refusal.reason(),
                 "security refusal"
             );
-            println!(
-                "{}",
-                refusal.metric_line(chrono::Utc::now().timestamp_millis())
+            sirslack_lambda::print_metric(
+                &refusal.metric_line(chrono::Utc::now().timestamp_millis()),
             );
             self.reply(run, Reply::ephemeral_text(refusal.message(command)))
                 .await;

@@ -24,6 +24,7 @@
 pub mod authorize;
 pub mod commands;
 pub mod config;
+mod diagnostic;
 pub mod handler;
 pub mod home;
 pub mod lazy;

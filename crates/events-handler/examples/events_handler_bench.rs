@@ -599,7 +599,9 @@ async fn one_cold_start(
             &config.command_handler_function,
         )
         .env("SLACK_API_URL", &config.slack_api_url)
-        .env("RUST_LOG", "info")
+        // What Lambda sets from the function's logging configuration.
+        .env("AWS_LAMBDA_LOG_LEVEL", "INFO")
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
         .stdout(child_log())
         .stderr(Stdio::null())
         .kill_on_drop(true)

@@ -2,6 +2,15 @@
 
 use std::time::Duration;
 
+pub use sirslack_lambda::ConfigError;
+use sirslack_lambda::Env;
+use sirslack_lambda::vars::{
+    AWS_LAMBDA_FUNCTION_NAME, COMMAND_HANDLER_FUNCTION_NAME, EVENT_BUS_NAME, INLINE_BUDGET_MS,
+    LANE_JOB_GIVE_UP_SECONDS, SECRETS_CACHE_TTL_SECONDS, SELF_FUNCTION_NAME, SLACK_API_URL,
+    SLACK_APP_ID, SLACK_BOT_TOKEN_PARAMETER, SLACK_SIGNING_SECRET_PARAMETER,
+    SLACK_WORKSPACE_ID_PARAMETER, TABLE_NAME,
+};
+
 /// Slack's Web API (the shared adapter's default).
 pub use sirslack_slack_api::DEFAULT_SLACK_API_URL;
 /// Default lifetime of cached SSM parameters.
@@ -23,37 +32,6 @@ pub const DEFAULT_DRAIN_LANE_LEASE: Duration = Duration::from_secs(120);
 pub const DEFAULT_LANE_JOB_GIVE_UP: Duration = Duration::from_secs(6 * 60 * 60);
 /// Default limit for one file transfer (download + upload).
 pub const DEFAULT_TRANSFER_TIMEOUT: Duration = Duration::from_secs(240);
-
-/// Environment variable names.
-pub mod env {
-    /// DynamoDB table.
-    pub const TABLE_NAME: &str = "TABLE_NAME";
-    /// SSM parameter holding the signing secret.
-    pub const SLACK_SIGNING_SECRET_PARAMETER: &str = "SLACK_SIGNING_SECRET_PARAMETER";
-    /// SSM parameter holding the bot token.
-    pub const SLACK_BOT_TOKEN_PARAMETER: &str = "SLACK_BOT_TOKEN_PARAMETER";
-    /// SSM parameter holding the workspace ID.
-    pub const SLACK_WORKSPACE_ID_PARAMETER: &str = "SLACK_WORKSPACE_ID_PARAMETER";
-    /// The Slack app's ID (`A...`); when set, requests for another app are ignored. Optional.
-    pub const SLACK_APP_ID: &str = "SLACK_APP_ID";
-    /// The command handler function (name or ARN).
-    pub const COMMAND_HANDLER_FUNCTION_NAME: &str = "COMMAND_HANDLER_FUNCTION_NAME";
-    /// When set, lazy work goes through this EventBridge bus instead of a self-invocation.
-    pub const EVENT_BUS_NAME: &str = "EVENT_BUS_NAME";
-    /// Seconds cached SSM parameters live.
-    pub const SECRETS_CACHE_TTL_SECONDS: &str = "SECRETS_CACHE_TTL_SECONDS";
-    /// Slack Web API base URL (no trailing slash); a stand-in's in tests.
-    pub const SLACK_API_URL: &str = "SLACK_API_URL";
-    /// Milliseconds the ack path may spend on a message before handing it off.
-    pub const INLINE_BUDGET_MS: &str = "INLINE_BUDGET_MS";
-    /// This function's own name, for self-invocations (set by Lambda).
-    pub const AWS_LAMBDA_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
-    /// Overrides the self-invocation target (a local run has no Lambda name).
-    pub const SELF_FUNCTION_NAME: &str = "SELF_FUNCTION_NAME";
-    /// Seconds after which a queued comment job that still fails is given up on (default 6 h;
-    /// at most 12 h, half the lane job's TTL).
-    pub const LANE_JOB_GIVE_UP_SECONDS: &str = "LANE_JOB_GIVE_UP_SECONDS";
-}
 
 /// Where work that does not fit the ack path goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,102 +94,51 @@ pub struct ParameterNames {
     pub workspace_id: String,
 }
 
-/// A required variable is missing or a value does not parse.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    /// Not set, or empty.
-    #[error("environment variable {0} is not set")]
-    Missing(&'static str),
-    /// Set to something unusable.
-    #[error("environment variable {name} is invalid: {reason}")]
-    Invalid {
-        /// The variable.
-        name: &'static str,
-        /// Why.
-        reason: &'static str,
-    },
-}
-
 impl Config {
-    /// Reads the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// Reads variables through `lookup` (tests pass a map).
+    /// Reads variables through `lookup` (the environment read at start, or a map in tests);
+    /// the variables are listed in `sirslack_lambda::vars::EVENTS_HANDLER`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &'static str| lookup(name).filter(|value| !value.trim().is_empty());
-        let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
-        let lazy_transport = match get(env::EVENT_BUS_NAME) {
+        let env = Env::new(lookup);
+        let lazy_transport = match env.text(&EVENT_BUS_NAME) {
             Some(bus_name) => LazyTransport::EventBus { bus_name },
             None => LazyTransport::SelfInvoke {
-                function_name: get(env::SELF_FUNCTION_NAME)
-                    .or_else(|| get(env::AWS_LAMBDA_FUNCTION_NAME))
-                    .ok_or(ConfigError::Missing(env::AWS_LAMBDA_FUNCTION_NAME))?,
+                function_name: match env.text(&SELF_FUNCTION_NAME) {
+                    Some(name) => name,
+                    None => env.required(&AWS_LAMBDA_FUNCTION_NAME)?,
+                },
             },
         };
-        let seconds = |name: &'static str, default: Duration| -> Result<Duration, ConfigError> {
-            get(name).map_or(Ok(default), |value| {
-                value
-                    .trim()
-                    .parse::<u64>()
-                    .map(Duration::from_secs)
-                    .map_err(|_| ConfigError::Invalid {
-                        name,
-                        reason: "not a whole number of seconds",
-                    })
-            })
-        };
-        let inline_budget = match get(env::INLINE_BUDGET_MS) {
-            None => DEFAULT_INLINE_BUDGET,
-            Some(value) => value
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|ms| *ms <= 2500)
-                .map(Duration::from_millis)
-                .ok_or(ConfigError::Invalid {
-                    name: env::INLINE_BUDGET_MS,
-                    reason: "not a number of milliseconds up to 2500",
-                })?,
-        };
-        let lane_job_give_up = seconds(env::LANE_JOB_GIVE_UP_SECONDS, DEFAULT_LANE_JOB_GIVE_UP)?;
-        if lane_job_give_up > Duration::from_secs(12 * 60 * 60) {
-            return Err(ConfigError::Invalid {
-                name: env::LANE_JOB_GIVE_UP_SECONDS,
-                reason: "more than 12 hours: queued jobs expire after a day",
-            });
-        }
-        let slack_api_url = get(env::SLACK_API_URL)
-            .unwrap_or_else(|| DEFAULT_SLACK_API_URL.to_owned())
-            .trim_end_matches('/')
-            .to_owned();
-        if !(slack_api_url.starts_with("https://") || slack_api_url.starts_with("http://")) {
-            return Err(ConfigError::Invalid {
-                name: env::SLACK_API_URL,
-                reason: "not an http(s) URL",
-            });
-        }
-        let app_id = get(env::SLACK_APP_ID).map(|id| id.trim().to_owned());
-        if let Some(id) = &app_id
-            && !is_app_id(id)
-        {
-            return Err(ConfigError::Invalid {
-                name: env::SLACK_APP_ID,
-                reason: "not a Slack app ID such as A0123456789",
-            });
-        }
+        let inline_budget = env.millis(&INLINE_BUDGET_MS, DEFAULT_INLINE_BUDGET, 0..=2500)?;
+        // Queued jobs expire after a day: give up on them well before.
+        let lane_job_give_up = env.seconds(
+            &LANE_JOB_GIVE_UP_SECONDS,
+            DEFAULT_LANE_JOB_GIVE_UP,
+            1..=12 * 60 * 60,
+        )?;
+        let slack_api_url = env
+            .parse(&SLACK_API_URL, "an http(s) URL", |url| {
+                (url.starts_with("https://") || url.starts_with("http://"))
+                    .then(|| url.trim_end_matches('/').to_owned())
+            })?
+            .unwrap_or_else(|| DEFAULT_SLACK_API_URL.to_owned());
+        let app_id = env.parse(&SLACK_APP_ID, "a Slack app ID such as A0123456789", |id| {
+            is_app_id(id).then(|| id.to_owned())
+        })?;
         Ok(Self {
-            table_name: required(env::TABLE_NAME)?,
+            table_name: env.required(&TABLE_NAME)?,
             parameters: ParameterNames {
-                signing_secret: required(env::SLACK_SIGNING_SECRET_PARAMETER)?,
-                bot_token: required(env::SLACK_BOT_TOKEN_PARAMETER)?,
-                workspace_id: required(env::SLACK_WORKSPACE_ID_PARAMETER)?,
+                signing_secret: env.required(&SLACK_SIGNING_SECRET_PARAMETER)?,
+                bot_token: env.required(&SLACK_BOT_TOKEN_PARAMETER)?,
+                workspace_id: env.required(&SLACK_WORKSPACE_ID_PARAMETER)?,
             },
             app_id,
-            command_handler_function: required(env::COMMAND_HANDLER_FUNCTION_NAME)?,
+            command_handler_function: env.required(&COMMAND_HANDLER_FUNCTION_NAME)?,
             lazy_transport,
-            secrets_cache_ttl: seconds(env::SECRETS_CACHE_TTL_SECONDS, DEFAULT_SECRETS_CACHE_TTL)?,
+            secrets_cache_ttl: env.seconds(
+                &SECRETS_CACHE_TTL_SECONDS,
+                DEFAULT_SECRETS_CACHE_TTL,
+                0..=86_400,
+            )?,
             slack_api_url,
             inline_budget,
             dedupe_ttl: DEFAULT_DEDUPE_TTL,
@@ -240,15 +167,34 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+    use sirslack_lambda::vars as env;
+
+    #[test]
+    fn reads_exactly_the_listed_variables() {
+        let check =
+            sirslack_lambda::check::reads_match(&sirslack_lambda::vars::EVENTS_HANDLER, |lookup| {
+                Config::from_lookup(lookup)
+            });
+        assert_eq!(check, Ok(()));
+    }
 
     fn base() -> HashMap<&'static str, String> {
         HashMap::from([
-            (env::TABLE_NAME, "table".to_owned()),
-            (env::SLACK_SIGNING_SECRET_PARAMETER, "/s/secret".to_owned()),
-            (env::SLACK_BOT_TOKEN_PARAMETER, "/s/token".to_owned()),
-            (env::SLACK_WORKSPACE_ID_PARAMETER, "/s/workspace".to_owned()),
-            (env::COMMAND_HANDLER_FUNCTION_NAME, "commands".to_owned()),
-            (env::AWS_LAMBDA_FUNCTION_NAME, "events".to_owned()),
+            (env::TABLE_NAME.name, "table".to_owned()),
+            (
+                env::SLACK_SIGNING_SECRET_PARAMETER.name,
+                "/s/secret".to_owned(),
+            ),
+            (env::SLACK_BOT_TOKEN_PARAMETER.name, "/s/token".to_owned()),
+            (
+                env::SLACK_WORKSPACE_ID_PARAMETER.name,
+                "/s/workspace".to_owned(),
+            ),
+            (
+                env::COMMAND_HANDLER_FUNCTION_NAME.name,
+                "commands".to_owned(),
+            ),
+            (env::AWS_LAMBDA_FUNCTION_NAME.name, "events".to_owned()),
         ])
     }
 
@@ -273,9 +219,9 @@ mod tests {
     #[test]
     fn overrides_and_errors() {
         let mut vars = base();
-        vars.insert(env::EVENT_BUS_NAME, "bus".into());
-        vars.insert(env::SECRETS_CACHE_TTL_SECONDS, "60".into());
-        vars.insert(env::SLACK_API_URL, "http://127.0.0.1:9/api/".into());
+        vars.insert(env::EVENT_BUS_NAME.name, "bus".into());
+        vars.insert(env::SECRETS_CACHE_TTL_SECONDS.name, "60".into());
+        vars.insert(env::SLACK_API_URL.name, "http://127.0.0.1:9/api/".into());
         let config = read(&vars).unwrap();
         assert_eq!(
             config.lazy_transport,
@@ -286,26 +232,26 @@ mod tests {
         assert_eq!(config.secrets_cache_ttl, Duration::from_secs(60));
         assert_eq!(config.slack_api_url, "http://127.0.0.1:9/api");
 
-        vars.insert(env::SECRETS_CACHE_TTL_SECONDS, "soon".into());
+        vars.insert(env::SECRETS_CACHE_TTL_SECONDS.name, "soon".into());
         assert!(matches!(read(&vars), Err(ConfigError::Invalid { .. })));
         assert_eq!(read(&base()).unwrap().app_id, None);
         let mut vars = base();
-        vars.insert(env::SLACK_APP_ID, " A0123456789 ".into());
+        vars.insert(env::SLACK_APP_ID.name, " A0123456789 ".into());
         assert_eq!(read(&vars).unwrap().app_id.as_deref(), Some("A0123456789"));
-        vars.insert(env::SLACK_APP_ID, "".into());
+        vars.insert(env::SLACK_APP_ID.name, "".into());
         assert_eq!(read(&vars).unwrap().app_id, None);
-        vars.insert(env::SLACK_APP_ID, "T0123456789".into());
+        vars.insert(env::SLACK_APP_ID.name, "T0123456789".into());
         assert!(matches!(read(&vars), Err(ConfigError::Invalid { .. })));
         let mut vars = base();
-        vars.remove(env::TABLE_NAME);
-        assert_eq!(read(&vars), Err(ConfigError::Missing(env::TABLE_NAME)));
+        vars.remove(env::TABLE_NAME.name);
+        assert_eq!(read(&vars), Err(ConfigError::Missing(env::TABLE_NAME.name)));
         let mut vars = base();
-        vars.insert(env::INLINE_BUDGET_MS, "5000".into());
+        vars.insert(env::INLINE_BUDGET_MS.name, "5000".into());
         assert!(read(&vars).is_err());
         let mut vars = base();
-        vars.insert(env::LANE_JOB_GIVE_UP_SECONDS, "86400".into());
+        vars.insert(env::LANE_JOB_GIVE_UP_SECONDS.name, "86400".into());
         assert!(read(&vars).is_err());
-        vars.insert(env::LANE_JOB_GIVE_UP_SECONDS, "30".into());
+        vars.insert(env::LANE_JOB_GIVE_UP_SECONDS.name, "30".into());
         assert_eq!(
             read(&vars).unwrap().lane_job_give_up,
             Duration::from_secs(30)

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::SdkConfig;
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use lambda_http::Body;
 use lambda_http::request::LambdaRequest;
@@ -198,13 +198,15 @@ impl EventsHandler {
         }
     }
 
-    /// The handler as deployed: configuration from the environment, AWS clients from the
-    /// default credential chain (endpoint overrides such as `AWS_ENDPOINT_URL_SECURITY_IR`
-    /// included).
-    pub async fn from_env() -> Result<Self, StartError> {
-        let config = Config::from_env()?;
-        let sdk_config = aws_config::defaults(BehaviorVersion::latest()).load().await;
-        Self::builder(config, sdk_config).build().await
+    /// The handler as deployed: configuration from the environment read at start, AWS
+    /// clients from the SDK configuration of the default chain (endpoint overrides such as
+    /// `AWS_ENDPOINT_URL_SECURITY_IR` included).
+    pub async fn from_environment(
+        env: &sirslack_lambda::Environment,
+        sdk_config: &SdkConfig,
+    ) -> Result<Self, StartError> {
+        let config = Config::from_lookup(env.lookup())?;
+        Self::builder(config, sdk_config.clone()).build().await
     }
 
     /// Answers one HTTP request (what `lambda_http` hands a function).

@@ -21,6 +21,7 @@
 pub mod app;
 pub mod config;
 pub mod dedupe;
+mod diagnostic;
 pub mod handler;
 pub mod invoke;
 pub mod listeners;

@@ -3,7 +3,9 @@
 //! function's `aws_config::load_defaults` would build from it.
 //!
 //! The maps are never written into the process environment: the four functions share one
-//! process, and each reads its own map through the `from_lookup` its `from_env` calls.
+//! process, and each reads its own map through its configuration's `from_lookup`, as its binary
+//! reads the environment `sirslack_lambda::bootstrap` took from the process. A test holds each
+//! map to the list of what the function reads (`sirslack_lambda::vars`).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -74,6 +76,9 @@ pub(crate) fn environment_of(
     env.set("AWS_REGION", REGION);
     env.set("AWS_DEFAULT_REGION", REGION);
     env.set("AWS_LAMBDA_FUNCTION_NAME", function.binary_name());
+    // The functions' logging configuration (JSON, the stacks' `logLevel`), as Lambda passes it.
+    env.set("AWS_LAMBDA_LOG_FORMAT", "JSON");
+    env.set("AWS_LAMBDA_LOG_LEVEL", "INFO");
     // What a local run adds: every AWS service at moto, SIR and Lambda at their local stand-ins.
     env.set("AWS_ENDPOINT_URL", &endpoints.moto);
     env.set("AWS_ENDPOINT_URL_SECURITY_IR", &endpoints.sir);
@@ -83,7 +88,6 @@ pub(crate) fn environment_of(
     match function {
         Function::Poller => {
             env.set("EVENT_BUS_NAME", &names.integration_bus);
-            env.set("LOG_LEVEL", "info");
             env.set("ATTACHMENT_RECHECK_MINUTES", "15");
             env.set("NUDGE_QUIET_HOURS", "24");
             env.set("NUDGE_QUIET_HOURS_EARLY", "4");
@@ -94,7 +98,6 @@ pub(crate) fn environment_of(
         }
         Function::SlackClient => {
             let delivery = &config.slack_client;
-            env.set("RUST_LOG", "info");
             env.set("SLACK_BOT_TOKEN_PARAMETER", names.bot_token_parameter());
             env.set("CHANNEL_PREFIX_PARAMETER", names.channel_prefix_parameter());
             env.set("CHANNEL_VISIBILITY", "private");
@@ -129,7 +132,6 @@ pub(crate) fn environment_of(
             env.set("SLACK_API_URL", &endpoints.slack_api);
         }
         Function::EventsHandler => {
-            env.set("RUST_LOG", "info");
             env.set(
                 "SLACK_SIGNING_SECRET_PARAMETER",
                 names.signing_secret_parameter(),
@@ -149,7 +151,6 @@ pub(crate) fn environment_of(
             env.set("SLACK_API_URL", &endpoints.slack_api);
         }
         Function::CommandHandler => {
-            env.set("LOG_LEVEL", "info");
             env.set("SLACK_BOT_TOKEN_PARAMETER", names.bot_token_parameter());
             env.set("COMMAND_POLICY_PARAMETER", names.command_policy_parameter());
             env.set("OTP_SECRET_PARAMETER_PREFIX", names.otp_secrets_path());
@@ -271,6 +272,46 @@ mod tests {
             commands.event_bus_name.as_deref(),
             Some(names.integration_bus.as_str())
         );
+    }
+
+    /// The list of what `function` reads (`sirslack_lambda::vars`).
+    fn vars_of(function: Function) -> sirslack_lambda::vars::FunctionVars {
+        use sirslack_lambda::vars;
+        match function {
+            Function::Poller => vars::POLLER,
+            Function::SlackClient => vars::SLACK_CLIENT,
+            Function::EventsHandler => vars::EVENTS_HANDLER,
+            Function::CommandHandler => vars::COMMAND_HANDLER,
+        }
+    }
+
+    #[test]
+    fn each_function_gets_what_it_reads_and_nothing_else() {
+        use sirslack_lambda::vars::{Need, RUNTIME};
+        let names = ResourceNames::for_moto(MotoChoice::Private);
+        for function in Function::ALL {
+            let env = environment_of(function, &names, &endpoints(), &WorldConfig::default());
+            let vars = vars_of(function);
+            let runtime = |name: &str| RUNTIME.iter().any(|read| read.var.name == name);
+            let unread: Vec<&String> = env
+                .vars()
+                .keys()
+                .filter(|name| !vars.reads(name) && !runtime(name))
+                .collect();
+            assert!(
+                unread.is_empty(),
+                "{function} is given variables it does not read: {unread:?}"
+            );
+            for read in vars.reads.iter().chain(RUNTIME) {
+                if matches!(read.need, Need::Required | Need::SetByLambda) {
+                    assert!(
+                        env.get(read.var.name).is_some(),
+                        "{function} lacks {}",
+                        read.var.name
+                    );
+                }
+            }
+        }
     }
 
     #[test]

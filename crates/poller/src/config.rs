@@ -3,24 +3,14 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-
-/// Why the environment does not configure a poller.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// A required variable is missing or empty.
-    #[error("environment variable {0} is required")]
-    Missing(&'static str),
-    /// A variable does not parse.
-    #[error("environment variable {name} must be {expected}, got `{value}`")]
-    Invalid {
-        /// The variable.
-        name: &'static str,
-        /// What it must look like.
-        expected: &'static str,
-        /// What it holds.
-        value: String,
-    },
-}
+pub use sirslack_lambda::ConfigError;
+use sirslack_lambda::Env;
+use sirslack_lambda::vars::{
+    ATTACHMENT_RECHECK_MINUTES, CASE_LEASE_SECONDS, EVENT_BUS_NAME, NUDGE_QUIET_HOURS,
+    NUDGE_QUIET_HOURS_EARLY, RECONCILE_ATTACHMENT_RECHECK_MINUTES,
+    RECONCILE_ATTACHMENT_RECHECKS_PER_RUN, RECONCILE_LEASE_SECONDS, SIR_MEMBERSHIP_ID,
+    SYNC_CASES_UPDATED_SINCE, SYNC_CONCURRENCY, TABLE_NAME, Var,
+};
 
 /// Everything the poller can be told.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,85 +109,50 @@ impl PollerConfig {
         }
     }
 
-    /// Reads the configuration from `lookup` (the process environment in the binary).
+    /// Reads the configuration through `lookup` (the environment read at start, or a map in
+    /// tests); the variables are listed in `sirslack_lambda::vars::POLLER`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &'static str| lookup(name).filter(|value| !value.trim().is_empty());
-        let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
-        let number = |name: &'static str, default: u64, min: u64| -> Result<u64, ConfigError> {
-            match get(name) {
-                None => Ok(default),
-                Some(value) => value
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|parsed| *parsed >= min)
-                    .ok_or(ConfigError::Invalid {
-                        name,
-                        expected: if min == 0 {
-                            "a whole number"
-                        } else {
-                            "a whole number of at least 1"
-                        },
-                        value,
-                    }),
-            }
-        };
-        let mut config = Self::new(required("TABLE_NAME")?, required("EVENT_BUS_NAME")?);
-        // `ATTACHMENT_RECHECK_MINUTES` is the name docs/infrastructure.md gives the variable.
-        let recheck_minutes = if get("RECONCILE_ATTACHMENT_RECHECK_MINUTES").is_none()
-            && get("ATTACHMENT_RECHECK_MINUTES").is_some()
-        {
-            number("ATTACHMENT_RECHECK_MINUTES", 30, 1)?
+        let env = Env::new(lookup);
+        let mut config = Self::new(env.required(&TABLE_NAME)?, env.required(&EVENT_BUS_NAME)?);
+        // `ATTACHMENT_RECHECK_MINUTES` is the name the stack sets; the longer name wins.
+        let recheck = if env.text(&RECONCILE_ATTACHMENT_RECHECK_MINUTES).is_none() {
+            &ATTACHMENT_RECHECK_MINUTES
         } else {
-            number("RECONCILE_ATTACHMENT_RECHECK_MINUTES", 30, 1)?
+            &RECONCILE_ATTACHMENT_RECHECK_MINUTES
         };
-        config.attachment_recheck = Duration::from_secs(60 * recheck_minutes);
+        config.attachment_recheck = Duration::from_secs(60 * env.number(recheck, 30, 1..=1440)?);
         config.attachment_rechecks_per_run =
-            usize::try_from(number("RECONCILE_ATTACHMENT_RECHECKS_PER_RUN", 25, 0)?)
-                .unwrap_or(usize::MAX);
-        config.sync_concurrency =
-            usize::try_from(number("SYNC_CONCURRENCY", 4, 1)?).unwrap_or(usize::MAX);
-        config.case_lease = Duration::from_secs(number("CASE_LEASE_SECONDS", 120, 1)?);
-        config.reconcile_lease = Duration::from_secs(number("RECONCILE_LEASE_SECONDS", 300, 1)?);
-        config.membership_id = get("SIR_MEMBERSHIP_ID").map(|id| id.trim().to_owned());
-        config.sync_floor = match get("SYNC_CASES_UPDATED_SINCE") {
-            None => None,
-            Some(value) => Some(
-                DateTime::parse_from_rfc3339(value.trim())
-                    .map(|floor| floor.with_timezone(&Utc))
-                    .map_err(|_| ConfigError::Invalid {
-                        name: "SYNC_CASES_UPDATED_SINCE",
-                        expected: "an RFC 3339 time such as 2026-01-01T00:00:00Z",
-                        value,
-                    })?,
-            ),
-        };
-        let hours = |name: &'static str, default: f64| -> Result<Option<Duration>, ConfigError> {
-            let value = match get(name) {
-                None => default,
-                Some(value) => value
-                    .trim()
-                    .parse::<f64>()
+            env.number(&RECONCILE_ATTACHMENT_RECHECKS_PER_RUN, 25, 0..=1000)?;
+        config.sync_concurrency = env.number(&SYNC_CONCURRENCY, 4, 1..=64)?;
+        config.case_lease = env.seconds(&CASE_LEASE_SECONDS, Duration::from_secs(120), 1..=3600)?;
+        config.reconcile_lease =
+            env.seconds(&RECONCILE_LEASE_SECONDS, Duration::from_secs(300), 1..=3600)?;
+        config.membership_id = env.text(&SIR_MEMBERSHIP_ID);
+        config.sync_floor = env.parse(
+            &SYNC_CASES_UPDATED_SINCE,
+            "an RFC 3339 time such as 2026-01-01T00:00:00Z",
+            |value| {
+                DateTime::parse_from_rfc3339(value)
                     .ok()
-                    .filter(|hours| hours.is_finite() && (0.0..=24.0 * 366.0).contains(hours))
-                    .ok_or(ConfigError::Invalid {
-                        name,
-                        expected: "a number of hours from 0 to 8784 (0: off)",
-                        value,
-                    })?,
-            };
+                    .map(|floor| floor.with_timezone(&Utc))
+            },
+        )?;
+        let hours = |var: &Var, default: f64| -> Result<Option<Duration>, ConfigError> {
+            let value = env
+                .parse(var, "a number of hours from 0 to 8784 (0: off)", |value| {
+                    value
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|hours| hours.is_finite() && (0.0..=24.0 * 366.0).contains(hours))
+                })?
+                .unwrap_or(default);
             Ok((value > 0.0).then(|| Duration::from_secs_f64(value * 3600.0)))
         };
         config.nudges = NudgePolicy {
-            quiet: hours("NUDGE_QUIET_HOURS", 24.0)?,
-            early: hours("NUDGE_QUIET_HOURS_EARLY", 4.0)?,
+            quiet: hours(&NUDGE_QUIET_HOURS, 24.0)?,
+            early: hours(&NUDGE_QUIET_HOURS_EARLY, 4.0)?,
         };
         Ok(config)
-    }
-
-    /// Reads the configuration from the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
     }
 }
 
@@ -212,6 +167,14 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         PollerConfig::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn reads_exactly_the_listed_variables() {
+        let check = sirslack_lambda::check::reads_match(&sirslack_lambda::vars::POLLER, |lookup| {
+            PollerConfig::from_lookup(lookup)
+        });
+        assert_eq!(check, Ok(()));
     }
 
     #[test]

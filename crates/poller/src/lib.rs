@@ -19,6 +19,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+mod diagnostic;
 pub mod reconcile;
 pub mod sir;
 pub mod sync;
@@ -253,7 +254,7 @@ impl<P: Publish> Poller<P> {
             }
             Err(error) => return Err(error),
         };
-        println!("{}", report.metrics_line("sir-poller"));
+        sirslack_lambda::print_metric(&report.metrics_line("sir-poller"));
         if report.failures.is_empty() {
             Ok(report)
         } else {

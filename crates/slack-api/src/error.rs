@@ -73,6 +73,16 @@ impl ErrorClass {
     pub fn is_retryable(self) -> bool {
         matches!(self, Self::RateLimited | Self::Transient)
     }
+
+    /// The class's name, for Lambda's `errorType`.
+    pub fn error_type(self) -> &'static str {
+        match self {
+            Self::RateLimited => "SlackRateLimited",
+            Self::Transient => "SlackUnavailable",
+            Self::Auth => "SlackAuthFailed",
+            Self::Permanent => "SlackRefused",
+        }
+    }
 }
 
 /// A Slack call failed.

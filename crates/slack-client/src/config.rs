@@ -3,6 +3,15 @@
 use std::time::Duration;
 
 use sirslack_domain::limits::ATTACHMENT_MAX_BYTES;
+pub use sirslack_lambda::ConfigError;
+use sirslack_lambda::Env;
+use sirslack_lambda::vars::{
+    ARCHIVE_ON_CLOSE, AWS_REGION, CASE_WAIT_SECONDS, CHANNEL_PREFIX_PARAMETER, CHANNEL_VISIBILITY,
+    CONSOLE_REGION, DEADLINE_MARGIN_SECONDS, GAP_SKIP_RECEIVE_COUNT, MAX_ATTACHMENT_BYTES,
+    MAX_CONCURRENT_CASES, REDELIVERY_FIRST_DELAY_SECONDS, REDELIVERY_MAX_DELAY_SECONDS,
+    REMOVE_DEPARTED_WATCHERS, SECRETS_CACHE_TTL_SECONDS, SLACK_API_URL, SLACK_BOT_TOKEN_PARAMETER,
+    TABLE_NAME,
+};
 
 use crate::redelivery::{MAX_VISIBILITY, RedeliverySchedule};
 
@@ -34,16 +43,6 @@ impl ChannelVisibility {
     pub fn is_private(self) -> bool {
         self == Self::Private
     }
-}
-
-/// A configuration value is missing or malformed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("configuration {name}: {problem}")]
-pub struct ConfigError {
-    /// The environment variable.
-    pub name: &'static str,
-    /// What is wrong with it.
-    pub problem: String,
 }
 
 /// Everything the Slack client is told by its environment.
@@ -90,89 +89,58 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// Reads values through `lookup` (the environment, or a map in tests).
+    /// Reads values through `lookup` (the environment read at start, or a map in tests); the
+    /// variables are listed in `sirslack_lambda::vars::SLACK_CLIENT`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|value| value.trim().to_owned())
-                .filter(|value| !value.is_empty())
+        let env = Env::new(lookup);
+        let channel_visibility = env.choice(
+            &CHANNEL_VISIBILITY,
+            ChannelVisibility::Private,
+            &[
+                ("private", ChannelVisibility::Private),
+                ("public", ChannelVisibility::Public),
+            ],
+        )?;
+        let console_region = match env.text(&CONSOLE_REGION) {
+            Some(region) => region,
+            None => env.required(&AWS_REGION)?,
         };
-        let required = |name: &'static str| {
-            get(name).ok_or_else(|| ConfigError {
-                name,
-                problem: "is not set".into(),
-            })
-        };
-        let channel_visibility = match get("CHANNEL_VISIBILITY")
-            .map(|value| value.to_ascii_lowercase())
-            .as_deref()
-        {
-            None | Some("private") => ChannelVisibility::Private,
-            Some("public") => ChannelVisibility::Public,
-            Some(other) => {
-                return Err(ConfigError {
-                    name: "CHANNEL_VISIBILITY",
-                    problem: format!("`{other}` is neither `private` nor `public`"),
-                });
-            }
-        };
-        let console_region = get("CONSOLE_REGION")
-            .or_else(|| get("AWS_REGION"))
-            .ok_or_else(|| ConfigError {
-                name: "AWS_REGION",
-                problem: "is not set (needed for console links)".into(),
-            })?;
         Ok(Self {
-            table_name: required("TABLE_NAME")?,
-            bot_token_parameter: required("SLACK_BOT_TOKEN_PARAMETER")?,
-            channel_prefix_parameter: get("CHANNEL_PREFIX_PARAMETER"),
+            table_name: env.required(&TABLE_NAME)?,
+            bot_token_parameter: env.required(&SLACK_BOT_TOKEN_PARAMETER)?,
+            channel_prefix_parameter: env.text(&CHANNEL_PREFIX_PARAMETER),
             channel_visibility,
-            archive_on_close: flag(get("ARCHIVE_ON_CLOSE"), "ARCHIVE_ON_CLOSE", true)?,
-            remove_departed_watchers: flag(
-                get("REMOVE_DEPARTED_WATCHERS"),
-                "REMOVE_DEPARTED_WATCHERS",
-                false,
-            )?,
-            max_attachment_bytes: number(
-                get("MAX_ATTACHMENT_BYTES"),
-                "MAX_ATTACHMENT_BYTES",
+            archive_on_close: env.flag(&ARCHIVE_ON_CLOSE, true)?,
+            remove_departed_watchers: env.flag(&REMOVE_DEPARTED_WATCHERS, false)?,
+            max_attachment_bytes: env.number(
+                &MAX_ATTACHMENT_BYTES,
                 DEFAULT_MAX_ATTACHMENT_BYTES,
+                1..=ATTACHMENT_MAX_BYTES,
             )?,
-            secrets_cache_ttl: Duration::from_secs(number(
-                get("SECRETS_CACHE_TTL_SECONDS"),
-                "SECRETS_CACHE_TTL_SECONDS",
-                DEFAULT_SECRETS_CACHE_TTL.as_secs(),
-            )?),
-            slack_api_url: get("SLACK_API_URL"),
+            secrets_cache_ttl: env.seconds(
+                &SECRETS_CACHE_TTL_SECONDS,
+                DEFAULT_SECRETS_CACHE_TTL,
+                0..=86_400,
+            )?,
+            slack_api_url: env.text(&SLACK_API_URL),
             console_region,
-            max_concurrent_cases: number(
-                get("MAX_CONCURRENT_CASES"),
-                "MAX_CONCURRENT_CASES",
-                DEFAULT_MAX_CONCURRENT_CASES as u64,
-            )?
-            .clamp(1, 64) as usize,
-            gap_skip_receive_count: number(
-                get("GAP_SKIP_RECEIVE_COUNT"),
-                "GAP_SKIP_RECEIVE_COUNT",
-                u64::from(DEFAULT_GAP_SKIP_RECEIVE_COUNT),
-            )?
-            .clamp(1, 1_000) as u32,
-            case_wait: Duration::from_secs(number(
-                get("CASE_WAIT_SECONDS"),
-                "CASE_WAIT_SECONDS",
-                DEFAULT_CASE_WAIT.as_secs(),
-            )?),
-            deadline_margin: Duration::from_secs(number(
-                get("DEADLINE_MARGIN_SECONDS"),
-                "DEADLINE_MARGIN_SECONDS",
-                DEFAULT_DEADLINE_MARGIN.as_secs(),
-            )?),
-            redelivery: redelivery_schedule(&get)?,
+            max_concurrent_cases: env.number(
+                &MAX_CONCURRENT_CASES,
+                DEFAULT_MAX_CONCURRENT_CASES,
+                1..=64,
+            )?,
+            gap_skip_receive_count: env.number(
+                &GAP_SKIP_RECEIVE_COUNT,
+                DEFAULT_GAP_SKIP_RECEIVE_COUNT,
+                1..=1_000,
+            )?,
+            case_wait: env.seconds(&CASE_WAIT_SECONDS, DEFAULT_CASE_WAIT, 0..=900)?,
+            deadline_margin: env.seconds(
+                &DEADLINE_MARGIN_SECONDS,
+                DEFAULT_DEADLINE_MARGIN,
+                0..=900,
+            )?,
+            redelivery: redelivery_schedule(&env)?,
         })
     }
 
@@ -202,64 +170,28 @@ impl Config {
     }
 }
 
-/// `REDELIVERY_FIRST_DELAY_SECONDS` and `REDELIVERY_MAX_DELAY_SECONDS`.
+/// `REDELIVERY_FIRST_DELAY_SECONDS` and `REDELIVERY_MAX_DELAY_SECONDS`. Zero would make a
+/// failed event visible at once: a tight loop that spends the message's receives (and its way
+/// to the dead-letter queue) in seconds; SQS's longest visibility caps both.
 fn redelivery_schedule(
-    get: &impl Fn(&str) -> Option<String>,
+    env: &Env<impl Fn(&str) -> Option<String>>,
 ) -> Result<RedeliverySchedule, ConfigError> {
     let defaults = RedeliverySchedule::default();
     let longest = MAX_VISIBILITY.as_secs();
-    let first = number(
-        get("REDELIVERY_FIRST_DELAY_SECONDS"),
-        "REDELIVERY_FIRST_DELAY_SECONDS",
-        defaults.first_delay.as_secs(),
+    let first_delay = env.seconds(
+        &REDELIVERY_FIRST_DELAY_SECONDS,
+        defaults.first_delay,
+        1..=longest,
     )?;
-    // Zero would make a failed event visible at once: a tight loop that spends the message's
-    // receives (and its way to the dead-letter queue) in seconds.
-    if !(1..=longest).contains(&first) {
-        return Err(ConfigError {
-            name: "REDELIVERY_FIRST_DELAY_SECONDS",
-            problem: format!("`{first}` is not between 1 and {longest} (SQS's longest visibility)"),
-        });
-    }
-    let max = number(
-        get("REDELIVERY_MAX_DELAY_SECONDS"),
-        "REDELIVERY_MAX_DELAY_SECONDS",
-        defaults.max_delay.as_secs().max(first),
+    let max_delay = env.seconds(
+        &REDELIVERY_MAX_DELAY_SECONDS,
+        defaults.max_delay.max(first_delay),
+        first_delay.as_secs()..=longest,
     )?;
-    if !(first..=longest).contains(&max) {
-        return Err(ConfigError {
-            name: "REDELIVERY_MAX_DELAY_SECONDS",
-            problem: format!(
-                "`{max}` is not between REDELIVERY_FIRST_DELAY_SECONDS ({first}) and {longest}"
-            ),
-        });
-    }
     Ok(RedeliverySchedule {
-        first_delay: Duration::from_secs(first),
-        max_delay: Duration::from_secs(max),
+        first_delay,
+        max_delay,
     })
-}
-
-fn flag(value: Option<String>, name: &'static str, default: bool) -> Result<bool, ConfigError> {
-    match value.map(|value| value.to_ascii_lowercase()).as_deref() {
-        None => Ok(default),
-        Some("true" | "1" | "yes" | "on") => Ok(true),
-        Some("false" | "0" | "no" | "off") => Ok(false),
-        Some(other) => Err(ConfigError {
-            name,
-            problem: format!("`{other}` is not true or false"),
-        }),
-    }
-}
-
-fn number(value: Option<String>, name: &'static str, default: u64) -> Result<u64, ConfigError> {
-    match value {
-        None => Ok(default),
-        Some(text) => text.parse().map_err(|_| ConfigError {
-            name,
-            problem: format!("`{text}` is not a whole number"),
-        }),
-    }
 }
 
 #[cfg(test)]
@@ -273,6 +205,15 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn reads_exactly_the_listed_variables() {
+        let check =
+            sirslack_lambda::check::reads_match(&sirslack_lambda::vars::SLACK_CLIENT, |lookup| {
+                Config::from_lookup(lookup)
+            });
+        assert_eq!(check, Ok(()));
     }
 
     #[test]
@@ -319,14 +260,14 @@ mod tests {
         );
 
         let missing = config_error(&[("SLACK_BOT_TOKEN_PARAMETER", "/p"), ("AWS_REGION", "x")]);
-        assert_eq!(missing.name, "TABLE_NAME");
+        assert_eq!(missing.name(), "TABLE_NAME");
         let bad = config_error(&[
             ("TABLE_NAME", "t"),
             ("SLACK_BOT_TOKEN_PARAMETER", "/p"),
             ("AWS_REGION", "x"),
             ("ARCHIVE_ON_CLOSE", "maybe"),
         ]);
-        assert_eq!(bad.name, "ARCHIVE_ON_CLOSE");
+        assert_eq!(bad.name(), "ARCHIVE_ON_CLOSE");
     }
 
     const REQUIRED: [(&str, &str); 3] = [
@@ -388,7 +329,11 @@ mod tests {
                 "REDELIVERY_MAX_DELAY_SECONDS",
             ),
         ] {
-            assert_eq!(config_error(&with_required(&pairs)).name, name, "{pairs:?}");
+            assert_eq!(
+                config_error(&with_required(&pairs)).name(),
+                name,
+                "{pairs:?}"
+            );
         }
     }
 

@@ -29,13 +29,13 @@
 mod apply;
 mod channel;
 pub mod config;
+mod diagnostic;
 pub mod envelope;
 mod failure;
 mod handler;
 pub mod messages;
 pub mod redelivery;
 pub mod sir;
-pub mod state;
 mod transfer;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

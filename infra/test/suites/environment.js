@@ -1,12 +1,14 @@
 'use strict';
 // Each function's environment against what its code reads: the stacks set every variable the
-// crate's configuration (src/config.rs) and binary read, except the ones contract.js leaves unset
-// with a reason, and set nothing the code ignores. docs/infrastructure.md lists the result.
+// function's configuration reads (lib/function-environment.json, generated from the Rust list in
+// crates/lambda/src/vars.rs and checked there against the code), except the ones contract.js
+// leaves unset with a reason, and set nothing the code ignores; what Lambda sets (the log level
+// and format among them) the stacks never set. docs/infrastructure.md lists the result.
 
 const assert = require('node:assert/strict');
 const { describe, it } = require('node:test');
-const { FUNCTIONS, FUNCTION_VARIABLES_LEFT_UNSET } = require('../../lib/contract');
-const { environmentVariablesReadBy, readSource } = require('../support/rust-source');
+const { FUNCTIONS, FUNCTION_ENVIRONMENT, FUNCTION_VARIABLES_LEFT_UNSET } = require('../../lib/contract');
+const { readSource } = require('../support/rust-source');
 const { logicalId } = require('../support/synth');
 
 /** Where each function's code lives: crate directory and stack/logical ID prefix. */
@@ -27,23 +29,30 @@ function documentedEnvironmentSection() {
 }
 
 module.exports = function environmentSuites({ templates }) {
+  const runtime = FUNCTION_ENVIRONMENT.runtime;
   const functions = Object.entries(FUNCTION_SOURCES).map(([key, source]) => {
     const template = templates[source.stack];
     const id = logicalId(template, 'AWS::Lambda::Function', source.prefix);
     const environment = template.toJSON().Resources[id].Properties.Environment.Variables;
+    const reads = FUNCTION_ENVIRONMENT.functions[FUNCTIONS[key].binary] ?? [];
     return {
       key,
       environment,
+      reads,
       set: Object.keys(environment).sort(),
-      read: [...environmentVariablesReadBy(source.crate, FUNCTIONS[key].binary)].sort(),
+      read: reads.map((variable) => variable.name).sort(),
       leftUnset: Object.keys(FUNCTION_VARIABLES_LEFT_UNSET[key]).sort(),
     };
   });
 
   describe('environment variables against the code that reads them', () => {
-    it('the reader finds the variables (the crates are where the test looks)', () => {
+    it('the generated contract lists every function and what the runtime reads', () => {
       for (const fn of functions) {
         assert.ok(fn.read.includes('TABLE_NAME'), `${fn.key} reads TABLE_NAME`);
+      }
+      const runtimeNames = runtime.map((variable) => variable.name);
+      for (const name of ['AWS_LAMBDA_LOG_LEVEL', 'AWS_LAMBDA_LOG_FORMAT']) {
+        assert.ok(runtimeNames.includes(name), `the runtime's logging reads ${name}`);
       }
     });
 
@@ -60,12 +69,17 @@ module.exports = function environmentSuites({ templates }) {
         for (const [name, reason] of Object.entries(FUNCTION_VARIABLES_LEFT_UNSET[fn.key])) {
           assert.ok(reason.length >= 10, `${fn.key} ${name} says why it is unset`);
         }
+        // Every required variable is set by the stack.
+        const required = fn.reads.filter((variable) => variable.need === 'required').map((variable) => variable.name);
+        assert.deepEqual(required.filter((name) => !fn.set.includes(name)), [], 'required but not set');
       });
 
-      it(`${fn.key}: passes the logLevel parameter in the variable its binary reads`, () => {
-        const variable = FUNCTIONS[fn.key].logLevelVariable;
-        assert.ok(fn.read.includes(variable), `${fn.key} reads ${variable}`);
-        assert.deepEqual(fn.environment[variable], { Ref: 'logLevel' });
+      it(`${fn.key}: sets nothing Lambda sets itself (its log level and format come from LoggingConfig)`, () => {
+        const lambdaSet = [...runtime, ...fn.reads].filter((variable) => variable.need === 'lambda').map((variable) => variable.name);
+        assert.deepEqual(fn.set.filter((name) => lambdaSet.includes(name)), []);
+        for (const retired of ['LOG_LEVEL', 'RUST_LOG']) {
+          assert.equal(fn.environment[retired], undefined, `${fn.key} sets ${retired}`);
+        }
       });
     }
 
@@ -76,7 +90,7 @@ module.exports = function environmentSuites({ templates }) {
           assert.ok(section.includes(`\`${name}\``), `docs name ${fn.key}'s ${name}`);
         }
       }
-      const known = new Set(functions.flatMap((fn) => fn.read));
+      const known = new Set([...functions.flatMap((fn) => fn.read), ...runtime.map((variable) => variable.name)]);
       const documented = [...section.matchAll(/`([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)`/g)].map(([, name]) => name);
       assert.deepEqual([...new Set(documented.filter((name) => !known.has(name)))], [], 'documented but read by no function');
     });

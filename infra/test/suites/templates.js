@@ -33,6 +33,15 @@ function assertFunction(template, id, spec, environment) {
     Description: fn.Description,
     Environment: { Variables: Match.exact(environment) },
   });
+  // JSON logs at the `logLevel` parameter's level, through Lambda's logging configuration
+  // (Lambda passes both as AWS_LAMBDA_LOG_FORMAT and AWS_LAMBDA_LOG_LEVEL); no variable of its own.
+  assert.equal(fn.LoggingConfig.LogFormat, 'JSON');
+  assert.deepEqual(fn.LoggingConfig.ApplicationLogLevel, { 'Fn::FindInMap': ['LogLevels', { Ref: 'logLevel' }, 'application'] });
+  assert.deepEqual(template.toJSON().Mappings.LogLevels, {
+    info: { application: 'INFO' },
+    debug: { application: 'DEBUG' },
+    error: { application: 'ERROR' },
+  });
   // Each function logs to its own group, which has a retention.
   const logGroupId = fn.LoggingConfig.LogGroup.Ref;
   assert.equal(template.toJSON().Resources[logGroupId].Properties.RetentionInDays, contract.LOG_RETENTION_DAYS);
@@ -106,7 +115,6 @@ module.exports = function templateSuites({ templates }) {
       assertFunction(common, functionId(common, 'PollerFunction'), contract.FUNCTIONS.poller, {
         TABLE_NAME: { Ref: logicalId(common, 'AWS::DynamoDB::Table', 'IntegrationTable') },
         EVENT_BUS_NAME: { Ref: logicalId(common, 'AWS::Events::EventBus', 'IntegrationBus') },
-        LOG_LEVEL: { Ref: 'logLevel' },
         ATTACHMENT_RECHECK_MINUTES: { Ref: 'attachmentRecheckMinutes' },
         SYNC_CASES_UPDATED_SINCE: { Ref: 'syncCasesUpdatedSince' },
         NUDGE_QUIET_HOURS: { Ref: 'quietCaseNudgeHours' },
@@ -192,7 +200,6 @@ module.exports = function templateSuites({ templates }) {
     it('runs the Slack client for 15 minutes with 512 MB and exactly its environment', () => {
       assertFunction(slack, functionId(slack, 'SlackClientFunction'), contract.FUNCTIONS.slackClient, {
         TABLE_NAME: table,
-        RUST_LOG: { Ref: 'logLevel' },
         SLACK_BOT_TOKEN_PARAMETER: prefixed('/slackBotToken'),
         CHANNEL_PREFIX_PARAMETER: prefixed('/slackChannelPrefix'),
         CHANNEL_VISIBILITY: { Ref: 'channelVisibility' },
@@ -213,7 +220,6 @@ module.exports = function templateSuites({ templates }) {
     it('runs the events handler for 15 minutes (lazy file transfers) with exactly its environment', () => {
       assertFunction(slack, functionId(slack, 'EventsHandlerFunction'), contract.FUNCTIONS.eventsHandler, {
         TABLE_NAME: table,
-        RUST_LOG: { Ref: 'logLevel' },
         SLACK_SIGNING_SECRET_PARAMETER: prefixed('/slackSigningSecret'),
         SLACK_BOT_TOKEN_PARAMETER: prefixed('/slackBotToken'),
         SLACK_WORKSPACE_ID_PARAMETER: prefixed('/slackWorkspaceId'),
@@ -292,7 +298,6 @@ module.exports = function templateSuites({ templates }) {
     it('runs the command handler for 30 s with exactly its environment', () => {
       assertFunction(slack, functionId(slack, 'CommandHandlerFunction'), contract.FUNCTIONS.commandHandler, {
         TABLE_NAME: table,
-        LOG_LEVEL: { Ref: 'logLevel' },
         SLACK_BOT_TOKEN_PARAMETER: prefixed('/slackBotToken'),
         COMMAND_POLICY_PARAMETER: prefixed('/slackCommandPolicy'),
         OTP_SECRET_PARAMETER_PREFIX: prefixed('/slackUsers/'),

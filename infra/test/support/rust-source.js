@@ -1,7 +1,8 @@
 'use strict';
 // Reads facts the infrastructure must agree with straight from the Rust sources, so a change on
-// either side fails a test instead of a deployment: constants (`const NAME: Type = value;`) and
-// the environment variables each function's configuration reads.
+// either side fails a test instead of a deployment: constants (`const NAME: Type = value;`). The
+// environment variables each function reads come from the generated contract instead
+// (lib/function-environment.json, contract.FUNCTION_ENVIRONMENT).
 
 const fs = require('node:fs');
 const path = require('node:path');
@@ -55,28 +56,7 @@ function rustDurationSeconds(relativePath, name) {
   return match[1] === 'secs' ? Number(match[2]) : Number(match[2]) / 1000;
 }
 
-/**
- * The environment variables a function reads: every SCREAMING_SNAKE string literal of its
- * crate's `src/config.rs` and of its binary (outside test modules), plus `RUST_LOG` when the
- * binary takes tracing's default filter variable.
- */
-function environmentVariablesReadBy(crate, binary) {
-  const files = [`crates/${crate}/src/config.rs`, `crates/${crate}/src/bin/${binary}.rs`];
-  const names = new Set();
-  for (const file of files) {
-    const code = productionCode(readSource(file));
-    for (const [, name] of code.matchAll(/"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)"/g)) {
-      names.add(name);
-    }
-    if (/EnvFilter::(try_)?from_default_env/.test(code)) {
-      names.add('RUST_LOG');
-    }
-  }
-  return names;
-}
-
 module.exports = {
-  environmentVariablesReadBy,
   productionCode,
   readSource,
   rustConstant,

@@ -418,9 +418,8 @@ impl CommandHandler {
                 security = refusal.reason(),
                 "security refusal"
             );
-            println!(
-                "{}",
-                refusal.metric_line(chrono::Utc::now().timestamp_millis())
+            sirslack_lambda::print_metric(
+                &refusal.metric_line(chrono::Utc::now().timestamp_millis()),
             );
         } else {
             warn!(user = %invocation.user_id, view = %invocation.view_id, subcommand = CREATE_SUBCOMMAND, reason = refusal.reason(), "declaration refused");

@@ -420,9 +420,8 @@ impl CommandHandler {
                 security = refusal.reason(),
                 "security refusal"
             );
-            println!(
-                "{}",
-                refusal.metric_line(chrono::Utc::now().timestamp_millis())
+            sirslack_lambda::print_metric(
+                &refusal.metric_line(chrono::Utc::now().timestamp_millis()),
             );
         } else {
             warn!(user = %invocation.user_id, channel, case = %case_id, subcommand = SEND_TO_CASE_SUBCOMMAND, reason = refusal.reason(), "send to case refused");
