@@ -102,6 +102,17 @@ pub fn comments_containing(world: &World, case_id: &str, needle: &str) -> Vec<Co
         .collect()
 }
 
+/// What the app told `person` in `channel` (the text of their ephemeral messages there), in order.
+pub fn told(world: &World, channel: &str, person: &Person) -> Vec<String> {
+    world
+        .slack()
+        .ephemeral_messages(channel)
+        .into_iter()
+        .filter(|message| message.user == person.slack_id)
+        .filter_map(|message| message.text)
+        .collect()
+}
+
 /// Waits until a SIR comment of the case contains `needle` and returns it.
 pub async fn wait_for_comment(world: &World, case_id: &str, needle: &str) -> CommentRecord {
     world

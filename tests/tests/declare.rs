@@ -7,7 +7,7 @@
 //! SIR is not changed.
 
 use serde_json::json;
-use sirslack_acceptance::{ACK_DEADLINE, WAIT, run, submit_view, wait_for_open_view, world};
+use sirslack_acceptance::{ACK_DEADLINE, WAIT, run, submit_view, told, wait_for_open_view, world};
 use sirslack_local_run::World;
 use sirslack_local_run::cast::{ALICE, BOB};
 use slack_standin::SeedChannel;
@@ -52,16 +52,6 @@ fn form(accounts: &str) -> Vec<(&'static str, &'static str, InputValue)> {
             InputValue::RadioButtons(SelectedOption::new("Self-managed", "Self")),
         ),
     ]
-}
-
-fn told(world: &World, channel: &str, user: &str) -> Vec<String> {
-    world
-        .slack()
-        .ephemeral_messages(channel)
-        .into_iter()
-        .filter(|message| message.user == user)
-        .filter_map(|message| message.text)
-        .collect()
 }
 
 #[test]
@@ -148,7 +138,7 @@ fn a_case_declared_from_the_modal_gets_its_channel_with_the_declarer_in_it() {
             case.watchers
         );
         // The declarer is told at once, where they started.
-        let told = told(&world, &alerts, ALICE.slack_id);
+        let told = told(&world, &alerts, &ALICE);
         assert!(
             told.iter()
                 .any(|text| text.contains(&format!("Case *{case_id}* is declared"))),
@@ -206,7 +196,7 @@ fn a_late_trigger_and_a_person_the_policy_refuses_are_told_and_sir_is_not_change
         );
         world
             .wait_until("Bob is told he may not declare", WAIT, |world| {
-                told(world, &alerts, BOB.slack_id)
+                told(world, &alerts, &BOB)
                     .iter()
                     .any(|text| text.contains("/security-ir create"))
             })

@@ -10,7 +10,7 @@
 
 use serde_json::{Value, json};
 use sirslack_acceptance::{
-    ACK_DEADLINE, WAIT, app_messages_showing, comments_containing, open_case_with, run,
+    ACK_DEADLINE, WAIT, app_messages_showing, comments_containing, open_case_with, run, told,
     type_in_select, use_message_shortcut, wait_for_comment, wait_for_open_view, world,
 };
 use sirslack_local_run::cast::{ALICE, BOB, CAROL};
@@ -142,16 +142,6 @@ async fn submit_values(
         .expect("the endpoint answers");
     assert_eq!(ack.status, 200, "{}", ack.body);
     assert!(ack.body.contains("\"clear\""), "{}", ack.body);
-}
-
-fn told(world: &World, channel: &str, person: &Person) -> Vec<String> {
-    world
-        .slack()
-        .ephemeral_messages(channel)
-        .into_iter()
-        .filter(|message| message.user == person.slack_id)
-        .filter_map(|message| message.text)
-        .collect()
 }
 
 #[test]

@@ -5,51 +5,35 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use aws_local::{LocalAws, QueueKind, create_bus, create_queue, create_rule_to_queue, unique_name};
+use aws_local::LocalAws;
 use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
 use sirslack_bus::faults::{EntryMatch, RejectEntries};
 use sirslack_bus::{EventPublisher, Publish, PublishError, RetryPolicy};
 use sirslack_domain::events::EVENT_SOURCE;
 use sirslack_domain::{CaseId, Comment, CommentId, IntegrationEvent};
+use sirslack_test_world::{LocalBus, LocalWorld};
 
 const RECEIVE_TIMEOUT: Duration = Duration::from_secs(10);
 
 struct World {
     aws: LocalAws,
     bus: String,
-    queue_url: String,
+    /// The bus, and the queue its rule delivers to.
+    delivery: LocalBus,
     rejecter: RejectEntries,
 }
 
 impl World {
     async fn new() -> Self {
-        let aws = LocalAws::shared().await.expect("moto starts");
-        let eventbridge = aws.eventbridge();
-        let bus = unique_name("bus");
-        create_bus(&eventbridge, &bus).await.unwrap();
-        let queue = create_queue(
-            &aws.sqs(),
-            &unique_name("events"),
-            QueueKind::Standard,
-            None,
-        )
-        .await
-        .unwrap();
-        create_rule_to_queue(
-            &eventbridge,
-            &bus,
-            &unique_name("rule"),
-            &json!({"source": [EVENT_SOURCE]}),
-            &queue.arn,
-            None,
-        )
-        .await
-        .unwrap();
+        let local = LocalWorld::builder("bus")
+            .bus(json!({"source": [EVENT_SOURCE]}))
+            .start()
+            .await;
         Self {
-            aws,
-            bus,
-            queue_url: queue.url,
+            aws: local.aws().clone(),
+            bus: local.bus().name.clone(),
+            delivery: local.bus().clone(),
             rejecter: RejectEntries::default(),
         }
     }
@@ -69,18 +53,16 @@ impl World {
 
     /// The envelopes delivered so far (waits for `count`, or the timeout).
     async fn delivered(&self, count: usize) -> Vec<Value> {
-        aws_local::receive_count(&self.aws.sqs(), &self.queue_url, count, RECEIVE_TIMEOUT)
+        self.delivery
+            .receive(count, RECEIVE_TIMEOUT)
             .await
-            .unwrap()
             .into_iter()
             .map(|message| serde_json::from_str(&message.body).unwrap())
             .collect()
     }
 
     async fn visible(&self) -> u64 {
-        aws_local::visible_message_count(&self.aws.sqs(), &self.queue_url)
-            .await
-            .unwrap()
+        self.delivery.visible().await
     }
 }
 

@@ -23,6 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Value, json};
 use sir_standin::{MembershipStatus, SirStandin};
+use sirslack_test_world::LocalWorld;
 use slack_standin::signing::SlackSigner;
 use slack_standin::{SlackStandin, SlackStandinConfig};
 use tokio::io::AsyncWriteExt;
@@ -292,7 +293,7 @@ fn unique_deployment() -> String {
 struct World {
     aws: LocalAws,
     slack: SlackStandin,
-    sir: SirStandin,
+    sir: Arc<SirStandin>,
     deployment: String,
     tools: FakeTools,
 }
@@ -307,21 +308,19 @@ impl World {
     }
 
     async fn with_tools(options: FakeToolOptions) -> Self {
-        let aws = LocalAws::shared()
-            .await
-            .expect("moto server (scripts/setup-local-world)");
-        let slack = SlackStandin::start(SlackStandinConfig {
-            team_id: TEAM_ID.to_string(),
-            bot_token: TOKEN.to_string(),
-            ..SlackStandinConfig::default()
-        })
-        .await
-        .expect("Slack stand-in");
-        let sir = SirStandin::start().await.expect("SIR stand-in");
+        let local = LocalWorld::builder("cli")
+            .sir()
+            .slack_with(SlackStandinConfig {
+                team_id: TEAM_ID.to_string(),
+                bot_token: TOKEN.to_string(),
+                ..SlackStandinConfig::default()
+            })
+            .start()
+            .await;
         Self {
-            aws,
-            slack,
-            sir,
+            aws: local.aws().clone(),
+            slack: local.slack().clone(),
+            sir: local.sir().clone(),
             deployment: unique_deployment(),
             tools: FakeTools::new(options),
         }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_local::{LocalAws, OnExisting, ParameterKind, create_table, put_parameter, unique_name};
+use aws_local::{LocalAws, OnExisting, ParameterKind, put_parameter, unique_name};
 use chrono::Utc;
 use serde_json::{Value, json};
 use sir_standin::{CaseStatus, FaultKind, NewCase, SirStandin};
@@ -32,10 +32,11 @@ use sirslack_slack_router::{
     SlashCommand,
 };
 use sirslack_store::Table;
+use sirslack_test_world::LocalWorld;
 use slack_standin::signing::{
     BlockAction, InboundBody, SignedRequest, SlackSigner, SlashCommand as SignedSlashCommand,
 };
-use slack_standin::{ResponsePost, SeedChannel, SeedUser, SlackStandin, SlackStandinConfig};
+use slack_standin::{ResponsePost, SeedChannel, SeedUser, SlackStandin};
 
 const SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 const COMMAND_HANDLER: &str = "sirslack-command-handler";
@@ -63,7 +64,7 @@ struct Options {
 
 struct World {
     aws: LocalAws,
-    sir: SirStandin,
+    sir: Arc<SirStandin>,
     slack: SlackStandin,
     table: Table,
     table_name: String,
@@ -91,16 +92,17 @@ async fn world() -> World {
 }
 
 async fn world_with(options: Options) -> World {
-    let aws = LocalAws::shared().await.expect("moto");
-    let table_name = unique_name("commands");
-    create_table(&aws.dynamodb(), &table_name)
-        .await
-        .expect("table");
-    let prefix = format!("/{}", unique_name("sirslack"));
+    let local = LocalWorld::slack_app("commands", SIGNING_SECRET)
+        .start()
+        .await;
+    let (aws, sir, slack) = (
+        local.aws().clone(),
+        local.sir().clone(),
+        local.slack().clone(),
+    );
+    let table_name = local.table_name().to_owned();
+    let prefix = &local.parameters().prefix;
 
-    let slack = SlackStandin::start(SlackStandinConfig::default())
-        .await
-        .expect("Slack stand-in");
     let team_id = slack.team_id();
     for (id, handle, name) in [
         (JANE, "jane", "Jane Doe"),
@@ -131,23 +133,7 @@ async fn world_with(options: Options) -> World {
     let ssm = aws.ssm();
     let bot_token_parameter = format!("{prefix}/slackBotToken");
     let policy_parameter = format!("{prefix}/slackCommandPolicy");
-    let mut parameters = vec![
-        (
-            format!("{prefix}/slackSigningSecret"),
-            SIGNING_SECRET.to_owned(),
-            ParameterKind::Secure,
-        ),
-        (
-            bot_token_parameter.clone(),
-            slack.bot_token(),
-            ParameterKind::Secure,
-        ),
-        (
-            format!("{prefix}/slackWorkspaceId"),
-            team_id.clone(),
-            ParameterKind::Plain,
-        ),
-    ];
+    let mut parameters = Vec::new();
     if !options.missing_policy {
         parameters.push((
             policy_parameter.clone(),
@@ -170,7 +156,6 @@ async fn world_with(options: Options) -> World {
             .expect("parameter");
     }
 
-    let sir = SirStandin::start().await.expect("SIR stand-in");
     let case_id = sir
         .seed_case(NewCase {
             title: "Compromised IAM key".to_owned(),
@@ -179,13 +164,8 @@ async fn world_with(options: Options) -> World {
             ..NewCase::default()
         })
         .expect("case");
-    let table = Table::new(aws.dynamodb(), table_name.clone());
-    let case: CaseId = case_id.parse().unwrap();
-    assert!(table.claim_case(&case).await.unwrap());
-    table
-        .link_channel(&case, &channel, "aws-security-incident-response-case")
-        .await
-        .unwrap();
+    local.link_case(&case_id, &channel).await;
+    let table = local.table();
 
     let sir_client = || {
         aws_sdk_securityir::Client::from_conf(

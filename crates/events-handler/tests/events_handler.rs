@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_local::{LocalAws, OnExisting, ParameterKind, create_table, put_parameter, unique_name};
+use aws_local::{LocalAws, OnExisting, ParameterKind, put_parameter, unique_name};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
@@ -23,6 +23,7 @@ use sirslack_slack_router::{
     RecordingHandOffSink,
 };
 use sirslack_store::Table;
+use sirslack_test_world::{LocalBus, LocalWorld};
 use slack_standin::signing::{
     BlockAction, EventCallback, InboundBody, SignedRequest, SlackSigner, SlashCommand, events,
     url_verification,
@@ -39,7 +40,7 @@ const WAIT: Duration = Duration::from_secs(10);
 struct World {
     handler: EventsHandler,
     slack: SlackStandin,
-    sir: SirStandin,
+    sir: Arc<SirStandin>,
     hand_offs: Arc<RecordingHandOffSink>,
     table: Table,
     aws: LocalAws,
@@ -77,21 +78,22 @@ async fn world() -> World {
 }
 
 async fn world_with(options: Options) -> World {
-    let aws = LocalAws::shared().await.expect("moto");
-    let table_name = unique_name("events");
-    create_table(&aws.dynamodb(), &table_name)
-        .await
-        .expect("table");
-    let prefix = format!("/{}", unique_name("sirslack"));
+    let local = LocalWorld::slack_app("events", SIGNING_SECRET)
+        .start()
+        .await;
+    let (aws, sir, slack) = (
+        local.aws().clone(),
+        local.sir().clone(),
+        local.slack().clone(),
+    );
+    let table_name = local.table_name().to_owned();
+    let prefix = &local.parameters().prefix;
     let parameters = ParameterNames {
         signing_secret: format!("{prefix}/slackSigningSecret"),
         bot_token: format!("{prefix}/slackBotToken"),
         workspace_id: format!("{prefix}/slackWorkspaceId"),
     };
 
-    let slack = SlackStandin::start(SlackStandinConfig::default())
-        .await
-        .expect("Slack stand-in");
     let team_id = slack.team_id();
     slack
         .add_user(SeedUser::human(
@@ -113,38 +115,9 @@ async fn world_with(options: Options) -> World {
     other.members = vec![JANE.to_owned()];
     let unlinked_channel = slack.add_channel(other).unwrap();
 
-    let ssm = aws.ssm();
-    for (name, value, kind) in [
-        (
-            &parameters.signing_secret,
-            SIGNING_SECRET.to_owned(),
-            ParameterKind::Secure,
-        ),
-        (
-            &parameters.bot_token,
-            slack.bot_token(),
-            ParameterKind::Secure,
-        ),
-        (
-            &parameters.workspace_id,
-            team_id.clone(),
-            ParameterKind::Plain,
-        ),
-    ] {
-        put_parameter(&ssm, name, &value, kind, OnExisting::Overwrite)
-            .await
-            .expect("parameter");
-    }
-
-    let sir = SirStandin::start().await.expect("SIR stand-in");
     let case_id = sir.seed_case(NewCase::default()).expect("case");
-    let table = Table::new(aws.dynamodb(), table_name.clone());
-    let case: CaseId = case_id.parse().unwrap();
-    assert!(table.claim_case(&case).await.unwrap());
-    table
-        .link_channel(&case, &channel, "aws-security-incident-response-case")
-        .await
-        .unwrap();
+    local.link_case(&case_id, &channel).await;
+    let table = local.table();
 
     let sir_config = aws_sdk_securityir::config::Builder::from(aws.sdk_config())
         .endpoint_url(sir.endpoint_url())
@@ -1161,34 +1134,13 @@ async fn an_empty_file_gets_a_note_instead_of_an_attachment() {
 #[tokio::test]
 async fn lazy_work_can_travel_through_eventbridge() {
     let aws = LocalAws::shared().await.unwrap();
-    let bus = unique_name("sirslack-bus");
-    aws_local::create_bus(&aws.eventbridge(), &bus)
-        .await
-        .unwrap();
-    let queue = aws_local::create_queue(
-        &aws.sqs(),
-        &unique_name("lazy"),
-        aws_local::QueueKind::Standard,
-        None,
-    )
-    .await
-    .unwrap();
     let pattern = json!({
         "source": ["sirslack.slack-events-handler"],
         "detail-type": ["Slack Lazy Work"],
     });
-    aws_local::create_rule_to_queue(
-        &aws.eventbridge(),
-        &bus,
-        &unique_name("lazy-rule"),
-        &pattern,
-        &queue.arn,
-        None,
-    )
-    .await
-    .unwrap();
+    let lazy = LocalBus::create(&aws, "lazy", &pattern).await;
     let world = world_with(Options {
-        lazy_bus: Some(bus),
+        lazy_bus: Some(lazy.name.clone()),
         ..Options::default()
     })
     .await;
@@ -1208,9 +1160,7 @@ async fn lazy_work_can_travel_through_eventbridge() {
         .unwrap();
     let event = events::file_shared(&world.channel, &seeded.file_id, JANE, &seeded.message_ts);
     assert_eq!(world.send(&world.signed_event(event)).await.status, 200);
-    let delivered = aws_local::receive_count(&aws.sqs(), &queue.url, 1, WAIT)
-        .await
-        .unwrap();
+    let delivered = lazy.receive(1, WAIT).await;
     assert_eq!(delivered.len(), 1);
     let envelope: Value = serde_json::from_str(&delivered[0].body).unwrap();
     assert_eq!(envelope["detail-type"], "Slack Lazy Work");

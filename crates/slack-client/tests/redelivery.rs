@@ -5,27 +5,24 @@
 //! The queues here are created with a long visibility timeout (15 minutes), so a message that
 //! comes back within seconds can only have done so because the handler shortened it.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use aws_local::{LocalAws, OnExisting, ParameterKind, create_table, put_parameter, unique_name};
+use aws_local::unique_name;
 use aws_sdk_sqs::config::retry::RetryConfig;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
 use serde_json::{Value, json};
-use sir_standin::{NewCase, SirStandin};
+use sir_standin::NewCase;
 use sirslack_domain::events::EVENT_SOURCE;
 use sirslack_domain::{Case, CaseId, Comment, CommentId, IntegrationEvent};
 use sirslack_slack_api::{BotTokenSource, Deadline, ParameterCache, RetryPolicy, SlackApi};
 use sirslack_slack_client::sir::Sir;
 use sirslack_slack_client::{Config, Handler, RedeliverySchedule, Services};
 use sirslack_store::Table;
-use slack_standin::{SlackStandin, SlackStandinConfig};
 
-const REGION: &str = "us-east-1";
 /// The queues' own visibility timeout: what a failed message would wait without the handler.
 const LONG_VISIBILITY_SECONDS: u32 = 900;
 /// Room for moto, the machine and the long polls on top of a message's expected visibility.
@@ -33,44 +30,10 @@ const MARGIN: Duration = Duration::from_secs(20);
 
 // ---- the local world ------------------------------------------------------------------------
 
-struct World {
-    aws: LocalAws,
-    slack: SlackStandin,
-    sir: SirStandin,
-    table_name: String,
-    token_parameter: String,
-}
+mod world;
+use world::{REGION, World};
 
 impl World {
-    async fn start() -> World {
-        let aws = LocalAws::shared()
-            .await
-            .expect("moto runs (scripts/setup-local-world)");
-        let table_name = unique_name("slack-client-redelivery");
-        create_table(&aws.dynamodb(), &table_name).await.unwrap();
-        let slack = SlackStandin::start(SlackStandinConfig::default())
-            .await
-            .unwrap();
-        let sir = SirStandin::start().await.unwrap();
-        let token_parameter = format!("/sirslack-test/{}/slackBotToken", unique_name("token"));
-        put_parameter(
-            &aws.ssm(),
-            &token_parameter,
-            &slack.bot_token(),
-            ParameterKind::Secure,
-            OnExisting::Overwrite,
-        )
-        .await
-        .unwrap();
-        World {
-            aws,
-            slack,
-            sir,
-            table_name,
-            token_parameter,
-        }
-    }
-
     /// The configuration with a short redelivery schedule.
     fn config(&self, first_delay: Duration) -> Config {
         let mut config = Config::new(&self.table_name, &self.token_parameter, REGION);
@@ -81,13 +44,6 @@ impl World {
             max_delay: first_delay * 4,
         };
         config
-    }
-
-    fn sir_client(&self) -> aws_sdk_securityir::Client {
-        let config = aws_sdk_securityir::config::Builder::from(self.aws.sdk_config())
-            .endpoint_url(self.sir.endpoint_url())
-            .build();
-        aws_sdk_securityir::Client::from_conf(config)
     }
 
     /// A handler with `retry` for Slack, shortening visibilities through `sqs`.
@@ -233,31 +189,7 @@ impl TestQueue {
 
     /// The SQS event Lambda would deliver for `messages`.
     fn lambda_event(&self, messages: &[Message]) -> SqsEvent {
-        let records: Vec<Value> = messages
-            .iter()
-            .map(|message| {
-                let attributes: HashMap<String, String> = message
-                    .attributes()
-                    .map(|attributes| {
-                        attributes
-                            .iter()
-                            .map(|(name, value)| (name.as_str().to_owned(), value.clone()))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                json!({
-                    "messageId": message.message_id(),
-                    "receiptHandle": message.receipt_handle(),
-                    "body": message.body(),
-                    "attributes": attributes,
-                    "messageAttributes": {},
-                    "md5OfBody": message.md5_of_body(),
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": self.arn,
-                    "awsRegion": REGION,
-                })
-            })
-            .collect();
+        let records = world::lambda_records(messages, &self.arn);
         serde_json::from_value(json!({ "Records": records })).unwrap()
     }
 }

@@ -2,21 +2,20 @@
 //! stand-in and the SIR stand-in. Every test feeds the exact SQS event JSON Lambda delivers
 //! (an EventBridge envelope in each body) into the library handler.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_local::{
-    DeadLetterTarget, LocalAws, OnExisting, ParameterKind, QueueKind, create_bus, create_queue,
-    create_rule_to_queue, create_table, delete_message, put_event, put_parameter, unique_name,
+    DeadLetterTarget, OnExisting, ParameterKind, QueueKind, create_bus, create_queue,
+    create_rule_to_queue, delete_message, put_event, put_parameter, unique_name,
 };
 use aws_sdk_dynamodb::types::AttributeValue;
 use bytes::Bytes;
 use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
-use sir_standin::{AttachmentStatus, CaseMetadataEntry, NewCase, SirStandin};
+use sir_standin::{AttachmentStatus, CaseMetadataEntry, NewCase};
 use sirslack_domain::announced::{ANNOUNCED_CHANGE_SCOPE, AnnouncedChange};
 use sirslack_domain::events::EVENT_SOURCE;
 use sirslack_domain::{
@@ -28,63 +27,21 @@ use sirslack_slack_api::{BotTokenSource, Deadline, ParameterCache, RetryPolicy, 
 use sirslack_slack_client::sir::Sir;
 use sirslack_slack_client::{ChannelVisibility, Config, Handler, Services};
 use sirslack_store::Table;
-use slack_standin::{Message, SeedChannel, SeedUser, SlackStandin, SlackStandinConfig};
+use slack_standin::{Message, SeedChannel, SeedUser};
 
-const REGION: &str = "us-east-1";
 const MIB: usize = 1024 * 1024;
 
 // ---- the local world ------------------------------------------------------------------------
 
-struct World {
-    aws: LocalAws,
-    slack: SlackStandin,
-    sir: SirStandin,
-    table_name: String,
-    token_parameter: String,
-}
+mod world;
+use world::{REGION, World};
 
 impl World {
-    async fn start() -> World {
-        let aws = LocalAws::shared()
-            .await
-            .expect("moto runs (scripts/setup-local-world)");
-        let table_name = unique_name("slack-client");
-        create_table(&aws.dynamodb(), &table_name).await.unwrap();
-        let slack = SlackStandin::start(SlackStandinConfig::default())
-            .await
-            .unwrap();
-        let sir = SirStandin::start().await.unwrap();
-        let token_parameter = format!("/sirslack-test/{}/slackBotToken", unique_name("token"));
-        put_parameter(
-            &aws.ssm(),
-            &token_parameter,
-            &slack.bot_token(),
-            ParameterKind::Secure,
-            OnExisting::Overwrite,
-        )
-        .await
-        .unwrap();
-        World {
-            aws,
-            slack,
-            sir,
-            table_name,
-            token_parameter,
-        }
-    }
-
     fn config(&self) -> Config {
         let mut config = Config::new(&self.table_name, &self.token_parameter, REGION);
         config.slack_api_url = Some(self.slack.api_url());
         config.case_wait = Duration::from_secs(10);
         config
-    }
-
-    fn sir_client(&self) -> aws_sdk_securityir::Client {
-        let config = aws_sdk_securityir::config::Builder::from(self.aws.sdk_config())
-            .endpoint_url(self.sir.endpoint_url())
-            .build();
-        aws_sdk_securityir::Client::from_conf(config)
     }
 
     fn table(&self) -> Table {
@@ -1770,31 +1727,7 @@ async fn invalid_auth_makes_no_retry_storm_and_ends_in_the_dead_letter_queue() {
         if received.is_empty() {
             continue;
         }
-        let records: Vec<Value> = received
-            .iter()
-            .map(|message| {
-                let attributes: HashMap<String, String> = message
-                    .attributes()
-                    .map(|attributes| {
-                        attributes
-                            .iter()
-                            .map(|(name, value)| (name.as_str().to_owned(), value.clone()))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                json!({
-                    "messageId": message.message_id(),
-                    "receiptHandle": message.receipt_handle(),
-                    "body": message.body(),
-                    "attributes": attributes,
-                    "messageAttributes": {},
-                    "md5OfBody": message.md5_of_body(),
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": queue.arn,
-                    "awsRegion": REGION,
-                })
-            })
-            .collect();
+        let records = world::lambda_records(&received, &queue.arn);
         deliveries += received.len();
         let response = handler.handle(sqs_event(records), deadline()).await;
         let failed = failed_ids(&response);

@@ -7,7 +7,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_local::{LocalAws, QueueKind, create_bus, create_queue, create_rule_to_queue, unique_name};
+use aws_local::LocalAws;
 use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextMut;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::operation::put_item::PutItemInput;
@@ -19,12 +19,13 @@ use sirslack_domain::IntegrationEvent;
 use sirslack_domain::events::EVENT_SOURCE;
 use sirslack_poller::{Poller, PollerConfig, SirReader};
 use sirslack_store::Table;
+use sirslack_test_world::LocalWorld;
 
 /// How long a test waits for an event that should arrive.
 pub const RECEIVE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct World {
-    pub sir: SirStandin,
+    pub sir: Arc<SirStandin>,
     pub aws: LocalAws,
     pub table_name: String,
     pub bus_name: String,
@@ -37,39 +38,18 @@ pub struct World {
 
 impl World {
     pub async fn new() -> Self {
-        let sir = SirStandin::start().await.expect("SIR stand-in starts");
-        let aws = LocalAws::shared().await.expect("moto starts");
-        let table_name = unique_name("poller");
-        aws_local::create_table(&aws.dynamodb(), &table_name)
-            .await
-            .expect("table");
-        let eventbridge = aws.eventbridge();
-        let bus_name = unique_name("integration");
-        create_bus(&eventbridge, &bus_name).await.expect("bus");
-        let queue = create_queue(
-            &aws.sqs(),
-            &unique_name("slack-client"),
-            QueueKind::Standard,
-            None,
-        )
-        .await
-        .expect("queue");
-        create_rule_to_queue(
-            &eventbridge,
-            &bus_name,
-            &unique_name("to-slack-client"),
-            &json!({"source": [EVENT_SOURCE]}),
-            &queue.arn,
-            None,
-        )
-        .await
-        .expect("rule");
+        let local = LocalWorld::builder("poller")
+            .table()
+            .sir()
+            .bus(json!({"source": [EVENT_SOURCE]}))
+            .start()
+            .await;
         Self {
-            sir,
-            aws,
-            table_name,
-            bus_name,
-            queue_url: queue.url,
+            sir: local.sir().clone(),
+            aws: local.aws().clone(),
+            table_name: local.table_name().to_owned(),
+            bus_name: local.bus().name.clone(),
+            queue_url: local.bus().queue.url.clone(),
             rejecter: RejectEntries::default(),
             crash: CrashBeforeConfirm::default(),
         }
