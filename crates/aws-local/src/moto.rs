@@ -170,7 +170,10 @@ impl MotoServer {
                 let log = self.log_path.clone();
                 return Err(LocalAwsError::ServerExited { status, log });
             }
-            if http_request(self.port, "GET", "/moto-api/").await.is_ok() {
+            // Moto's dashboard answers 200. Any other answer is not moto: another process of the
+            // test run may have taken the port between `free_loopback_port` and moto's bind (a
+            // stand-in answers 404); moto then exits with the port in use and is started again.
+            if matches!(http_request(self.port, "GET", "/moto-api/").await, Ok(200)) {
                 return Ok(self);
             }
             if Instant::now() >= deadline {
