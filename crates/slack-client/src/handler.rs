@@ -136,7 +136,7 @@ impl Handler {
         let services = Services {
             table: Table::new(dynamodb.clone(), config.table_name.clone()),
             state: SlackState::new(dynamodb, config.table_name.clone()),
-            sir: Sir::new(aws_sdk_securityir::Client::new(sdk_config)),
+            sir: Sir::from_sdk_config(sdk_config),
             slack: SlackApi::new(config.slack_api_url.as_deref())?,
             token: BotTokenSource::ssm(parameters.clone(), config.bot_token_parameter.clone()),
             parameters: Some(parameters),
