@@ -60,7 +60,7 @@ mod tests {
             .behavior_version(aws_config::BehaviorVersion::latest())
             .build();
         let config = sdk_config(&shared);
-        let retry = config.retry_config().cloned().unwrap_or_default();
+        let retry = config.retry_config().expect("a retry setting");
         assert_eq!(retry.max_attempts(), 5);
         assert_eq!(retry.initial_backoff(), Duration::from_millis(200));
         assert_eq!(retry.max_backoff(), Duration::from_secs(5));
