@@ -8,10 +8,10 @@
 //!   everything else returns at once, classified by [`ErrorClass`];
 //! - [`FileHosts`]: where a file download may send the bot token (Slack's file hosts over
 //!   `https`, every redirect hop checked);
-//! - [`TtlCache`]: brief per-container caches of what Slack or SSM said;
 //! - [`ChannelPacer`]: Slack's ~1 message per second per channel inside one process;
-//! - [`BotToken`], [`ParameterCache`] and [`BotTokenSource`]: the bot token read from SSM once
-//!   per container and cached with a TTL, never logged.
+//! - [`BotToken`] and [`BotTokenSource`]: the bot token read from SSM through the shared
+//!   [`ParameterCache`] (`sirslack-cache`) once per container and cached with a TTL, never
+//!   logged.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -28,7 +28,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod cache;
 mod client;
 mod error;
 pub mod file_hosts;
@@ -38,7 +37,6 @@ mod retry;
 mod ssm;
 mod token;
 
-pub use cache::TtlCache;
 pub use client::{
     AuthIdentity, ChannelInfo, DEFAULT_CHANNEL_POST_INTERVAL, DEFAULT_SLACK_API_URL, Download,
     InviteOutcome, MAX_INVITEES_PER_CALL, SetupError, SlackApi, SlackApiBuilder, SlackConnector,
@@ -48,5 +46,7 @@ pub use error::{ErrorClass, SlackApiError};
 pub use file_hosts::{FileHostRefused, FileHosts, SLACK_FILE_HOSTS};
 pub use pacer::ChannelPacer;
 pub use retry::{Deadline, RetryPolicy};
-pub use ssm::{BotTokenSource, ParameterCache, ParameterError, read_parameter};
+/// The cache and error [`BotTokenSource`] is built on and answers with (from `sirslack-cache`).
+pub use sirslack_cache::{ParameterCache, ParameterError};
+pub use ssm::BotTokenSource;
 pub use token::BotToken;
