@@ -28,7 +28,7 @@ const SIR_ACTIONS = Object.freeze({
     membership: [],
   }),
   // Slack messages, joins/leaves -> comments; Slack files -> attachments (the upload is recorded
-  // in the table before it starts, so it needs no GetCase: crates/events-handler/src/sir.rs).
+  // in the table before it starts, so it needs no GetCase: see its calls of crates/sir).
   eventsHandler: Object.freeze({
     unscoped: [],
     case: ['security-ir:CreateCaseComment', 'security-ir:GetCaseAttachmentUploadUrl'],

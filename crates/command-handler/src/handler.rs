@@ -301,7 +301,7 @@ impl CommandHandler {
                 aws_sdk_dynamodb::Client::new(sdk_config),
                 config.table_name.clone(),
             ),
-            sir: Sir::new(aws_sdk_securityir::Client::new(sdk_config)),
+            sir: Sir::from_sdk_config(sdk_config),
             slack: Slack::new(SlackApi::new(config.slack_api_url.as_deref())?, token),
             ssm,
         };

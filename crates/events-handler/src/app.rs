@@ -47,7 +47,7 @@ impl SyncError {
     /// Whether trying again may work.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Sir(error) => error.transient,
+            Self::Sir(error) => error.is_retryable(),
             Self::Slack(error) => error.class.is_retryable(),
             Self::Store(StoreError::Dynamo { .. }) => true,
             Self::Store(_) => false,
@@ -73,16 +73,7 @@ impl SyncError {
     /// A short reason a person can read (no URLs, no tokens).
     pub fn for_people(&self) -> String {
         match self {
-            Self::Sir(error) if error.message.is_empty() => {
-                format!("SIR answered {}", error.code)
-            }
-            // SIR's messages can name the role and account: never shown verbatim (the
-            // operator's log line has the full answer).
-            Self::Sir(error) => format!(
-                "SIR answered {}: {}",
-                error.code,
-                sirslack_mapper::sir::error_text_for_people(&error.message)
-            ),
+            Self::Sir(error) => error.short_for_people(),
             Self::Slack(error) => format!("Slack answered {}", error.code),
             Self::Store(_) => "the integration's table is unavailable".to_owned(),
             Self::Transfer(error) => error.reason.clone(),

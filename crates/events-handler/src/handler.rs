@@ -71,7 +71,8 @@ pub struct EventsHandlerBuilder {
 }
 
 impl EventsHandlerBuilder {
-    /// The SIR client (default: from the SDK config).
+    /// The SIR client, used as it is (default: from the SDK config, with the SIR adapter's
+    /// retry setting).
     pub fn sir_client(mut self, client: aws_sdk_securityir::Client) -> Self {
         self.sir_client = Some(client);
         self
@@ -119,10 +120,9 @@ impl EventsHandlerBuilder {
             aws_sdk_dynamodb::Client::new(&sdk_config),
             config.table_name.clone(),
         );
-        let sir = Sir::new(
-            self.sir_client
-                .unwrap_or_else(|| aws_sdk_securityir::Client::new(&sdk_config)),
-        );
+        let sir = self
+            .sir_client
+            .map_or_else(|| Sir::from_sdk_config(&sdk_config), Sir::new);
         // File copies share the Web API client's connection pool.
         let transfer = FileTransfer::new(
             slack_api.http_client().clone(),

@@ -1,13 +1,10 @@
 //! SIR SDK shapes (`aws-sdk-securityir`) to the domain model, and back where the integration
-//! writes; and a failed SDK call to what every function needs to know about it
-//! ([`SirCallFailure`]).
+//! writes. (A failed SDK call is read by the SIR adapter, `sirslack-sir`.)
 //!
 //! The SDK defaults required fields that a response leaves out instead of rejecting it, so
 //! every mapping here is total or returns a typed error: nothing trusts the service to send
 //! what its model promises.
 
-use aws_sdk_securityir::config::http::HttpResponse;
-use aws_sdk_securityir::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_securityir::operation::get_case::GetCaseOutput;
 use aws_sdk_securityir::operation::get_membership::GetMembershipOutput;
 use aws_sdk_securityir::types::{
@@ -362,66 +359,6 @@ fn attachment_from(attributes: &CaseAttachmentAttributes) -> Option<Attachment> 
     })
 }
 
-/// SIR error codes that say "try again later".
-const RETRYABLE_SIR_CODES: &[&str] = &["ThrottlingException", "InternalServerException"];
-
-/// What a failed SIR call says, read the same way by every function (each turns it into its
-/// own error: a retry decision, words for a person).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SirCallFailure {
-    /// The service's error code (`ValidationException`, ...; `UnknownError` when it sent
-    /// none), or the kind of failure when the service did not answer: `Timeout`,
-    /// `DispatchFailure` (network), `ResponseError` (an unreadable answer),
-    /// `ConstructionFailure` (a request that could not be built).
-    pub code: String,
-    /// The service's message, trimmed; empty when there is none.
-    pub message: String,
-    /// Whether the service answered with an error (rather than not at all).
-    pub from_service: bool,
-    /// Whether the same call may succeed later: throttling, internal errors, HTTP 429 and
-    /// 5xx, timeouts, network failures and unreadable answers.
-    pub retryable: bool,
-}
-
-impl SirCallFailure {
-    /// Reads a failed SDK call.
-    pub fn from_sdk<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> Self {
-        match error {
-            SdkError::ServiceError(service) => Self::from_service(
-                service.err().code(),
-                service.err().message(),
-                service.raw().status().as_u16(),
-            ),
-            SdkError::TimeoutError(_) => Self::not_answered("Timeout", true),
-            SdkError::DispatchFailure(_) => Self::not_answered("DispatchFailure", true),
-            SdkError::ResponseError(_) => Self::not_answered("ResponseError", true),
-            _ => Self::not_answered("ConstructionFailure", false),
-        }
-    }
-
-    /// An error answer: its code, message and HTTP status.
-    pub fn from_service(code: Option<&str>, message: Option<&str>, http_status: u16) -> Self {
-        let code = code.unwrap_or("UnknownError");
-        Self {
-            retryable: RETRYABLE_SIR_CODES.contains(&code)
-                || http_status == 429
-                || http_status >= 500,
-            code: code.to_owned(),
-            message: message.unwrap_or_default().trim().to_owned(),
-            from_service: true,
-        }
-    }
-
-    fn not_answered(code: &str, retryable: bool) -> Self {
-        Self {
-            code: code.to_owned(),
-            message: String::new(),
-            from_service: false,
-            retryable,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use aws_sdk_securityir::types::{
@@ -511,25 +448,6 @@ mod tests {
                     .unwrap(),
             )
             .build()
-    }
-
-    #[test]
-    fn failed_calls_are_read_into_a_retry_decision() {
-        let throttled =
-            SirCallFailure::from_service(Some("ThrottlingException"), Some(" Rate exceeded "), 400);
-        assert!(throttled.retryable && throttled.from_service);
-        assert_eq!(throttled.message, "Rate exceeded");
-        let refused = SirCallFailure::from_service(Some("ValidationException"), None, 400);
-        assert!(!refused.retryable);
-        assert_eq!(refused.message, "");
-        assert!(SirCallFailure::from_service(None, None, 503).retryable);
-        assert!(SirCallFailure::from_service(Some("Anything"), None, 429).retryable);
-        assert_eq!(
-            SirCallFailure::from_service(None, None, 404).code,
-            "UnknownError"
-        );
-        let timeout = SirCallFailure::not_answered("Timeout", true);
-        assert!(timeout.retryable && !timeout.from_service);
     }
 
     #[test]

@@ -207,12 +207,10 @@ pub struct Poller<P = EventPublisher> {
 }
 
 impl Poller<EventPublisher> {
-    /// A poller with clients built from one SDK configuration (SIR with the poller's retry
-    /// settings, see [`sir::sdk_config_for_poller`]).
+    /// A poller with clients built from one SDK configuration (SIR with the SIR adapter's
+    /// retry setting, see [`sirslack_sir::sdk_config`]).
     pub fn from_sdk_config(sdk_config: &aws_config::SdkConfig, config: PollerConfig) -> Self {
-        let sir = SirReader::new(aws_sdk_securityir::Client::from_conf(
-            sir::sdk_config_for_poller(sdk_config),
-        ));
+        let sir = SirReader::from_sdk_config(sdk_config);
         let table = Table::new(
             aws_sdk_dynamodb::Client::new(sdk_config),
             config.table_name.clone(),

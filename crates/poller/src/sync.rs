@@ -537,7 +537,7 @@ impl<P: Publish> SyncContext<'_, P> {
             snapshot = settled;
         }
 
-        let mut current = self.sir.get_case(case_id).await?;
+        let mut current = self.sir.case(case_id).await?;
         let announced = snapshot
             .as_ref()
             .filter(|s| s.version > 0)

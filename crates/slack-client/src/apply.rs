@@ -796,7 +796,7 @@ impl<'i, 'h> CaseRun<'i, 'h> {
             .and_then(|record| record.shown.as_ref())
         {
             Some(shown) => Ok(shown.case.clone()),
-            None => self.inv.handler.services.sir.case(&self.case_id).await,
+            None => Ok(self.inv.handler.services.sir.case(&self.case_id).await?),
         }
     }
 

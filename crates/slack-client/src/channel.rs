@@ -257,6 +257,7 @@ impl CaseRun<'_, '_> {
             .sir
             .create_comment(&self.case_id, body, client_token)
             .await
+            .map_err(Failure::from)
         {
             Ok(comment_id) => {
                 services

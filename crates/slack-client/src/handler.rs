@@ -134,7 +134,7 @@ impl Handler {
                 aws_sdk_dynamodb::Client::new(sdk_config),
                 config.table_name.clone(),
             ),
-            sir: Sir::new(aws_sdk_securityir::Client::new(sdk_config)),
+            sir: Sir::from_sdk_config(sdk_config),
             slack: SlackApi::new(config.slack_api_url.as_deref())?,
             token: BotTokenSource::ssm(parameters.clone(), config.bot_token_parameter.clone()),
             parameters: Some(parameters),

@@ -7,6 +7,9 @@ const { describe, it } = require('node:test');
 const { Match } = require('aws-cdk-lib/assertions');
 const { QUEUE_ACTIONS, SIR_ACTIONS, SIR_ACTIONS_WITHOUT_RESOURCE, TABLE_ACTIONS } = require('../../lib/permissions');
 const { asList, functionRoleId, parameterArn, regionalArnJoin, roleStatements, statementBySid } = require('../support/cfn');
+const fs = require('node:fs');
+const path = require('node:path');
+const { REPO_ROOT } = require('../../lib/function-code');
 const { productionCode, readSource } = require('../support/rust-source');
 const { logicalId, resources } = require('../support/synth');
 
@@ -14,19 +17,54 @@ const getAttArn = (id) => ({ 'Fn::GetAtt': [id, 'Arn'] });
 const importOf = (pattern) => ({ 'Fn::ImportValue': Match.stringLikeRegexp(pattern) });
 const sortedActions = (statement) => [...asList(statement.Action)].sort();
 
-/** Each function's SIR adapter: every SIR call it makes goes through `<sdk client>.client.<op>()`. */
-const SIR_SOURCES = Object.freeze({
-  poller: 'crates/poller/src/sir.rs',
-  slackClient: 'crates/slack-client/src/sir.rs',
-  eventsHandler: 'crates/events-handler/src/sir.rs',
-  commandHandler: 'crates/command-handler/src/sir.rs',
+/** The shared SIR adapter: every SIR call of every function is a method of it. */
+const SIR_ADAPTER = 'crates/sir/src/client.rs';
+
+/** Each function's crate: the SIR calls it makes are the adapter methods it calls (`sir.<method>(`). */
+const SIR_CALLERS = Object.freeze({
+  poller: 'crates/poller/src',
+  slackClient: 'crates/slack-client/src',
+  eventsHandler: 'crates/events-handler/src',
+  commandHandler: 'crates/command-handler/src',
 });
 
-/** The IAM actions of the SIR operations called in `file` (`.get_case()` -> `security-ir:GetCase`). */
-function sirActionsCalledIn(file) {
-  const operations = [...productionCode(readSource(file)).matchAll(/\.client\s*\.([a-z_]+)\(\)/g)].map(([, op]) => op);
-  const pascal = (snake) => snake.split('_').map((word) => word[0].toUpperCase() + word.slice(1)).join('');
-  return [...new Set(operations.map((op) => `security-ir:${pascal(op)}`))].sort();
+const pascal = (snake) => snake.split('_').map((word) => word[0].toUpperCase() + word.slice(1)).join('');
+
+/**
+ * The IAM actions of each method of the SIR adapter: the SDK operations its body calls
+ * (`self.client.get_case()` -> `security-ir:GetCase`).
+ */
+function sirActionsByAdapterMethod() {
+  const code = productionCode(readSource(SIR_ADAPTER));
+  const methods = [...code.matchAll(/pub async fn ([a-z_]+)\(/g)];
+  const byMethod = new Map();
+  methods.forEach((method, i) => {
+    const body = code.slice(method.index, i + 1 < methods.length ? methods[i + 1].index : code.length);
+    const operations = [...body.matchAll(/\.client\s*\.([a-z_]+)\(\)/g)].map(([, op]) => `security-ir:${pascal(op)}`);
+    byMethod.set(method[1], new Set(operations));
+  });
+  return byMethod;
+}
+
+/** The `.rs` files under `dir` (from the repository root), recursively. */
+function rustFilesUnder(dir) {
+  return fs.readdirSync(path.join(REPO_ROOT, dir), { withFileTypes: true }).flatMap((entry) => {
+    const relative = `${dir}/${entry.name}`;
+    if (entry.isDirectory()) return rustFilesUnder(relative);
+    return entry.name.endsWith('.rs') ? [relative] : [];
+  });
+}
+
+/** The IAM actions of the SIR adapter methods the production code under `dir` calls. */
+function sirActionsCalledIn(dir, byMethod) {
+  const actions = new Set();
+  for (const file of rustFilesUnder(dir)) {
+    const code = productionCode(readSource(file));
+    for (const [, method] of code.matchAll(/\bsir\s*\.\s*([a-z_]+)\s*\(/g)) {
+      for (const action of byMethod.get(method) ?? []) actions.add(action);
+    }
+  }
+  return [...actions].sort();
 }
 
 /**
@@ -36,7 +74,6 @@ function sirActionsCalledIn(file) {
  */
 function sqsActionsCalledIn(file) {
   const operations = [...productionCode(readSource(file)).matchAll(/\.sqs\s*\.([a-z_]+)\(\)/g)].map(([, op]) => op);
-  const pascal = (snake) => snake.split('_').map((word) => word[0].toUpperCase() + word.slice(1)).join('');
   return [...new Set(operations.map((op) => `sqs:${pascal(op).replace(/Batch$/, '')}`))].sort();
 }
 
@@ -133,11 +170,15 @@ module.exports = function iamSuites({ templates }) {
       }
     });
 
-    it('grants each function exactly the SIR calls its code makes (crates/*/src/sir.rs)', () => {
+    it('grants each function exactly the SIR calls its code makes (through crates/sir)', () => {
+      const byMethod = sirActionsByAdapterMethod();
+      for (const [method, actions] of byMethod) {
+        assert.ok(actions.size > 0, `the adapter's ${method} calls SIR`);
+      }
       for (const fn of functions) {
         const { unscoped, case: caseActions, membership } = SIR_ACTIONS[fn.key];
         const granted = [...unscoped, ...caseActions, ...membership].sort();
-        assert.deepEqual(granted, sirActionsCalledIn(SIR_SOURCES[fn.key]), fn.key);
+        assert.deepEqual(granted, sirActionsCalledIn(SIR_CALLERS[fn.key], byMethod), fn.key);
       }
       // The events handler records its own uploads in the table before they start: no GetCase.
       assert.ok(!SIR_ACTIONS.eventsHandler.case.includes('security-ir:GetCase'));
