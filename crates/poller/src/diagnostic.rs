@@ -2,28 +2,15 @@
 
 use sirslack_lambda::ErrorType;
 
-use crate::{PollerError, SirError};
+use crate::PollerError;
 
 impl ErrorType for PollerError {
     fn error_type(&self) -> &'static str {
         match self {
-            Self::List(error) => sir_error_type(error),
+            Self::List(error) => error.error_type(),
             Self::Store(error) => error.error_type(),
             Self::PartialFailure { .. } => "CasesFailedToSync",
         }
-    }
-}
-
-/// The class of a failed SIR call, from SIR's error code.
-pub(crate) fn sir_error_type(error: &SirError) -> &'static str {
-    match error.code.as_deref() {
-        Some("ThrottlingException") => "SirThrottled",
-        Some("AccessDeniedException") => "SirAccessDenied",
-        Some("ResourceNotFoundException") => "SirNotFound",
-        Some("ValidationException") => "SirRefused",
-        Some("InternalServerException" | "ServiceUnavailableException") => "SirUnavailable",
-        Some(_) => "SirFailed",
-        None => "SirUnreachable",
     }
 }
 
@@ -32,15 +19,27 @@ sirslack_lambda::into_diagnostic!(PollerError);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SirError;
     use lambda_runtime::Diagnostic;
     use sirslack_store::StoreError;
 
     fn sir(code: Option<&str>) -> PollerError {
-        PollerError::List(SirError {
-            operation: "ListCases",
-            case_id: None,
-            code: code.map(str::to_owned),
-            message: "refused".to_owned(),
+        PollerError::List(match code {
+            Some(code) => {
+                SirError::from_service("ListCases", None, Some(code), Some("refused"), 400)
+            }
+            // No answer at all (the SDK's retries spent on timeouts).
+            None => SirError {
+                operation: "ListCases",
+                case_id: None,
+                code: "Timeout".to_owned(),
+                message: String::new(),
+                from_service: false,
+                http_status: None,
+                retryable: true,
+                kind: sirslack_sir::SirErrorKind::Unavailable,
+                detail: String::new(),
+            },
         })
     }
 

@@ -175,6 +175,27 @@ impl SirError {
         }
     }
 
+    /// The failure's class as Lambda's `errorType` names it when a SIR failure ends an
+    /// invocation: `SirThrottled`, `SirAccessDenied`, `SirNotFound`, `SirRefused`,
+    /// `SirUnavailable`, `SirUnreachable` (no answer) or `SirFailed`.
+    pub fn error_type(&self) -> &'static str {
+        if !self.from_service {
+            return if self.retryable {
+                "SirUnreachable"
+            } else {
+                "SirFailed"
+            };
+        }
+        match self.code.as_str() {
+            "ThrottlingException" => "SirThrottled",
+            "AccessDeniedException" => "SirAccessDenied",
+            "ResourceNotFoundException" => "SirNotFound",
+            "ValidationException" => "SirRefused",
+            "InternalServerException" | "ServiceUnavailableException" => "SirUnavailable",
+            _ => "SirFailed",
+        }
+    }
+
     /// Whether the same call may succeed later (see [`SirError::retryable`]).
     pub fn is_retryable(&self) -> bool {
         self.retryable
