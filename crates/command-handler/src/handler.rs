@@ -27,6 +27,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sirslack_domain::announced::ANNOUNCED_CHANGE_SCOPE;
+use sirslack_domain::duration::to_chrono;
 use sirslack_domain::marker::{SlackAuthor, command_audit_comment};
 use sirslack_domain::{CaseId, Command, Otp, SelfManagedStatus};
 use sirslack_mapper::markup::parse_slash_command;
@@ -216,7 +217,7 @@ fn lease_until(deadline: SystemTime) -> chrono::Duration {
         .duration_since(SystemTime::now())
         .unwrap_or_default()
         + DEADLINE_MARGIN;
-    chrono::Duration::from_std(until).unwrap_or(chrono::Duration::seconds(60))
+    to_chrono(until)
 }
 
 /// Which part of a change a command's claim has recorded as done.
@@ -254,7 +255,7 @@ struct Claimed<'a> {
 
 /// How long a finished command is remembered as done.
 fn claim_ttl() -> chrono::Duration {
-    chrono::Duration::from_std(COMMAND_MARKER_TTL).unwrap_or(chrono::Duration::days(1))
+    to_chrono(COMMAND_MARKER_TTL)
 }
 
 impl CommandHandler {
@@ -928,8 +929,7 @@ impl CommandHandler {
     /// a marker (the table failed) the change may be announced twice, which beats refusing it.
     async fn claim_announcement(&self, run: &Run<'_>, change: &Change) -> Option<String> {
         let key = change.announced().marker_key(run.case_id());
-        let ttl =
-            chrono::Duration::from_std(ANNOUNCED_CHANGE_TTL).unwrap_or(chrono::Duration::hours(1));
+        let ttl = to_chrono(ANNOUNCED_CHANGE_TTL);
         match self.table.put_once(ANNOUNCED_CHANGE_SCOPE, &key, ttl).await {
             Ok(true) => Some(key),
             // Another command set the same value a moment ago: its marker covers this change.

@@ -680,7 +680,7 @@ fn unix_now() -> u64 {
 }
 
 fn chrono_duration(duration: Duration) -> chrono::Duration {
-    chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::minutes(15))
+    sirslack_domain::duration::to_chrono(duration)
 }
 
 #[cfg(test)]

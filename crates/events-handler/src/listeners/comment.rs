@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use sirslack_domain::CaseId;
+use sirslack_domain::duration::to_chrono;
 use sirslack_domain::marker::{
     SlackAuthor, member_joined_comment, member_left_comment, slack_message_comment,
 };
@@ -232,7 +233,7 @@ fn new_owner() -> String {
 }
 
 fn lease(duration: Duration) -> chrono::Duration {
-    chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::seconds(5))
+    to_chrono(duration)
 }
 
 /// Queued jobs live this long at most; a drain always comes well before.
@@ -665,7 +666,7 @@ async fn run_job(app: &App, job: &CommentJob, age: chrono::Duration) -> JobEnd {
 }
 
 fn too_old(app: &App, age: chrono::Duration) -> bool {
-    chrono::Duration::from_std(app.config.lane_job_give_up).map_or(true, |limit| age >= limit)
+    age >= to_chrono(app.config.lane_job_give_up)
 }
 
 fn refused_notice(case_id: &CaseId, error: &SyncError) -> String {
