@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sirslack_domain::announced::ANNOUNCED_CHANGE_SCOPE;
 use sirslack_domain::duration::to_chrono;
-use sirslack_domain::marker::{SlackAuthor, command_audit_comment};
+use sirslack_domain::marker::command_audit_comment;
 use sirslack_domain::{CaseId, Command, Otp, SelfManagedStatus};
 use sirslack_mapper::markup::parse_slash_command;
 use sirslack_mapper::slack::{
@@ -52,7 +52,7 @@ use crate::commands::{Change, help, status, summarize};
 use crate::config::Config;
 use crate::respond::{Delivery, Reply, ReplyTarget, Responder};
 use crate::sir::Sir;
-use crate::slack::{Slack, UserProfile};
+use crate::slack::{Person, Slack};
 
 mod declare;
 mod forward;
@@ -954,24 +954,13 @@ impl CommandHandler {
 
     /// Who ran the command, as Slack names them; the handle from the payload when Slack cannot
     /// say.
-    async fn profile(&self, run: &Run<'_>) -> UserProfile {
-        match self.slack.user_profile(run.user()).await {
+    async fn profile(&self, run: &Run<'_>) -> Person {
+        match self.slack.person(run.user()).await {
             Ok(profile) => profile,
             Err(slack_error) => {
                 warn!(user = run.user(), error = %slack_error, "users.info failed; naming the person by handle");
-                UserProfile {
-                    real_name: None,
-                    handle: run
-                        .invocation
-                        .user_name
-                        .as_deref()
-                        .map(str::trim)
-                        .filter(|name| !name.is_empty())
-                        .map(str::to_owned),
-                    // Only naming uses this; the guest check was made (and failed closed) before.
-                    is_guest: false,
-                    email: None,
-                }
+                // Only naming uses this; the guest check was made (and failed closed) before.
+                Person::with_handle(run.invocation.user_name.as_deref())
             }
         }
     }
@@ -985,19 +974,11 @@ impl CommandHandler {
         run: &Run<'_>,
         subcommand: &str,
         change: &Change,
-        profile: &UserProfile,
+        profile: &Person,
         key: &str,
     ) -> Result<(), String> {
         // Every part of a record too long for one comment names the person and the command.
-        let prefix = command_audit_comment(
-            &SlackAuthor {
-                user_id: run.user(),
-                real_name: profile.real_name.as_deref(),
-                handle: profile.handle.as_deref(),
-            },
-            subcommand,
-            "",
-        );
+        let prefix = command_audit_comment(&profile.author(run.user()), subcommand, "");
         let parts = split_sir_comment(&prefix, &change.audit_text());
         for (index, part) in parts.iter().enumerate() {
             let client_token = format!("sirslack-command-{key}-{index}");

@@ -19,6 +19,7 @@ use crate::error::{ErrorClass, SlackApiError};
 use crate::file_hosts::FileHosts;
 use crate::http::{self, Connector, HttpClient, RequestBody};
 use crate::pacer::ChannelPacer;
+use crate::person::{Person, UsersInfo};
 use crate::retry::{Deadline, RetryPolicy};
 use crate::token::BotToken;
 
@@ -723,6 +724,24 @@ impl<'a> SlackSession<'a> {
             Err(error) if error.is_code("users_not_found") => Ok(None),
             Err(error) => Err(error),
         }
+    }
+
+    /// `users.info` (Tier 4, `users:read`; the e-mail address needs `users:read.email`): how
+    /// `user_id` is named, whether they are a bot or a guest. Retried per the policy.
+    pub async fn person(&self, user_id: &str) -> Result<Person, SlackApiError> {
+        let params = [("user", user_id.to_owned())];
+        self.get::<UsersInfo>("users.info", &params)
+            .await
+            .map(Person::from)
+    }
+
+    /// [`SlackSession::person`] in one attempt, for callers that decide themselves what a
+    /// failure means (the events handler's ack path).
+    pub async fn person_once(&self, user_id: &str) -> Result<Person, SlackApiError> {
+        let params = [("user", user_id.to_owned())];
+        self.get_once::<UsersInfo>("users.info", &params)
+            .await
+            .map(Person::from)
     }
 
     // ---- chat -----------------------------------------------------------------------------

@@ -8,6 +8,7 @@
 //!   everything else returns at once, classified by [`ErrorClass`];
 //! - [`FileHosts`]: where a file download may send the bot token (Slack's file hosts over
 //!   `https`, every redirect hop checked);
+//! - [`Person`]: how a Slack person is named (`users.info`, read one way for every function);
 //! - [`TtlCache`]: brief per-container caches of what Slack or SSM said;
 //! - [`ChannelPacer`]: Slack's ~1 message per second per channel inside one process;
 //! - [`BotToken`], [`ParameterCache`] and [`BotTokenSource`]: the bot token read from SSM once
@@ -34,6 +35,7 @@ mod error;
 pub mod file_hosts;
 pub mod http;
 mod pacer;
+mod person;
 mod retry;
 mod ssm;
 mod token;
@@ -47,6 +49,7 @@ pub use client::{
 pub use error::{ErrorClass, SlackApiError};
 pub use file_hosts::{FileHostRefused, FileHosts, SLACK_FILE_HOSTS};
 pub use pacer::ChannelPacer;
+pub use person::Person;
 pub use retry::{Deadline, RetryPolicy};
 pub use ssm::{BotTokenSource, ParameterCache, ParameterError, read_parameter};
 pub use token::BotToken;

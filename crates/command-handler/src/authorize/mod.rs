@@ -572,7 +572,7 @@ impl Authorizer {
         if let Some(guest) = self.guests.get(&key) {
             return Ok(guest);
         }
-        match self.slack.user_profile(user_id).await {
+        match self.slack.person(user_id).await {
             Ok(profile) => {
                 self.guests.insert(key, profile.is_guest);
                 Ok(profile.is_guest)
