@@ -7,8 +7,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
-use hyper::{Method, Request};
+use hyper::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
+use hyper::{Method, Request, Uri};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use slack_morphism::prelude::{
@@ -28,6 +28,12 @@ pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
 
 /// Slack's documented spacing of posts to one channel.
 pub const DEFAULT_CHANNEL_POST_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Redirects a file download follows (Slack's file URLs may redirect to a CDN).
+pub const MAX_DOWNLOAD_REDIRECTS: usize = 3;
+
+/// The method name of file downloads in errors and logs.
+const DOWNLOAD: &str = "download";
 
 /// Most user IDs `conversations.invite` takes in one call.
 pub const MAX_INVITEES_PER_CALL: usize = 1_000;
@@ -940,63 +946,116 @@ impl<'a> SlackSession<'a> {
 
     // ---- raw transfers --------------------------------------------------------------------
 
-    /// GETs `url` and returns the response with its body unread, for streaming. With
-    /// `bearer`, sends the bot token (Slack's `url_private_download`), but only to one of
-    /// [`SlackApi::file_hosts`] (anything else: `file_host_not_allowed`, nothing sent); never
-    /// send it to a presigned URL. Redirects are not followed. Retries connection failures and
-    /// 5xx before the body starts.
+    /// GETs `url` and returns the response with its body unread, for streaming: the one file
+    /// download of sirslack (a Slack file's `url_private_download` with the bot token, a SIR
+    /// attachment's presigned URL without).
+    ///
+    /// With `bearer`, sends the bot token, but only to one of [`SlackApi::file_hosts`]: the URL
+    /// and every redirect hop are checked before a request is sent, and a hop anywhere else is
+    /// refused (`file_host_not_allowed`, its `scheme://host` as the detail, logged at ERROR;
+    /// nothing sent there), never followed without the token. Never send the token to a
+    /// presigned URL. Redirects are followed (at most [`MAX_DOWNLOAD_REDIRECTS`]: Slack's file
+    /// URLs may redirect); with the token, a web page instead of the file
+    /// (`web_page_not_file`: Slack's answer without `files:read`) is an error.
+    ///
+    /// Connection failures, time-outs, 429 and 5xx before the body starts are retried per the
+    /// policy (never past the session's deadline), each attempt from `url` again. Other
+    /// codes: `invalid_download_url`, `too_many_redirects`, `redirect_without_location`,
+    /// `invalid_redirect`, `http_<status>`.
     pub async fn download(
         &self,
         url: &str,
         bearer: Option<&BotToken>,
     ) -> Result<Download, SlackApiError> {
-        const METHOD: &str = "download";
-        if bearer.is_some()
-            && let Err(refused) = self.api.file_hosts().check_str(url)
-        {
-            tracing::error!(
-                scheme = refused.scheme,
-                host = refused.host,
-                "bot token withheld: the file URL is not on Slack's file hosts; refused"
-            );
-            return Err(SlackApiError::new(
-                METHOD,
-                "file_host_not_allowed",
-                ErrorClass::Permanent,
-            ));
-        }
-        self.retrying(METHOD, None, || async {
-            let mut request = Request::builder().method(Method::GET).uri(url);
+        let uri: Uri = url.parse().map_err(|_| {
+            SlackApiError::new(DOWNLOAD, "invalid_download_url", ErrorClass::Permanent)
+        })?;
+        self.retrying(DOWNLOAD, None, || self.download_once(uri.clone(), bearer))
+            .await
+    }
+
+    /// One attempt of [`SlackSession::download`], redirects followed.
+    async fn download_once(
+        &self,
+        mut uri: Uri,
+        bearer: Option<&BotToken>,
+    ) -> Result<Download, SlackApiError> {
+        let permanent = |code: &str| SlackApiError::new(DOWNLOAD, code, ErrorClass::Permanent);
+        for hop in 0..=MAX_DOWNLOAD_REDIRECTS {
+            if bearer.is_some()
+                && let Err(refused) = self.api.file_hosts().check(&uri)
+            {
+                tracing::error!(
+                    scheme = refused.scheme,
+                    host = refused.host,
+                    hop,
+                    "bot token withheld: the file URL is not on Slack's file hosts; refused"
+                );
+                return Err(permanent("file_host_not_allowed")
+                    .with_detail(format!("{}://{}", refused.scheme, refused.host)));
+            }
+            let mut request = Request::builder().method(Method::GET).uri(uri.clone());
             if let Some(token) = bearer {
                 request = request.header(AUTHORIZATION, format!("Bearer {}", token.expose()));
             }
-            let request = request.body(http::empty_body()).map_err(|_| {
-                SlackApiError::new(METHOD, "invalid_download_url", ErrorClass::Permanent)
-            })?;
+            let request = request
+                .body(http::empty_body())
+                .map_err(|_| permanent("invalid_download_url"))?;
             let response = tokio::time::timeout(
                 self.api.inner.retry.call_timeout,
                 self.api.inner.http.request(request),
             )
             .await
-            .map_err(|_| SlackApiError::timeout(METHOD))?
-            .map_err(|_| SlackApiError::network(METHOD))?;
+            .map_err(|_| SlackApiError::timeout(DOWNLOAD))?
+            .map_err(|error| {
+                SlackApiError::network(DOWNLOAD).with_detail(http::describe(&error))
+            })?;
             let status = response.status();
+            if status.is_redirection() {
+                uri = redirect_target(&uri, response.headers())?;
+                continue;
+            }
             if !status.is_success() {
                 let _ = response.into_body().collect().await;
-                return Err(SlackApiError::from_http_status(METHOD, status.as_u16()));
+                return Err(SlackApiError::from_http_status(DOWNLOAD, status.as_u16()));
             }
-            let length = response
-                .headers()
-                .get(CONTENT_LENGTH)
-                .and_then(|value| value.to_str().ok())
-                .and_then(|value| value.trim().parse().ok());
-            Ok(Download {
+            let header = |name| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|value: &hyper::header::HeaderValue| value.to_str().ok())
+            };
+            if bearer.is_some()
+                && header(CONTENT_TYPE).is_some_and(|value| value.starts_with("text/html"))
+            {
+                return Err(permanent("web_page_not_file"));
+            }
+            let length = header(CONTENT_LENGTH).and_then(|value| value.trim().parse().ok());
+            return Ok(Download {
                 length,
                 body: response.into_body(),
-            })
-        })
-        .await
+            });
+        }
+        Err(permanent("too_many_redirects"))
     }
+}
+
+/// Where a redirect from `from` points (a relative `Location` keeps `from`'s origin).
+fn redirect_target(from: &Uri, headers: &hyper::HeaderMap) -> Result<Uri, SlackApiError> {
+    let permanent = |code: &str| SlackApiError::new(DOWNLOAD, code, ErrorClass::Permanent);
+    let location = headers
+        .get(LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .ok_or_else(|| permanent("redirect_without_location"))?;
+    let target: Uri = location
+        .parse()
+        .map_err(|_| permanent("invalid_redirect"))?;
+    if target.scheme().is_some() {
+        return Ok(target);
+    }
+    let mut parts = from.clone().into_parts();
+    parts.path_and_query = target.path_and_query().cloned();
+    Uri::from_parts(parts).map_err(|_| permanent("invalid_redirect"))
 }
 
 /// A streamed request body from a download's body (no copy of the whole file is made).

@@ -91,6 +91,9 @@ pub struct SlackApiError {
     pub class: ErrorClass,
     /// Slack's `Retry-After`, when rate limited.
     pub retry_after: Option<Duration>,
+    /// What happened, in words, when the code alone does not say (a file download's refused
+    /// `scheme://host`, a connection's failure). Never a path, a query or a token.
+    pub detail: Option<String>,
 }
 
 impl SlackApiError {
@@ -102,6 +105,7 @@ impl SlackApiError {
             class: ErrorClass::of_code(&code),
             code,
             retry_after: None,
+            detail: None,
         }
     }
 
@@ -112,6 +116,7 @@ impl SlackApiError {
             code: code.into(),
             class,
             retry_after: None,
+            detail: None,
         }
     }
 
@@ -122,7 +127,14 @@ impl SlackApiError {
             code: "ratelimited".to_owned(),
             class: ErrorClass::RateLimited,
             retry_after,
+            detail: None,
         }
+    }
+
+    /// The same error, with [`SlackApiError::detail`].
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
     }
 
     /// An HTTP status without a Slack envelope.

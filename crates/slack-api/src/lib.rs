@@ -43,8 +43,9 @@ mod token;
 pub use cache::TtlCache;
 pub use client::{
     AuthIdentity, ChannelInfo, DEFAULT_CHANNEL_POST_INTERVAL, DEFAULT_SLACK_API_URL, Download,
-    InviteOutcome, MAX_INVITEES_PER_CALL, SetupError, SlackApi, SlackApiBuilder, SlackConnector,
-    SlackSession, SlackUser, TextValue, UploadTarget, bytes_body, stream_body,
+    InviteOutcome, MAX_DOWNLOAD_REDIRECTS, MAX_INVITEES_PER_CALL, SetupError, SlackApi,
+    SlackApiBuilder, SlackConnector, SlackSession, SlackUser, TextValue, UploadTarget, bytes_body,
+    stream_body,
 };
 pub use error::{ErrorClass, SlackApiError};
 pub use file_hosts::{FileHostRefused, FileHosts, SLACK_FILE_HOSTS};
