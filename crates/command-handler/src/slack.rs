@@ -7,11 +7,6 @@ pub use sirslack_slack_api::Person;
 use sirslack_slack_api::{BotTokenSource, ParameterError, SlackApi, SlackApiError, SlackSession};
 use slack_morphism::prelude::SlackMessageContent;
 
-/// Members read per `conversations.members` page (Slack's maximum is 1,000).
-const MEMBERS_PAGE_SIZE: u32 = 1_000;
-/// Pages read at most when looking for one member (100,000 members).
-const MAX_MEMBER_PAGES: usize = 100;
-
 /// A Slack call could not be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SlackError {
@@ -21,20 +16,6 @@ pub enum SlackError {
     /// Slack refused or did not answer.
     #[error(transparent)]
     Api(#[from] SlackApiError),
-}
-
-#[derive(Deserialize)]
-struct MembersPage {
-    #[serde(default)]
-    members: Vec<String>,
-    #[serde(default)]
-    response_metadata: Option<ResponseMetadata>,
-}
-
-#[derive(Deserialize)]
-struct ResponseMetadata {
-    #[serde(default)]
-    next_cursor: String,
 }
 
 #[derive(Deserialize)]
@@ -91,37 +72,15 @@ impl Slack {
         Ok(result?)
     }
 
-    /// Whether `user_id` is a member of `channel_id` (`conversations.members`, paged).
+    /// Whether `user_id` is a member of `channel_id` (`conversations.members`, paged and
+    /// retried by the adapter).
     pub async fn is_channel_member(
         &self,
         channel_id: &str,
         user_id: &str,
     ) -> Result<bool, SlackError> {
-        self.with_session(async |session| {
-            let mut cursor = String::new();
-            for _ in 0..MAX_MEMBER_PAGES {
-                let mut params = vec![
-                    ("channel", channel_id.to_owned()),
-                    ("limit", MEMBERS_PAGE_SIZE.to_string()),
-                ];
-                if !cursor.is_empty() {
-                    params.push(("cursor", cursor.clone()));
-                }
-                let page: MembersPage = session.get("conversations.members", &params).await?;
-                if page.members.iter().any(|member| member == user_id) {
-                    return Ok(true);
-                }
-                cursor = page
-                    .response_metadata
-                    .map(|metadata| metadata.next_cursor)
-                    .unwrap_or_default();
-                if cursor.is_empty() {
-                    break;
-                }
-            }
-            Ok(false)
-        })
-        .await
+        self.with_session(async |session| session.is_channel_member(channel_id, user_id).await)
+            .await
     }
 
     /// The members of a user group (`usergroups.users.list`).

@@ -74,8 +74,7 @@ impl TransferError {
     fn upload(reason: impl Into<String>, transient: bool) -> Self {
         Self {
             stage: "upload",
-            reason: reason.into(),
-            transient,
+            ..Self::download(reason, transient)
         }
     }
 

@@ -40,6 +40,8 @@ pub const MAX_INVITEES_PER_CALL: usize = 1_000;
 
 /// Pages of `conversations.list` read when looking for a channel by name.
 const MAX_LIST_PAGES: usize = 100;
+/// Pages of `conversations.members` (1,000 each) read when looking for one member.
+const MAX_MEMBER_PAGES: usize = 100;
 /// `users.conversations` pages read at most (200 channels each: 2,000 channels); a person in
 /// more is answered for the first ones.
 pub const USER_CHANNELS_MAX_PAGES: usize = 10;
@@ -324,8 +326,32 @@ struct PostedMessage {
 struct ChannelPage {
     #[serde(default)]
     channels: Vec<ChannelInfo>,
+}
+
+/// One page of a cursor-paged method: its own fields, and the cursor of the next.
+#[derive(Deserialize)]
+struct Paged<T> {
+    #[serde(flatten)]
+    page: T,
     #[serde(default)]
     response_metadata: Option<ResponseMetadata>,
+}
+
+/// How [`SlackSession::each_page`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Paging {
+    /// The visitor had what it wanted.
+    Stopped,
+    /// Every page was read.
+    Complete,
+    /// The page limit was reached with pages left.
+    Truncated,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct MembersPage {
+    members: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -338,7 +364,6 @@ struct ResponseMetadata {
 #[serde(default)]
 struct ChannelIdPage {
     channels: Vec<ChannelId>,
-    response_metadata: Option<ResponseMetadata>,
 }
 
 #[derive(Deserialize, Default)]
@@ -483,6 +508,14 @@ impl<'a> SlackSession<'a> {
             .await
     }
 
+    /// A JSON POST to `method` whose answer carries nothing but `ok`, retried per the policy.
+    async fn post_ok<RQ>(&self, method: &'static str, body: &RQ) -> Result<(), SlackApiError>
+    where
+        RQ: Serialize + Send + Sync,
+    {
+        self.post::<_, Empty>(method, body).await.map(drop)
+    }
+
     /// Runs `call` until it succeeds, fails for good, runs out of attempts, or the next wait
     /// would pass the deadline. With `channel`, every attempt first waits for the channel's
     /// posting slot, and a 429 holds the channel back for `Retry-After`.
@@ -580,33 +613,48 @@ impl<'a> SlackSession<'a> {
         &self,
         name: &str,
     ) -> Result<Option<ChannelInfo>, SlackApiError> {
-        let mut cursor = String::new();
-        for _ in 0..MAX_LIST_PAGES {
-            let mut params = vec![
-                ("types", "public_channel,private_channel".to_owned()),
-                ("limit", "1000".to_owned()),
-                ("exclude_archived", "false".to_owned()),
-            ];
-            if !cursor.is_empty() {
-                params.push(("cursor", cursor.clone()));
-            }
-            let page: ChannelPage = self.get("conversations.list", &params).await?;
-            if let Some(found) = page
-                .channels
-                .into_iter()
-                .find(|channel| channel.name == name)
-            {
-                return Ok(Some(found));
-            }
-            cursor = page
-                .response_metadata
-                .map(|metadata| metadata.next_cursor)
-                .unwrap_or_default();
-            if cursor.is_empty() {
-                return Ok(None);
-            }
-        }
-        Ok(None)
+        let params = [
+            ("types", "public_channel,private_channel".to_owned()),
+            ("limit", "1000".to_owned()),
+            ("exclude_archived", "false".to_owned()),
+        ];
+        let mut found = None;
+        self.each_page(
+            "conversations.list",
+            &params,
+            MAX_LIST_PAGES,
+            |page: ChannelPage| {
+                found = page
+                    .channels
+                    .into_iter()
+                    .find(|channel| channel.name == name);
+                found.is_some()
+            },
+        )
+        .await?;
+        Ok(found)
+    }
+
+    /// Whether `user` is a member of `channel` (`conversations.members`, pages of 1,000, at
+    /// most [`MAX_MEMBER_PAGES`]: 100,000 members).
+    pub async fn is_channel_member(
+        &self,
+        channel: &str,
+        user: &str,
+    ) -> Result<bool, SlackApiError> {
+        let params = [
+            ("channel", channel.to_owned()),
+            ("limit", "1000".to_owned()),
+        ];
+        let paging = self
+            .each_page(
+                "conversations.members",
+                &params,
+                MAX_MEMBER_PAGES,
+                |page: MembersPage| page.members.iter().any(|member| member == user),
+            )
+            .await?;
+        Ok(paging == Paging::Stopped)
     }
 
     /// `conversations.invite` with `force=true` (invalid IDs are skipped, not fatal), one call
@@ -654,17 +702,13 @@ impl<'a> SlackSession<'a> {
     /// `conversations.setTopic`.
     pub async fn set_topic(&self, channel: &str, topic: &str) -> Result<(), SlackApiError> {
         let body = serde_json::json!({ "channel": channel, "topic": topic });
-        self.post::<_, Empty>("conversations.setTopic", &body)
-            .await
-            .map(|_| ())
+        self.post_ok("conversations.setTopic", &body).await
     }
 
     /// `conversations.setPurpose`.
     pub async fn set_purpose(&self, channel: &str, purpose: &str) -> Result<(), SlackApiError> {
         let body = serde_json::json!({ "channel": channel, "purpose": purpose });
-        self.post::<_, Empty>("conversations.setPurpose", &body)
-            .await
-            .map(|_| ())
+        self.post_ok("conversations.setPurpose", &body).await
     }
 
     /// `conversations.archive`. Returns `false` when the channel was archived already.
@@ -685,34 +729,66 @@ impl<'a> SlackSession<'a> {
     /// [`USER_CHANNELS_MAX_PAGES`] pages of 200. Each page is retried per the session's policy
     /// (429s by `Retry-After`).
     pub async fn user_channels(&self, user: &str) -> Result<Vec<String>, SlackApiError> {
+        let params = [
+            ("user", user.to_owned()),
+            ("types", "public_channel,private_channel".to_owned()),
+            ("exclude_archived", "true".to_owned()),
+            ("limit", "200".to_owned()),
+        ];
         let mut channels = Vec::new();
+        let paging = self
+            .each_page(
+                "users.conversations",
+                &params,
+                USER_CHANNELS_MAX_PAGES,
+                |page: ChannelIdPage| {
+                    channels.extend(page.channels.into_iter().filter_map(|channel| channel.id));
+                    false
+                },
+            )
+            .await?;
+        if paging == Paging::Truncated {
+            tracing::warn!(
+                user,
+                listed = channels.len(),
+                "the person is in more channels than are read; the rest are left out"
+            );
+        }
+        Ok(channels)
+    }
+
+    /// GETs `method` page by page (each page retried per the policy), at most `max_pages`,
+    /// handing each page to `visit` until it returns `true`.
+    async fn each_page<T, F>(
+        &self,
+        method: &'static str,
+        params: &[(&str, String)],
+        max_pages: usize,
+        mut visit: F,
+    ) -> Result<Paging, SlackApiError>
+    where
+        T: DeserializeOwned + Send,
+        F: FnMut(T) -> bool,
+    {
         let mut cursor = String::new();
-        for _ in 0..USER_CHANNELS_MAX_PAGES {
-            let mut params = vec![
-                ("user", user.to_owned()),
-                ("types", "public_channel,private_channel".to_owned()),
-                ("exclude_archived", "true".to_owned()),
-                ("limit", "200".to_owned()),
-            ];
+        for _ in 0..max_pages {
+            let mut params = params.to_vec();
             if !cursor.is_empty() {
                 params.push(("cursor", cursor.clone()));
             }
-            let page: ChannelIdPage = self.get("users.conversations", &params).await?;
-            channels.extend(page.channels.into_iter().filter_map(|channel| channel.id));
-            cursor = page
+            let paged: Paged<T> = self.get(method, &params).await?;
+            if visit(paged.page) {
+                return Ok(Paging::Stopped);
+            }
+            cursor = paged
                 .response_metadata
                 .map(|metadata| metadata.next_cursor)
                 .unwrap_or_default();
             if cursor.is_empty() {
-                return Ok(channels);
+                return Ok(Paging::Complete);
             }
         }
-        tracing::warn!(
-            user,
-            listed = channels.len(),
-            "the person is in more channels than are read; the rest are left out"
-        );
-        Ok(channels)
+        Ok(Paging::Truncated)
     }
 
     // ---- users ----------------------------------------------------------------------------
@@ -809,9 +885,7 @@ impl<'a> SlackSession<'a> {
             ts,
             content,
         };
-        self.post::<_, Empty>("chat.update", &body)
-            .await
-            .map(|_| ())
+        self.post_ok("chat.update", &body).await
     }
 
     /// `chat.postEphemeral`: `content` shown to `user` only, in `channel`. Not paced: an
@@ -827,9 +901,7 @@ impl<'a> SlackSession<'a> {
             user,
             content,
         };
-        self.post::<_, Empty>("chat.postEphemeral", &body)
-            .await
-            .map(|_| ())
+        self.post_ok("chat.postEphemeral", &body).await
     }
 
     // ---- views ----------------------------------------------------------------------------
@@ -842,9 +914,7 @@ impl<'a> SlackSession<'a> {
         view: &serde_json::Value,
     ) -> Result<(), SlackApiError> {
         let body = serde_json::json!({ "user_id": user, "view": view });
-        self.post::<_, Empty>("views.publish", &body)
-            .await
-            .map(|_| ())
+        self.post_ok("views.publish", &body).await
     }
 
     /// `views.open` (Tier 4, no scope): opens `view` as a modal for the person whose

@@ -24,7 +24,7 @@ use tracing::{error, info, warn};
 
 use crate::app::{App, SyncError};
 use crate::listeners::comment::write_parts;
-use crate::listeners::{LAZY_FILE_TRANSFER, notify_user};
+use crate::listeners::{LAZY_FILE_TRANSFER, linked_case, notify_user};
 use crate::slack::FileInfo;
 
 /// Attempts of the copy itself.
@@ -96,10 +96,7 @@ pub async fn on_file_shared(app: &App, request: EventRequest) -> Result<Outcome,
     if request.callback.authorized_user_ids.contains(&user) {
         return Ok(Outcome::ignored("own_file"));
     }
-    let case_id = app
-        .case_for_channel(&channel)
-        .await
-        .map_err(|error| ListenerError::Transient(error.to_string()))?;
+    let case_id = linked_case(app, &channel).await?;
     let Some(case_id) = case_id else {
         return Ok(Outcome::ignored("unlinked_channel"));
     };
