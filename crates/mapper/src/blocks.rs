@@ -205,6 +205,14 @@ pub fn element_state<'a>(values: &'a Value, block_id: &str) -> Option<&'a Value>
         .filter(|state| state.is_object())
 }
 
+/// The text typed in the `plain_text_input` of `block_id` (empty when there is none).
+pub fn input_text(values: &Value, block_id: &str) -> String {
+    element_state(values, block_id)
+        .and_then(|state| state["value"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 // ---- texts ----
 
 /// A date Slack shows in the reader's time zone (`<!date^...>`), with a UTC fallback.
@@ -299,6 +307,8 @@ mod tests {
             Some(&json!("x"))
         );
         assert!(element_state(&values, "other").is_none());
+        assert_eq!(input_text(&values, "title"), "x");
+        assert_eq!(input_text(&values, "other"), "");
     }
 
     #[test]

@@ -30,7 +30,9 @@ use sirslack_domain::limits::{SLACK_INPUT_MAX, TITLE_MAX, truncate_chars};
 use sirslack_domain::{CaseId, Otp};
 use slack_morphism::prelude::SlackMessageContent;
 
-use crate::blocks::{Modal, element_state, input_json, modal_json, option_json, plain_json};
+use crate::blocks::{
+    Modal, element_state, input_json, input_text, modal_json, option_json, plain_json,
+};
 use crate::markup::escape_for_slack;
 use crate::slack::ConsoleLinks;
 
@@ -299,12 +301,7 @@ pub fn parse_declare_submission(
     today: NaiveDate,
 ) -> Result<DeclareSubmission, ViewErrors> {
     let values = &view["state"]["values"];
-    let text = |block_id: &str| {
-        element_state(values, block_id)
-            .and_then(|state| state["value"].as_str())
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let text = |block_id: &str| input_text(values, block_id);
     let selected = |block_id: &str| {
         element_state(values, block_id)
             .and_then(|state| state["selected_option"]["value"].as_str())

@@ -21,7 +21,8 @@ use sirslack_domain::limits::SLACK_INPUT_MAX;
 use sirslack_domain::{CaseId, Otp};
 
 use crate::blocks::{
-    Modal, context_json, element_state, input_json, modal_json, plain_json, section_json,
+    Modal, context_json, element_state, input_json, input_text, modal_json, plain_json,
+    section_json,
 };
 use crate::declare::{PRIVATE_METADATA_MAX, ViewErrors, is_channel_id};
 use crate::markup::escape_for_slack;
@@ -281,12 +282,7 @@ pub fn edit_modal(
 /// command line, or the errors to show on the fields.
 pub fn parse_edit_submission(field: EditField, view: &Value) -> Result<EditSubmission, ViewErrors> {
     let values = &view["state"]["values"];
-    let text = |block_id: &str| {
-        element_state(values, block_id)
-            .and_then(|state| state["value"].as_str())
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let text = |block_id: &str| input_text(values, block_id);
     let mut errors = ViewErrors::default();
     let context =
         EditContext::from_private_metadata(view["private_metadata"].as_str().unwrap_or_default());
