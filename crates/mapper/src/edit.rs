@@ -21,8 +21,7 @@ use sirslack_domain::limits::SLACK_INPUT_MAX;
 use sirslack_domain::{CaseId, Otp};
 
 use crate::blocks::{
-    Modal, context_json, element_state, input_json, input_text, modal_json, plain_json,
-    section_json,
+    Modal, context_json, input_json, input_text, modal_json, plain_json, section_json,
 };
 use crate::declare::{PRIVATE_METADATA_MAX, ViewErrors, is_channel_id};
 use crate::markup::escape_for_slack;
