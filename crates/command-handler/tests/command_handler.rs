@@ -27,7 +27,6 @@ use sirslack_domain::{CaseId, EventPayload, IntegrationEvent};
 use sirslack_events_handler::EventsHandler;
 use sirslack_poller::{Poller, PollerConfig, SirReader};
 use sirslack_slack_api::{BotTokenSource, Deadline, ParameterCache, RetryPolicy, SlackApi};
-use sirslack_slack_client::state::SlackState;
 use sirslack_slack_router::{
     CommandInvocation, DeclarationInvocation, HandOffTarget, RecordingHandOffSink, ResponseUrl,
     SlashCommand,
@@ -835,14 +834,14 @@ async fn a_sir_validation_exception_is_shown_in_plain_words() {
     );
     assert_eq!(world.status(), CaseStatus::Acknowledged);
     // A change SIR refused was not announced: no marker is left to hide a later one.
-    let state = SlackState::new(world.aws.dynamodb(), &world.table_name);
     let case_id: CaseId = world.case_id.parse().unwrap();
     for change in [
         AnnouncedChange::Status(sirslack_domain::CaseStatus::DetectionAndAnalysis),
         AnnouncedChange::Title("Key\u{7}leak".into()),
     ] {
         assert!(
-            !state
+            !world
+                .table
                 .marker_present(ANNOUNCED_CHANGE_SCOPE, &change.marker_key(&case_id))
                 .await
                 .unwrap(),
@@ -1421,7 +1420,7 @@ struct Downstream {
     poller: Poller<Arc<RecordingPublisher>>,
     publisher: Arc<RecordingPublisher>,
     slack_client: sirslack_slack_client::Handler,
-    state: SlackState,
+    table: Table,
     case_id: CaseId,
 }
 
@@ -1447,10 +1446,8 @@ impl Downstream {
             "eu-west-1",
         );
         config.slack_api_url = Some(world.slack.api_url());
-        let state = SlackState::new(world.aws.dynamodb(), &world.table_name);
         let services = sirslack_slack_client::Services {
             table: world.table.clone(),
-            state: state.clone(),
             sir: sirslack_slack_client::sir::Sir::new(sir_client()),
             slack: SlackApi::builder()
                 .api_url(&world.slack.api_url())
@@ -1466,7 +1463,7 @@ impl Downstream {
             poller,
             publisher,
             slack_client: sirslack_slack_client::Handler::new(config, services).unwrap(),
-            state,
+            table: world.table.clone(),
             case_id: world.case_id.parse().unwrap(),
         }
     }
@@ -1511,7 +1508,7 @@ impl Downstream {
     }
 
     async fn marker_present(&self, change: &AnnouncedChange) -> bool {
-        self.state
+        self.table
             .marker_present(ANNOUNCED_CHANGE_SCOPE, &change.marker_key(&self.case_id))
             .await
             .unwrap()

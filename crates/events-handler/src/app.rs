@@ -1,11 +1,11 @@
 //! Shared state of the listeners, and the errors of the work they do.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
+use sirslack_cache::TtlCache;
 use sirslack_domain::CaseId;
-use sirslack_slack_api::{SlackApiError, TtlCache};
+use sirslack_slack_api::SlackApiError;
 use sirslack_store::{CaseInChannel, StoreError, Table};
 
 use crate::config::Config;
@@ -17,8 +17,6 @@ use crate::transfer::{FileTransfer, TransferError};
 /// How long a channel's case is remembered. A link never changes once made; only positive
 /// answers are cached, because a channel that is not linked yet may be linked a second later.
 const CHANNEL_CASE_TTL: Duration = Duration::from_secs(600);
-/// Most channels remembered.
-const CHANNEL_CASE_CACHE_MAX: usize = 10_000;
 /// How long a person's open cases (their channels, each looked up) are remembered for the
 /// "Send to SIR case" picker: the picker asks again at every keystroke, and a person who left
 /// a channel stops seeing its case within this time (the command handler checks membership
@@ -107,7 +105,7 @@ pub struct App {
     pub secrets: SecretCache,
     /// File copies.
     pub transfer: FileTransfer,
-    channel_cases: Mutex<HashMap<String, (CaseId, Instant)>>,
+    channel_cases: TtlCache<String, CaseId>,
     person_cases: TtlCache<String, Arc<Vec<CaseInChannel>>>,
 }
 
@@ -136,7 +134,7 @@ impl App {
             slack,
             secrets,
             transfer,
-            channel_cases: Mutex::new(HashMap::new()),
+            channel_cases: TtlCache::new(CHANNEL_CASE_TTL),
             person_cases: TtlCache::new(PERSON_CASES_TTL),
         }
     }
@@ -144,20 +142,13 @@ impl App {
     /// The case linked to `channel_id`: one GetItem by key (never a Scan), remembered for a
     /// while once found.
     pub async fn case_for_channel(&self, channel_id: &str) -> Result<Option<CaseId>, StoreError> {
-        if let Ok(cache) = self.channel_cases.lock()
-            && let Some((case_id, at)) = cache.get(channel_id)
-            && at.elapsed() < CHANNEL_CASE_TTL
-        {
-            return Ok(Some(case_id.clone()));
+        if let Some(case_id) = self.channel_cases.get(channel_id) {
+            return Ok(Some(case_id));
         }
         let found = self.table.case_for_channel(channel_id).await?;
-        if let Some(case_id) = &found
-            && let Ok(mut cache) = self.channel_cases.lock()
-        {
-            if cache.len() >= CHANNEL_CASE_CACHE_MAX {
-                cache.clear();
-            }
-            cache.insert(channel_id.to_owned(), (case_id.clone(), Instant::now()));
+        if let Some(case_id) = &found {
+            self.channel_cases
+                .insert(channel_id.to_owned(), case_id.clone());
         }
         Ok(found)
     }
@@ -166,14 +157,13 @@ impl App {
     /// (`users.conversations`), each looked up in the table
     /// ([`Table::open_cases_in_channels`]); remembered per person for a minute.
     pub async fn open_cases_of(&self, user_id: &str) -> Result<Arc<Vec<CaseInChannel>>, SyncError> {
-        if let Some(cases) = self.person_cases.get(&user_id.to_owned()) {
-            return Ok(cases);
-        }
-        let channels = self.slack.user_channels(user_id).await?;
-        let cases = Arc::new(self.table.open_cases_in_channels(&channels).await?);
         self.person_cases
-            .insert(user_id.to_owned(), Arc::clone(&cases));
-        Ok(cases)
+            .get_or_try_load(user_id.to_owned(), || async {
+                let channels = self.slack.user_channels(user_id).await?;
+                let cases = self.table.open_cases_in_channels(&channels).await?;
+                Ok::<_, SyncError>(Arc::new(cases))
+            })
+            .await
     }
 
     /// Whether `channel_id` is linked to `case_id` (the same lookup as [`App::case_for_channel`]).

@@ -10,11 +10,11 @@
 //!   requests cannot turn into an SSM request each (at most one re-read per pause).
 
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use sirslack_slack_api::read_parameter;
+use sirslack_cache::{Lookup, ParameterCache, TtlCache};
 use sirslack_slack_router::{BoxFuture, KeySource, KeySourceError, SigningSecret, VerifierKeys};
 use tracing::{info, warn};
 
@@ -48,24 +48,30 @@ pub trait ParameterStore: Send + Sync {
     fn read(&self) -> BoxFuture<'_, Result<AppSecrets, SecretsError>>;
 }
 
-/// SSM Parameter Store (SecureStrings decrypted).
+/// SSM Parameter Store (SecureStrings decrypted), read through the shared
+/// [`ParameterCache`] without its TTL: [`SecretCache`] decides when to read.
 #[derive(Debug, Clone)]
 pub struct SsmParameterStore {
-    client: aws_sdk_ssm::Client,
+    parameters: ParameterCache,
     names: ParameterNames,
 }
 
 impl SsmParameterStore {
     /// Reads `names` with `client`.
     pub fn new(client: aws_sdk_ssm::Client, names: ParameterNames) -> Self {
-        Self { client, names }
+        Self {
+            parameters: ParameterCache::uncached(client),
+            names,
+        }
     }
 }
 
 impl SsmParameterStore {
     async fn parameter(&self, name: &str) -> Result<String, SecretsError> {
-        read_parameter(&self.client, name)
+        self.parameters
+            .get(name)
             .await
+            .map(|value| value.as_ref().to_owned())
             .map_err(|error| SecretsError(error.to_string()))
     }
 }
@@ -93,7 +99,6 @@ impl ParameterStore for SsmParameterStore {
 struct Cached {
     secrets: Arc<AppSecrets>,
     keys: Arc<VerifierKeys>,
-    fetched_at: Instant,
 }
 
 impl Cached {
@@ -105,16 +110,15 @@ impl Cached {
         Self {
             secrets: Arc::new(secrets),
             keys,
-            fetched_at: Instant::now(),
         }
     }
 }
 
 struct Inner {
     store: Arc<dyn ParameterStore>,
-    ttl: Duration,
     fruitless_reload_pause: Duration,
-    cached: RwLock<Option<Arc<Cached>>>,
+    /// One slot: expired, it is still served while a background task re-reads.
+    cached: TtlCache<(), Arc<Cached>>,
     /// One read at a time (first load, mismatch reloads).
     loading: tokio::sync::Mutex<Option<Instant>>,
     refreshing: AtomicBool,
@@ -129,7 +133,7 @@ pub struct SecretCache {
 impl fmt::Debug for SecretCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SecretCache")
-            .field("ttl", &self.inner.ttl)
+            .field("ttl", &self.inner.cached.ttl())
             .finish_non_exhaustive()
     }
 }
@@ -140,9 +144,8 @@ impl SecretCache {
         Self {
             inner: Arc::new(Inner {
                 store,
-                ttl,
                 fruitless_reload_pause: DEFAULT_FRUITLESS_RELOAD_PAUSE,
-                cached: RwLock::new(None),
+                cached: TtlCache::new(ttl).with_capacity(1),
                 loading: tokio::sync::Mutex::new(None),
                 refreshing: AtomicBool::new(false),
             }),
@@ -151,11 +154,14 @@ impl SecretCache {
 
     /// Changes the pause after a fruitless mismatch re-read (tests use zero).
     pub fn with_fruitless_reload_pause(self, pause: Duration) -> Self {
+        let cached = TtlCache::new(self.inner.cached.ttl()).with_capacity(1);
+        if let Some(current) = self.current() {
+            cached.insert((), current);
+        }
         let inner = Inner {
             store: Arc::clone(&self.inner.store),
-            ttl: self.inner.ttl,
             fruitless_reload_pause: pause,
-            cached: RwLock::new(self.current()),
+            cached,
             loading: tokio::sync::Mutex::new(None),
             refreshing: AtomicBool::new(false),
         };
@@ -176,11 +182,10 @@ impl SecretCache {
     }
 
     async fn cached(&self) -> Result<Arc<Cached>, SecretsError> {
-        match self.current() {
-            Some(cached) => {
-                if cached.fetched_at.elapsed() >= self.inner.ttl {
-                    self.refresh_in_background();
-                }
+        match self.inner.cached.lookup(&()) {
+            Some(Lookup::Fresh(cached)) => Ok(cached),
+            Some(Lookup::Expired(cached)) => {
+                self.refresh_in_background();
                 Ok(cached)
             }
             None => self.load().await,
@@ -188,17 +193,11 @@ impl SecretCache {
     }
 
     fn current(&self) -> Option<Arc<Cached>> {
-        self.inner
-            .cached
-            .read()
-            .ok()
-            .and_then(|cached| cached.as_ref().map(Arc::clone))
+        self.inner.cached.lookup(&()).map(Lookup::into_value)
     }
 
     fn store(&self, cached: Arc<Cached>) {
-        if let Ok(mut slot) = self.inner.cached.write() {
-            *slot = Some(cached);
-        }
+        self.inner.cached.insert((), cached);
     }
 
     /// The first read, shared by concurrent first requests.

@@ -7,14 +7,14 @@
 //! decoded into small lenient types of our own (only the fields used): slack-morphism's typed
 //! `SlackFile` has no `size`, and its strict enums have failed on new values before.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use http::{Method, Request, header};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use sirslack_cache::TtlCache;
 pub use sirslack_slack_api::Person;
 use sirslack_slack_api::http::full_body;
 use sirslack_slack_api::{AuthIdentity, BotToken, ErrorClass, SlackApi, SlackApiError};
@@ -92,7 +92,7 @@ struct RawFileRef {
 pub struct Slack {
     api: SlackApi,
     secrets: SecretCache,
-    people: Mutex<HashMap<String, (Arc<Person>, Instant)>>,
+    people: TtlCache<String, Arc<Person>>,
     identity: OnceCell<AuthIdentity>,
 }
 
@@ -110,7 +110,7 @@ impl Slack {
         Self {
             api,
             secrets,
-            people: Mutex::new(HashMap::new()),
+            people: TtlCache::new(PERSON_TTL).with_capacity(PERSON_CACHE_MAX),
             identity: OnceCell::new(),
         }
     }
@@ -148,24 +148,13 @@ impl Slack {
 
     /// How `user_id` is named (`users.info` in one attempt, cached for ten minutes).
     pub async fn person(&self, user_id: &str) -> Result<Arc<Person>, SlackApiError> {
-        if let Some(person) = self.cached_person(user_id) {
+        if let Some(person) = self.people.get(user_id) {
             return Ok(person);
         }
         let token = self.token("users.info").await?;
         let person = Arc::new(self.api.session(&token).person_once(user_id).await?);
-        if let Ok(mut people) = self.people.lock() {
-            if people.len() >= PERSON_CACHE_MAX {
-                people.clear();
-            }
-            people.insert(user_id.to_owned(), (Arc::clone(&person), Instant::now()));
-        }
+        self.people.insert(user_id.to_owned(), Arc::clone(&person));
         Ok(person)
-    }
-
-    fn cached_person(&self, user_id: &str) -> Option<Arc<Person>> {
-        let people = self.people.lock().ok()?;
-        let (person, at) = people.get(user_id)?;
-        (at.elapsed() < PERSON_TTL).then(|| Arc::clone(person))
     }
 
     /// `users.info`, or [`Person::unknown`] when it fails (a comment is worth more than a name).

@@ -9,10 +9,10 @@
 //! - [`FileHosts`]: where a file download may send the bot token (Slack's file hosts over
 //!   `https`, every redirect hop checked);
 //! - [`Person`]: how a Slack person is named (`users.info`, read one way for every function);
-//! - [`TtlCache`]: brief per-container caches of what Slack or SSM said;
 //! - [`ChannelPacer`]: Slack's ~1 message per second per channel inside one process;
-//! - [`BotToken`], [`ParameterCache`] and [`BotTokenSource`]: the bot token read from SSM once
-//!   per container and cached with a TTL, never logged.
+//! - [`BotToken`] and [`BotTokenSource`]: the bot token read from SSM through the shared
+//!   [`ParameterCache`] (`sirslack-cache`) once per container and cached with a TTL, never
+//!   logged.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -29,7 +29,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod cache;
 mod client;
 mod error;
 pub mod file_hosts;
@@ -40,7 +39,6 @@ mod retry;
 mod ssm;
 mod token;
 
-pub use cache::TtlCache;
 pub use client::{
     AuthIdentity, ChannelInfo, DEFAULT_CHANNEL_POST_INTERVAL, DEFAULT_SLACK_API_URL, Download,
     InviteOutcome, MAX_DOWNLOAD_REDIRECTS, MAX_INVITEES_PER_CALL, SetupError, SlackApi,
@@ -52,5 +50,7 @@ pub use file_hosts::{FileHostRefused, FileHosts, SLACK_FILE_HOSTS};
 pub use pacer::ChannelPacer;
 pub use person::Person;
 pub use retry::{Deadline, RetryPolicy};
-pub use ssm::{BotTokenSource, ParameterCache, ParameterError, read_parameter};
+/// The cache and error [`BotTokenSource`] is built on and answers with (from `sirslack-cache`).
+pub use sirslack_cache::{ParameterCache, ParameterError};
+pub use ssm::BotTokenSource;
 pub use token::BotToken;

@@ -6,7 +6,7 @@ use aws_local::{LocalAws, OnExisting, ParameterKind, put_parameter, unique_name}
 use bytes::Bytes;
 use sirslack_slack_api::{
     BotToken, BotTokenSource, ErrorClass, ParameterCache, ParameterError, RetryPolicy, SlackApi,
-    bytes_body, read_parameter,
+    bytes_body,
 };
 use slack_morphism::prelude::SlackMessageContent;
 use slack_standin::{SeedUser, SlackStandin, SlackStandinConfig};
@@ -313,9 +313,10 @@ async fn parameters_are_cached_until_the_ttl_or_an_invalidation() {
     assert_eq!(cache.get_optional(&missing).await.unwrap(), None);
 
     // The uncached read the events handler's secret cache builds on.
-    assert_eq!(read_parameter(&ssm_again, &name).await.unwrap(), "xoxb-2");
+    let uncached_strict = ParameterCache::uncached(ssm_again);
+    assert_eq!(uncached_strict.get(&name).await.unwrap().as_ref(), "xoxb-2");
     assert!(matches!(
-        read_parameter(&ssm_again, &missing).await,
+        uncached_strict.get(&missing).await,
         Err(ParameterError::Missing { .. })
     ));
 }

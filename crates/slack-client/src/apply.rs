@@ -12,14 +12,13 @@ use sirslack_mapper::slack::{
     users_not_found_message, watchers_changed_message,
 };
 use sirslack_slack_api::{SlackApiError, SlackSession};
-use sirslack_store::{CommentMessages, StoreError};
+use sirslack_store::{ChannelLink, CommentMessages, Shown, StoreError};
 use slack_morphism::prelude::SlackMessageContent;
 
 use crate::envelope::QueuedEvent;
 use crate::failure::{Failure, Step};
 use crate::handler::Invocation;
 use crate::messages::slack_failure_comment;
-use crate::state::{ChannelRecord, Shown};
 
 /// Scope of the markers that say a post (or another one-off side effect) was made.
 pub const POST_SCOPE: &str = "slack-post";
@@ -59,13 +58,13 @@ pub(crate) struct CaseRun<'i, 'h> {
     pub(crate) inv: &'i Invocation<'h>,
     pub(crate) case_id: CaseId,
     /// The channel item as last read or written; `None` while the case was never claimed.
-    pub(crate) record: Option<ChannelRecord>,
+    pub(crate) record: Option<ChannelLink>,
 }
 
 impl<'i, 'h> CaseRun<'i, 'h> {
     /// Reads the case's channel item.
     pub(crate) async fn load(inv: &'i Invocation<'h>, case_id: CaseId) -> Result<Self, StoreError> {
-        let record = inv.handler.services.state.channel_record(&case_id).await?;
+        let record = inv.handler.services.table.channel_link(&case_id).await?;
         Ok(Self {
             inv,
             case_id,
@@ -96,8 +95,8 @@ impl<'i, 'h> CaseRun<'i, 'h> {
             .inv
             .handler
             .services
-            .state
-            .channel_record(&self.case_id)
+            .table
+            .channel_link(&self.case_id)
             .await?;
         Ok(())
     }
@@ -303,7 +302,7 @@ impl<'i, 'h> CaseRun<'i, 'h> {
             }
         } else {
             services
-                .state
+                .table
                 .jump_cursor(&self.case_id, applied, sequence)
                 .await
         };
@@ -443,7 +442,7 @@ impl<'i, 'h> CaseRun<'i, 'h> {
             .inv
             .handler
             .services
-            .state
+            .table
             .marker_present(ANNOUNCED_CHANGE_SCOPE, &key)
             .await?;
         Ok(present.then_some(key))
@@ -552,7 +551,7 @@ impl<'i, 'h> CaseRun<'i, 'h> {
         let mut known = recorded;
         for (part, message) in messages.iter().enumerate() {
             let marker = format!("{marker_prefix}{part}");
-            if services.state.marker_present(POST_SCOPE, &marker).await? {
+            if services.table.marker_present(POST_SCOPE, &marker).await? {
                 continue;
             }
             let ts = match &mut known {
@@ -608,7 +607,7 @@ impl<'i, 'h> CaseRun<'i, 'h> {
         let services = &self.inv.handler.services;
         let repost_prefix = format!("{key}#repost-");
         let reposted = services
-            .state
+            .table
             .marker_present(POST_SCOPE, &format!("{repost_prefix}0"))
             .await?;
         let recorded = if reposted {
@@ -681,7 +680,7 @@ impl<'i, 'h> CaseRun<'i, 'h> {
                     .inv
                     .handler
                     .services
-                    .state
+                    .table
                     .marker_present(POST_SCOPE, &marker)
                     .await?
                 {
@@ -825,7 +824,7 @@ impl<'i, 'h> CaseRun<'i, 'h> {
         self.inv
             .handler
             .services
-            .state
+            .table
             .save_shown(&self.case_id, &shown)
             .await?;
         if let Some(record) = &mut self.record {
@@ -843,7 +842,7 @@ impl<'i, 'h> CaseRun<'i, 'h> {
         content: &SlackMessageContent,
     ) -> Step {
         let services = &self.inv.handler.services;
-        if services.state.marker_present(POST_SCOPE, key).await? {
+        if services.table.marker_present(POST_SCOPE, key).await? {
             return Ok(());
         }
         self.session().post_message(&channel.id, content).await?;

@@ -247,7 +247,7 @@ impl CaseRun<'_, '_> {
     async fn announce_in_sir(&self, key: &str, body: &str, client_token: &str) -> Step {
         let services = &self.inv.handler.services;
         if services
-            .state
+            .table
             .marker_present(crate::apply::POST_SCOPE, key)
             .await?
         {

@@ -39,7 +39,6 @@ use crate::redelivery::{
     QueueVisibility, VisibilityChange, observing_retry_after, visibility_seconds,
 };
 use crate::sir::Sir;
-use crate::state::SlackState;
 
 /// How long a case lease lasts when the invocation has no deadline (local runs, tests).
 const DEFAULT_LEASE: Duration = Duration::from_secs(15 * 60);
@@ -59,8 +58,6 @@ const VISIBILITY_CHANGE_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Services {
     /// The table, through the store.
     pub table: Table,
-    /// The table, for the Slack client's own attributes and marker reads.
-    pub state: SlackState,
     /// SIR.
     pub sir: Sir,
     /// Slack.
@@ -129,14 +126,15 @@ impl Handler {
         config: Config,
         sdk_config: &aws_config::SdkConfig,
     ) -> Result<Self, SetupError> {
-        let dynamodb = aws_sdk_dynamodb::Client::new(sdk_config);
         let parameters = ParameterCache::new(
             aws_sdk_ssm::Client::new(sdk_config),
             config.secrets_cache_ttl,
         );
         let services = Services {
-            table: Table::new(dynamodb.clone(), config.table_name.clone()),
-            state: SlackState::new(dynamodb, config.table_name.clone()),
+            table: Table::new(
+                aws_sdk_dynamodb::Client::new(sdk_config),
+                config.table_name.clone(),
+            ),
             sir: Sir::new(aws_sdk_securityir::Client::new(sdk_config)),
             slack: SlackApi::new(config.slack_api_url.as_deref())?,
             token: BotTokenSource::ssm(parameters.clone(), config.bot_token_parameter.clone()),

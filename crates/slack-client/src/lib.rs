@@ -35,7 +35,6 @@ mod handler;
 pub mod messages;
 pub mod redelivery;
 pub mod sir;
-pub mod state;
 mod transfer;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -41,7 +41,7 @@ pub(crate) async fn copy_attachment(
 ) -> Step {
     let done = format!("{key}#copied");
     let services = &run.inv.handler.services;
-    if services.state.marker_present(POST_SCOPE, &done).await? {
+    if services.table.marker_present(POST_SCOPE, &done).await? {
         return Ok(());
     }
     let cap = run.inv.handler.config.max_attachment_bytes;

@@ -21,7 +21,6 @@ use sirslack_domain::events::EVENT_SOURCE;
 use sirslack_domain::{Case, CaseId, Comment, CommentId, IntegrationEvent};
 use sirslack_slack_api::{BotTokenSource, Deadline, ParameterCache, RetryPolicy, SlackApi};
 use sirslack_slack_client::sir::Sir;
-use sirslack_slack_client::state::SlackState;
 use sirslack_slack_client::{Config, Handler, RedeliverySchedule, Services};
 use sirslack_store::Table;
 use slack_standin::{SlackStandin, SlackStandinConfig};
@@ -101,8 +100,7 @@ impl World {
             .build()
             .unwrap();
         let services = Services {
-            table: Table::new(dynamodb.clone(), &self.table_name),
-            state: SlackState::new(dynamodb, &self.table_name),
+            table: Table::new(dynamodb, &self.table_name),
             sir: Sir::new(self.sir_client()),
             slack,
             token: BotTokenSource::ssm(parameters.clone(), config.bot_token_parameter.clone()),

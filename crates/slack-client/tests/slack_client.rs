@@ -26,7 +26,6 @@ use sirslack_domain::{
 use sirslack_mapper::slack::{channel_purpose, channel_topic};
 use sirslack_slack_api::{BotTokenSource, Deadline, ParameterCache, RetryPolicy, SlackApi};
 use sirslack_slack_client::sir::Sir;
-use sirslack_slack_client::state::SlackState;
 use sirslack_slack_client::{ChannelVisibility, Config, Handler, Services};
 use sirslack_store::Table;
 use slack_standin::{Message, SeedChannel, SeedUser, SlackStandin, SlackStandinConfig};
@@ -93,7 +92,6 @@ impl World {
     }
 
     fn handler(&self, config: Config) -> Handler {
-        let dynamodb = self.aws.dynamodb();
         let parameters = ParameterCache::new(self.aws.ssm(), config.secrets_cache_ttl);
         let slack = SlackApi::builder()
             .api_url(&self.slack.api_url())
@@ -102,7 +100,6 @@ impl World {
             .unwrap();
         let services = Services {
             table: self.table(),
-            state: SlackState::new(dynamodb, &self.table_name),
             sir: Sir::new(self.sir_client()),
             slack,
             token: BotTokenSource::ssm(parameters.clone(), config.bot_token_parameter.clone()),
@@ -816,7 +813,6 @@ async fn changes_a_command_announced_are_left_out_and_the_rest_announced() {
     let handler = world.handler(world.config());
     created(&handler, &case).await;
     let table = world.table();
-    let state = SlackState::new(world.aws.dynamodb(), &world.table_name);
     // What the command handler leaves when it announced a status change itself.
     let status_key = AnnouncedChange::Status(CaseStatus::DetectionAndAnalysis).marker_key(&case.id);
     assert!(
@@ -861,7 +857,7 @@ async fn changes_a_command_announced_are_left_out_and_the_rest_announced() {
     expected.severity = Some("Critical".into());
     assert_eq!(world.channel_of(&case).topic, channel_topic(&expected));
     assert!(
-        !state
+        !table
             .marker_present(ANNOUNCED_CHANGE_SCOPE, &status_key)
             .await
             .unwrap(),

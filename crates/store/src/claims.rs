@@ -58,10 +58,6 @@ pub enum Resumable {
 const CLAIMABLE: &str =
     "attribute_not_exists(pk) OR #ttl < :now OR (#state = :claimed AND #lease < :now_ms)";
 
-fn once_pk(scope: &str, key: &str) -> String {
-    format!("ONCE#{scope}#{key}")
-}
-
 impl Table {
     /// Claims `key` in `scope` for `owner` (a token unique to the claiming worker) for
     /// `lease`; the marker lives `ttl` (longer than any redelivery).
@@ -75,7 +71,7 @@ impl Table {
     ) -> Result<Claim, StoreError> {
         let now = Utc::now();
         let now_ms = now.timestamp_millis();
-        let mut item = Self::key(once_pk(scope, key), "ONCE");
+        let mut item = Self::once_key(scope, key);
         item.insert(
             TTL_ATTRIBUTE.into(),
             n(now.timestamp().saturating_add(ttl.num_seconds())),
@@ -111,18 +107,10 @@ impl Table {
 
     /// What a claim that could not be taken found: [`Claim::Held`] or [`Claim::Done`].
     async fn held_or_done(&self, scope: &str, key: &str) -> Result<Claim, StoreError> {
-        let found = self
-            .client
-            .get_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::key(once_pk(scope, key), "ONCE")))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("GetItem", e))?;
+        let found = self.read_item(Self::once_key(scope, key)).await?;
         // A claim seen here is held: live, or gone stale between the two calls (the next
         // redelivery takes it over). A marker deleted in between was released: not done.
-        Ok(match found.item {
+        Ok(match found {
             Some(item) if get_s(&item, STATE) == Some(CLAIMED) => Claim::Held,
             Some(_) => Claim::Done,
             None => Claim::Held,
@@ -133,16 +121,8 @@ impl Table {
     /// consistent GetItem): the work it guarded was finished. A claim still held, released,
     /// expired or never made is not.
     pub async fn claim_is_done(&self, scope: &str, key: &str) -> Result<bool, StoreError> {
-        let found = self
-            .client
-            .get_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::key(once_pk(scope, key), "ONCE")))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("GetItem", e))?;
-        Ok(found.item.is_some_and(|item| {
+        let found = self.read_item(Self::once_key(scope, key)).await?;
+        Ok(found.is_some_and(|item| {
             get_s(&item, STATE) == Some(DONE)
                 && get_n(&item, TTL_ATTRIBUTE).is_none_or(|ttl| ttl >= Utc::now().timestamp())
         }))
@@ -164,7 +144,7 @@ impl Table {
             self.client
                 .update_item()
                 .table_name(&self.name)
-                .set_key(Some(Self::key(once_pk(scope, key), "ONCE")))
+                .set_key(Some(Self::once_key(scope, key)))
                 .update_expression("SET #state = :done, #ttl = :expires REMOVE #lease")
                 .condition_expression("#owner = :owner")
                 .expression_attribute_names("#state", STATE)
@@ -193,7 +173,7 @@ impl Table {
             self.client
                 .delete_item()
                 .table_name(&self.name)
-                .set_key(Some(Self::key(once_pk(scope, key), "ONCE")))
+                .set_key(Some(Self::once_key(scope, key)))
                 .condition_expression("#owner = :owner AND #state = :claimed")
                 .expression_attribute_names("#owner", OWNER)
                 .expression_attribute_names("#state", STATE)
@@ -221,7 +201,7 @@ impl Table {
             .client
             .update_item()
             .table_name(&self.name)
-            .set_key(Some(Self::key(once_pk(scope, key), "ONCE")))
+            .set_key(Some(Self::once_key(scope, key)))
             .update_expression(
                 "SET #state = :claimed, #lease = :lease, #owner = :owner, #ttl = :expires",
             )
@@ -284,7 +264,7 @@ impl Table {
             self.client
                 .update_item()
                 .table_name(&self.name)
-                .set_key(Some(Self::key(once_pk(scope, key), "ONCE")))
+                .set_key(Some(Self::once_key(scope, key)))
                 .update_expression("SET #progress = :progress, #lease = :lease")
                 .condition_expression("#owner = :owner AND #state = :claimed")
                 .expression_attribute_names("#progress", PROGRESS)

@@ -100,15 +100,9 @@ impl Table {
     /// ([`Table::mark_forward_sent`]), unless it expired (a strongly consistent GetItem).
     pub async fn forward_record(&self, view_id: &str) -> Result<Option<ForwardRecord>, StoreError> {
         let out = self
-            .client
-            .get_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::key(forward_pk(view_id), FORWARD_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("GetItem", e))?;
-        let Some(item) = out.item else {
+            .read_item(Self::key(forward_pk(view_id), FORWARD_SK))
+            .await?;
+        let Some(item) = out else {
             return Ok(None);
         };
         if get_n(&item, TTL_ATTRIBUTE).is_some_and(|expires| expires < Utc::now().timestamp()) {

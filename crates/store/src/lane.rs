@@ -213,17 +213,9 @@ impl Table {
     /// job queued before it gives the lane back, so another drain need not wait for it), and
     /// how many jobs it counts as waiting (0 for a lane never used). One consistent read.
     pub async fn lane_state(&self, lane: &str) -> Result<LaneState, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("GetItem", e))?;
+        let out = self.read_item(Self::key(lane_pk(lane), LANE_SK)).await?;
         let now_ms = Utc::now().timestamp_millis();
-        Ok(out.item.map_or(LaneState::default(), |item| {
+        Ok(out.map_or(LaneState::default(), |item| {
             let held = get_s(&item, OWNER).is_some()
                 && get_n(&item, LEASE_UNTIL_MS).is_some_and(|until| until >= now_ms);
             LaneState {

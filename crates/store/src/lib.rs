@@ -27,6 +27,7 @@
 mod claims;
 mod forward;
 mod lane;
+mod shown;
 
 use std::collections::{HashMap, HashSet};
 
@@ -40,6 +41,7 @@ use sirslack_domain::status::CaseStatus;
 pub use claims::{Claim, Resumable};
 pub use forward::{FORWARD_TTL, ForwardRecord, ForwardSent, ForwardedMessage};
 pub use lane::{LaneJob, LaneRegistration, LaneState, LaneTake};
+pub use shown::Shown;
 
 /// Partition key attribute name (string).
 pub const PARTITION_KEY: &str = "pk";
@@ -303,7 +305,7 @@ pub struct CommentMessages {
 /// domain's type, which the App Home tab shows as is).
 pub use sirslack_domain::CaseInChannel;
 
-/// The Slack side of a case.
+/// The Slack side of a case: its `CASE#<caseId>` / `CHANNEL` item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelLink {
     pub case_id: CaseId,
@@ -312,6 +314,8 @@ pub struct ChannelLink {
     pub channel_name: Option<String>,
     /// Highest per-case event sequence the Slack client has applied.
     pub applied_sequence: u64,
+    /// What the channel shows, once the Slack client has set it up ([`Table::save_shown`]).
+    pub shown: Option<Shown>,
 }
 
 /// A handle on the table. Cheap to clone.
@@ -372,20 +376,38 @@ impl Table {
         ])
     }
 
+    /// The item at `key`, if any (a strongly consistent GetItem).
+    pub(crate) async fn read_item(&self, key: Item) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("GetItem", e))?;
+        Ok(out.item)
+    }
+
+    /// The key of a case's `CASE#<caseId>` / `CHANNEL` item.
+    fn channel_key(case_id: &CaseId) -> Item {
+        Self::key(case_pk(case_id), "CHANNEL")
+    }
+
+    /// The key of the marker `ONCE#<scope>#<key>` / `ONCE`.
+    fn once_key(scope: &str, key: &str) -> Item {
+        Self::key(format!("ONCE#{scope}#{key}"), "ONCE")
+    }
+
     // ---- case snapshots (poller) ------------------------------------------------
 
     /// The snapshot of one case, if the poller has seen it (a strongly consistent read).
     pub async fn snapshot(&self, case_id: &CaseId) -> Result<Option<CaseSnapshot>, StoreError> {
         let out = self
-            .client
-            .get_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::key(case_pk(case_id), SNAPSHOT_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("GetItem", e))?;
-        out.item.map(|item| parse_snapshot(&item)).transpose()
+            .read_item(Self::key(case_pk(case_id), SNAPSHOT_SK))
+            .await?;
+        out.map(|item| parse_snapshot(&item)).transpose()
     }
 
     /// What a reconcile needs of many snapshots, read with BatchGetItem (100 keys a call) and a
@@ -890,7 +912,7 @@ impl Table {
     /// Claims a case for channel creation. Exactly one caller gets `true`; the
     /// claim item also carries the Slack client's per-case apply cursor.
     pub async fn claim_case(&self, case_id: &CaseId) -> Result<bool, StoreError> {
-        let mut item = Self::key(case_pk(case_id), "CHANNEL");
+        let mut item = Self::channel_key(case_id);
         item.insert("case_id".into(), s(case_id.to_string()));
         item.insert("applied_sequence".into(), n(0));
         item.insert("claimed_at".into(), n(Utc::now().timestamp()));
@@ -909,24 +931,18 @@ impl Table {
         }
     }
 
-    /// The channel link of a case, if the case was ever claimed.
+    /// The channel link of a case, with what its channel shows, if the case was ever claimed
+    /// (a strongly consistent read).
     pub async fn channel_link(&self, case_id: &CaseId) -> Result<Option<ChannelLink>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::key(case_pk(case_id), "CHANNEL")))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("GetItem", e))?;
-        Ok(out.item.map(|item| ChannelLink {
+        let out = self.read_item(Self::channel_key(case_id)).await?;
+        Ok(out.map(|item| ChannelLink {
             case_id: case_id.clone(),
             channel_id: get_s(&item, "channel_id").map(str::to_string),
             channel_name: get_s(&item, "channel_name").map(str::to_string),
             applied_sequence: get_n(&item, "applied_sequence")
                 .and_then(|v| u64::try_from(v).ok())
                 .unwrap_or(0),
+            shown: shown::shown_of(&item, case_id),
         }))
     }
 
@@ -939,7 +955,7 @@ impl Table {
     ) -> Result<(), StoreError> {
         let forward = aws_sdk_dynamodb::types::Update::builder()
             .table_name(&self.name)
-            .set_key(Some(Self::key(case_pk(case_id), "CHANNEL")))
+            .set_key(Some(Self::channel_key(case_id)))
             .update_expression("SET channel_id = :id, channel_name = :name")
             .expression_attribute_values(":id", s(channel_id))
             .expression_attribute_values(":name", s(channel_name))
@@ -1048,7 +1064,7 @@ impl Table {
             .client
             .update_item()
             .table_name(&self.name)
-            .set_key(Some(Self::key(case_pk(case_id), "CHANNEL")))
+            .set_key(Some(Self::channel_key(case_id)))
             .update_expression("SET applied_sequence = :next")
             .condition_expression("applied_sequence = :previous")
             .expression_attribute_values(":next", n(sequence))
@@ -1076,7 +1092,7 @@ impl Table {
         ttl: chrono::Duration,
     ) -> Result<bool, StoreError> {
         let now = Utc::now().timestamp();
-        let mut item = Self::key(format!("ONCE#{scope}#{key}"), "ONCE");
+        let mut item = Self::once_key(scope, key);
         item.insert(
             TTL_ATTRIBUTE.into(),
             n(now.saturating_add(ttl.num_seconds())),
@@ -1098,12 +1114,22 @@ impl Table {
         }
     }
 
+    /// Whether an unexpired marker `ONCE#<scope>#<key>` exists (written by
+    /// [`Table::put_once`]; an expired one counts as absent, since TTL deletion is lazy). A
+    /// strongly consistent read.
+    pub async fn marker_present(&self, scope: &str, key: &str) -> Result<bool, StoreError> {
+        let marker = self.read_item(Self::once_key(scope, key)).await?;
+        let now = Utc::now().timestamp();
+        Ok(marker
+            .is_some_and(|item| get_n(&item, TTL_ATTRIBUTE).is_none_or(|expires| expires >= now)))
+    }
+
     /// Removes a marker, so that work which failed after `put_once` can be retried.
     pub async fn forget_once(&self, scope: &str, key: &str) -> Result<(), StoreError> {
         self.client
             .delete_item()
             .table_name(&self.name)
-            .set_key(Some(Self::key(format!("ONCE#{scope}#{key}"), "ONCE")))
+            .set_key(Some(Self::once_key(scope, key)))
             .send()
             .await
             .map_err(|e| StoreError::dynamo("DeleteItem", e))?;

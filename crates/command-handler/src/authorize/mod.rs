@@ -23,7 +23,6 @@
 //! with user, channel, case and subcommand. Codes and secrets are never logged or stored; the
 //! table keeps the matched time step only.
 
-pub mod cache;
 pub mod policy;
 pub mod totp;
 
@@ -31,6 +30,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use sirslack_cache::{ParameterCache, TtlCache};
 use sirslack_domain::command::SEND_TO_CASE_SUBCOMMAND;
 use sirslack_domain::{Command, CommandClass, Otp};
 use sirslack_mapper::home::{HomeAccess, HomeRight, RightDetail};
@@ -39,7 +39,6 @@ use tracing::{error, warn};
 
 use crate::config::Config;
 use crate::slack::Slack;
-use cache::{OptionalParameters, TtlCache};
 use policy::{Policy, Rule};
 
 /// Wrong codes a person may enter per [`CODE_FAILURE_WINDOW`] before further codes are
@@ -268,7 +267,9 @@ pub enum StepUp {
 pub struct Authorizer {
     slack: Slack,
     table: Table,
-    parameters: OptionalParameters,
+    /// The policy and the OTP secrets: absence is cached too, and nothing is served once it
+    /// cannot be re-read (fail closed).
+    parameters: ParameterCache,
     policy_parameter: Option<String>,
     otp_secret_prefix: String,
     channels_public: bool,
@@ -292,7 +293,7 @@ impl Authorizer {
         Self {
             slack,
             table,
-            parameters: OptionalParameters::new(ssm, ttl),
+            parameters: ParameterCache::strict(ssm, ttl),
             policy_parameter: config.command_policy_parameter.clone(),
             otp_secret_prefix: config.otp_secret_parameter_prefix.clone(),
             channels_public: config.channels_public,
@@ -588,7 +589,7 @@ impl Authorizer {
         let Some(name) = &self.policy_parameter else {
             return Ok(None);
         };
-        let text = self.parameters.get(name).await.map_err(|read_error| {
+        let text = self.parameters.get_optional(name).await.map_err(|read_error| {
             error!(parameter = %name, error = %read_error, "the command policy could not be read");
             Refusal::PolicyUnavailable
         })?;
@@ -633,10 +634,13 @@ impl Authorizer {
 
     async fn otp_secret(&self, user_id: &str) -> Result<Option<Arc<str>>, Refusal> {
         let name = format!("{}/{user_id}/otpSecret", self.otp_secret_prefix);
-        self.parameters.get(&name).await.map_err(|read_error| {
-            error!(user = user_id, error = %read_error, "the OTP secret could not be read");
-            Refusal::StepUpUnavailable
-        })
+        self.parameters
+            .get_optional(&name)
+            .await
+            .map_err(|read_error| {
+                error!(user = user_id, error = %read_error, "the OTP secret could not be read");
+                Refusal::StepUpUnavailable
+            })
     }
 
     /// Takes one of the person's [`MAX_CODE_FAILURES`] attempt slots, or `None` when all are
