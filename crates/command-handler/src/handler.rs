@@ -27,7 +27,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sirslack_domain::announced::ANNOUNCED_CHANGE_SCOPE;
-use sirslack_domain::marker::{SlackAuthor, command_audit_comment};
+use sirslack_domain::duration::to_chrono;
+use sirslack_domain::marker::command_audit_comment;
 use sirslack_domain::{CaseId, Command, Otp, SelfManagedStatus};
 use sirslack_mapper::markup::parse_slash_command;
 use sirslack_mapper::slack::{
@@ -51,7 +52,7 @@ use crate::commands::{Change, help, status, summarize};
 use crate::config::Config;
 use crate::respond::{Delivery, Reply, ReplyTarget, Responder};
 use crate::sir::Sir;
-use crate::slack::{Slack, UserProfile};
+use crate::slack::{Person, Slack};
 
 mod declare;
 mod forward;
@@ -219,7 +220,7 @@ fn lease_until(deadline: SystemTime) -> chrono::Duration {
         .duration_since(SystemTime::now())
         .unwrap_or_default()
         + DEADLINE_MARGIN;
-    chrono::Duration::from_std(until).unwrap_or(chrono::Duration::seconds(60))
+    to_chrono(until)
 }
 
 /// Which part of a change a command's claim has recorded as done.
@@ -257,7 +258,7 @@ struct Claimed<'a> {
 
 /// How long a finished command is remembered as done.
 fn claim_ttl() -> chrono::Duration {
-    chrono::Duration::from_std(COMMAND_MARKER_TTL).unwrap_or(chrono::Duration::days(1))
+    to_chrono(COMMAND_MARKER_TTL)
 }
 
 impl CommandHandler {
@@ -931,8 +932,7 @@ impl CommandHandler {
     /// a marker (the table failed) the change may be announced twice, which beats refusing it.
     async fn claim_announcement(&self, run: &Run<'_>, change: &Change) -> Option<String> {
         let key = change.announced().marker_key(run.case_id());
-        let ttl =
-            chrono::Duration::from_std(ANNOUNCED_CHANGE_TTL).unwrap_or(chrono::Duration::hours(1));
+        let ttl = to_chrono(ANNOUNCED_CHANGE_TTL);
         match self.table.put_once(ANNOUNCED_CHANGE_SCOPE, &key, ttl).await {
             Ok(true) => Some(key),
             // Another command set the same value a moment ago: its marker covers this change.
@@ -957,24 +957,13 @@ impl CommandHandler {
 
     /// Who ran the command, as Slack names them; the handle from the payload when Slack cannot
     /// say.
-    async fn profile(&self, run: &Run<'_>) -> UserProfile {
-        match self.slack.user_profile(run.user()).await {
+    async fn profile(&self, run: &Run<'_>) -> Person {
+        match self.slack.person(run.user()).await {
             Ok(profile) => profile,
             Err(slack_error) => {
                 warn!(user = run.user(), error = %slack_error, "users.info failed; naming the person by handle");
-                UserProfile {
-                    real_name: None,
-                    handle: run
-                        .invocation
-                        .user_name
-                        .as_deref()
-                        .map(str::trim)
-                        .filter(|name| !name.is_empty())
-                        .map(str::to_owned),
-                    // Only naming uses this; the guest check was made (and failed closed) before.
-                    is_guest: false,
-                    email: None,
-                }
+                // Only naming uses this; the guest check was made (and failed closed) before.
+                Person::with_handle(run.invocation.user_name.as_deref())
             }
         }
     }
@@ -988,19 +977,11 @@ impl CommandHandler {
         run: &Run<'_>,
         subcommand: &str,
         change: &Change,
-        profile: &UserProfile,
+        profile: &Person,
         key: &str,
     ) -> Result<(), String> {
         // Every part of a record too long for one comment names the person and the command.
-        let prefix = command_audit_comment(
-            &SlackAuthor {
-                user_id: run.user(),
-                real_name: profile.real_name.as_deref(),
-                handle: profile.handle.as_deref(),
-            },
-            subcommand,
-            "",
-        );
+        let prefix = command_audit_comment(&profile.author(run.user()), subcommand, "");
         let parts = split_sir_comment(&prefix, &change.audit_text());
         for (index, part) in parts.iter().enumerate() {
             let client_token = format!("sirslack-command-{key}-{index}");

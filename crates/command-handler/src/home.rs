@@ -17,7 +17,8 @@
 //! A failure fails the invocation (Lambda retries it twice, then the DLQ, whose alarm tells
 //! the operator); the person still sees their previous tab and can open it again.
 
-use sirslack_mapper::home::{HomeCase, home_view, newest_first};
+use sirslack_domain::CaseInChannel;
+use sirslack_mapper::home::{home_view, newest_first};
 use sirslack_mapper::slack::ConsoleLinks;
 use sirslack_slack_router::HomeInvocation;
 use sirslack_store::{StoreError, Table};
@@ -62,19 +63,7 @@ async fn open_cases_of(
     slack: &Slack,
     table: &Table,
     user: &str,
-) -> Result<Vec<HomeCase>, HomeError> {
+) -> Result<Vec<CaseInChannel>, HomeError> {
     let channels = slack.user_channels(user).await?;
-    let cases = table
-        .open_cases_in_channels(&channels)
-        .await?
-        .into_iter()
-        .map(|case| HomeCase {
-            case_id: case.case_id,
-            channel_id: case.channel_id,
-            title: case.title,
-            status: case.status,
-            updated_at: case.updated_at,
-        })
-        .collect();
-    Ok(cases)
+    Ok(table.open_cases_in_channels(&channels).await?)
 }

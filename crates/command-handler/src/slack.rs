@@ -3,13 +3,9 @@
 //! posts when a `response_url` cannot be used.
 
 use serde::Deserialize;
+pub use sirslack_slack_api::Person;
 use sirslack_slack_api::{BotTokenSource, ParameterError, SlackApi, SlackApiError, SlackSession};
 use slack_morphism::prelude::SlackMessageContent;
-
-/// Members read per `conversations.members` page (Slack's maximum is 1,000).
-const MEMBERS_PAGE_SIZE: u32 = 1_000;
-/// Pages read at most when looking for one member (100,000 members).
-const MAX_MEMBER_PAGES: usize = 100;
 
 /// A Slack call could not be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -20,46 +16,6 @@ pub enum SlackError {
     /// Slack refused or did not answer.
     #[error(transparent)]
     Api(#[from] SlackApiError),
-}
-
-/// How a person is named (their real name and handle, as Slack knows them), and whether they
-/// are a guest.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UserProfile {
-    /// `real_name` (or `profile.real_name`), when set.
-    pub real_name: Option<String>,
-    /// `name`, the handle.
-    pub handle: Option<String>,
-    /// `is_restricted` or `is_ultra_restricted`: a Slack guest (multi- or single-channel).
-    pub is_guest: bool,
-    /// `profile.email` (needs `users:read.email`), when Slack gives one: SIR names watchers by
-    /// e-mail address.
-    pub email: Option<String>,
-}
-
-impl UserProfile {
-    /// The name to show in Slack: the real name, else `@handle`, else `someone`.
-    pub fn display_name(&self) -> String {
-        match (&self.real_name, &self.handle) {
-            (Some(name), _) => name.clone(),
-            (None, Some(handle)) => format!("@{handle}"),
-            (None, None) => "Someone".to_owned(),
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct MembersPage {
-    #[serde(default)]
-    members: Vec<String>,
-    #[serde(default)]
-    response_metadata: Option<ResponseMetadata>,
-}
-
-#[derive(Deserialize)]
-struct ResponseMetadata {
-    #[serde(default)]
-    next_cursor: String,
 }
 
 #[derive(Deserialize)]
@@ -80,33 +36,6 @@ struct HistoryMessage {
 struct UsergroupUsers {
     #[serde(default)]
     users: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct UserEnvelope {
-    user: UserInfo,
-}
-
-#[derive(Deserialize)]
-struct UserInfo {
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    real_name: Option<String>,
-    #[serde(default)]
-    profile: Option<UserInfoProfile>,
-    #[serde(default)]
-    is_restricted: bool,
-    #[serde(default)]
-    is_ultra_restricted: bool,
-}
-
-#[derive(Deserialize)]
-struct UserInfoProfile {
-    #[serde(default)]
-    real_name: Option<String>,
-    #[serde(default)]
-    email: Option<String>,
 }
 
 /// Slack, with the bot token. Cheap to clone.
@@ -143,37 +72,15 @@ impl Slack {
         Ok(result?)
     }
 
-    /// Whether `user_id` is a member of `channel_id` (`conversations.members`, paged).
+    /// Whether `user_id` is a member of `channel_id` (`conversations.members`, paged and
+    /// retried by the adapter).
     pub async fn is_channel_member(
         &self,
         channel_id: &str,
         user_id: &str,
     ) -> Result<bool, SlackError> {
-        self.with_session(async |session| {
-            let mut cursor = String::new();
-            for _ in 0..MAX_MEMBER_PAGES {
-                let mut params = vec![
-                    ("channel", channel_id.to_owned()),
-                    ("limit", MEMBERS_PAGE_SIZE.to_string()),
-                ];
-                if !cursor.is_empty() {
-                    params.push(("cursor", cursor.clone()));
-                }
-                let page: MembersPage = session.get("conversations.members", &params).await?;
-                if page.members.iter().any(|member| member == user_id) {
-                    return Ok(true);
-                }
-                cursor = page
-                    .response_metadata
-                    .map(|metadata| metadata.next_cursor)
-                    .unwrap_or_default();
-                if cursor.is_empty() {
-                    break;
-                }
-            }
-            Ok(false)
-        })
-        .await
+        self.with_session(async |session| session.is_channel_member(channel_id, user_id).await)
+            .await
     }
 
     /// The members of a user group (`usergroups.users.list`).
@@ -190,31 +97,11 @@ impl Slack {
         .await
     }
 
-    /// A user's real name, handle and e-mail address, and whether they are a guest
-    /// (`users.info`).
-    pub async fn user_profile(&self, user_id: &str) -> Result<UserProfile, SlackError> {
-        self.with_session(async |session| {
-            let answer: UserEnvelope = session
-                .get("users.info", &[("user", user_id.to_owned())])
-                .await?;
-            let user = answer.user;
-            let non_blank = |value: Option<String>| {
-                value
-                    .map(|value| value.trim().to_owned())
-                    .filter(|value| !value.is_empty())
-            };
-            let (profile_name, email) = user
-                .profile
-                .map(|profile| (non_blank(profile.real_name), non_blank(profile.email)))
-                .unwrap_or_default();
-            Ok(UserProfile {
-                real_name: non_blank(user.real_name).or(profile_name),
-                handle: non_blank(user.name),
-                is_guest: user.is_restricted || user.is_ultra_restricted,
-                email,
-            })
-        })
-        .await
+    /// How `user_id` is named, their e-mail address and whether they are a guest
+    /// (`users.info`, retried by the adapter).
+    pub async fn person(&self, user_id: &str) -> Result<Person, SlackError> {
+        self.with_session(async |session| session.person(user_id).await)
+            .await
     }
 
     /// The texts of the app's own messages among the channel's latest 100
@@ -278,28 +165,5 @@ impl Slack {
     ) -> Result<(), SlackError> {
         self.with_session(async |session| session.post_message(channel_id, content).await.map(drop))
             .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn display_names_fall_back() {
-        let full = UserProfile {
-            real_name: Some("Jane Doe".into()),
-            handle: Some("jane".into()),
-            is_guest: false,
-            email: None,
-        };
-        assert_eq!(full.display_name(), "Jane Doe");
-        let handle_only = UserProfile {
-            real_name: None,
-            handle: Some("jane".into()),
-            ..UserProfile::default()
-        };
-        assert_eq!(handle_only.display_name(), "@jane");
-        assert_eq!(UserProfile::default().display_name(), "Someone");
     }
 }

@@ -498,6 +498,22 @@ pub const UNKNOWN_AUTHOR: &str = "Unknown author";
 /// The service principal SIR uses for its own comments.
 const SIR_SERVICE_PRINCIPAL: &str = "security-ir.amazonaws.com";
 
+/// An open case and its Slack channel, as the table records them: what the App Home tab
+/// lists for a person who is in the channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseInChannel {
+    /// The case.
+    pub case_id: CaseId,
+    /// Its Slack channel.
+    pub channel_id: String,
+    /// The title, when the poller has synced the case.
+    pub title: Option<String>,
+    /// The status last synced.
+    pub status: Option<CaseStatus>,
+    /// SIR's `lastUpdatedDate` last synced.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
 /// Turns a SIR principal (a comment's or attachment's `creator`) into a name a person reads.
 ///
 /// - `AWS Responder` stays as it is;

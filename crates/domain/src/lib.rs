@@ -9,6 +9,7 @@
 //! - [`channel`]: Slack channel names for cases;
 //! - [`command`]: the `/security-ir` slash-command grammar;
 //! - [`declaration`]: declaring a new case from Slack, with per-field validation;
+//! - [`duration`]: the one conversion between `std` and `chrono` durations (saturating);
 //! - [`marker`]: the `[Slack Update]` loop marker and every SIR comment the integration writes;
 //! - [`limits`]: service limits of SIR, Slack and EventBridge, and SIR file names;
 //! - [`events`]: the versioned integration event contract and case diffing;
@@ -45,14 +46,15 @@ pub mod case;
 pub mod channel;
 pub mod command;
 pub mod declaration;
+pub mod duration;
 pub mod events;
 pub mod limits;
 pub mod marker;
 pub mod status;
 
 pub use case::{
-    Attachment, AttachmentStatus, Case, CaseId, CaseIdError, ClosureCode, Comment, CommentId,
-    CommentIdError, EngagementType, PendingAction, ResolverType, ThreatActorIp, Watcher,
+    Attachment, AttachmentStatus, Case, CaseId, CaseIdError, CaseInChannel, ClosureCode, Comment,
+    CommentId, CommentIdError, EngagementType, PendingAction, ResolverType, ThreatActorIp, Watcher,
     author_display,
 };
 pub use channel::{ChannelNameError, ChannelNamer, is_valid_channel_name};

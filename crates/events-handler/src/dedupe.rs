@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use sirslack_domain::duration::to_chrono;
 use sirslack_slack_router::{BoxFuture, Claim, DedupeError, DedupeScope, Deduplicator};
 use sirslack_store::{Claim as StoredClaim, Table};
 
@@ -18,9 +19,11 @@ pub struct TableDeduplicator {
 impl TableDeduplicator {
     /// Markers in `table` whose claims hold `lease` and which live `ttl`.
     pub fn new(table: Table, lease: Duration, ttl: Duration) -> Self {
-        let lease = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(5));
-        let ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::days(1));
-        Self { table, lease, ttl }
+        Self {
+            table,
+            lease: to_chrono(lease),
+            ttl: to_chrono(ttl),
+        }
     }
 }
 

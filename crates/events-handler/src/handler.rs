@@ -124,11 +124,7 @@ impl EventsHandlerBuilder {
             .sir_client
             .map_or_else(|| Sir::from_sdk_config(&sdk_config), Sir::new);
         // File copies share the Web API client's connection pool.
-        let transfer = FileTransfer::new(
-            slack_api.http_client().clone(),
-            slack_api.file_hosts().clone(),
-            config.transfer_timeout,
-        );
+        let transfer = FileTransfer::new(slack_api.clone(), config.transfer_timeout);
         let slack = Slack::new(slack_api, secrets.clone());
         let hand_off = self.hand_off.unwrap_or_else(|| {
             let this_function = match &config.lazy_transport {

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use sirslack_cache::TtlCache;
+pub use sirslack_slack_api::Person;
 use sirslack_slack_api::http::full_body;
 use sirslack_slack_api::{AuthIdentity, BotToken, ErrorClass, SlackApi, SlackApiError};
 use sirslack_slack_router::ResponseUrl;
@@ -32,33 +33,6 @@ const SHARE_SEARCH_LIMIT: &str = "100";
 /// How long one post to a `response_url` may take.
 const RESPONSE_URL_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How a Slack user is named in SIR comments.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Person {
-    /// Real name, when set.
-    pub real_name: Option<String>,
-    /// Display name, else user name: the `@handle`.
-    pub handle: Option<String>,
-    /// A bot user.
-    pub is_bot: bool,
-}
-
-impl Person {
-    /// Who to name when `users.info` failed: the user ID as handle, never "None".
-    pub fn unknown(user_id: &str) -> Self {
-        Self {
-            real_name: None,
-            handle: Some(user_id.to_owned()),
-            is_bot: false,
-        }
-    }
-
-    /// The name used for a mention of this person in converted text.
-    pub fn mention_name(&self) -> Option<String> {
-        self.real_name.clone().or_else(|| self.handle.clone())
-    }
-}
-
 /// What `files.info` says about a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileInfo {
@@ -74,27 +48,6 @@ pub struct FileInfo {
     pub user: Option<String>,
     /// `ts` of the message it was shared with in `channel`, when Slack says.
     pub share_ts: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct UsersInfoResponse {
-    user: RawUser,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct RawUser {
-    name: Option<String>,
-    real_name: Option<String>,
-    is_bot: Option<bool>,
-    profile: Option<RawProfile>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct RawProfile {
-    real_name: Option<String>,
-    display_name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -193,20 +146,13 @@ impl Slack {
         self.api.session(&token).get_once(method, &params).await
     }
 
-    /// How `user_id` is named (cached for ten minutes).
+    /// How `user_id` is named (`users.info` in one attempt, cached for ten minutes).
     pub async fn person(&self, user_id: &str) -> Result<Arc<Person>, SlackApiError> {
         if let Some(person) = self.people.get(user_id) {
             return Ok(person);
         }
-        let response: UsersInfoResponse = self.get("users.info", &[("user", user_id)]).await?;
-        let user = response.user;
-        let profile = user.profile.unwrap_or_default();
-        let non_empty = |value: Option<String>| value.filter(|value| !value.trim().is_empty());
-        let person = Arc::new(Person {
-            real_name: non_empty(profile.real_name).or_else(|| non_empty(user.real_name)),
-            handle: non_empty(profile.display_name).or_else(|| non_empty(user.name)),
-            is_bot: user.is_bot.unwrap_or(false),
-        });
+        let token = self.token("users.info").await?;
+        let person = Arc::new(self.api.session(&token).person_once(user_id).await?);
         self.people.insert(user_id.to_owned(), Arc::clone(&person));
         Ok(person)
     }

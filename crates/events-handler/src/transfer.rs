@@ -5,22 +5,20 @@
 //! stream is capped at the size `files.info` announced, and the upload declares that size, so
 //! a file that grows or shrinks in transit fails instead of being stored cut or padded.
 //!
-//! The bot token goes only to Slack's file hosts over `https` ([`FileHosts`]): the file URL and
-//! every redirect hop are checked before a request is sent, and a hop anywhere else is refused
-//! (logged at ERROR with its scheme and host only), not followed without the token.
+//! The download is the shared one ([`SlackSession::download`]): the bot token goes only to
+//! Slack's file hosts over `https` (the file URL and every redirect hop are checked before a
+//! request is sent, and a hop anywhere else is refused, logged at ERROR with its scheme and
+//! host only), and failures before the body starts are retried there.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use http::{HeaderValue, Method, Request, StatusCode, Uri, header};
+use http::{Method, Request, StatusCode, header};
 use http_body_util::{BodyExt, Limited};
 
-use sirslack_slack_api::http::{BoxError, HttpClient, empty_body};
-use sirslack_slack_api::{BotToken, FileHosts};
-
-/// Redirects followed on download (Slack's file URLs may redirect to a CDN).
-const MAX_REDIRECTS: usize = 3;
+use sirslack_slack_api::http::{BoxError, describe};
+use sirslack_slack_api::{BotToken, Download, SlackApi, SlackApiError};
 
 /// Why a transfer failed. Never carries URLs (presigned URLs are credentials).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,11 +44,37 @@ impl TransferError {
         }
     }
 
+    /// The person's words for a failed [`SlackSession::download`](sirslack_slack_api::SlackSession::download).
+    fn of_download(error: &SlackApiError) -> Self {
+        let detail = error.detail.as_deref();
+        let reason = match error.code.as_str() {
+            "file_host_not_allowed" => format!(
+                "the file's address ({}) is not one of Slack's file hosts, so it was not \
+                 downloaded",
+                detail.unwrap_or("?")
+            ),
+            "web_page_not_file" => "Slack answered with a web page instead of the file (does \
+                                    the app have the files:read scope?)"
+                .to_owned(),
+            "too_many_redirects" => "too many redirects".to_owned(),
+            "redirect_without_location" => "a redirect without a location".to_owned(),
+            "invalid_redirect" => "a redirect to something that is not a URL".to_owned(),
+            "invalid_download_url" => "the file URL is not a URL".to_owned(),
+            "ratelimited" => "Slack answered HTTP 429".to_owned(),
+            "timeout" => "Slack did not answer in time".to_owned(),
+            "network" => detail.unwrap_or("could not connect").to_owned(),
+            code => match code.strip_prefix("http_") {
+                Some(status) => format!("Slack answered HTTP {status}"),
+                None => format!("Slack answered {code}"),
+            },
+        };
+        Self::download(reason, error.class.is_retryable())
+    }
+
     fn upload(reason: impl Into<String>, transient: bool) -> Self {
         Self {
             stage: "upload",
-            reason: reason.into(),
-            transient,
+            ..Self::download(reason, transient)
         }
     }
 
@@ -73,19 +97,15 @@ fn is_expired_url(status: StatusCode, body: &[u8]) -> bool {
 /// Copies files from Slack to SIR.
 #[derive(Debug, Clone)]
 pub struct FileTransfer {
-    http: HttpClient,
-    hosts: FileHosts,
+    api: SlackApi,
     timeout: Duration,
 }
 
 impl FileTransfer {
-    /// A transfer client that downloads only from `hosts`; one copy may take at most `timeout`.
-    pub fn new(http: HttpClient, hosts: FileHosts, timeout: Duration) -> Self {
-        Self {
-            http,
-            hosts,
-            timeout,
-        }
+    /// A transfer client that downloads through `api` (its file hosts, retries and connection
+    /// pool); one copy may take at most `timeout`.
+    pub fn new(api: SlackApi, timeout: Duration) -> Self {
+        Self { api, timeout }
     }
 
     /// Streams exactly `length` bytes from `download_url` (with the bot token) to
@@ -112,12 +132,13 @@ impl FileTransfer {
         upload_url: &str,
         length: u64,
     ) -> Result<u64, TransferError> {
-        let download = self.download(download_url, bot_token).await?;
-        if let Some(announced) = download
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.parse::<u64>().ok())
+        let download: Download = self
+            .api
+            .session(bot_token)
+            .download(download_url, Some(bot_token))
+            .await
+            .map_err(|error| TransferError::of_download(&error))?;
+        if let Some(announced) = download.length
             && announced != length
         {
             return Err(TransferError::download(
@@ -128,7 +149,7 @@ impl FileTransfer {
         let sent = Arc::new(AtomicU64::new(0));
         let counter = Arc::clone(&sent);
         let limit = usize::try_from(length).unwrap_or(usize::MAX);
-        let body = Limited::new(download.into_body(), limit)
+        let body = Limited::new(download.body, limit)
             .map_frame(move |frame| {
                 if let Some(data) = frame.data_ref() {
                     counter.fetch_add(data.len() as u64, Ordering::Relaxed);
@@ -144,7 +165,8 @@ impl FileTransfer {
             .body(body)
             .map_err(|_| TransferError::upload("the upload URL is not a URL", false))?;
         let response = self
-            .http
+            .api
+            .http_client()
             .request(upload)
             .await
             .map_err(|error| TransferError::upload(describe(&error), true))?;
@@ -165,111 +187,6 @@ impl FileTransfer {
             ));
         }
         Ok(sent.load(Ordering::Relaxed))
-    }
-
-    async fn download(
-        &self,
-        url: &str,
-        bot_token: &BotToken,
-    ) -> Result<http::Response<hyper::body::Incoming>, TransferError> {
-        let mut uri: Uri = url
-            .parse()
-            .map_err(|_| TransferError::download("the file URL is not a URL", false))?;
-        let bearer = HeaderValue::try_from(format!("Bearer {}", bot_token.expose()))
-            .map_err(|_| TransferError::download("the bot token is not a header value", false))?;
-        for hop in 0..=MAX_REDIRECTS {
-            // The token goes to Slack's file hosts only: every hop is checked before it is
-            // sent, and a hop elsewhere is refused, not followed without the token.
-            if let Err(refused) = self.hosts.check(&uri) {
-                tracing::error!(
-                    scheme = refused.scheme,
-                    host = refused.host,
-                    hop,
-                    "bot token withheld: the file URL is not on Slack's file hosts; refused"
-                );
-                return Err(TransferError::download(
-                    format!(
-                        "the file's address ({}://{}) is not one of Slack's file hosts, so it \
-                         was not downloaded",
-                        refused.scheme, refused.host
-                    ),
-                    false,
-                ));
-            }
-            let mut request = Request::builder()
-                .method(Method::GET)
-                .uri(uri.clone())
-                .body(empty_body())
-                .map_err(|_| TransferError::download("the file URL is not a URL", false))?;
-            request
-                .headers_mut()
-                .insert(header::AUTHORIZATION, bearer.clone());
-            let response = self
-                .http
-                .request(request)
-                .await
-                .map_err(|error| TransferError::download(describe(&error), true))?;
-            let status = response.status();
-            if status.is_redirection() {
-                uri = redirect_target(&uri, &response)?;
-                continue;
-            }
-            if status != StatusCode::OK {
-                return Err(TransferError::download(
-                    format!("Slack answered HTTP {}", status.as_u16()),
-                    status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS,
-                ));
-            }
-            let is_html = response
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .and_then(|value| value.to_str().ok())
-                .is_some_and(|value| value.starts_with("text/html"));
-            if is_html {
-                return Err(TransferError::download(
-                    "Slack answered with a web page instead of the file (does the app have \
-                     the files:read scope?)",
-                    false,
-                ));
-            }
-            return Ok(response);
-        }
-        Err(TransferError::download("too many redirects", false))
-    }
-}
-
-fn redirect_target<B>(from: &Uri, response: &http::Response<B>) -> Result<Uri, TransferError> {
-    let location = response
-        .headers()
-        .get(header::LOCATION)
-        .and_then(|value| value.to_str().ok())
-        .ok_or_else(|| TransferError::download("a redirect without a location", false))?;
-    let target: Uri = location
-        .parse()
-        .map_err(|_| TransferError::download("a redirect to something that is not a URL", false))?;
-    if target.scheme().is_some() {
-        return Ok(target);
-    }
-    let mut parts = from.clone().into_parts();
-    parts.path_and_query = target.path_and_query().cloned();
-    Uri::from_parts(parts)
-        .map_err(|_| TransferError::download("a redirect to something that is not a URL", false))
-}
-
-fn describe(error: &hyper_util::client::legacy::Error) -> String {
-    if error.is_connect() {
-        "could not connect".to_owned()
-    } else {
-        // hyper's messages name no URL; the source chain says what happened mid-stream
-        // (a body over its announced size, a connection reset).
-        let mut reason = error.to_string();
-        let mut source = std::error::Error::source(error);
-        while let Some(cause) = source {
-            reason.push_str(": ");
-            reason.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        reason
     }
 }
 

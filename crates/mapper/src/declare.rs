@@ -30,6 +30,9 @@ use sirslack_domain::limits::{SLACK_INPUT_MAX, TITLE_MAX, truncate_chars};
 use sirslack_domain::{CaseId, Otp};
 use slack_morphism::prelude::SlackMessageContent;
 
+use crate::blocks::{
+    Modal, element_state, input_json, input_text, modal_json, option_json, plain_json,
+};
 use crate::markup::escape_for_slack;
 use crate::slack::ConsoleLinks;
 
@@ -162,41 +165,41 @@ impl ViewErrors {
 pub fn declare_modal(context: &DeclareContext, today: NaiveDate) -> Value {
     let engagement_options: Vec<Value> = EngagementType::KNOWN
         .iter()
-        .map(|engagement| option(engagement.as_str(), engagement.as_str(), None))
+        .map(|engagement| option_json(engagement.as_str(), engagement.as_str(), None))
         .collect();
-    let self_managed = option(
+    let self_managed = option_json(
         "Self-managed",
         ResolverType::SelfManaged.as_str(),
         Some("Your own team works the case"),
     );
-    let aws_supported = option(
+    let aws_supported = option_json(
         "AWS-supported",
         ResolverType::Aws.as_str(),
         Some("Engages the AWS Customer Incident Response Team (CIRT)"),
     );
-    let confirm = option(
+    let confirm = option_json(
         "I understand that this engages the AWS CIRT",
         AWS_CONFIRM_VALUE,
         None,
     );
     let blocks = vec![
-        input(
+        input_json(
             TITLE_BLOCK_ID,
             "Title",
             json!({"type": "plain_text_input", "max_length": TITLE_MAX,
-                   "placeholder": plain("Compromised IAM access key in production")}),
+                   "placeholder": plain_json("Compromised IAM access key in production")}),
             false,
             None,
         ),
-        input(
+        input_json(
             DESCRIPTION_BLOCK_ID,
             "Description",
             json!({"type": "plain_text_input", "multiline": true, "max_length": SLACK_INPUT_MAX,
-                   "placeholder": plain("What happened, what you have seen, what you did so far")}),
+                   "placeholder": plain_json("What happened, what you have seen, what you did so far")}),
             false,
             None,
         ),
-        input(
+        input_json(
             ENGAGEMENT_TYPE_BLOCK_ID,
             "Engagement type",
             json!({"type": "static_select", "options": engagement_options,
@@ -204,44 +207,44 @@ pub fn declare_modal(context: &DeclareContext, today: NaiveDate) -> Value {
             false,
             None,
         ),
-        input(
+        input_json(
             REPORTED_START_BLOCK_ID,
             "Reported start date",
             json!({"type": "datepicker", "initial_date": today.format("%Y-%m-%d").to_string()}),
             false,
             Some("The day the incident started, as far as you know."),
         ),
-        input(
+        input_json(
             ACCOUNTS_BLOCK_ID,
             "Impacted AWS accounts",
             json!({"type": "plain_text_input", "multiline": true,
-                   "placeholder": plain("111122223333, 444455556666")}),
+                   "placeholder": plain_json("111122223333, 444455556666")}),
             false,
             Some("One or more 12-digit account IDs, separated by commas, spaces or new lines."),
         ),
-        input(
+        input_json(
             REGIONS_BLOCK_ID,
             "Impacted regions",
-            json!({"type": "plain_text_input", "placeholder": plain("us-east-1, eu-west-1")}),
+            json!({"type": "plain_text_input", "placeholder": plain_json("us-east-1, eu-west-1")}),
             true,
             Some("Region codes, separated by commas or spaces."),
         ),
-        input(
+        input_json(
             SERVICES_BLOCK_ID,
             "Impacted services",
-            json!({"type": "plain_text_input", "placeholder": plain("Amazon S3, AWS IAM")}),
+            json!({"type": "plain_text_input", "placeholder": plain_json("Amazon S3, AWS IAM")}),
             true,
             Some("Service names, separated by commas or new lines."),
         ),
-        input(
+        input_json(
             THREAT_ACTOR_IPS_BLOCK_ID,
             "Threat actor IP addresses",
             json!({"type": "plain_text_input", "multiline": true,
-                   "placeholder": plain("203.0.113.7, 2001:db8::1")}),
+                   "placeholder": plain_json("203.0.113.7, 2001:db8::1")}),
             true,
             Some("IPv4 or IPv6 addresses, separated by commas, spaces or new lines."),
         ),
-        input(
+        input_json(
             RESOLVER_BLOCK_ID,
             "Who works the case",
             json!({"type": "radio_buttons", "options": [self_managed, aws_supported],
@@ -252,25 +255,25 @@ pub fn declare_modal(context: &DeclareContext, today: NaiveDate) -> Value {
                  case. Choose it only if you want AWS responders involved.",
             ),
         ),
-        input(
+        input_json(
             AWS_CONFIRM_BLOCK_ID,
             "Confirm AWS-supported",
             json!({"type": "checkboxes", "options": [confirm]}),
             true,
             Some("Required when you choose AWS-supported."),
         ),
-        input(
+        input_json(
             WATCHERS_BLOCK_ID,
             "Extra watchers",
-            json!({"type": "multi_users_select", "placeholder": plain("People to add to the case")}),
+            json!({"type": "multi_users_select", "placeholder": plain_json("People to add to the case")}),
             true,
             Some("You are a watcher already. Watchers are invited to the case channel."),
         ),
-        input(
+        input_json(
             ONE_TIME_CODE_BLOCK_ID,
             "One-time code",
             json!({"type": "plain_text_input", "min_length": 6, "max_length": 6,
-                   "placeholder": plain("123456")}),
+                   "placeholder": plain_json("123456")}),
             true,
             Some(
                 "The 6-digit code from your authenticator app, if your workspace asks you for \
@@ -278,15 +281,17 @@ pub fn declare_modal(context: &DeclareContext, today: NaiveDate) -> Value {
             ),
         ),
     ];
-    json!({
-        "type": "modal",
-        "callback_id": DECLARE_CALLBACK_ID,
-        "title": plain(MODAL_TITLE),
-        "submit": plain("Declare"),
-        "close": plain("Cancel"),
-        "private_metadata": context.to_private_metadata(),
-        "blocks": blocks,
-    })
+    let metadata = context.to_private_metadata();
+    modal_json(
+        Modal {
+            callback_id: DECLARE_CALLBACK_ID,
+            title: MODAL_TITLE,
+            submit: "Declare",
+            close: "Cancel",
+            private_metadata: Some(&metadata),
+        },
+        blocks,
+    )
 }
 
 /// Reads a submitted declare `view` (the `view` object of a `view_submission` payload: its
@@ -296,14 +301,9 @@ pub fn parse_declare_submission(
     today: NaiveDate,
 ) -> Result<DeclareSubmission, ViewErrors> {
     let values = &view["state"]["values"];
-    let text = |block_id: &str| {
-        element(values, block_id)
-            .and_then(|state| state["value"].as_str())
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let text = |block_id: &str| input_text(values, block_id);
     let selected = |block_id: &str| {
-        element(values, block_id)
+        element_state(values, block_id)
             .and_then(|state| state["selected_option"]["value"].as_str())
             .map(str::to_owned)
     };
@@ -311,7 +311,7 @@ pub fn parse_declare_submission(
         title: text(TITLE_BLOCK_ID),
         description: text(DESCRIPTION_BLOCK_ID),
         engagement_type: selected(ENGAGEMENT_TYPE_BLOCK_ID),
-        reported_start: element(values, REPORTED_START_BLOCK_ID)
+        reported_start: element_state(values, REPORTED_START_BLOCK_ID)
             .and_then(|state| state["selected_date"].as_str())
             .map(str::to_owned),
         impacted_accounts: text(ACCOUNTS_BLOCK_ID),
@@ -319,14 +319,14 @@ pub fn parse_declare_submission(
         impacted_services: text(SERVICES_BLOCK_ID),
         threat_actor_ips: text(THREAT_ACTOR_IPS_BLOCK_ID),
         resolver: selected(RESOLVER_BLOCK_ID),
-        aws_support_confirmed: element(values, AWS_CONFIRM_BLOCK_ID)
+        aws_support_confirmed: element_state(values, AWS_CONFIRM_BLOCK_ID)
             .and_then(|state| state["selected_options"].as_array())
             .is_some_and(|options| {
                 options
                     .iter()
                     .any(|option| option["value"] == AWS_CONFIRM_VALUE)
             }),
-        watchers: element(values, WATCHERS_BLOCK_ID)
+        watchers: element_state(values, WATCHERS_BLOCK_ID)
             .and_then(|state| state["selected_users"].as_array())
             .map(|users| {
                 users
@@ -367,50 +367,6 @@ pub fn parse_declare_submission(
             Err(errors)
         }
     }
-}
-
-/// The state of the element in `block_id`: by its `action_id` (the same string), else the
-/// block's only element.
-pub(crate) fn element<'a>(values: &'a Value, block_id: &str) -> Option<&'a Value> {
-    let block = values.get(block_id)?.as_object()?;
-    block
-        .get(block_id)
-        .or_else(|| block.values().next())
-        .filter(|state| state.is_object())
-}
-
-/// An `input` block whose element's `action_id` is its `block_id`.
-pub(crate) fn input(
-    block_id: &str,
-    label: &str,
-    mut element: Value,
-    optional: bool,
-    hint: Option<&str>,
-) -> Value {
-    element["action_id"] = json!(block_id);
-    let mut block = json!({
-        "type": "input",
-        "block_id": block_id,
-        "label": plain(label),
-        "element": element,
-        "optional": optional,
-    });
-    if let Some(hint) = hint {
-        block["hint"] = plain(hint);
-    }
-    block
-}
-
-fn option(text: &str, value: &str, description: Option<&str>) -> Value {
-    let mut option = json!({"text": plain(text), "value": value});
-    if let Some(description) = description {
-        option["description"] = plain(description);
-    }
-    option
-}
-
-pub(crate) fn plain(text: &str) -> Value {
-    json!({"type": "plain_text", "text": text})
 }
 
 /// The message to the declarer once SIR has the case: its ID and title, that the channel is

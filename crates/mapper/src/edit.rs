@@ -20,7 +20,10 @@ use sirslack_domain::command::{Command, CommandError};
 use sirslack_domain::limits::SLACK_INPUT_MAX;
 use sirslack_domain::{CaseId, Otp};
 
-use crate::declare::{PRIVATE_METADATA_MAX, ViewErrors, element, input, is_channel_id, plain};
+use crate::blocks::{
+    Modal, context_json, input_json, input_text, modal_json, plain_json, section_json,
+};
+use crate::declare::{PRIVATE_METADATA_MAX, ViewErrors, is_channel_id};
 use crate::markup::escape_for_slack;
 
 /// `action_id` of the case message's Edit title button (its value is the case ID).
@@ -199,14 +202,11 @@ pub fn edit_modal(
 ) -> Option<Value> {
     let metadata = context.to_private_metadata()?;
     let noun = field.noun();
-    let mut blocks = vec![json!({
-        "type": "section",
-        "text": {"type": "mrkdwn", "verbatim": true, "text": format!(
-            "Case *{}*. The new {noun} replaces the current one in AWS Security Incident \
-             Response; the channel is told, and an audit comment on the case names you.",
-            context.case_id
-        )},
-    })];
+    let mut blocks = vec![section_json(&format!(
+        "Case *{}*. The new {noun} replaces the current one in AWS Security Incident Response; \
+         the channel is told, and an audit comment on the case names you.",
+        context.case_id
+    ))];
     let mut initial = None;
     let note = match current {
         CurrentValue::Known(value) if value.chars().count() > SLACK_INPUT_MAX => Some(format!(
@@ -225,10 +225,7 @@ pub fn edit_modal(
         )),
     };
     if let Some(note) = note {
-        blocks.push(json!({
-            "type": "context",
-            "elements": [{"type": "mrkdwn", "verbatim": true, "text": escape_for_slack(&note)}],
-        }));
+        blocks.push(context_json(&escape_for_slack(&note)));
     }
     let mut element = match field {
         // No `max_length`: a title over 300 characters is answered on the field with the
@@ -249,12 +246,18 @@ pub fn edit_modal(
              /security-ir update-description for longer).",
         ),
     };
-    blocks.push(input(field.block_id(), label, element, false, Some(hint)));
-    blocks.push(input(
+    blocks.push(input_json(
+        field.block_id(),
+        label,
+        element,
+        false,
+        Some(hint),
+    ));
+    blocks.push(input_json(
         EDIT_CODE_BLOCK_ID,
         "One-time code (if your workspace requires one)",
         json!({"type": "plain_text_input", "min_length": 6, "max_length": 6,
-               "placeholder": plain("123456")}),
+               "placeholder": plain_json("123456")}),
         true,
         Some("The 6-digit code from your authenticator app. Leave it empty if you are not asked for one."),
     ));
@@ -262,27 +265,23 @@ pub fn edit_modal(
         EditField::Title => "Edit title",
         EditField::Description => "Edit description",
     };
-    Some(json!({
-        "type": "modal",
-        "callback_id": field.callback_id(),
-        "title": plain(title),
-        "submit": plain("Save"),
-        "close": plain("Cancel"),
-        "private_metadata": metadata,
-        "blocks": blocks,
-    }))
+    Some(modal_json(
+        Modal {
+            callback_id: field.callback_id(),
+            title,
+            submit: "Save",
+            close: "Cancel",
+            private_metadata: Some(&metadata),
+        },
+        blocks,
+    ))
 }
 
 /// Reads a submitted edit `view` (its `state.values` and `private_metadata`) for `field`: the
 /// command line, or the errors to show on the fields.
 pub fn parse_edit_submission(field: EditField, view: &Value) -> Result<EditSubmission, ViewErrors> {
     let values = &view["state"]["values"];
-    let text = |block_id: &str| {
-        element(values, block_id)
-            .and_then(|state| state["value"].as_str())
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let text = |block_id: &str| input_text(values, block_id);
     let mut errors = ViewErrors::default();
     let context =
         EditContext::from_private_metadata(view["private_metadata"].as_str().unwrap_or_default());

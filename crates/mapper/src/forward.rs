@@ -14,7 +14,8 @@ use sirslack_domain::CaseId;
 use sirslack_domain::limits::truncate_chars;
 use slack_morphism::prelude::SlackMessageContent;
 
-use crate::declare::{ViewErrors, element, input, plain};
+use crate::blocks::{Modal, element_state, input_json, modal_json, plain_json};
+use crate::declare::ViewErrors;
 use crate::markup::escape_for_slack;
 
 /// The message shortcut's `callback_id` (in the app manifest).
@@ -67,20 +68,20 @@ pub fn forward_modal(preview: &ForwardPreview) -> Value {
         preview.text.trim().to_owned()
     };
     let mut blocks = vec![
-        json!({"type": "section", "text": plain(&format!("Message by {}:\n{shown}", preview.author))}),
-        input(
+        json!({"type": "section", "text": plain_json(&format!("Message by {}:\n{shown}", preview.author))}),
+        input_json(
             CASE_BLOCK_ID,
             "Case",
             json!({"type": "external_select", "min_query_length": 0,
-                   "placeholder": plain("Search your open cases by ID or title")}),
+                   "placeholder": plain_json("Search your open cases by ID or title")}),
             false,
             Some("Open cases whose Slack channel you are in."),
         ),
-        input(
+        input_json(
             NOTE_BLOCK_ID,
             "Note",
             json!({"type": "plain_text_input", "multiline": true, "max_length": NOTE_MAX,
-                   "placeholder": plain("Why this message matters to the case")}),
+                   "placeholder": plain_json("Why this message matters to the case")}),
             true,
             None,
         ),
@@ -91,25 +92,27 @@ pub fn forward_modal(preview: &ForwardPreview) -> Value {
         } else {
             format!("{} files", preview.file_count)
         };
-        blocks.push(input(
+        blocks.push(input_json(
             ATTACH_BLOCK_ID,
             "Files",
             json!({"type": "checkboxes", "options": [{
-                "text": plain(&format!("Attach the message's {files}")),
+                "text": plain_json(&format!("Attach the message's {files}")),
                 "value": ATTACH_OPTION_VALUE,
             }]}),
             true,
             Some("Copied to the case as attachments (1 byte to 100 MiB each)."),
         ));
     }
-    json!({
-        "type": "modal",
-        "callback_id": FORWARD_CALLBACK_ID,
-        "title": plain(MODAL_TITLE),
-        "submit": plain("Send"),
-        "close": plain("Cancel"),
-        "blocks": blocks,
-    })
+    modal_json(
+        Modal {
+            callback_id: FORWARD_CALLBACK_ID,
+            title: MODAL_TITLE,
+            submit: "Send",
+            close: "Cancel",
+            private_metadata: None,
+        },
+        blocks,
+    )
 }
 
 /// A case the picker may offer.
@@ -181,16 +184,16 @@ pub struct ForwardSubmission {
 /// [`CASE_BLOCK_ID`] otherwise, and for a value that is not a case ID); the note and the
 /// files checkbox are optional.
 pub fn parse_forward_submission(values: &Value) -> Result<ForwardSubmission, ViewErrors> {
-    let chosen = element(values, CASE_BLOCK_ID)
+    let chosen = element_state(values, CASE_BLOCK_ID)
         .and_then(|state| state["selected_option"]["value"].as_str())
         .map(str::trim)
         .filter(|value| !value.is_empty());
-    let note = element(values, NOTE_BLOCK_ID)
+    let note = element_state(values, NOTE_BLOCK_ID)
         .and_then(|state| state["value"].as_str())
         .map(str::trim)
         .filter(|note| !note.is_empty())
         .map(|note| truncate_chars(note, NOTE_MAX));
-    let attach_files = element(values, ATTACH_BLOCK_ID)
+    let attach_files = element_state(values, ATTACH_BLOCK_ID)
         .and_then(|state| state["selected_options"].as_array())
         .is_some_and(|selected| {
             selected

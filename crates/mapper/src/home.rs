@@ -1,15 +1,15 @@
 //! The App Home tab (`views.publish`): the open cases whose channel the person is in, what the
 //! command policy lets them run, and whether they are enrolled for one-time codes.
 //!
-//! Pure: the command handler gathers [`HomeCase`]s (from Slack's `users.conversations` for the
+//! Pure: the command handler gathers [`CaseInChannel`]s (from Slack's `users.conversations` for the
 //! person and the table) and the person's [`HomeAccess`] (its policy evaluator and the
 //! person's OTP parameter), and publishes what [`home_view`] builds. Everything from SIR is escaped
 //! ([`escape_for_slack`]), so a case title can never ping, mention or forge a link.
 
-use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use sirslack_domain::{CaseId, CaseStatus};
+use sirslack_domain::CaseInChannel;
 
+use crate::blocks::{context_json, plain_json, section_json, slack_date};
 use crate::markup::escape_for_slack;
 use crate::slack::ConsoleLinks;
 
@@ -21,21 +21,6 @@ pub const DECLARE_BUTTON_ACTION_ID: &str = "declare_open";
 pub const HOME_MAX_CASES: usize = 50;
 /// Longest title shown (characters, before escaping).
 const TITLE_MAX_CHARS: usize = 150;
-
-/// One case as the Home tab shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HomeCase {
-    /// The case.
-    pub case_id: CaseId,
-    /// Its Slack channel (the person is a member).
-    pub channel_id: String,
-    /// The title, when the integration has synced the case.
-    pub title: Option<String>,
-    /// The status last synced.
-    pub status: Option<CaseStatus>,
-    /// SIR's `lastUpdatedDate` last synced.
-    pub updated_at: Option<DateTime<Utc>>,
-}
 
 /// One subcommand as the Home tab lists it for the person.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,7 +66,7 @@ pub enum HomeAccess {
 
 /// Orders cases newest activity first (cases without a date last, then by ID), keeps the first
 /// [`HOME_MAX_CASES`] and returns them with the count of the others.
-pub fn newest_first(mut cases: Vec<HomeCase>) -> (Vec<HomeCase>, usize) {
+pub fn newest_first(mut cases: Vec<CaseInChannel>) -> (Vec<CaseInChannel>, usize) {
     cases.sort_by(|a, b| {
         b.updated_at
             .cmp(&a.updated_at)
@@ -97,14 +82,13 @@ pub fn newest_first(mut cases: Vec<HomeCase>) -> (Vec<HomeCase>, usize) {
 /// "Declare a security incident" button for people the policy lets declare. At most 100 blocks
 /// (Slack's limit): one per case plus at most 8.
 pub fn home_view(
-    cases: &[HomeCase],
+    cases: &[CaseInChannel],
     rest: usize,
     links: Option<&ConsoleLinks>,
     access: &HomeAccess,
 ) -> Value {
-    let mut blocks = vec![
-        json!({"type": "header", "text": {"type": "plain_text", "text": "Your security incident cases"}}),
-    ];
+    let mut blocks =
+        vec![json!({"type": "header", "text": plain_json("Your security incident cases")})];
     let intro = match (cases.len(), rest) {
         (0, _) => "You are not in the channel of any open AWS Security Incident Response case. \
                    A case shows here once you are a member of its channel."
@@ -119,7 +103,7 @@ pub fn home_view(
             shown + rest
         ),
     };
-    blocks.push(section(&intro));
+    blocks.push(section_json(&intro));
     if matches!(
         access,
         HomeAccess::Known {
@@ -134,7 +118,7 @@ pub fn home_view(
                 "type": "button",
                 "action_id": DECLARE_BUTTON_ACTION_ID,
                 "style": "danger",
-                "text": {"type": "plain_text", "text": "Declare a security incident"},
+                "text": plain_json("Declare a security incident"),
             }],
         }));
     }
@@ -145,12 +129,12 @@ pub fn home_view(
     if !cases.is_empty() {
         blocks.push(json!({"type": "divider"}));
     }
-    blocks.push(section(&rights_text(access)));
-    blocks.push(section(&enrolment_text(access)));
-    blocks.push(json!({
-        "type": "context",
-        "elements": [{"type": "mrkdwn", "text": "Refreshed each time you open this tab, from what the integration last synced (every 5 minutes at most)."}],
-    }));
+    blocks.push(section_json(&rights_text(access)));
+    blocks.push(section_json(&enrolment_text(access)));
+    blocks.push(context_json(
+        "Refreshed each time you open this tab, from what the integration last synced (every 5 \
+         minutes at most).",
+    ));
     json!({"type": "home", "blocks": blocks})
 }
 
@@ -240,11 +224,7 @@ fn enrolment_text(access: &HomeAccess) -> String {
     }
 }
 
-fn section(text: &str) -> Value {
-    json!({"type": "section", "text": {"type": "mrkdwn", "text": text}})
-}
-
-fn case_section(case: &HomeCase, links: Option<&ConsoleLinks>) -> Value {
+fn case_section(case: &CaseInChannel, links: Option<&ConsoleLinks>) -> Value {
     let title = case.title.as_deref().map_or_else(
         || "_(not synced yet)_".to_owned(),
         |title| format!("*{}*", escape_for_slack(&truncated(title, TITLE_MAX_CHARS))),
@@ -253,16 +233,9 @@ fn case_section(case: &HomeCase, links: Option<&ConsoleLinks>) -> Value {
         .status
         .as_ref()
         .map_or("unknown", |status| status.as_str());
-    let updated = case.updated_at.map_or_else(
-        || "unknown".to_owned(),
-        |at| {
-            format!(
-                "<!date^{}^{{date_short_pretty}} {{time}}|{}>",
-                at.timestamp(),
-                at.format("%Y-%m-%d %H:%M UTC")
-            )
-        },
-    );
+    let updated = case
+        .updated_at
+        .map_or_else(|| "unknown".to_owned(), slack_date);
     let console = links.map_or_else(String::new, |links| {
         format!(
             " · <{}|Open in the AWS console>",
@@ -274,7 +247,7 @@ fn case_section(case: &HomeCase, links: Option<&ConsoleLinks>) -> Value {
         id = case.case_id,
         channel = case.channel_id,
     );
-    section(&text)
+    section_json(&text)
 }
 
 fn truncated(text: &str, max: usize) -> String {
@@ -286,12 +259,13 @@ fn truncated(text: &str, max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use chrono::TimeZone;
+    use chrono::{TimeZone, Utc};
+    use sirslack_domain::{CaseId, CaseStatus};
 
     use super::*;
 
-    fn case(id: &str, minute: Option<u32>) -> HomeCase {
-        HomeCase {
+    fn case(id: &str, minute: Option<u32>) -> CaseInChannel {
+        CaseInChannel {
             case_id: CaseId::new(id).expect("case ID"),
             channel_id: format!("C{id}"),
             title: Some(format!("Case <{id}> & co")),
@@ -306,7 +280,7 @@ mod tests {
 
     #[test]
     fn cases_are_ordered_newest_first_and_cut_at_fifty() {
-        let mut cases: Vec<HomeCase> = (0..55)
+        let mut cases: Vec<CaseInChannel> = (0..55)
             .map(|i| case(&format!("{:010}", 1_000 + i), Some(i % 60)))
             .collect();
         cases.push(case("0000000999", None));

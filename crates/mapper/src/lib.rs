@@ -4,6 +4,8 @@
 //! - [`markup`]: Slack message markup to plain text, and plain text escaped for Slack;
 //! - [`split`]: splitting long text to SIR's and Slack's limits;
 //! - [`filename`]: file names SIR accepts;
+//! - [`blocks`]: the one set of Block Kit building blocks (typed for messages, JSON for views)
+//!   and the small texts they show (dates, byte sizes);
 //! - [`slack`]: domain facts rendered as Slack Block Kit messages, topics and purposes;
 //! - [`declare`]: the "Declare a security incident" modal and its submission;
 //! - [`edit`]: the case message's Edit title / Edit description modals and their submission;
@@ -16,6 +18,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod blocks;
 pub mod declare;
 pub mod edit;
 pub mod filename;

@@ -15,8 +15,7 @@
 use chrono::{DateTime, Utc};
 use sirslack_domain::events::list_delta;
 use sirslack_domain::limits::{
-    ATTACHMENT_MAX_BYTES, SLACK_BLOCKS_MAX, SLACK_MESSAGE_TEXT_MAX, SLACK_SECTION_TEXT_MAX,
-    SLACK_TOPIC_MAX, truncate_chars,
+    ATTACHMENT_MAX_BYTES, SLACK_BLOCKS_MAX, SLACK_SECTION_TEXT_MAX, SLACK_TOPIC_MAX, truncate_chars,
 };
 use sirslack_domain::status::reachable_from;
 use sirslack_domain::{
@@ -24,13 +23,15 @@ use sirslack_domain::{
     Watcher, author_display,
 };
 use slack_morphism::prelude::{
-    SlackActionBlockElement, SlackActionId, SlackActionsBlock, SlackBlock, SlackBlockButtonElement,
-    SlackBlockButtonStyle, SlackBlockChoiceItem, SlackBlockConfirmItem, SlackBlockId,
-    SlackBlockMarkDownText, SlackBlockPlainText, SlackBlockPlainTextOnly,
-    SlackBlockStaticSelectElement, SlackBlockText, SlackContextBlock, SlackContextBlockElement,
-    SlackHeaderBlock, SlackMessageContent, SlackSectionBlock,
+    SlackActionBlockElement, SlackActionId, SlackBlock, SlackBlockButtonStyle,
+    SlackBlockChoiceItem, SlackBlockConfirmItem, SlackBlockPlainText,
+    SlackBlockStaticSelectElement, SlackMessageContent,
 };
 
+use crate::blocks::{
+    SECTION_FIELD_MAX, button, case_actions_block, context, fields_section, header, human_size,
+    message, plain, section, single_line, slack_date,
+};
 use crate::edit::EditField;
 use crate::markup::{escape_for_slack, escaped_width};
 use crate::split::split_escaped_for_slack;
@@ -46,10 +47,6 @@ pub const SNOOZE_HOURS: i64 = 24;
 /// Prefix of the `block_id` of blocks whose actions act on a case: `case:<caseId>`.
 pub const CASE_BLOCK_ID_PREFIX: &str = "case:";
 
-/// Most characters in a header block's text.
-const HEADER_TEXT_MAX: usize = 150;
-/// Most characters in one field of a section block.
-const SECTION_FIELD_MAX: usize = 2_000;
 /// Most characters of SIR text in a message's fallback `text` (the blocks carry the rest).
 const FALLBACK_EXCERPT_MAX: usize = 300;
 /// Most characters of a channel purpose.
@@ -128,9 +125,9 @@ pub fn status_from_option_value(value: &str) -> Option<SelfManagedStatus> {
 /// of commands.
 pub fn initial_case_message(case: &Case, links: &ConsoleLinks) -> SlackMessageContent {
     let mut blocks = vec![header(&case_heading(case))];
-    blocks.push(fields_section(case_fact_fields(case)));
+    blocks.push(fields_section(&case_fact_fields(case)));
     blocks.push(description_section(&case.description));
-    blocks.push(fields_section(vec![
+    blocks.push(fields_section(&[
         format!(
             "*Impacted accounts*\n{}",
             escaped_list(&case.impacted_accounts, SECTION_FIELD_MAX - 25)
@@ -416,24 +413,13 @@ pub fn quiet_case_message(
         "Case {case_id} has been quiet for {quiet} (status: {})",
         escape_for_slack(status.as_str())
     );
-    let option = |status: SelfManagedStatus| {
-        SlackBlockChoiceItem::new(plain(status.as_str()), status.as_str().to_owned())
-    };
-    let mut status_menu = SlackBlockStaticSelectElement::new()
-        .with_action_id(SlackActionId::new(STATUS_SELECT_ACTION_ID.to_owned()))
-        .with_placeholder(plain("Update status"))
-        .with_options(SelfManagedStatus::ALL.into_iter().map(option).collect());
-    if let Some(current) = status.as_self_managed() {
-        status_menu = status_menu.with_initial_option(option(current));
-    }
-    let snooze = SlackBlockButtonElement::new(plain("Snooze 1 day"))
-        .with_action_id(SlackActionId::new(SNOOZE_BUTTON_ACTION_ID.to_owned()))
-        .with_value(case_id.to_string());
-    let elements: Vec<SlackActionBlockElement> = vec![status_menu.into(), snooze.into()];
-    let actions = SlackActionsBlock::new(elements)
-        .with_block_id(SlackBlockId::new(case_block_id(case_id)))
-        .into();
-    message(fallback, vec![section(&text), actions])
+    let snooze = button("Snooze 1 day", SNOOZE_BUTTON_ACTION_ID, case_id.as_str());
+    let elements: Vec<SlackActionBlockElement> =
+        vec![status_menu("Update status", status).into(), snooze.into()];
+    message(
+        fallback,
+        vec![section(&text), case_actions_block(case_id, elements)],
+    )
 }
 
 /// A quiet time in words, to the hour past a day, to the minute below (`2 days 3 hours`,
@@ -517,7 +503,7 @@ pub fn case_status_summary(case: &Case, links: &ConsoleLinks) -> SlackMessageCon
     }
     let mut blocks = vec![
         section(&format!("*{}*", escape_truncated(&case_heading(case), 500))),
-        fields_section(fields),
+        fields_section(&fields),
     ];
     if !case.is_closed() {
         let next = reachable_from(&case.status);
@@ -545,60 +531,6 @@ pub fn case_status_summary(case: &Case, links: &ConsoleLinks) -> SlackMessageCon
         ),
         blocks,
     )
-}
-
-// ---- Building blocks ----
-
-fn message(fallback: String, blocks: Vec<SlackBlock>) -> SlackMessageContent {
-    debug_assert!(blocks.len() <= SLACK_BLOCKS_MAX);
-    SlackMessageContent::new()
-        .with_text(truncate_chars(&fallback, SLACK_MESSAGE_TEXT_MAX))
-        .with_blocks(blocks)
-}
-
-/// A `mrkdwn` text object. `verbatim` keeps Slack from turning plain words into mentions,
-/// channel links or URLs; markup this module writes itself (`<url|label>`, `<!date^...>`)
-/// still works.
-fn mrkdwn(text: &str) -> SlackBlockText {
-    let text = if text.trim().is_empty() {
-        "_(none)_"
-    } else {
-        text
-    };
-    SlackBlockMarkDownText::new(truncate_chars(text, SLACK_SECTION_TEXT_MAX))
-        .with_verbatim(true)
-        .into()
-}
-
-fn plain(text: &str) -> SlackBlockPlainTextOnly {
-    let text = if text.trim().is_empty() { "-" } else { text };
-    SlackBlockPlainText::new(text.to_owned()).into()
-}
-
-fn header(text: &str) -> SlackBlock {
-    SlackHeaderBlock::new(plain(&truncate_chars(&single_line(text), HEADER_TEXT_MAX))).into()
-}
-
-fn section(text: &str) -> SlackBlock {
-    SlackSectionBlock::new().with_text(mrkdwn(text)).into()
-}
-
-/// A section of side-by-side fields (Slack allows at most 10, of 2,000 characters each).
-fn fields_section(fields: Vec<String>) -> SlackBlock {
-    let fields = fields
-        .iter()
-        .take(10)
-        .map(|field| mrkdwn(&truncate_chars(field, SECTION_FIELD_MAX)))
-        .collect();
-    SlackSectionBlock::new().with_fields(fields).into()
-}
-
-fn context(text: &str) -> SlackBlock {
-    let element: SlackContextBlockElement =
-        SlackBlockMarkDownText::new(truncate_chars(text, SLACK_SECTION_TEXT_MAX))
-            .with_verbatim(true)
-            .into();
-    SlackContextBlock::new(vec![element]).into()
 }
 
 /// The case title, or `Case <id>` when it has none.
@@ -657,19 +589,25 @@ fn console_link_section(case_id: &CaseId, links: &ConsoleLinks) -> SlackBlock {
     ))
 }
 
-/// The status menu, the Edit title and Edit description buttons (each opens a modal; value:
-/// the case ID) and the Close button, in a block whose ID names the case.
-fn case_actions(case: &Case) -> SlackBlock {
+/// The menu of self-managed statuses (`action_id` [`STATUS_SELECT_ACTION_ID`]), showing
+/// `current` when it is one of them.
+fn status_menu(placeholder: &str, current: &CaseStatus) -> SlackBlockStaticSelectElement {
     let option = |status: SelfManagedStatus| {
         SlackBlockChoiceItem::new(plain(status.as_str()), status.as_str().to_owned())
     };
-    let mut status_menu = SlackBlockStaticSelectElement::new()
+    let menu = SlackBlockStaticSelectElement::new()
         .with_action_id(SlackActionId::new(STATUS_SELECT_ACTION_ID.to_owned()))
-        .with_placeholder(plain("Change status"))
+        .with_placeholder(plain(placeholder))
         .with_options(SelfManagedStatus::ALL.into_iter().map(option).collect());
-    if let Some(current) = case.status.as_self_managed() {
-        status_menu = status_menu.with_initial_option(option(current));
+    match current.as_self_managed() {
+        Some(current) => menu.with_initial_option(option(current)),
+        None => menu,
     }
+}
+
+/// The status menu, the Edit title and Edit description buttons (each opens a modal; value:
+/// the case ID) and the Close button, in a block whose ID names the case.
+fn case_actions(case: &Case) -> SlackBlock {
     let confirm = SlackBlockConfirmItem::new(
         plain("Close this case?"),
         SlackBlockPlainText::new(format!(
@@ -682,25 +620,23 @@ from Slack.",
         plain("Cancel"),
     )
     .with_style("danger".to_owned());
-    let close_button = SlackBlockButtonElement::new(plain("Close case"))
-        .with_action_id(SlackActionId::new(CLOSE_BUTTON_ACTION_ID.to_owned()))
-        .with_value(case.id.to_string())
+    let close_button = button("Close case", CLOSE_BUTTON_ACTION_ID, case.id.as_str())
         .with_style(SlackBlockButtonStyle::Danger)
         .with_confirm(confirm);
     let edit_button = |field: EditField| {
-        SlackBlockButtonElement::new(plain(field.button_text()))
-            .with_action_id(SlackActionId::new(field.button_action_id().to_owned()))
-            .with_value(case.id.to_string())
+        button(
+            field.button_text(),
+            field.button_action_id(),
+            case.id.as_str(),
+        )
     };
     let elements: Vec<SlackActionBlockElement> = vec![
-        status_menu.into(),
+        status_menu("Change status", &case.status).into(),
         edit_button(EditField::Title).into(),
         edit_button(EditField::Description).into(),
         close_button.into(),
     ];
-    SlackActionsBlock::new(elements)
-        .with_block_id(SlackBlockId::new(case_block_id(&case.id)))
-        .into()
+    case_actions_block(&case.id, elements)
 }
 
 fn describe_change(change: &FieldChange) -> String {
@@ -905,44 +841,11 @@ fn escaped_excerpt(text: &str) -> String {
     escape_truncated(&single_line(text), FALLBACK_EXCERPT_MAX)
 }
 
-/// Whitespace runs (newlines included) as single spaces, ends trimmed.
-fn single_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// A date Slack shows in each reader's time zone, with a UTC fallback for clients that
-/// cannot.
-fn slack_date(time: DateTime<Utc>) -> String {
-    format!(
-        "<!date^{}^{{date_short_pretty}} {{time}}|{}>",
-        time.timestamp(),
-        time.format("%Y-%m-%d %H:%M UTC")
-    )
-}
-
-/// `1.5 MiB`, `100 MiB`, `512 bytes`.
-fn human_size(bytes: u64) -> String {
-    const KIB: u64 = 1024;
-    const MIB: u64 = 1024 * KIB;
-    const GIB: u64 = 1024 * MIB;
-    let (unit, name) = match bytes {
-        b if b >= GIB => (GIB, "GiB"),
-        b if b >= MIB => (MIB, "MiB"),
-        b if b >= KIB => (KIB, "KiB"),
-        _ => return format!("{bytes} bytes"),
-    };
-    let tenths = (u128::from(bytes) * 10 + u128::from(unit) / 2) / u128::from(unit);
-    if tenths % 10 == 0 {
-        format!("{} {name}", tenths / 10)
-    } else {
-        format!("{}.{} {name}", tenths / 10, tenths % 10)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
     use sirslack_domain::{CommentId, EngagementType, ResolverType};
+    use slack_morphism::prelude::SlackBlockText;
 
     use super::*;
 
@@ -1271,16 +1174,6 @@ mod tests {
         for message in &messages {
             assert!(message.blocks.as_ref().unwrap().len() <= SLACK_BLOCKS_MAX);
         }
-    }
-
-    #[test]
-    fn sizes_read_well() {
-        assert_eq!(human_size(0), "0 bytes");
-        assert_eq!(human_size(1023), "1023 bytes");
-        assert_eq!(human_size(1536), "1.5 KiB");
-        assert_eq!(human_size(ATTACHMENT_MAX_BYTES), "100 MiB");
-        assert_eq!(human_size(150 * 1024 * 1024 + 1), "150 MiB");
-        assert_eq!(human_size(u64::MAX), "17179869184 GiB");
     }
 
     #[test]

@@ -33,6 +33,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sirslack_bus::{EventPublisher, Publish};
 use sirslack_domain::CaseId;
+use sirslack_domain::duration::to_chrono;
 use sirslack_store::{CaseSnapshot, StoreError, Table};
 use tokio::sync::OnceCell;
 
@@ -292,8 +293,7 @@ impl<P: Publish> Poller<P> {
     /// Lists every case and syncs those that changed.
     pub async fn reconcile(&self) -> Result<RunReport, PollerError> {
         let invocation = Invocation::new(self);
-        let lease = chrono::Duration::from_std(self.config.reconcile_lease)
-            .unwrap_or(chrono::Duration::minutes(5));
+        let lease = to_chrono(self.config.reconcile_lease);
         if !self
             .table
             .acquire_lease(RECONCILE_LEASE, &invocation.owner, lease)

@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sirslack_domain::CaseId;
+use sirslack_domain::duration::to_chrono;
 use sirslack_mapper::sir::CaseListEntry;
 use sirslack_store::SnapshotSummary;
 
@@ -62,7 +63,7 @@ pub(crate) fn select(
     floor: Option<DateTime<Utc>>,
     nudges: &NudgePolicy,
 ) -> Selection {
-    let recheck = chrono::Duration::from_std(recheck).unwrap_or(chrono::Duration::MAX);
+    let recheck = to_chrono(recheck);
     let mut selection = Selection::default();
     let mut rechecks: Vec<(bool, DateTime<Utc>, CaseId)> = Vec::new();
     for entry in entries {

@@ -35,6 +35,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use sirslack_bus::{Publish, PublishError};
+use sirslack_domain::duration::to_chrono;
 use sirslack_domain::events::diff_case;
 use sirslack_domain::{Attachment, Case, CaseId, Comment, IntegrationEvent, Watcher};
 use sirslack_store::{
@@ -478,7 +479,7 @@ impl<P: Publish> SyncContext<'_, P> {
         Fut: Future<Output = Team>,
     {
         let lease_name = format!("sync#{case_id}");
-        let lease = chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::minutes(2));
+        let lease = to_chrono(self.lease);
         if !self
             .table
             .acquire_lease(&lease_name, self.owner, lease)
@@ -676,7 +677,9 @@ impl<P: Publish> SyncContext<'_, P> {
             tracing::info!(case_id = %case_id, "case moved since the listing; no nudge this run");
             return Ok(unchanged);
         };
-        let next = now + chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::MAX);
+        let next = now
+            .checked_add_signed(to_chrono(interval))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
         let mut planning = snapshot.clone();
         planning.nudge_after = Some(next);
         planning.pending = Some(PendingSync {

@@ -7,8 +7,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
-use hyper::{Method, Request};
+use hyper::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
+use hyper::{Method, Request, Uri};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use slack_morphism::prelude::{
@@ -19,6 +19,7 @@ use crate::error::{ErrorClass, SlackApiError};
 use crate::file_hosts::FileHosts;
 use crate::http::{self, Connector, HttpClient, RequestBody};
 use crate::pacer::ChannelPacer;
+use crate::person::{Person, UsersInfo};
 use crate::retry::{Deadline, RetryPolicy};
 use crate::token::BotToken;
 
@@ -28,11 +29,19 @@ pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
 /// Slack's documented spacing of posts to one channel.
 pub const DEFAULT_CHANNEL_POST_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Redirects a file download follows (Slack's file URLs may redirect to a CDN).
+pub const MAX_DOWNLOAD_REDIRECTS: usize = 3;
+
+/// The method name of file downloads in errors and logs.
+const DOWNLOAD: &str = "download";
+
 /// Most user IDs `conversations.invite` takes in one call.
 pub const MAX_INVITEES_PER_CALL: usize = 1_000;
 
 /// Pages of `conversations.list` read when looking for a channel by name.
 const MAX_LIST_PAGES: usize = 100;
+/// Pages of `conversations.members` (1,000 each) read when looking for one member.
+const MAX_MEMBER_PAGES: usize = 100;
 /// `users.conversations` pages read at most (200 channels each: 2,000 channels); a person in
 /// more is answered for the first ones.
 pub const USER_CHANNELS_MAX_PAGES: usize = 10;
@@ -317,8 +326,32 @@ struct PostedMessage {
 struct ChannelPage {
     #[serde(default)]
     channels: Vec<ChannelInfo>,
+}
+
+/// One page of a cursor-paged method: its own fields, and the cursor of the next.
+#[derive(Deserialize)]
+struct Paged<T> {
+    #[serde(flatten)]
+    page: T,
     #[serde(default)]
     response_metadata: Option<ResponseMetadata>,
+}
+
+/// How [`SlackSession::each_page`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Paging {
+    /// The visitor had what it wanted.
+    Stopped,
+    /// Every page was read.
+    Complete,
+    /// The page limit was reached with pages left.
+    Truncated,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct MembersPage {
+    members: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -331,7 +364,6 @@ struct ResponseMetadata {
 #[serde(default)]
 struct ChannelIdPage {
     channels: Vec<ChannelId>,
-    response_metadata: Option<ResponseMetadata>,
 }
 
 #[derive(Deserialize, Default)]
@@ -476,6 +508,14 @@ impl<'a> SlackSession<'a> {
             .await
     }
 
+    /// A JSON POST to `method` whose answer carries nothing but `ok`, retried per the policy.
+    async fn post_ok<RQ>(&self, method: &'static str, body: &RQ) -> Result<(), SlackApiError>
+    where
+        RQ: Serialize + Send + Sync,
+    {
+        self.post::<_, Empty>(method, body).await.map(drop)
+    }
+
     /// Runs `call` until it succeeds, fails for good, runs out of attempts, or the next wait
     /// would pass the deadline. With `channel`, every attempt first waits for the channel's
     /// posting slot, and a 429 holds the channel back for `Retry-After`.
@@ -573,33 +613,48 @@ impl<'a> SlackSession<'a> {
         &self,
         name: &str,
     ) -> Result<Option<ChannelInfo>, SlackApiError> {
-        let mut cursor = String::new();
-        for _ in 0..MAX_LIST_PAGES {
-            let mut params = vec![
-                ("types", "public_channel,private_channel".to_owned()),
-                ("limit", "1000".to_owned()),
-                ("exclude_archived", "false".to_owned()),
-            ];
-            if !cursor.is_empty() {
-                params.push(("cursor", cursor.clone()));
-            }
-            let page: ChannelPage = self.get("conversations.list", &params).await?;
-            if let Some(found) = page
-                .channels
-                .into_iter()
-                .find(|channel| channel.name == name)
-            {
-                return Ok(Some(found));
-            }
-            cursor = page
-                .response_metadata
-                .map(|metadata| metadata.next_cursor)
-                .unwrap_or_default();
-            if cursor.is_empty() {
-                return Ok(None);
-            }
-        }
-        Ok(None)
+        let params = [
+            ("types", "public_channel,private_channel".to_owned()),
+            ("limit", "1000".to_owned()),
+            ("exclude_archived", "false".to_owned()),
+        ];
+        let mut found = None;
+        self.each_page(
+            "conversations.list",
+            &params,
+            MAX_LIST_PAGES,
+            |page: ChannelPage| {
+                found = page
+                    .channels
+                    .into_iter()
+                    .find(|channel| channel.name == name);
+                found.is_some()
+            },
+        )
+        .await?;
+        Ok(found)
+    }
+
+    /// Whether `user` is a member of `channel` (`conversations.members`, pages of 1,000, at
+    /// most [`MAX_MEMBER_PAGES`]: 100,000 members).
+    pub async fn is_channel_member(
+        &self,
+        channel: &str,
+        user: &str,
+    ) -> Result<bool, SlackApiError> {
+        let params = [
+            ("channel", channel.to_owned()),
+            ("limit", "1000".to_owned()),
+        ];
+        let paging = self
+            .each_page(
+                "conversations.members",
+                &params,
+                MAX_MEMBER_PAGES,
+                |page: MembersPage| page.members.iter().any(|member| member == user),
+            )
+            .await?;
+        Ok(paging == Paging::Stopped)
     }
 
     /// `conversations.invite` with `force=true` (invalid IDs are skipped, not fatal), one call
@@ -647,17 +702,13 @@ impl<'a> SlackSession<'a> {
     /// `conversations.setTopic`.
     pub async fn set_topic(&self, channel: &str, topic: &str) -> Result<(), SlackApiError> {
         let body = serde_json::json!({ "channel": channel, "topic": topic });
-        self.post::<_, Empty>("conversations.setTopic", &body)
-            .await
-            .map(|_| ())
+        self.post_ok("conversations.setTopic", &body).await
     }
 
     /// `conversations.setPurpose`.
     pub async fn set_purpose(&self, channel: &str, purpose: &str) -> Result<(), SlackApiError> {
         let body = serde_json::json!({ "channel": channel, "purpose": purpose });
-        self.post::<_, Empty>("conversations.setPurpose", &body)
-            .await
-            .map(|_| ())
+        self.post_ok("conversations.setPurpose", &body).await
     }
 
     /// `conversations.archive`. Returns `false` when the channel was archived already.
@@ -678,34 +729,66 @@ impl<'a> SlackSession<'a> {
     /// [`USER_CHANNELS_MAX_PAGES`] pages of 200. Each page is retried per the session's policy
     /// (429s by `Retry-After`).
     pub async fn user_channels(&self, user: &str) -> Result<Vec<String>, SlackApiError> {
+        let params = [
+            ("user", user.to_owned()),
+            ("types", "public_channel,private_channel".to_owned()),
+            ("exclude_archived", "true".to_owned()),
+            ("limit", "200".to_owned()),
+        ];
         let mut channels = Vec::new();
+        let paging = self
+            .each_page(
+                "users.conversations",
+                &params,
+                USER_CHANNELS_MAX_PAGES,
+                |page: ChannelIdPage| {
+                    channels.extend(page.channels.into_iter().filter_map(|channel| channel.id));
+                    false
+                },
+            )
+            .await?;
+        if paging == Paging::Truncated {
+            tracing::warn!(
+                user,
+                listed = channels.len(),
+                "the person is in more channels than are read; the rest are left out"
+            );
+        }
+        Ok(channels)
+    }
+
+    /// GETs `method` page by page (each page retried per the policy), at most `max_pages`,
+    /// handing each page to `visit` until it returns `true`.
+    async fn each_page<T, F>(
+        &self,
+        method: &'static str,
+        params: &[(&str, String)],
+        max_pages: usize,
+        mut visit: F,
+    ) -> Result<Paging, SlackApiError>
+    where
+        T: DeserializeOwned + Send,
+        F: FnMut(T) -> bool,
+    {
         let mut cursor = String::new();
-        for _ in 0..USER_CHANNELS_MAX_PAGES {
-            let mut params = vec![
-                ("user", user.to_owned()),
-                ("types", "public_channel,private_channel".to_owned()),
-                ("exclude_archived", "true".to_owned()),
-                ("limit", "200".to_owned()),
-            ];
+        for _ in 0..max_pages {
+            let mut params = params.to_vec();
             if !cursor.is_empty() {
                 params.push(("cursor", cursor.clone()));
             }
-            let page: ChannelIdPage = self.get("users.conversations", &params).await?;
-            channels.extend(page.channels.into_iter().filter_map(|channel| channel.id));
-            cursor = page
+            let paged: Paged<T> = self.get(method, &params).await?;
+            if visit(paged.page) {
+                return Ok(Paging::Stopped);
+            }
+            cursor = paged
                 .response_metadata
                 .map(|metadata| metadata.next_cursor)
                 .unwrap_or_default();
             if cursor.is_empty() {
-                return Ok(channels);
+                return Ok(Paging::Complete);
             }
         }
-        tracing::warn!(
-            user,
-            listed = channels.len(),
-            "the person is in more channels than are read; the rest are left out"
-        );
-        Ok(channels)
+        Ok(Paging::Truncated)
     }
 
     // ---- users ----------------------------------------------------------------------------
@@ -723,6 +806,24 @@ impl<'a> SlackSession<'a> {
             Err(error) if error.is_code("users_not_found") => Ok(None),
             Err(error) => Err(error),
         }
+    }
+
+    /// `users.info` (Tier 4, `users:read`; the e-mail address needs `users:read.email`): how
+    /// `user_id` is named, whether they are a bot or a guest. Retried per the policy.
+    pub async fn person(&self, user_id: &str) -> Result<Person, SlackApiError> {
+        let params = [("user", user_id.to_owned())];
+        self.get::<UsersInfo>("users.info", &params)
+            .await
+            .map(Person::from)
+    }
+
+    /// [`SlackSession::person`] in one attempt, for callers that decide themselves what a
+    /// failure means (the events handler's ack path).
+    pub async fn person_once(&self, user_id: &str) -> Result<Person, SlackApiError> {
+        let params = [("user", user_id.to_owned())];
+        self.get_once::<UsersInfo>("users.info", &params)
+            .await
+            .map(Person::from)
     }
 
     // ---- chat -----------------------------------------------------------------------------
@@ -784,9 +885,7 @@ impl<'a> SlackSession<'a> {
             ts,
             content,
         };
-        self.post::<_, Empty>("chat.update", &body)
-            .await
-            .map(|_| ())
+        self.post_ok("chat.update", &body).await
     }
 
     /// `chat.postEphemeral`: `content` shown to `user` only, in `channel`. Not paced: an
@@ -802,9 +901,7 @@ impl<'a> SlackSession<'a> {
             user,
             content,
         };
-        self.post::<_, Empty>("chat.postEphemeral", &body)
-            .await
-            .map(|_| ())
+        self.post_ok("chat.postEphemeral", &body).await
     }
 
     // ---- views ----------------------------------------------------------------------------
@@ -817,9 +914,7 @@ impl<'a> SlackSession<'a> {
         view: &serde_json::Value,
     ) -> Result<(), SlackApiError> {
         let body = serde_json::json!({ "user_id": user, "view": view });
-        self.post::<_, Empty>("views.publish", &body)
-            .await
-            .map(|_| ())
+        self.post_ok("views.publish", &body).await
     }
 
     /// `views.open` (Tier 4, no scope): opens `view` as a modal for the person whose
@@ -921,63 +1016,116 @@ impl<'a> SlackSession<'a> {
 
     // ---- raw transfers --------------------------------------------------------------------
 
-    /// GETs `url` and returns the response with its body unread, for streaming. With
-    /// `bearer`, sends the bot token (Slack's `url_private_download`), but only to one of
-    /// [`SlackApi::file_hosts`] (anything else: `file_host_not_allowed`, nothing sent); never
-    /// send it to a presigned URL. Redirects are not followed. Retries connection failures and
-    /// 5xx before the body starts.
+    /// GETs `url` and returns the response with its body unread, for streaming: the one file
+    /// download of sirslack (a Slack file's `url_private_download` with the bot token, a SIR
+    /// attachment's presigned URL without).
+    ///
+    /// With `bearer`, sends the bot token, but only to one of [`SlackApi::file_hosts`]: the URL
+    /// and every redirect hop are checked before a request is sent, and a hop anywhere else is
+    /// refused (`file_host_not_allowed`, its `scheme://host` as the detail, logged at ERROR;
+    /// nothing sent there), never followed without the token. Never send the token to a
+    /// presigned URL. Redirects are followed (at most [`MAX_DOWNLOAD_REDIRECTS`]: Slack's file
+    /// URLs may redirect); with the token, a web page instead of the file
+    /// (`web_page_not_file`: Slack's answer without `files:read`) is an error.
+    ///
+    /// Connection failures, time-outs, 429 and 5xx before the body starts are retried per the
+    /// policy (never past the session's deadline), each attempt from `url` again. Other
+    /// codes: `invalid_download_url`, `too_many_redirects`, `redirect_without_location`,
+    /// `invalid_redirect`, `http_<status>`.
     pub async fn download(
         &self,
         url: &str,
         bearer: Option<&BotToken>,
     ) -> Result<Download, SlackApiError> {
-        const METHOD: &str = "download";
-        if bearer.is_some()
-            && let Err(refused) = self.api.file_hosts().check_str(url)
-        {
-            tracing::error!(
-                scheme = refused.scheme,
-                host = refused.host,
-                "bot token withheld: the file URL is not on Slack's file hosts; refused"
-            );
-            return Err(SlackApiError::new(
-                METHOD,
-                "file_host_not_allowed",
-                ErrorClass::Permanent,
-            ));
-        }
-        self.retrying(METHOD, None, || async {
-            let mut request = Request::builder().method(Method::GET).uri(url);
+        let uri: Uri = url.parse().map_err(|_| {
+            SlackApiError::new(DOWNLOAD, "invalid_download_url", ErrorClass::Permanent)
+        })?;
+        self.retrying(DOWNLOAD, None, || self.download_once(uri.clone(), bearer))
+            .await
+    }
+
+    /// One attempt of [`SlackSession::download`], redirects followed.
+    async fn download_once(
+        &self,
+        mut uri: Uri,
+        bearer: Option<&BotToken>,
+    ) -> Result<Download, SlackApiError> {
+        let permanent = |code: &str| SlackApiError::new(DOWNLOAD, code, ErrorClass::Permanent);
+        for hop in 0..=MAX_DOWNLOAD_REDIRECTS {
+            if bearer.is_some()
+                && let Err(refused) = self.api.file_hosts().check(&uri)
+            {
+                tracing::error!(
+                    scheme = refused.scheme,
+                    host = refused.host,
+                    hop,
+                    "bot token withheld: the file URL is not on Slack's file hosts; refused"
+                );
+                return Err(permanent("file_host_not_allowed")
+                    .with_detail(format!("{}://{}", refused.scheme, refused.host)));
+            }
+            let mut request = Request::builder().method(Method::GET).uri(uri.clone());
             if let Some(token) = bearer {
                 request = request.header(AUTHORIZATION, format!("Bearer {}", token.expose()));
             }
-            let request = request.body(http::empty_body()).map_err(|_| {
-                SlackApiError::new(METHOD, "invalid_download_url", ErrorClass::Permanent)
-            })?;
+            let request = request
+                .body(http::empty_body())
+                .map_err(|_| permanent("invalid_download_url"))?;
             let response = tokio::time::timeout(
                 self.api.inner.retry.call_timeout,
                 self.api.inner.http.request(request),
             )
             .await
-            .map_err(|_| SlackApiError::timeout(METHOD))?
-            .map_err(|_| SlackApiError::network(METHOD))?;
+            .map_err(|_| SlackApiError::timeout(DOWNLOAD))?
+            .map_err(|error| {
+                SlackApiError::network(DOWNLOAD).with_detail(http::describe(&error))
+            })?;
             let status = response.status();
+            if status.is_redirection() {
+                uri = redirect_target(&uri, response.headers())?;
+                continue;
+            }
             if !status.is_success() {
                 let _ = response.into_body().collect().await;
-                return Err(SlackApiError::from_http_status(METHOD, status.as_u16()));
+                return Err(SlackApiError::from_http_status(DOWNLOAD, status.as_u16()));
             }
-            let length = response
-                .headers()
-                .get(CONTENT_LENGTH)
-                .and_then(|value| value.to_str().ok())
-                .and_then(|value| value.trim().parse().ok());
-            Ok(Download {
+            let header = |name| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|value: &hyper::header::HeaderValue| value.to_str().ok())
+            };
+            if bearer.is_some()
+                && header(CONTENT_TYPE).is_some_and(|value| value.starts_with("text/html"))
+            {
+                return Err(permanent("web_page_not_file"));
+            }
+            let length = header(CONTENT_LENGTH).and_then(|value| value.trim().parse().ok());
+            return Ok(Download {
                 length,
                 body: response.into_body(),
-            })
-        })
-        .await
+            });
+        }
+        Err(permanent("too_many_redirects"))
     }
+}
+
+/// Where a redirect from `from` points (a relative `Location` keeps `from`'s origin).
+fn redirect_target(from: &Uri, headers: &hyper::HeaderMap) -> Result<Uri, SlackApiError> {
+    let permanent = |code: &str| SlackApiError::new(DOWNLOAD, code, ErrorClass::Permanent);
+    let location = headers
+        .get(LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .ok_or_else(|| permanent("redirect_without_location"))?;
+    let target: Uri = location
+        .parse()
+        .map_err(|_| permanent("invalid_redirect"))?;
+    if target.scheme().is_some() {
+        return Ok(target);
+    }
+    let mut parts = from.clone().into_parts();
+    parts.path_and_query = target.path_and_query().cloned();
+    Uri::from_parts(parts).map_err(|_| permanent("invalid_redirect"))
 }
 
 /// A streamed request body from a download's body (no copy of the whole file is made).

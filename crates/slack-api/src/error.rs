@@ -101,6 +101,9 @@ pub struct SlackApiError {
     pub class: ErrorClass,
     /// Slack's `Retry-After`, when rate limited.
     pub retry_after: Option<Duration>,
+    /// What happened, in words, when the code alone does not say (a file download's refused
+    /// `scheme://host`, a connection's failure). Never a path, a query or a token.
+    pub detail: Option<String>,
 }
 
 impl SlackApiError {
@@ -112,6 +115,7 @@ impl SlackApiError {
             class: ErrorClass::of_code(&code),
             code,
             retry_after: None,
+            detail: None,
         }
     }
 
@@ -122,6 +126,7 @@ impl SlackApiError {
             code: code.into(),
             class,
             retry_after: None,
+            detail: None,
         }
     }
 
@@ -132,7 +137,14 @@ impl SlackApiError {
             code: "ratelimited".to_owned(),
             class: ErrorClass::RateLimited,
             retry_after,
+            detail: None,
         }
+    }
+
+    /// The same error, with [`SlackApiError::detail`].
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
     }
 
     /// An HTTP status without a Slack envelope.

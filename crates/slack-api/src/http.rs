@@ -61,3 +61,19 @@ pub fn full_body(bytes: impl Into<Bytes>) -> RequestBody {
 pub fn empty_body() -> RequestBody {
     full_body(Bytes::new())
 }
+
+/// What a failed request ran into, in words that name no URL: `could not connect`, else
+/// hyper's message and its causes (a connection reset, a TLS failure).
+pub fn describe(error: &hyper_util::client::legacy::Error) -> String {
+    if error.is_connect() {
+        return "could not connect".to_owned();
+    }
+    let mut reason = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        reason.push_str(": ");
+        reason.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    reason
+}

@@ -8,6 +8,7 @@
 //!   everything else returns at once, classified by [`ErrorClass`];
 //! - [`FileHosts`]: where a file download may send the bot token (Slack's file hosts over
 //!   `https`, every redirect hop checked);
+//! - [`Person`]: how a Slack person is named (`users.info`, read one way for every function);
 //! - [`ChannelPacer`]: Slack's ~1 message per second per channel inside one process;
 //! - [`BotToken`] and [`BotTokenSource`]: the bot token read from SSM through the shared
 //!   [`ParameterCache`] (`sirslack-cache`) once per container and cached with a TTL, never
@@ -33,18 +34,21 @@ mod error;
 pub mod file_hosts;
 pub mod http;
 mod pacer;
+mod person;
 mod retry;
 mod ssm;
 mod token;
 
 pub use client::{
     AuthIdentity, ChannelInfo, DEFAULT_CHANNEL_POST_INTERVAL, DEFAULT_SLACK_API_URL, Download,
-    InviteOutcome, MAX_INVITEES_PER_CALL, SetupError, SlackApi, SlackApiBuilder, SlackConnector,
-    SlackSession, SlackUser, TextValue, UploadTarget, bytes_body, stream_body,
+    InviteOutcome, MAX_DOWNLOAD_REDIRECTS, MAX_INVITEES_PER_CALL, SetupError, SlackApi,
+    SlackApiBuilder, SlackConnector, SlackSession, SlackUser, TextValue, UploadTarget, bytes_body,
+    stream_body,
 };
 pub use error::{ErrorClass, SlackApiError};
 pub use file_hosts::{FileHostRefused, FileHosts, SLACK_FILE_HOSTS};
 pub use pacer::ChannelPacer;
+pub use person::Person;
 pub use retry::{Deadline, RetryPolicy};
 /// The cache and error [`BotTokenSource`] is built on and answers with (from `sirslack-cache`).
 pub use sirslack_cache::{ParameterCache, ParameterError};

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use futures::StreamExt;
+use sirslack_domain::duration::to_chrono;
 use sirslack_domain::{CaseId, ChannelNamer};
 use sirslack_mapper::slack::{ConsoleLinks, InvalidRegion};
 use sirslack_slack_api::{
@@ -414,8 +415,7 @@ impl<'h> Invocation<'h> {
             .deadline
             .remaining()
             .map_or(DEFAULT_LEASE, |left| left + LEASE_MARGIN);
-        let lease_for =
-            chrono::Duration::from_std(lease_for).unwrap_or(chrono::Duration::minutes(15));
+        let lease_for = to_chrono(lease_for);
         match table.acquire_lease(&lease, &self.owner, lease_for).await {
             Ok(true) => {}
             Ok(false) => {

@@ -5,43 +5,16 @@
 use sirslack_domain::limits::truncate_chars;
 use sirslack_domain::marker::system_comment;
 use sirslack_domain::{Attachment, author_display};
+use sirslack_mapper::blocks::{human_size, message, section};
 use sirslack_mapper::markup::escape_for_slack;
-use slack_morphism::prelude::{
-    SlackBlock, SlackBlockMarkDownText, SlackBlockText, SlackMessageContent, SlackSectionBlock,
-};
+use slack_morphism::prelude::SlackMessageContent;
 
 /// Most characters of a file name shown.
 const FILE_NAME_SHOWN_MAX: usize = 255;
 
-/// Sizes as people read them: `512 B`, `1.5 KiB`, `90.0 MiB`.
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = UNITS[0];
-    for next in &UNITS[1..] {
-        if value < 1024.0 {
-            break;
-        }
-        value /= 1024.0;
-        unit = next;
-    }
-    format!("{value:.1} {unit}")
-}
-
 fn file_name(attachment: &Attachment) -> String {
     let name = truncate_chars(attachment.file_name.trim(), FILE_NAME_SHOWN_MAX);
     escape_for_slack(&name.replace('`', "'"))
-}
-
-fn section_message(text: String, fallback: String) -> SlackMessageContent {
-    let text: SlackBlockText = SlackBlockMarkDownText::new(text).with_verbatim(true).into();
-    let block: SlackBlock = SlackSectionBlock::new().with_text(text).into();
-    SlackMessageContent::new()
-        .with_text(fallback)
-        .with_blocks(vec![block])
 }
 
 /// The comment shared with a copied attachment: who attached it to the case and when.
@@ -65,22 +38,25 @@ pub fn attachment_too_large_notice(
         None => format!("more than {}", human_size(cap)),
     };
     let name = file_name(attachment);
-    section_message(
-        format!(
-            "*A file was attached to the case:* `{name}` ({size}). It is larger than the {} \
-             this integration copies to Slack; download it from the case in the AWS console.",
-            human_size(cap)
-        ),
+    let text = format!(
+        "*A file was attached to the case:* `{name}` ({size}). It is larger than the {} this \
+         integration copies to Slack; download it from the case in the AWS console.",
+        human_size(cap)
+    );
+    message(
         format!("Case attachment {name} ({size}) is too large to copy to Slack"),
+        vec![section(&text)],
     )
 }
 
 /// An empty attachment: named, not copied (Slack does not take empty uploads).
 pub fn attachment_empty_notice(attachment: &Attachment) -> SlackMessageContent {
     let name = file_name(attachment);
-    section_message(
-        format!("*A file was attached to the case:* `{name}`. It is empty, so it was not copied."),
+    let text =
+        format!("*A file was attached to the case:* `{name}`. It is empty, so it was not copied.");
+    message(
         format!("Case attachment {name} is empty"),
+        vec![section(&text)],
     )
 }
 
@@ -120,15 +96,6 @@ mod tests {
                 .single()
                 .unwrap(),
         }
-    }
-
-    #[test]
-    fn sizes() {
-        assert_eq!(human_size(0), "0 B");
-        assert_eq!(human_size(1023), "1023 B");
-        assert_eq!(human_size(1536), "1.5 KiB");
-        assert_eq!(human_size(90 * 1024 * 1024), "90.0 MiB");
-        assert_eq!(human_size(104_857_600), "100.0 MiB");
     }
 
     #[test]

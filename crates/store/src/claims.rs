@@ -72,9 +72,15 @@ impl Table {
         let now = Utc::now();
         let now_ms = now.timestamp_millis();
         let mut item = Self::once_key(scope, key);
-        item.insert(TTL_ATTRIBUTE.into(), n(now.timestamp() + ttl.num_seconds()));
+        item.insert(
+            TTL_ATTRIBUTE.into(),
+            n(now.timestamp().saturating_add(ttl.num_seconds())),
+        );
         item.insert(STATE.into(), s(CLAIMED));
-        item.insert(LEASE_UNTIL_MS.into(), n(now_ms + lease.num_milliseconds()));
+        item.insert(
+            LEASE_UNTIL_MS.into(),
+            n(now_ms.saturating_add(lease.num_milliseconds())),
+        );
         item.insert(OWNER.into(), s(owner));
         let put = self
             .client
@@ -132,7 +138,7 @@ impl Table {
         owner: &str,
         ttl: chrono::Duration,
     ) -> Result<bool, StoreError> {
-        let expires = Utc::now().timestamp() + ttl.num_seconds();
+        let expires = Utc::now().timestamp().saturating_add(ttl.num_seconds());
         condition_held(
             "UpdateItem",
             self.client
@@ -205,9 +211,15 @@ impl Table {
             .expression_attribute_names("#owner", OWNER)
             .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
             .expression_attribute_values(":claimed", s(CLAIMED))
-            .expression_attribute_values(":lease", n(now_ms + lease.num_milliseconds()))
+            .expression_attribute_values(
+                ":lease",
+                n(now_ms.saturating_add(lease.num_milliseconds())),
+            )
             .expression_attribute_values(":owner", s(owner))
-            .expression_attribute_values(":expires", n(now.timestamp() + ttl.num_seconds()))
+            .expression_attribute_values(
+                ":expires",
+                n(now.timestamp().saturating_add(ttl.num_seconds())),
+            )
             .expression_attribute_values(":now", n(now.timestamp()))
             .expression_attribute_values(":now_ms", n(now_ms))
             .return_values(ReturnValue::AllOld)
@@ -244,7 +256,9 @@ impl Table {
         progress: &str,
         lease: chrono::Duration,
     ) -> Result<bool, StoreError> {
-        let lease_until = Utc::now().timestamp_millis() + lease.num_milliseconds();
+        let lease_until = Utc::now()
+            .timestamp_millis()
+            .saturating_add(lease.num_milliseconds());
         condition_held(
             "UpdateItem",
             self.client

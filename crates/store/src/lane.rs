@@ -128,7 +128,10 @@ impl Table {
             .expression_attribute_values(":role", s(how.role()))
             .expression_attribute_names("#lease", LEASE_UNTIL_MS)
             .expression_attribute_values(":owner", s(owner))
-            .expression_attribute_values(":until", n(now_ms + lease.num_milliseconds()))
+            .expression_attribute_values(
+                ":until",
+                n(now_ms.saturating_add(lease.num_milliseconds())),
+            )
             .expression_attribute_values(":now_ms", n(now_ms));
         if how == LaneTake::IfIdle {
             update = update
@@ -241,7 +244,10 @@ impl Table {
         let mut item = Self::key(lane_pk(lane), &format!("{JOB_PREFIX}{order}"));
         item.insert(BODY.into(), s(body));
         item.insert(QUEUED_AT_MS.into(), n(now.timestamp_millis()));
-        item.insert(TTL_ATTRIBUTE.into(), n(now.timestamp() + ttl.num_seconds()));
+        item.insert(
+            TTL_ATTRIBUTE.into(),
+            n(now.timestamp().saturating_add(ttl.num_seconds())),
+        );
         match self
             .client
             .put_item()

@@ -311,20 +311,9 @@ pub struct CommentMessages {
     pub ts: Vec<String>,
 }
 
-/// An open case and its channel, as [`Table::open_cases_in_channels`] finds them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CaseInChannel {
-    /// The case.
-    pub case_id: CaseId,
-    /// Its Slack channel.
-    pub channel_id: String,
-    /// The title, when the poller has synced the case.
-    pub title: Option<String>,
-    /// The status last synced.
-    pub status: Option<CaseStatus>,
-    /// SIR's `lastUpdatedDate` last synced.
-    pub updated_at: Option<DateTime<Utc>>,
-}
+/// An open case and its channel, as [`Table::open_cases_in_channels`] finds them (the
+/// domain's type, which the App Home tab shows as is).
+pub use sirslack_domain::CaseInChannel;
 
 /// The Slack side of a case: its `CASE#<caseId>` / `CHANNEL` item.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1114,7 +1103,10 @@ impl Table {
     ) -> Result<bool, StoreError> {
         let now = Utc::now().timestamp();
         let mut item = Self::once_key(scope, key);
-        item.insert(TTL_ATTRIBUTE.into(), n(now + ttl.num_seconds()));
+        item.insert(
+            TTL_ATTRIBUTE.into(),
+            n(now.saturating_add(ttl.num_seconds())),
+        );
         match self
             .client
             .put_item()
@@ -1165,7 +1157,10 @@ impl Table {
         let now = Utc::now().timestamp();
         let mut item = Self::key(format!("LEASE#{name}"), "LEASE");
         item.insert("owner".into(), s(owner));
-        item.insert(TTL_ATTRIBUTE.into(), n(now + duration.num_seconds()));
+        item.insert(
+            TTL_ATTRIBUTE.into(),
+            n(now.saturating_add(duration.num_seconds())),
+        );
         match self
             .client
             .put_item()

@@ -573,7 +573,7 @@ impl Authorizer {
         if let Some(guest) = self.guests.get(&key) {
             return Ok(guest);
         }
-        match self.slack.user_profile(user_id).await {
+        match self.slack.person(user_id).await {
             Ok(profile) => {
                 self.guests.insert(key, profile.is_guest);
                 Ok(profile.is_guest)
@@ -684,7 +684,7 @@ fn unix_now() -> u64 {
 }
 
 fn chrono_duration(duration: Duration) -> chrono::Duration {
-    chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::minutes(15))
+    sirslack_domain::duration::to_chrono(duration)
 }
 
 #[cfg(test)]

@@ -5,14 +5,13 @@
 //! reason, so none is asked for.
 
 use sirslack_domain::{Case, CaseId, CaseStatus};
+use sirslack_mapper::blocks::{button, case_actions_block};
 use sirslack_mapper::markup::escape_for_slack;
-use sirslack_mapper::slack::case_block_id;
 use slack_morphism::prelude::{
-    SlackActionBlockElement, SlackActionId, SlackActionsBlock, SlackBlockButtonElement,
-    SlackBlockButtonStyle, SlackBlockId, SlackBlockPlainText, SlackMessageContent,
+    SlackActionBlockElement, SlackBlockButtonStyle, SlackMessageContent,
 };
 
-use super::{Change, section, single_line};
+use super::{Change, message, section, single_line};
 use crate::sir::{Sir, SirError};
 
 /// `action_id` of the Confirm button of the confirmation prompt; its value is `close confirm`.
@@ -60,28 +59,17 @@ pub fn confirmation_prompt(case: &Case, code_needed: bool) -> SlackMessageConten
             "{question}\nTo close it, run `/security-ir close confirm <code>` with the 6-digit \
              code from your authenticator app."
         );
-        return SlackMessageContent::new()
-            .with_text(text.clone())
-            .with_blocks(vec![section(&text)]);
+        return message(text.clone(), vec![section(&text)]);
     }
     let text = format!("{question}\nConfirm below, or run `/security-ir close confirm`.");
-    let plain = |text: &str| SlackBlockPlainText::new(text.to_owned()).into();
-    let confirm = SlackBlockButtonElement::new(plain("Close case"))
-        .with_action_id(SlackActionId::new(CLOSE_CONFIRM_ACTION_ID.to_owned()))
-        .with_value(CLOSE_CONFIRM_VALUE.to_owned())
+    let confirm = button("Close case", CLOSE_CONFIRM_ACTION_ID, CLOSE_CONFIRM_VALUE)
         .with_style(SlackBlockButtonStyle::Danger);
-    let cancel = SlackBlockButtonElement::new(plain("Cancel"))
-        .with_action_id(SlackActionId::new(CLOSE_CANCEL_ACTION_ID.to_owned()))
-        .with_value("cancel".to_owned());
+    let cancel = button("Cancel", CLOSE_CANCEL_ACTION_ID, "cancel");
     let buttons: Vec<SlackActionBlockElement> = vec![confirm.into(), cancel.into()];
-    SlackMessageContent::new()
-        .with_text(text.clone())
-        .with_blocks(vec![
-            section(&text),
-            SlackActionsBlock::new(buttons)
-                .with_block_id(SlackBlockId::new(case_block_id(&case.id)))
-                .into(),
-        ])
+    message(
+        text.clone(),
+        vec![section(&text), case_actions_block(&case.id, buttons)],
+    )
 }
 
 #[cfg(test)]

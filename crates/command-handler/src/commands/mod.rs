@@ -14,15 +14,14 @@ pub mod update_description;
 pub mod update_status;
 pub mod update_title;
 
-use chrono::{DateTime, Utc};
 use sirslack_domain::announced::AnnouncedChange;
 use sirslack_domain::limits::{SLACK_SECTION_TEXT_MAX, truncate_chars};
 use sirslack_domain::{Case, CaseId, CaseStatus, Command, SelfManagedStatus};
-use sirslack_mapper::markup::escape_for_slack;
-use slack_morphism::prelude::{
-    SlackBlock, SlackBlockMarkDownText, SlackBlockText, SlackContextBlock,
-    SlackContextBlockElement, SlackMessageContent, SlackSectionBlock,
+pub(crate) use sirslack_mapper::blocks::{
+    context, fields_section, message, section, single_line, slack_date,
 };
+use sirslack_mapper::markup::escape_for_slack;
+use slack_morphism::prelude::SlackMessageContent;
 
 use crate::sir::{Sir, SirError};
 
@@ -120,60 +119,11 @@ impl Change {
             Self::Description { to } => update_description::announcement(&actor, to),
             Self::Close { from } => close::announcement(&actor, from),
         };
-        SlackMessageContent::new()
-            .with_text(truncate_chars(&text, SLACK_SECTION_TEXT_MAX))
-            .with_blocks(vec![section(&text)])
+        message(
+            truncate_chars(&text, SLACK_SECTION_TEXT_MAX),
+            vec![section(&text)],
+        )
     }
-}
-
-/// A `mrkdwn` text object; `verbatim` keeps Slack from turning words into mentions or links.
-pub(crate) fn mrkdwn(text: &str) -> SlackBlockText {
-    let text = if text.trim().is_empty() {
-        "_(none)_"
-    } else {
-        text
-    };
-    SlackBlockMarkDownText::new(truncate_chars(text, SLACK_SECTION_TEXT_MAX))
-        .with_verbatim(true)
-        .into()
-}
-
-/// A section with one `mrkdwn` text, cut to Slack's 3,000 characters.
-pub(crate) fn section(text: &str) -> SlackBlock {
-    SlackSectionBlock::new().with_text(mrkdwn(text)).into()
-}
-
-/// A section of side-by-side fields (Slack allows at most 10 of 2,000 characters).
-pub(crate) fn fields_section(fields: &[String]) -> SlackBlock {
-    let fields = fields
-        .iter()
-        .take(10)
-        .map(|field| mrkdwn(&truncate_chars(field, 2_000)))
-        .collect();
-    SlackSectionBlock::new().with_fields(fields).into()
-}
-
-/// A small grey line.
-pub(crate) fn context(text: &str) -> SlackBlock {
-    let element: SlackContextBlockElement =
-        SlackBlockMarkDownText::new(truncate_chars(text, SLACK_SECTION_TEXT_MAX))
-            .with_verbatim(true)
-            .into();
-    SlackContextBlock::new(vec![element]).into()
-}
-
-/// A date Slack shows in the reader's time zone, with a UTC fallback.
-pub(crate) fn slack_date(at: DateTime<Utc>) -> String {
-    format!(
-        "<!date^{}^{{date_short_pretty}} {{time}}|{}>",
-        at.timestamp(),
-        at.format("%Y-%m-%d %H:%M UTC")
-    )
-}
-
-/// Text on one line.
-pub(crate) fn single_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// `text` escaped for `mrkdwn` and quoted line by line, cut to `max` characters first.
@@ -224,6 +174,7 @@ mod tests {
 
     #[test]
     fn quoting_and_dates() {
+        use chrono::DateTime;
         assert_eq!(quoted("a <b>\nc", 100), ">a &lt;b&gt;\n>c");
         let at = DateTime::from_timestamp(1_767_268_800, 0).unwrap();
         assert_eq!(

@@ -25,7 +25,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use sirslack_domain::CaseId;
 use sirslack_domain::declaration::CREATE_SUBCOMMAND;
-use sirslack_domain::marker::{SlackAuthor, command_audit_comment};
+use sirslack_domain::marker::command_audit_comment;
 use sirslack_mapper::declare::declared_message;
 use sirslack_mapper::sir::create_case_request;
 use sirslack_slack_router::{DECLARATION_INVOCATION_VERSION, DeclarationInvocation};
@@ -38,7 +38,7 @@ use super::{
     time_left_until,
 };
 use crate::authorize::{Access, Refusal};
-use crate::slack::UserProfile;
+use crate::slack::Person;
 
 /// How a one-time code is given when declaring, for refusals that ask for one.
 const CODE_IN_THE_FORM: &str = "the *One-time code* field of the declare form";
@@ -222,7 +222,7 @@ impl CommandHandler {
     /// CreateCase (once), the audit comment, the message to the declarer.
     async fn declare(&self, run: &Declaring<'_>, mut progress: DeclareProgress) -> Outcome {
         let invocation = run.invocation;
-        let profile = match self.slack.user_profile(run.user()).await {
+        let profile = match self.slack.person(run.user()).await {
             Ok(profile) => profile,
             Err(slack_error) => {
                 warn!(user = run.user(), error = %slack_error, "users.info failed for the declarer");
@@ -282,7 +282,7 @@ impl CommandHandler {
     async fn create_case(
         &self,
         run: &Declaring<'_>,
-        profile: &UserProfile,
+        profile: &Person,
     ) -> Result<(CaseId, Vec<String>), Outcome> {
         let invocation = run.invocation;
         let Some(declarer_email) = profile.email.clone() else {
@@ -308,8 +308,8 @@ impl CommandHandler {
             if watcher == run.user() {
                 continue;
             }
-            match self.slack.user_profile(watcher).await {
-                Ok(UserProfile {
+            match self.slack.person(watcher).await {
+                Ok(Person {
                     email: Some(email), ..
                 }) => {
                     if !emails
@@ -368,7 +368,7 @@ impl CommandHandler {
         &self,
         run: &Declaring<'_>,
         case_id: &CaseId,
-        profile: &UserProfile,
+        profile: &Person,
     ) {
         let declaration = &run.invocation.declaration;
         let what = format!(
@@ -376,14 +376,7 @@ impl CommandHandler {
             declaration.engagement_type, declaration.resolver
         );
         let body = command_audit_comment(
-            &SlackAuthor {
-                user_id: run.user(),
-                real_name: profile.real_name.as_deref(),
-                handle: profile
-                    .handle
-                    .as_deref()
-                    .or(run.invocation.user_name.as_deref()),
-            },
+            &profile.author_or(run.user(), run.invocation.user_name.as_deref()),
             CREATE_SUBCOMMAND,
             &what,
         );

@@ -28,7 +28,7 @@ use std::time::SystemTime;
 
 use sirslack_domain::CaseId;
 use sirslack_domain::command::SEND_TO_CASE_SUBCOMMAND;
-use sirslack_domain::marker::{SlackAuthor, forwarded_message_prefix, slack_author_label};
+use sirslack_domain::marker::{forwarded_message_prefix, slack_author_label};
 use sirslack_mapper::forward::forwarded_notice;
 use sirslack_mapper::markup::{escape_for_slack, slack_to_plain, user_ids_mentioned};
 use sirslack_mapper::split::split_sir_comment;
@@ -230,25 +230,12 @@ impl CommandHandler {
         let case_id = &invocation.case_id;
         let user = invocation.user_id.as_str();
         let from = Some(message.channel_id.as_str());
-        let sender_profile = self.slack.user_profile(user).await.ok();
-        let sender = SlackAuthor {
-            user_id: user,
-            real_name: sender_profile
-                .as_ref()
-                .and_then(|profile| profile.real_name.as_deref()),
-            handle: sender_profile
-                .as_ref()
-                .and_then(|profile| profile.handle.as_deref())
-                .or(invocation.user_name.as_deref()),
-        };
+        let sender_person = self.slack.person(user).await.unwrap_or_default();
+        let sender = sender_person.author_or(user, invocation.user_name.as_deref());
         let author = match (&message.author_id, &message.bot_id) {
             (Some(author_id), _) => {
-                let profile = self.slack.user_profile(author_id).await.ok();
-                slack_author_label(&SlackAuthor {
-                    user_id: author_id,
-                    real_name: profile.as_ref().and_then(|p| p.real_name.as_deref()),
-                    handle: profile.as_ref().and_then(|p| p.handle.as_deref()),
-                })
+                let person = self.slack.person(author_id).await.unwrap_or_default();
+                slack_author_label(&person.author(author_id))
             }
             (None, Some(bot_id)) => format!("an app (bot ID {bot_id})"),
             (None, None) => "unknown".to_owned(),
@@ -393,8 +380,8 @@ impl CommandHandler {
             .into_iter()
             .take(MENTIONS_RESOLVED_MAX)
         {
-            if let Ok(profile) = self.slack.user_profile(id).await
-                && let Some(name) = profile.real_name.or(profile.handle)
+            if let Ok(person) = self.slack.person(id).await
+                && let Some(name) = person.mention_name()
             {
                 names.insert(id.to_owned(), name);
             }

@@ -1,7 +1,6 @@
 //! `/security-ir` and the buttons the integration posts: acknowledged at once, run by the
 //! command handler (async `lambda:Invoke` with a [`CommandInvocation`]).
 
-use sirslack_domain::CaseId;
 use sirslack_domain::channel::DEFAULT_CHANNEL_PREFIX;
 use sirslack_domain::command::{Command, USAGE};
 use sirslack_domain::declaration::CREATE_SUBCOMMAND;
@@ -12,6 +11,7 @@ use sirslack_slack_router::{
 use tracing::{error, warn};
 
 use crate::app::App;
+use crate::listeners::linked_case;
 
 fn not_a_case_channel() -> String {
     format!(
@@ -123,10 +123,4 @@ fn is_create(text: &str) -> bool {
     text.split_whitespace()
         .next()
         .is_some_and(|word| word.eq_ignore_ascii_case(CREATE_SUBCOMMAND))
-}
-
-async fn linked_case(app: &App, channel_id: &str) -> Result<Option<CaseId>, ListenerError> {
-    app.case_for_channel(channel_id)
-        .await
-        .map_err(|error| ListenerError::Transient(error.to_string()))
 }

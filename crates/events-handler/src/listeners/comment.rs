@@ -12,9 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use sirslack_domain::CaseId;
-use sirslack_domain::marker::{
-    SlackAuthor, member_joined_comment, member_left_comment, slack_message_comment,
-};
+use sirslack_domain::duration::to_chrono;
+use sirslack_domain::marker::{member_joined_comment, member_left_comment, slack_message_comment};
 use sirslack_mapper::markup::{slack_to_plain, user_ids_mentioned};
 use sirslack_mapper::split::split_sir_comment;
 use sirslack_slack_router::{Ack, HandOff, LazyError, LazyRequest, ListenerError, Outcome};
@@ -130,15 +129,7 @@ pub async fn write(app: &App, job: &CommentJob) -> Result<usize, SyncError> {
             let author = app.slack.person_or_unknown(user).await;
             let names = mention_names(app, text).await;
             let plain = slack_to_plain(text, &|id: &str| names.get(id).cloned());
-            let prefix = slack_message_comment(
-                &SlackAuthor {
-                    user_id: user,
-                    real_name: author.real_name.as_deref(),
-                    handle: author.handle.as_deref(),
-                },
-                "",
-                *is_reply,
-            );
+            let prefix = slack_message_comment(&author.author(user), "", *is_reply);
             (
                 split_sir_comment(&prefix, &plain),
                 format!("slack-message-{channel}-{ts}"),
@@ -156,11 +147,7 @@ pub async fn write(app: &App, job: &CommentJob) -> Result<usize, SyncError> {
                 // Bots (this app's own included) joining a channel is noise in a case.
                 return Ok(0);
             }
-            let author = SlackAuthor {
-                user_id: user,
-                real_name: person.real_name.as_deref(),
-                handle: person.handle.as_deref(),
-            };
+            let author = person.author(user);
             let body = if *joined {
                 member_joined_comment(&author)
             } else {
@@ -232,7 +219,7 @@ fn new_owner() -> String {
 }
 
 fn lease(duration: Duration) -> chrono::Duration {
-    chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::seconds(5))
+    to_chrono(duration)
 }
 
 /// Queued jobs live this long at most; a drain always comes well before.
@@ -665,7 +652,7 @@ async fn run_job(app: &App, job: &CommentJob, age: chrono::Duration) -> JobEnd {
 }
 
 fn too_old(app: &App, age: chrono::Duration) -> bool {
-    chrono::Duration::from_std(app.config.lane_job_give_up).map_or(true, |limit| age >= limit)
+    age >= to_chrono(app.config.lane_job_give_up)
 }
 
 fn refused_notice(case_id: &CaseId, error: &SyncError) -> String {

@@ -21,7 +21,7 @@ pub use sirslack_mapper::declare::DECLARE_CALLBACK_ID;
 use sirslack_mapper::declare::{DeclareContext, declare_modal, parse_declare_submission};
 use sirslack_slack_router::{
     Ack, ActionRequest, CommandRequest, DeclarationInvocation, HandOff, ListenerError, Outcome,
-    ShortcutRequest, ViewSubmissionRequest,
+    ShortcutRequest, View, ViewSubmissionRequest,
 };
 use tracing::{error, warn};
 
@@ -129,6 +129,14 @@ pub async fn on_declare_button(
     }
 }
 
+/// What the mapper reads of a submitted view: its `state.values` and `private_metadata`.
+pub(crate) fn submitted_view(view: &View) -> Value {
+    json!({
+        "state": {"values": view.state.values},
+        "private_metadata": view.private_metadata,
+    })
+}
+
 /// A submitted declare modal: field errors at once, or the hand-off to the command handler.
 pub async fn on_declare_submission(
     app: &App,
@@ -136,10 +144,7 @@ pub async fn on_declare_submission(
 ) -> Result<Outcome, ListenerError> {
     let submission = &request.submission;
     let view = &submission.view;
-    let raw: Value = json!({
-        "state": {"values": view.state.values},
-        "private_metadata": view.private_metadata,
-    });
+    let raw = submitted_view(view);
     let parsed = match parse_declare_submission(&raw, Utc::now().date_naive()) {
         Ok(parsed) => parsed,
         Err(errors) => {

@@ -15,7 +15,6 @@
 //!   modal's code field, a claim keyed by the view so a double submit changes once, the audit
 //!   comment, one announcement).
 
-use serde_json::{Value, json};
 use sirslack_domain::CaseId;
 use sirslack_mapper::edit::{
     CurrentValue, EditContext, EditField, edit_modal, parse_edit_submission,
@@ -28,7 +27,8 @@ use sirslack_slack_router::{
 use tracing::{error, warn};
 
 use crate::app::App;
-use crate::listeners::declare::could_not_open;
+use crate::listeners::declare::{could_not_open, submitted_view};
+use crate::listeners::linked_case;
 
 /// A click on Edit title or Edit description: the modal, or why it did not open.
 pub async fn on_edit_button(
@@ -50,10 +50,8 @@ pub async fn on_edit_button(
         }
     };
     let linked = match interaction.channel_id.as_deref() {
-        Some(channel_id) => app
-            .case_for_channel(channel_id)
-            .await
-            .map_err(|error| ListenerError::Transient(error.to_string()))?
+        Some(channel_id) => linked_case(app, channel_id)
+            .await?
             .map(|case_id| (channel_id.to_owned(), case_id)),
         None => None,
     };
@@ -141,10 +139,7 @@ pub async fn on_edit_submission(
 ) -> Result<Outcome, ListenerError> {
     let submission = &request.submission;
     let view = &submission.view;
-    let raw: Value = json!({
-        "state": {"values": view.state.values},
-        "private_metadata": view.private_metadata,
-    });
+    let raw = submitted_view(view);
     let parsed = match parse_edit_submission(field, &raw) {
         Ok(parsed) => parsed,
         Err(errors) => {

@@ -12,9 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sirslack_domain::CaseId;
 use sirslack_domain::limits::ATTACHMENT_MAX_BYTES;
-use sirslack_domain::marker::{
-    SlackAuthor, file_uploaded_comment, slack_author_label, system_comment,
-};
+use sirslack_domain::marker::{file_uploaded_comment, slack_author_label, system_comment};
 use sirslack_mapper::filename::{sanitize_file_name, slack_upload_file_name};
 use sirslack_mapper::markup::slack_to_plain;
 use sirslack_mapper::split::split_sir_comment;
@@ -26,7 +24,7 @@ use tracing::{error, info, warn};
 
 use crate::app::{App, SyncError};
 use crate::listeners::comment::write_parts;
-use crate::listeners::{LAZY_FILE_TRANSFER, notify_user};
+use crate::listeners::{LAZY_FILE_TRANSFER, linked_case, notify_user};
 use crate::slack::FileInfo;
 
 /// Attempts of the copy itself.
@@ -98,10 +96,7 @@ pub async fn on_file_shared(app: &App, request: EventRequest) -> Result<Outcome,
     if request.callback.authorized_user_ids.contains(&user) {
         return Ok(Outcome::ignored("own_file"));
     }
-    let case_id = app
-        .case_for_channel(&channel)
-        .await
-        .map_err(|error| ListenerError::Transient(error.to_string()))?;
+    let case_id = linked_case(app, &channel).await?;
     let Some(case_id) = case_id else {
         return Ok(Outcome::ignored("unlinked_channel"));
     };
@@ -198,11 +193,7 @@ async fn transfer(app: &App, job: &FileJob) -> Result<&'static str, SyncError> {
         return Ok("own_file");
     }
     let person = app.slack.person_or_unknown(&job.user).await;
-    let author = SlackAuthor {
-        user_id: &job.user,
-        real_name: person.real_name.as_deref(),
-        handle: person.handle.as_deref(),
-    };
+    let author = person.author(&job.user);
 
     if file.size == 0 || file.size > ATTACHMENT_MAX_BYTES {
         let why = if file.size == 0 {

@@ -6,6 +6,7 @@ use sirslack_slack_router::{EventCallback, EventRequest, ListenerError, Outcome}
 
 use crate::app::App;
 use crate::listeners::comment::{CommentJob, inline_or_hand_off};
+use crate::listeners::linked_case;
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]
@@ -40,10 +41,7 @@ pub async fn on_membership(
     if request.callback.authorized_user_ids.contains(&user) {
         return Ok(Outcome::ignored("own_membership"));
     }
-    let case_id = app
-        .case_for_channel(&channel)
-        .await
-        .map_err(|error| ListenerError::Transient(error.to_string()))?;
+    let case_id = linked_case(app, &channel).await?;
     let Some(case_id) = case_id else {
         return Ok(Outcome::ignored("unlinked_channel"));
     };

@@ -5,6 +5,7 @@ use sirslack_slack_router::{EventCallback, EventRequest, ListenerError, Outcome}
 
 use crate::app::App;
 use crate::listeners::comment::{CommentJob, inline_or_hand_off};
+use crate::listeners::linked_case;
 
 /// Subtypes that are a person saying something. Everything else (edits, deletions, joins,
 /// topic changes, bot posts, file shares (handled by `file_shared`), and subtypes Slack adds
@@ -99,10 +100,7 @@ pub async fn on_message(app: &App, request: EventRequest) -> Result<Outcome, Lis
         Ok(message) => message,
         Err(why) => return Ok(Outcome::ignored(why)),
     };
-    let case_id = app
-        .case_for_channel(&message.channel)
-        .await
-        .map_err(|error| ListenerError::Transient(error.to_string()))?;
+    let case_id = linked_case(app, &message.channel).await?;
     let Some(case_id) = case_id else {
         return Ok(Outcome::ignored("unlinked_channel"));
     };

@@ -231,3 +231,13 @@ pub async fn notify_user(app: &App, channel: &str, user: &str, text: &str) {
         error!(%error, channel, user, "could not tell the person about a failure");
     }
 }
+
+/// The case linked to `channel_id` (`None`: not a case channel); a table failure is transient.
+pub(crate) async fn linked_case(
+    app: &App,
+    channel_id: &str,
+) -> Result<Option<sirslack_domain::CaseId>, ListenerError> {
+    app.case_for_channel(channel_id)
+        .await
+        .map_err(|error| ListenerError::Transient(error.to_string()))
+}
