@@ -143,18 +143,16 @@ impl Table {
         ttl: chrono::Duration,
     ) -> Result<bool, StoreError> {
         let expires = Utc::now().timestamp().saturating_add(ttl.num_seconds());
-        condition_held(
-            "UpdateItem",
-            self.owned_claim_update(scope, key, owner, "#owner = :owner")
+        self.update_owned_claim(scope, key, owner, "#owner = :owner", |update| {
+            update
                 .update_expression("SET #state = :done, #ttl = :expires REMOVE #lease")
                 .expression_attribute_names("#state", STATE)
                 .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
                 .expression_attribute_names("#lease", LEASE_UNTIL_MS)
                 .expression_attribute_values(":done", AttributeValue::S(DONE.into()))
                 .expression_attribute_values(":expires", n(expires))
-                .send()
-                .await,
-        )
+        })
+        .await
     }
 
     /// Deletes `owner`'s claim (still `claimed`), so that a redelivery does the work again.
@@ -251,9 +249,8 @@ impl Table {
         let lease_until = Utc::now()
             .timestamp_millis()
             .saturating_add(lease.num_milliseconds());
-        condition_held(
-            "UpdateItem",
-            self.owned_claim_update(scope, key, owner, STILL_CLAIMED)
+        self.update_owned_claim(scope, key, owner, STILL_CLAIMED, |update| {
+            update
                 .update_expression("SET #progress = :progress, #lease = :lease")
                 .expression_attribute_names("#progress", PROGRESS)
                 .expression_attribute_names("#lease", LEASE_UNTIL_MS)
@@ -261,23 +258,26 @@ impl Table {
                 .expression_attribute_values(":progress", s(progress))
                 .expression_attribute_values(":lease", n(lease_until))
                 .expression_attribute_values(":claimed", s(CLAIMED))
-                .send()
-                .await,
-        )
+        })
+        .await
     }
 
-    /// An UpdateItem of `owner`'s claim of `key` in `scope`, on `condition` (which names the
-    /// claim's owner as `#owner = :owner`, both bound here).
-    fn owned_claim_update(
+    /// Updates `owner`'s claim of `key` in `scope` as `change` says, on `condition` (which
+    /// names the claim's owner as `#owner = :owner`, both bound here). `false`: the condition
+    /// did not hold and nothing was changed.
+    async fn update_owned_claim(
         &self,
         scope: &str,
         key: &str,
         owner: &str,
         condition: &str,
-    ) -> UpdateItemFluentBuilder {
-        self.update_request(Self::once_key(scope, key))
+        change: impl FnOnce(UpdateItemFluentBuilder) -> UpdateItemFluentBuilder,
+    ) -> Result<bool, StoreError> {
+        let update = self
+            .update_request(Self::once_key(scope, key))
             .condition_expression(condition)
             .expression_attribute_names("#owner", OWNER)
-            .expression_attribute_values(":owner", s(owner))
+            .expression_attribute_values(":owner", s(owner));
+        condition_held("UpdateItem", change(update).send().await)
     }
 }
