@@ -2,11 +2,12 @@
 //! (`ONCE#slack-event#<event_id>`, `ONCE#slack-content#<channel:ts>`), marked done once the
 //! event's work is done or handed off.
 
+use std::future::Future;
 use std::time::Duration;
 
 use sirslack_domain::duration::to_chrono;
 use sirslack_slack_router::{BoxFuture, Claim, DedupeError, DedupeScope, Deduplicator};
-use sirslack_store::{Claim as StoredClaim, Table};
+use sirslack_store::{Claim as StoredClaim, StoreError, Table};
 
 /// Markers in sirslack's table: claims hold for `lease`, markers expire after `ttl`.
 #[derive(Debug, Clone)]
@@ -27,8 +28,11 @@ impl TableDeduplicator {
     }
 }
 
-fn dedupe_error(error: sirslack_store::StoreError) -> DedupeError {
-    DedupeError(error.to_string())
+/// `call` (a store call on the markers), boxed for [`Deduplicator`], its error the router's.
+fn marker_call<'a, T>(
+    call: impl Future<Output = Result<T, StoreError>> + Send + 'a,
+) -> BoxFuture<'a, Result<T, DedupeError>> {
+    Box::pin(async move { call.await.map_err(|error| DedupeError(error.to_string())) })
 }
 
 impl Deduplicator for TableDeduplicator {
@@ -38,12 +42,11 @@ impl Deduplicator for TableDeduplicator {
         key: &'a str,
         owner: &'a str,
     ) -> BoxFuture<'a, Result<Claim, DedupeError>> {
-        Box::pin(async move {
+        marker_call(async move {
             let found = self
                 .table
                 .claim_leased(scope.as_str(), key, owner, self.lease, self.ttl)
-                .await
-                .map_err(dedupe_error)?;
+                .await?;
             Ok(match found {
                 StoredClaim::Claimed => Claim::Claimed,
                 StoredClaim::Done => Claim::Done,
@@ -58,12 +61,10 @@ impl Deduplicator for TableDeduplicator {
         key: &'a str,
         owner: &'a str,
     ) -> BoxFuture<'a, Result<bool, DedupeError>> {
-        Box::pin(async move {
+        marker_call(
             self.table
-                .complete_claim(scope.as_str(), key, owner, self.ttl)
-                .await
-                .map_err(dedupe_error)
-        })
+                .complete_claim(scope.as_str(), key, owner, self.ttl),
+        )
     }
 
     fn release<'a>(
@@ -72,11 +73,6 @@ impl Deduplicator for TableDeduplicator {
         key: &'a str,
         owner: &'a str,
     ) -> BoxFuture<'a, Result<bool, DedupeError>> {
-        Box::pin(async move {
-            self.table
-                .release_claim(scope.as_str(), key, owner)
-                .await
-                .map_err(dedupe_error)
-        })
+        marker_call(self.table.release_claim(scope.as_str(), key, owner))
     }
 }

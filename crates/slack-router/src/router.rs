@@ -329,27 +329,16 @@ struct InteractionRoutes {
     options: HashMap<String, Arc<dyn InteractionListener<OptionsRequest>>>,
 }
 
-/// Builds a [`Router`].
+/// Builds a [`Router`]: the router being put together, handed over by
+/// [`RouterBuilder::build`].
 pub struct RouterBuilder {
-    keys: Arc<dyn KeySource>,
-    dedupe: Arc<dyn Deduplicator>,
-    hand_off: Arc<dyn HandOffSink>,
-    max_body_bytes: usize,
-    events: HashMap<String, EventRoute>,
-    commands: HashMap<String, Arc<dyn CommandListener>>,
-    actions: Vec<(ActionMatcher, Arc<dyn ActionListener>)>,
-    interactions: InteractionRoutes,
-    lazies: HashMap<String, Arc<dyn LazyListener>>,
-    command_failure_text: String,
-    view_failure_text: String,
-    wrong_workspace_text: String,
-    app_id: Option<String>,
+    router: Router,
 }
 
 impl RouterBuilder {
     /// The largest body accepted (bigger: `413` before anything else).
     pub fn max_body_bytes(mut self, limit: usize) -> Self {
-        self.max_body_bytes = limit;
+        self.router.max_body_bytes = limit;
         self
     }
 
@@ -364,7 +353,7 @@ impl RouterBuilder {
             filter: None,
             listener: Arc::new(listener),
         };
-        self.events.insert(event_type.into(), route);
+        self.router.events.insert(event_type.into(), route);
         self
     }
 
@@ -379,7 +368,7 @@ impl RouterBuilder {
             filter: Some(Arc::new(filter)),
             listener: Arc::new(listener),
         };
-        self.events.insert(event_type.into(), route);
+        self.router.events.insert(event_type.into(), route);
         self
     }
 
@@ -389,7 +378,9 @@ impl RouterBuilder {
         command: impl Into<String>,
         listener: impl CommandListener + 'static,
     ) -> Self {
-        self.commands.insert(command.into(), Arc::new(listener));
+        self.router
+            .commands
+            .insert(command.into(), Arc::new(listener));
         self
     }
 
@@ -399,7 +390,8 @@ impl RouterBuilder {
         action_id: impl Into<String>,
         listener: impl ActionListener + 'static,
     ) -> Self {
-        self.actions
+        self.router
+            .actions
             .push((ActionMatcher::Exact(action_id.into()), Arc::new(listener)));
         self
     }
@@ -411,7 +403,8 @@ impl RouterBuilder {
         prefix: impl Into<String>,
         listener: impl ActionListener + 'static,
     ) -> Self {
-        self.actions
+        self.router
+            .actions
             .push((ActionMatcher::Prefix(prefix.into()), Arc::new(listener)));
         self
     }
@@ -423,7 +416,8 @@ impl RouterBuilder {
         callback_id: impl Into<String>,
         listener: impl InteractionListener<ShortcutRequest> + 'static,
     ) -> Self {
-        self.interactions
+        self.router
+            .interactions
             .shortcuts
             .insert(callback_id.into(), Arc::new(listener));
         self
@@ -435,7 +429,8 @@ impl RouterBuilder {
         callback_id: impl Into<String>,
         listener: impl InteractionListener<MessageShortcutRequest> + 'static,
     ) -> Self {
-        self.interactions
+        self.router
+            .interactions
             .message_shortcuts
             .insert(callback_id.into(), Arc::new(listener));
         self
@@ -449,7 +444,8 @@ impl RouterBuilder {
         callback_id: impl Into<String>,
         listener: impl InteractionListener<ViewSubmissionRequest> + 'static,
     ) -> Self {
-        self.interactions
+        self.router
+            .interactions
             .view_submissions
             .insert(callback_id.into(), Arc::new(listener));
         self
@@ -462,7 +458,8 @@ impl RouterBuilder {
         callback_id: impl Into<String>,
         listener: impl InteractionListener<ViewClosedRequest> + 'static,
     ) -> Self {
-        self.interactions
+        self.router
+            .interactions
             .view_closes
             .insert(callback_id.into(), Arc::new(listener));
         self
@@ -475,7 +472,8 @@ impl RouterBuilder {
         action_id: impl Into<String>,
         listener: impl InteractionListener<OptionsRequest> + 'static,
     ) -> Self {
-        self.interactions
+        self.router
+            .interactions
             .options
             .insert(action_id.into(), Arc::new(listener));
         self
@@ -483,13 +481,13 @@ impl RouterBuilder {
 
     /// The lazy listener `name`, run by [`Router::run_lazy`] in a later invocation.
     pub fn lazy(mut self, name: impl Into<String>, listener: impl LazyListener + 'static) -> Self {
-        self.lazies.insert(name.into(), Arc::new(listener));
+        self.router.lazies.insert(name.into(), Arc::new(listener));
         self
     }
 
     /// What a person sees when a command listener fails.
     pub fn command_failure_text(mut self, text: impl Into<String>) -> Self {
-        self.command_failure_text = text.into();
+        self.router.command_failure_text = text.into();
         self
     }
 
@@ -497,13 +495,13 @@ impl RouterBuilder {
     /// failed (the modal stays open with what they entered). Default: the command failure
     /// text's default, "Sorry, that did not work. Please try again in a moment."
     pub fn view_submission_failure_text(mut self, text: impl Into<String>) -> Self {
-        self.view_failure_text = text.into();
+        self.router.view_failure_text = text.into();
         self
     }
 
     /// What a person sees when running a command from a workspace the app does not serve.
     pub fn wrong_workspace_text(mut self, text: impl Into<String>) -> Self {
-        self.wrong_workspace_text = text.into();
+        self.router.wrong_workspace_text = text.into();
         self
     }
 
@@ -512,7 +510,7 @@ impl RouterBuilder {
     /// [`Inbound::is_for_another_app`]) is acknowledged with an empty `200` and ignored, as one
     /// from another workspace is. `None` (or blank): not checked.
     pub fn app_id(mut self, app_id: Option<String>) -> Self {
-        self.app_id = app_id
+        self.router.app_id = app_id
             .map(|id| id.trim().to_owned())
             .filter(|id| !id.is_empty());
         self
@@ -520,21 +518,7 @@ impl RouterBuilder {
 
     /// The router.
     pub fn build(self) -> Router {
-        Router {
-            keys: self.keys,
-            dedupe: self.dedupe,
-            hand_off: self.hand_off,
-            max_body_bytes: self.max_body_bytes,
-            events: self.events,
-            commands: self.commands,
-            actions: self.actions,
-            interactions: self.interactions,
-            lazies: self.lazies,
-            command_failure_text: self.command_failure_text,
-            view_failure_text: self.view_failure_text,
-            wrong_workspace_text: self.wrong_workspace_text,
-            app_id: self.app_id,
-        }
+        self.router
     }
 }
 
@@ -588,7 +572,7 @@ impl Router {
         dedupe: Arc<dyn Deduplicator>,
         hand_off: Arc<dyn HandOffSink>,
     ) -> RouterBuilder {
-        RouterBuilder {
+        let router = Router {
             keys,
             dedupe,
             hand_off,
@@ -602,7 +586,8 @@ impl Router {
             view_failure_text: DEFAULT_COMMAND_FAILURE_TEXT.to_owned(),
             wrong_workspace_text: DEFAULT_WRONG_WORKSPACE_TEXT.to_owned(),
             app_id: None,
-        }
+        };
+        RouterBuilder { router }
     }
 
     /// Answers one HTTP request from Slack. Logs one line per request with the outcome and

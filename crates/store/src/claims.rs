@@ -10,6 +10,7 @@
 //! that token: a worker whose lease ran out and whose claim was taken over can neither mark
 //! the new owner's work done nor delete its claim.
 
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 
@@ -52,6 +53,9 @@ pub enum Resumable {
     /// Someone else claimed the work and their lease has not run out.
     Held,
 }
+
+/// When `owner` may give up or move on its claim: it still holds it and it is not done.
+const STILL_CLAIMED: &str = "#owner = :owner AND #state = :claimed";
 
 /// When a claim may be taken: no marker, an expired one, or a stale claim (its lease ran out).
 /// A marker without a state was written by `put_once` (or an older release): done.
@@ -139,24 +143,16 @@ impl Table {
         ttl: chrono::Duration,
     ) -> Result<bool, StoreError> {
         let expires = Utc::now().timestamp().saturating_add(ttl.num_seconds());
-        condition_held(
-            "UpdateItem",
-            self.client
-                .update_item()
-                .table_name(&self.name)
-                .set_key(Some(Self::once_key(scope, key)))
+        self.update_owned_claim(scope, key, owner, "#owner = :owner", |update| {
+            update
                 .update_expression("SET #state = :done, #ttl = :expires REMOVE #lease")
-                .condition_expression("#owner = :owner")
                 .expression_attribute_names("#state", STATE)
                 .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
                 .expression_attribute_names("#lease", LEASE_UNTIL_MS)
-                .expression_attribute_names("#owner", OWNER)
                 .expression_attribute_values(":done", AttributeValue::S(DONE.into()))
                 .expression_attribute_values(":expires", n(expires))
-                .expression_attribute_values(":owner", s(owner))
-                .send()
-                .await,
-        )
+        })
+        .await
     }
 
     /// Deletes `owner`'s claim (still `claimed`), so that a redelivery does the work again.
@@ -170,11 +166,8 @@ impl Table {
     ) -> Result<bool, StoreError> {
         condition_held(
             "DeleteItem",
-            self.client
-                .delete_item()
-                .table_name(&self.name)
-                .set_key(Some(Self::once_key(scope, key)))
-                .condition_expression("#owner = :owner AND #state = :claimed")
+            self.delete_request(Self::once_key(scope, key))
+                .condition_expression(STILL_CLAIMED)
                 .expression_attribute_names("#owner", OWNER)
                 .expression_attribute_names("#state", STATE)
                 .expression_attribute_values(":owner", s(owner))
@@ -198,10 +191,7 @@ impl Table {
         let now = Utc::now();
         let now_ms = now.timestamp_millis();
         let update = self
-            .client
-            .update_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::once_key(scope, key)))
+            .update_request(Self::once_key(scope, key))
             .update_expression(
                 "SET #state = :claimed, #lease = :lease, #owner = :owner, #ttl = :expires",
             )
@@ -259,24 +249,35 @@ impl Table {
         let lease_until = Utc::now()
             .timestamp_millis()
             .saturating_add(lease.num_milliseconds());
-        condition_held(
-            "UpdateItem",
-            self.client
-                .update_item()
-                .table_name(&self.name)
-                .set_key(Some(Self::once_key(scope, key)))
+        self.update_owned_claim(scope, key, owner, STILL_CLAIMED, |update| {
+            update
                 .update_expression("SET #progress = :progress, #lease = :lease")
-                .condition_expression("#owner = :owner AND #state = :claimed")
                 .expression_attribute_names("#progress", PROGRESS)
                 .expression_attribute_names("#lease", LEASE_UNTIL_MS)
-                .expression_attribute_names("#owner", OWNER)
                 .expression_attribute_names("#state", STATE)
                 .expression_attribute_values(":progress", s(progress))
                 .expression_attribute_values(":lease", n(lease_until))
-                .expression_attribute_values(":owner", s(owner))
                 .expression_attribute_values(":claimed", s(CLAIMED))
-                .send()
-                .await,
-        )
+        })
+        .await
+    }
+
+    /// Updates `owner`'s claim of `key` in `scope` as `change` says, on `condition` (which
+    /// names the claim's owner as `#owner = :owner`, both bound here). `false`: the condition
+    /// did not hold and nothing was changed.
+    async fn update_owned_claim(
+        &self,
+        scope: &str,
+        key: &str,
+        owner: &str,
+        condition: &str,
+        change: impl FnOnce(UpdateItemFluentBuilder) -> UpdateItemFluentBuilder,
+    ) -> Result<bool, StoreError> {
+        let update = self
+            .update_request(Self::once_key(scope, key))
+            .condition_expression(condition)
+            .expression_attribute_names("#owner", OWNER)
+            .expression_attribute_values(":owner", s(owner));
+        condition_held("UpdateItem", change(update).send().await)
     }
 }

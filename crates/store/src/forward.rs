@@ -80,10 +80,7 @@ impl Table {
     ) -> Result<bool, StoreError> {
         crate::condition_held(
             "UpdateItem",
-            self.client
-                .update_item()
-                .table_name(&self.name)
-                .set_key(Some(Self::key(forward_pk(view_id), FORWARD_SK)))
+            self.update_request(Self::key(forward_pk(view_id), FORWARD_SK))
                 .update_expression("SET sent_to_case = :case, attach_files = :attach")
                 .condition_expression("attribute_exists(pk)")
                 .expression_attribute_values(":case", s(case_id))

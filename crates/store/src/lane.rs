@@ -117,10 +117,7 @@ impl Table {
             }
         };
         let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
+            .update_request(Self::key(lane_pk(lane), LANE_SK))
             .update_expression("SET #owner = :owner, #lease = :until, #role = :role")
             .condition_expression(condition)
             .expression_attribute_names("#owner", OWNER)
@@ -161,10 +158,7 @@ impl Table {
         only_if_nothing_waits: bool,
     ) -> Result<bool, StoreError> {
         let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
+            .update_request(Self::key(lane_pk(lane), LANE_SK))
             .update_expression("REMOVE #owner, #lease")
             .expression_attribute_names("#owner", OWNER)
             .expression_attribute_names("#lease", LEASE_UNTIL_MS)
@@ -193,10 +187,7 @@ impl Table {
     ) -> Result<bool, StoreError> {
         condition_held(
             "UpdateItem",
-            self.client
-                .update_item()
-                .table_name(&self.name)
-                .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
+            self.update_request(Self::key(lane_pk(lane), LANE_SK))
                 .update_expression("SET #waiting = :zero")
                 .condition_expression("#owner = :owner AND #waiting = :counted")
                 .expression_attribute_names("#owner", OWNER)
@@ -248,18 +239,11 @@ impl Table {
             TTL_ATTRIBUTE.into(),
             n(now.timestamp().saturating_add(ttl.num_seconds())),
         );
-        match self
-            .client
-            .put_item()
-            .table_name(&self.name)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_failure(&e) => self.uncount_lane_job(lane).await,
-            Err(e) => Err(StoreError::dynamo("PutItem", e)),
+        if self.put_item_if_absent(item).await? {
+            Ok(())
+        } else {
+            // Queued before (a redelivery): one copy, counted once.
+            self.uncount_lane_job(lane).await
         }
     }
 
@@ -305,26 +289,20 @@ impl Table {
     pub async fn forget_lane(&self, registration: &LaneRegistration) -> Result<bool, StoreError> {
         condition_held(
             "DeleteItem",
-            self.client
-                .delete_item()
-                .table_name(&self.name)
-                .set_key(Some(Self::key(
-                    REGISTRY_PK.to_owned(),
-                    &lane_pk(&registration.lane),
-                )))
-                .condition_expression("#token = :token")
-                .expression_attribute_names("#token", REGISTRY_TOKEN)
-                .expression_attribute_values(":token", s(&registration.token))
-                .send()
-                .await,
+            self.delete_request(Self::key(
+                REGISTRY_PK.to_owned(),
+                &lane_pk(&registration.lane),
+            ))
+            .condition_expression("#token = :token")
+            .expression_attribute_names("#token", REGISTRY_TOKEN)
+            .expression_attribute_values(":token", s(&registration.token))
+            .send()
+            .await,
         )
     }
 
     async fn count_lane_job(&self, lane: &str) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
+        self.update_request(Self::key(lane_pk(lane), LANE_SK))
             .update_expression("ADD #waiting :one")
             .expression_attribute_names("#waiting", WAITING)
             .expression_attribute_values(":one", n(1))
@@ -339,10 +317,7 @@ impl Table {
     async fn uncount_lane_job(&self, lane: &str) -> Result<(), StoreError> {
         condition_held(
             "UpdateItem",
-            self.client
-                .update_item()
-                .table_name(&self.name)
-                .set_key(Some(Self::key(lane_pk(lane), LANE_SK)))
+            self.update_request(Self::key(lane_pk(lane), LANE_SK))
                 .update_expression("ADD #waiting :minus_one")
                 .condition_expression("#waiting > :zero")
                 .expression_attribute_names("#waiting", WAITING)
@@ -381,13 +356,7 @@ impl Table {
     /// one too high (see [`Table::queue_lane_job`]).
     pub async fn finish_lane_job(&self, lane: &str, order: &str) -> Result<(), StoreError> {
         match self
-            .client
-            .delete_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::key(
-                lane_pk(lane),
-                &format!("{JOB_PREFIX}{order}"),
-            )))
+            .delete_request(Self::key(lane_pk(lane), &format!("{JOB_PREFIX}{order}")))
             .condition_expression("attribute_exists(pk)")
             .send()
             .await

@@ -33,6 +33,8 @@ use std::collections::{HashMap, HashSet};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::delete_item::builders::DeleteItemFluentBuilder;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
 use chrono::{DateTime, SecondsFormat, Utc};
 use sirslack_domain::case::{AttachmentStatus, Case, CaseId};
@@ -569,11 +571,7 @@ impl Table {
         case_id: &CaseId,
         until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::key(case_pk(case_id), SNAPSHOT_SK)))
+        let result = self.update_request(Self::key(case_pk(case_id), SNAPSHOT_SK))
             .update_expression("SET nudge_after = :until")
             .condition_expression(
                 "attribute_exists(pk) AND (attribute_not_exists(nudge_after) OR nudge_after < :until)",
@@ -601,10 +599,7 @@ impl Table {
         let mut sets = Vec::new();
         let mut removes = Vec::new();
         let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::key(case_pk(case_id), SNAPSHOT_SK)))
+            .update_request(Self::key(case_pk(case_id), SNAPSHOT_SK))
             .condition_expression("version = :expected AND attribute_not_exists(pending_version)")
             .expression_attribute_values(":expected", n(expected_version))
             .expression_attribute_names("#status", "status");
@@ -663,10 +658,7 @@ impl Table {
         comment_id: &str,
         body_sha256: &str,
     ) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::comment_key(case_id, comment_id)))
+        self.update_request(Self::comment_key(case_id, comment_id))
             .update_expression(
                 "SET origin = if_not_exists(origin, :sir), \
                  recorded_at = if_not_exists(recorded_at, :now), body_sha256 = :hash",
@@ -689,10 +681,7 @@ impl Table {
         comment_id: &str,
         messages: &CommentMessages,
     ) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::comment_key(case_id, comment_id)))
+        self.update_request(Self::comment_key(case_id, comment_id))
             .update_expression("SET slack_channel_id = :channel, slack_ts = :ts")
             .expression_attribute_values(":channel", s(messages.channel_id.as_str()))
             .expression_attribute_values(
@@ -785,6 +774,36 @@ impl Table {
         Ok(())
     }
 
+    /// An UpdateItem of the item at `key` in this table (the caller adds its expressions).
+    pub(crate) fn update_request(&self, key: Item) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.name)
+            .set_key(Some(key))
+    }
+
+    /// A DeleteItem of the item at `key` in this table (the caller adds its condition).
+    pub(crate) fn delete_request(&self, key: Item) -> DeleteItemFluentBuilder {
+        self.client
+            .delete_item()
+            .table_name(&self.name)
+            .set_key(Some(key))
+    }
+
+    /// Writes `item` unless an item with its key is already there (one conditional PutItem):
+    /// `true` when it was written, `false` when one was there.
+    pub(crate) async fn put_item_if_absent(&self, item: Item) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        condition_held("PutItem", result)
+    }
+
     /// Which of `file_names` this integration uploaded to the case from Slack (recorded with
     /// [`Table::record_own_upload`]): one strongly consistent GetItem per name, so an upload
     /// recorded just before is seen.
@@ -825,19 +844,7 @@ impl Table {
         let mut item = Self::key(case_pk(case_id), &format!("{kind}#{id}"));
         item.insert("origin".into(), s(origin.as_str()));
         item.insert("recorded_at".into(), n(Utc::now().timestamp()));
-        match self
-            .client
-            .put_item()
-            .table_name(&self.name)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) if is_conditional_failure(&e) => Ok(false),
-            Err(e) => Err(StoreError::dynamo("PutItem", e)),
-        }
+        self.put_item_if_absent(item).await
     }
 
     /// The key of a comment's `COMMENT#<commentId>` item.
@@ -856,33 +863,19 @@ impl Table {
         &self,
         case_id: &CaseId,
     ) -> Result<HashMap<String, KnownComment>, StoreError> {
-        let prefix = "COMMENT#";
-        let mut known = HashMap::new();
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.name)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(case_pk(case_id)))
-            .expression_attribute_values(":prefix", s(prefix))
-            .projection_expression("sk, origin, body_sha256")
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send();
-        while let Some(item) = pages.next().await {
-            let item = item.map_err(|e| StoreError::dynamo("Query", e))?;
-            if let Some(id) = get_s(&item, SORT_KEY).and_then(|sk| sk.strip_prefix(prefix)) {
-                known.insert(
-                    id.to_string(),
-                    KnownComment {
-                        origin: get_s(&item, "origin").and_then(SyncOrigin::parse),
-                        body_sha256: get_s(&item, "body_sha256").map(str::to_owned),
-                    },
-                );
-            }
-        }
-        Ok(known)
+        let items = self
+            .children(case_id, "COMMENT", "sk, origin, body_sha256")
+            .await?;
+        Ok(items
+            .into_iter()
+            .map(|(id, item)| {
+                let known = KnownComment {
+                    origin: get_s(&item, "origin").and_then(SyncOrigin::parse),
+                    body_sha256: get_s(&item, "body_sha256").map(str::to_owned),
+                };
+                (id, known)
+            })
+            .collect())
     }
 
     /// IDs of every attachment recorded for a case, whatever its origin.
@@ -894,8 +887,20 @@ impl Table {
     }
 
     async fn child_ids(&self, case_id: &CaseId, kind: &str) -> Result<HashSet<String>, StoreError> {
+        let items = self.children(case_id, kind, "sk").await?;
+        Ok(items.into_iter().map(|(id, _)| id).collect())
+    }
+
+    /// Every `<kind>#<id>` item of a case, as `(id, item)` projected to `projection` (one
+    /// paginated, strongly consistent Query).
+    async fn children(
+        &self,
+        case_id: &CaseId,
+        kind: &str,
+        projection: &str,
+    ) -> Result<Vec<(String, Item)>, StoreError> {
         let prefix = format!("{kind}#");
-        let mut ids = HashSet::new();
+        let mut children = Vec::new();
         let mut pages = self
             .client
             .query()
@@ -903,7 +908,7 @@ impl Table {
             .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
             .expression_attribute_values(":pk", s(case_pk(case_id)))
             .expression_attribute_values(":prefix", s(prefix.clone()))
-            .projection_expression("sk")
+            .projection_expression(projection)
             .consistent_read(true)
             .into_paginator()
             .items()
@@ -911,10 +916,10 @@ impl Table {
         while let Some(item) = pages.next().await {
             let item = item.map_err(|e| StoreError::dynamo("Query", e))?;
             if let Some(id) = get_s(&item, SORT_KEY).and_then(|sk| sk.strip_prefix(&prefix)) {
-                ids.insert(id.to_string());
+                children.push((id.to_string(), item));
             }
         }
-        Ok(ids)
+        Ok(children)
     }
 
     // ---- case <-> channel ----------------------------------------------------------
@@ -926,19 +931,7 @@ impl Table {
         item.insert("case_id".into(), s(case_id.to_string()));
         item.insert("applied_sequence".into(), n(0));
         item.insert("claimed_at".into(), n(Utc::now().timestamp()));
-        match self
-            .client
-            .put_item()
-            .table_name(&self.name)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) if is_conditional_failure(&e) => Ok(false),
-            Err(e) => Err(StoreError::dynamo("PutItem", e)),
-        }
+        self.put_item_if_absent(item).await
     }
 
     /// The channel link of a case, with what its channel shows, if the case was ever claimed
@@ -1071,10 +1064,7 @@ impl Table {
     ) -> Result<(), StoreError> {
         let previous = sequence.saturating_sub(1);
         match self
-            .client
-            .update_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::channel_key(case_id)))
+            .update_request(Self::channel_key(case_id))
             .update_expression("SET applied_sequence = :next")
             .condition_expression("applied_sequence = :previous")
             .expression_attribute_values(":next", n(sequence))
@@ -1136,10 +1126,7 @@ impl Table {
 
     /// Removes a marker, so that work which failed after `put_once` can be retried.
     pub async fn forget_once(&self, scope: &str, key: &str) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::once_key(scope, key)))
+        self.delete_request(Self::once_key(scope, key))
             .send()
             .await
             .map_err(|e| StoreError::dynamo("DeleteItem", e))?;
@@ -1183,10 +1170,7 @@ impl Table {
     /// Gives a lease back early (only the owner's).
     pub async fn release_lease(&self, name: &str, owner: &str) -> Result<(), StoreError> {
         match self
-            .client
-            .delete_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::key(format!("LEASE#{name}"), "LEASE")))
+            .delete_request(Self::key(format!("LEASE#{name}"), "LEASE"))
             .condition_expression("#owner = :owner")
             .expression_attribute_names("#owner", "owner")
             .expression_attribute_values(":owner", s(owner))
