@@ -180,28 +180,28 @@ impl Aws {
     /// Creates or overwrites a SecureString (with the account's `aws/ssm` key) and returns its
     /// new version.
     pub async fn put_secure_string(&self, name: &str, value: &str) -> anyhow::Result<i64> {
-        let put = self
-            .ssm
-            .put_parameter()
-            .name(name)
-            .value(value)
-            .r#type(ParameterType::SecureString)
-            .overwrite(true)
-            .description("sirslack: written by deploy-integrations-solution")
-            .send()
+        self.put_parameter(name, value, ParameterType::SecureString)
             .await
-            .map_err(|err| anyhow!("writing {name}: {}", DisplayErrorContext(&err)))?;
-        Ok(put.version())
     }
 
     /// Creates or overwrites a plain String parameter (never a secret).
     pub async fn put_string(&self, name: &str, value: &str) -> anyhow::Result<i64> {
+        self.put_parameter(name, value, ParameterType::String).await
+    }
+
+    /// Creates or overwrites the parameter `name` of type `kind`; returns its new version.
+    async fn put_parameter(
+        &self,
+        name: &str,
+        value: &str,
+        kind: ParameterType,
+    ) -> anyhow::Result<i64> {
         let put = self
             .ssm
             .put_parameter()
             .name(name)
             .value(value)
-            .r#type(ParameterType::String)
+            .r#type(kind)
             .overwrite(true)
             .description("sirslack: written by deploy-integrations-solution")
             .send()
@@ -221,13 +221,7 @@ impl Aws {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|err| SirError {
-                code: err.code().map(str::to_string),
-                detail: match (err.code(), err.message()) {
-                    (Some(code), Some(message)) => format!("{code}: {message}"),
-                    _ => DisplayErrorContext(&err).to_string(),
-                },
-            })?;
+            let page = page.map_err(|err| SirError::of(&err))?;
             open.extend(
                 page.items()
                     .iter()
@@ -254,13 +248,7 @@ impl Aws {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|err| SirError {
-                code: err.code().map(str::to_string),
-                detail: match (err.code(), err.message()) {
-                    (Some(code), Some(message)) => format!("{code}: {message}"),
-                    _ => DisplayErrorContext(&err).to_string(),
-                },
-            })?;
+            let page = page.map_err(|err| SirError::of(&err))?;
             memberships.extend(page.items().iter().map(|item| {
                 Membership {
                     id: item.membership_id().to_string(),
@@ -415,6 +403,20 @@ pub struct Membership {
 pub struct SirError {
     pub code: Option<String>,
     pub detail: String,
+}
+
+impl SirError {
+    /// The code and detail of a failed SIR call: `code: message` when SIR sent both, else the
+    /// SDK's whole account of the failure.
+    fn of<E: ProvideErrorMetadata + std::error::Error>(err: &E) -> Self {
+        Self {
+            code: err.code().map(str::to_string),
+            detail: match (err.code(), err.message()) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                _ => DisplayErrorContext(err).to_string(),
+            },
+        }
+    }
 }
 
 /// A parameter as stored. `value` is a secret for SecureStrings: never print it.

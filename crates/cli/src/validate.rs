@@ -58,13 +58,11 @@ pub fn bot_token(token: &str) -> Result<(), String> {
         && digits(parts[1])
         && digits(parts[2])
         && alphanumeric(parts[3]);
-    if well_formed {
-        Ok(())
-    } else {
-        Err(format!(
+    check(well_formed, || {
+        format!(
             "{FLAG} must look like xoxb-<digits>-<digits>-<letters and digits> (the Bot User OAuth Token from OAuth & Permissions)"
-        ))
-    }
+        )
+    })
 }
 
 /// Checks a signing secret: 32 hexadecimal characters (what Slack issues) or 64 (what some
@@ -77,48 +75,36 @@ pub fn signing_secret(secret: &str) -> Result<(), String> {
             "{FLAG} must be hexadecimal (0-9, a-f): it has other characters (the Signing Secret from Basic Information > App Credentials, not the Client Secret or a token)"
         ));
     }
-    if length == 32 || length == 64 {
-        Ok(())
-    } else {
-        Err(format!(
+    check(length == 32 || length == 64, || {
+        format!(
             "{FLAG} must be 32 or 64 hexadecimal characters, got {length} (the Signing Secret from Basic Information > App Credentials)"
-        ))
-    }
+        )
+    })
 }
 
 /// Checks a workspace ID against `^[A-Z0-9]{9,11}$`. Workspace IDs are not secret, so the
 /// value is quoted.
 pub fn workspace_id(workspace_id: &str) -> Result<(), String> {
     let length = workspace_id.chars().count();
-    let well_formed = (9..=11).contains(&length)
-        && workspace_id
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-    if well_formed {
-        Ok(())
-    } else {
-        Err(format!(
+    let well_formed = (9..=11).contains(&length) && upper_alphanumeric(workspace_id);
+    check(well_formed, || {
+        format!(
             "--workspace-id must be 9 to 11 upper-case letters or digits, like T0123456789; got {workspace_id:?}"
-        ))
-    }
+        )
+    })
 }
 
 /// Checks a Slack app ID against `^A[A-Z0-9]{8,15}$` (the Slack stack's `slackAppId` pattern).
 /// App IDs are not secret, so the value is quoted.
 pub fn app_id(app_id: &str) -> Result<(), String> {
     let length = app_id.chars().count();
-    let well_formed = (9..=16).contains(&length)
-        && app_id.starts_with('A')
-        && app_id
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-    if well_formed {
-        Ok(())
-    } else {
-        Err(format!(
+    let well_formed =
+        (9..=16).contains(&length) && app_id.starts_with('A') && upper_alphanumeric(app_id);
+    check(well_formed, || {
+        format!(
             "--app-id must be A and 8 to 15 upper-case letters or digits, like A0123456789 (Basic Information > App Credentials > App ID); got {app_id:?}"
-        ))
-    }
+        )
+    })
 }
 
 /// A plausible e-mail address: SNS does the real check when it sends the confirmation.
@@ -134,13 +120,9 @@ pub fn alarm_email(email: &str) -> Result<(), String> {
         }
         None => false,
     };
-    if plausible {
-        Ok(())
-    } else {
-        Err(format!(
-            "--alarm-email must be one e-mail address, like secops@example.com; got {email:?}"
-        ))
-    }
+    check(plausible, || {
+        format!("--alarm-email must be one e-mail address, like secops@example.com; got {email:?}")
+    })
 }
 
 /// A deployment name as the CDK app accepts it: it becomes part of stack and parameter names.
@@ -149,13 +131,11 @@ pub fn deployment_name(name: &str) -> Result<(), String> {
     let well_formed = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
         && name.len() <= 20
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '-');
-    if well_formed {
-        Ok(())
-    } else {
-        Err(format!(
+    check(well_formed, || {
+        format!(
             "--deployment must start with a letter and use only letters, digits and - (at most 20 characters); got {name:?}"
-        ))
-    }
+        )
+    })
 }
 
 /// A channel name prefix as Slack allows it in channel names (lower-case letters, digits, `-`
@@ -165,34 +145,40 @@ pub fn channel_prefix(prefix: &str) -> Result<(), String> {
         && prefix
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    if well_formed {
-        Ok(())
-    } else {
-        Err("a channel prefix must be 1 to 60 lower-case letters, digits, - or _".to_string())
-    }
+    check(well_formed, || {
+        "a channel prefix must be 1 to 60 lower-case letters, digits, - or _".to_string()
+    })
 }
 
 /// A Slack app name: 1 to 35 characters (Slack's limit for `display_information.name`).
 pub fn app_name(name: &str) -> Result<(), String> {
-    if name.trim().is_empty() || name.trim().chars().count() > 35 {
-        Err(format!(
-            "--app-name must be 1 to 35 characters (Slack's limit); got {name:?}"
-        ))
-    } else {
-        Ok(())
-    }
+    let length = name.trim().chars().count();
+    check((1..=35).contains(&length), || {
+        format!("--app-name must be 1 to 35 characters (Slack's limit); got {name:?}")
+    })
 }
 
 /// An HTTPS (or, for local tests, HTTP) URL ending in `/slack/events`.
 pub fn endpoint_url(url: &str) -> Result<(), String> {
     let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
-    if scheme_ok && url.ends_with("/slack/events") {
-        Ok(())
-    } else {
-        Err(format!(
+    let well_formed = scheme_ok && url.ends_with("/slack/events");
+    check(well_formed, || {
+        format!(
             "--endpoint must be the stack's SlackEventsApiEndpoint, an https:// URL ending in /slack/events; got {url:?}"
-        ))
-    }
+        )
+    })
+}
+
+/// `Ok` when `well_formed`, else the message `message` writes.
+fn check(well_formed: bool, message: impl FnOnce() -> String) -> Result<(), String> {
+    if well_formed { Ok(()) } else { Err(message()) }
+}
+
+/// Whether every byte of `value` is an upper-case ASCII letter or a digit.
+fn upper_alphanumeric(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 #[cfg(test)]

@@ -5,9 +5,9 @@ use std::time::Duration;
 pub use sirslack_lambda::ConfigError;
 use sirslack_lambda::Env;
 use sirslack_lambda::vars::{
-    AUTHORIZATION_CACHE_TTL_SECONDS, AWS_REGION, CHANNEL_VISIBILITY, COMMAND_POLICY_PARAMETER,
-    CONSOLE_REGION, EVENT_BUS_NAME, OTP_SECRET_PARAMETER_PREFIX, SECRETS_CACHE_TTL_SECONDS,
-    SLACK_API_URL, SLACK_BOT_TOKEN_PARAMETER, TABLE_NAME,
+    AUTHORIZATION_CACHE_TTL_SECONDS, CHANNEL_VISIBILITY, COMMAND_POLICY_PARAMETER, EVENT_BUS_NAME,
+    OTP_SECRET_PARAMETER_PREFIX, SECRETS_CACHE_TTL_SECONDS, SLACK_API_URL,
+    SLACK_BOT_TOKEN_PARAMETER, TABLE_NAME,
 };
 
 /// Default of `OTP_SECRET_PARAMETER_PREFIX`: per-user secrets live at
@@ -91,10 +91,7 @@ impl Config {
             command_policy_parameter: env.text(&COMMAND_POLICY_PARAMETER),
             otp_secret_parameter_prefix,
             slack_api_url: env.text(&SLACK_API_URL),
-            console_region: match env.text(&CONSOLE_REGION) {
-                Some(region) => region,
-                None => env.required(&AWS_REGION)?,
-            },
+            console_region: env.console_region()?,
             secrets_cache_ttl: env.seconds(
                 &SECRETS_CACHE_TTL_SECONDS,
                 DEFAULT_SECRETS_CACHE_TTL,

@@ -74,6 +74,9 @@ const ANNOUNCED_CHANGE_TTL: Duration = Duration::from_secs(60 * 60);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Work stops this long before the deadline; a claim's lease outlives the deadline by as much.
 const DEADLINE_MARGIN: Duration = Duration::from_secs(1);
+/// What a person reads when the integration's table could not be read.
+const TABLE_UNAVAILABLE: &str =
+    "The integration's table is unavailable right now. Please try again in a moment.";
 
 /// The handler could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -487,15 +490,7 @@ impl CommandHandler {
             }
             Err(store_error) => {
                 error!(case = %run.case_id(), error = %store_error, "the channel link could not be read");
-                self.reply(
-                    run,
-                    Reply::ephemeral_text(
-                        "The integration's table is unavailable right now. Please try again in a \
-                         moment.",
-                    ),
-                )
-                .await;
-                return Outcome::Failed;
+                return self.table_unavailable(run, TABLE_UNAVAILABLE).await;
             }
         }
         let until = chrono::Utc::now() + chrono::Duration::hours(SNOOZE_HOURS);
@@ -508,15 +503,12 @@ impl CommandHandler {
             }
             Err(store_error) => {
                 error!(case = %run.case_id(), error = %store_error, "the snooze could not be stored");
-                self.reply(
+                self.table_unavailable(
                     run,
-                    Reply::ephemeral_text(
-                        "The integration's table is unavailable right now, so the reminder was \
-                         not snoozed. Please try again in a moment.",
-                    ),
+                    "The integration's table is unavailable right now, so the reminder was not \
+                     snoozed. Please try again in a moment.",
                 )
-                .await;
-                Outcome::Failed
+                .await
             }
         }
     }
@@ -544,15 +536,7 @@ impl CommandHandler {
                     error = %store_error,
                     "the channel link could not be read"
                 );
-                self.reply(
-                    run,
-                    Reply::ephemeral_text(
-                        "The integration's table is unavailable right now. Please try again in a \
-                         moment.",
-                    ),
-                )
-                .await;
-                Some(Outcome::Failed)
+                Some(self.table_unavailable(run, TABLE_UNAVAILABLE).await)
             }
         }
     }
@@ -692,15 +676,9 @@ impl CommandHandler {
             }
             Err(store_error) => {
                 error!(case = %run.case_id(), error = %store_error, "the command could not be claimed");
-                self.reply(
-                    run,
-                    Reply::ephemeral_text(
-                        "The integration's table is unavailable right now, so nothing was \
-                         changed. Please try again in a moment.",
-                    ),
-                )
-                .await;
-                return Outcome::Failed;
+                let text = "The integration's table is unavailable right now, so nothing was \
+                            changed. Please try again in a moment.";
+                return self.table_unavailable(run, text).await;
             }
         };
         let claim = Claimed {
@@ -1007,19 +985,14 @@ impl CommandHandler {
 
     async fn refuse(&self, run: &Run<'_>, command: &Command, refusal: &Refusal) -> Outcome {
         if refusal.is_security() {
-            // Seen at every log level (the deployed level is `error`) and counted: wrong codes,
-            // rate-limit hits and policy denials are what an operator must be able to find.
-            error!(
-                user = run.user(),
-                channel = run.channel(),
-                case = %run.case_id(),
-                subcommand = command.name(),
-                reason = refusal.reason(),
-                security = refusal.reason(),
-                "security refusal"
-            );
-            sirslack_lambda::print_metric(
-                &refusal.metric_line(chrono::Utc::now().timestamp_millis()),
+            log_security_refusal(
+                refusal,
+                run.user(),
+                Asked::InChannel {
+                    channel: run.channel(),
+                    case: run.case_id(),
+                },
+                command.name(),
             );
             self.reply(run, Reply::ephemeral_text(refusal.message(command)))
                 .await;
@@ -1071,6 +1044,13 @@ impl CommandHandler {
             sir_error.for_people()
         );
         self.reply(run, Reply::ephemeral_text(told)).await;
+        Outcome::Failed
+    }
+
+    /// Tells the person the integration's table is unavailable (`text` says what that
+    /// stopped); the command failed.
+    async fn table_unavailable(&self, run: &Run<'_>, text: &'static str) -> Outcome {
+        self.reply(run, Reply::ephemeral_text(text)).await;
         Outcome::Failed
     }
 
@@ -1237,6 +1217,40 @@ fn is_slack_id(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+/// Where a refused action was asked for, as a security refusal's log line names it.
+enum Asked<'a> {
+    /// In a form (a modal view).
+    InView(&'a str),
+    /// In a case's channel.
+    InChannel { channel: &'a str, case: &'a CaseId },
+}
+
+/// Logs a security refusal at ERROR (seen at every log level; the deployed level is `error`)
+/// and prints its metric line: wrong codes, rate-limit hits and policy denials are what an
+/// operator must be able to find.
+fn log_security_refusal(
+    refusal: &Refusal,
+    user: impl tracing::Value,
+    asked: Asked<'_>,
+    subcommand: &str,
+) {
+    let (view, channel, case) = match asked {
+        Asked::InView(view) => (Some(view), None, None),
+        Asked::InChannel { channel, case } => (None, Some(channel), Some(case)),
+    };
+    error!(
+        user,
+        view = view.map(tracing::field::display),
+        channel,
+        case = case.map(tracing::field::display),
+        subcommand,
+        reason = refusal.reason(),
+        security = refusal.reason(),
+        "security refusal"
+    );
+    sirslack_lambda::print_metric(&refusal.metric_line(chrono::Utc::now().timestamp_millis()));
 }
 
 #[cfg(test)]

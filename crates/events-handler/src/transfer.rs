@@ -117,76 +117,68 @@ impl FileTransfer {
         upload_url: &str,
         length: u64,
     ) -> Result<u64, TransferError> {
-        tokio::time::timeout(
-            self.timeout,
-            self.copy_unbounded(download_url, bot_token, upload_url, length),
-        )
-        .await
-        .map_err(|_| TransferError::upload(format!("took longer than {:?}", self.timeout), true))?
-    }
-
-    async fn copy_unbounded(
-        &self,
-        download_url: &str,
-        bot_token: &BotToken,
-        upload_url: &str,
-        length: u64,
-    ) -> Result<u64, TransferError> {
-        let download: Download = self
-            .api
-            .session(bot_token)
-            .download(download_url, Some(bot_token))
-            .await
-            .map_err(|error| TransferError::of_download(&error))?;
-        if let Some(announced) = download.length
-            && announced != length
-        {
-            return Err(TransferError::download(
-                format!("Slack sent {announced} bytes where files.info said {length}"),
-                false,
-            ));
-        }
-        let sent = Arc::new(AtomicU64::new(0));
-        let counter = Arc::clone(&sent);
-        let limit = usize::try_from(length).unwrap_or(usize::MAX);
-        let body = Limited::new(download.body, limit)
-            .map_frame(move |frame| {
-                if let Some(data) = frame.data_ref() {
-                    counter.fetch_add(data.len() as u64, Ordering::Relaxed);
-                }
-                frame
-            })
-            .map_err(|error| -> BoxError { error })
-            .boxed();
-        let upload = Request::builder()
-            .method(Method::PUT)
-            .uri(upload_url)
-            .header(header::CONTENT_LENGTH, length)
-            .body(body)
-            .map_err(|_| TransferError::upload("the upload URL is not a URL", false))?;
-        let response = self
-            .api
-            .http_client()
-            .request(upload)
-            .await
-            .map_err(|error| TransferError::upload(describe(&error), true))?;
-        let status = response.status();
-        if !status.is_success() {
-            // Only a short error document is read, never an unbounded body.
-            let body = Limited::new(response.into_body(), ERROR_BODY_MAX)
-                .collect()
+        let copying = async {
+            let download: Download = self
+                .api
+                .session(bot_token)
+                .download(download_url, Some(bot_token))
                 .await
-                .map(|collected| collected.to_bytes())
-                .unwrap_or_default();
-            if is_expired_url(status, &body) {
-                return Err(TransferError::upload("SIR's upload URL had expired", true));
+                .map_err(|error| TransferError::of_download(&error))?;
+            if let Some(announced) = download.length
+                && announced != length
+            {
+                return Err(TransferError::download(
+                    format!("Slack sent {announced} bytes where files.info said {length}"),
+                    false,
+                ));
             }
-            return Err(TransferError::upload(
-                format!("SIR's storage answered HTTP {}", status.as_u16()),
-                status.is_server_error(),
-            ));
-        }
-        Ok(sent.load(Ordering::Relaxed))
+            let sent = Arc::new(AtomicU64::new(0));
+            let counter = Arc::clone(&sent);
+            let limit = usize::try_from(length).unwrap_or(usize::MAX);
+            let body = Limited::new(download.body, limit)
+                .map_frame(move |frame| {
+                    if let Some(data) = frame.data_ref() {
+                        counter.fetch_add(data.len() as u64, Ordering::Relaxed);
+                    }
+                    frame
+                })
+                .map_err(|error| -> BoxError { error })
+                .boxed();
+            let upload = Request::builder()
+                .method(Method::PUT)
+                .uri(upload_url)
+                .header(header::CONTENT_LENGTH, length)
+                .body(body)
+                .map_err(|_| TransferError::upload("the upload URL is not a URL", false))?;
+            let response = self
+                .api
+                .http_client()
+                .request(upload)
+                .await
+                .map_err(|error| TransferError::upload(describe(&error), true))?;
+            let status = response.status();
+            if !status.is_success() {
+                // Only a short error document is read, never an unbounded body.
+                let body = Limited::new(response.into_body(), ERROR_BODY_MAX)
+                    .collect()
+                    .await
+                    .map(|collected| collected.to_bytes())
+                    .unwrap_or_default();
+                if is_expired_url(status, &body) {
+                    return Err(TransferError::upload("SIR's upload URL had expired", true));
+                }
+                return Err(TransferError::upload(
+                    format!("SIR's storage answered HTTP {}", status.as_u16()),
+                    status.is_server_error(),
+                ));
+            }
+            Ok::<u64, TransferError>(sent.load(Ordering::Relaxed))
+        };
+        tokio::time::timeout(self.timeout, copying)
+            .await
+            .map_err(|_| {
+                TransferError::upload(format!("took longer than {:?}", self.timeout), true)
+            })?
     }
 }
 

@@ -6,7 +6,7 @@ use std::ops::RangeInclusive;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::vars::Var;
+use crate::vars::{AWS_REGION, CONSOLE_REGION, Var};
 
 /// A variable is missing or does not hold what the function needs. Never retryable: the
 /// function's configuration must change.
@@ -115,6 +115,15 @@ impl<L: Fn(&str) -> Option<String>> Env<L> {
     /// The variable's value, which must be set.
     pub fn required(&self, var: &Var) -> Result<String, ConfigError> {
         self.text(var).ok_or(ConfigError::Missing(var.name))
+    }
+
+    /// The region of the SIR console links: `CONSOLE_REGION`, else the function's own
+    /// `AWS_REGION` (which must then be set).
+    pub fn console_region(&self) -> Result<String, ConfigError> {
+        match self.text(&CONSOLE_REGION) {
+            Some(region) => Ok(region),
+            None => self.required(&AWS_REGION),
+        }
     }
 
     /// A value parsed by `parse`; unset: `None`. `expected` says what it must look like.

@@ -310,6 +310,15 @@ pub(crate) fn build_events(
 ) -> Result<Vec<IntegrationEvent>, SyncError> {
     let case_id = &current.id;
     let diff = previous.map(|previous| diff_case(previous, current));
+    // The comment a planned comment or edit names, as SIR still lists it.
+    let listed_comment = |id: &str, what: &str| {
+        comments
+            .get(id)
+            .map(|comment| (*comment).clone())
+            .ok_or_else(|| {
+                SyncError::Plan(format!("planned {what} {id} is no longer listed by SIR"))
+            })
+    };
     planned
         .iter()
         .zip(first_sequence..)
@@ -335,30 +344,18 @@ pub(crate) fn build_events(
                         .map(|d| d.watchers_removed.clone())
                         .unwrap_or_default(),
                 ),
-                Planned::Comment(id) => {
-                    let comment = comments.get(id.as_str()).ok_or_else(|| {
-                        SyncError::Plan(format!("planned comment {id} is no longer listed by SIR"))
-                    })?;
-                    IntegrationEvent::comment_added(
-                        case_id.clone(),
-                        sequence,
-                        occurred_at,
-                        (*comment).clone(),
-                    )
-                }
-                Planned::Edited(id) => {
-                    let comment = comments.get(id.as_str()).ok_or_else(|| {
-                        SyncError::Plan(format!(
-                            "planned comment edit {id} is no longer listed by SIR"
-                        ))
-                    })?;
-                    IntegrationEvent::comment_edited(
-                        case_id.clone(),
-                        sequence,
-                        occurred_at,
-                        (*comment).clone(),
-                    )
-                }
+                Planned::Comment(id) => IntegrationEvent::comment_added(
+                    case_id.clone(),
+                    sequence,
+                    occurred_at,
+                    listed_comment(id, "comment")?,
+                ),
+                Planned::Edited(id) => IntegrationEvent::comment_edited(
+                    case_id.clone(),
+                    sequence,
+                    occurred_at,
+                    listed_comment(id, "comment edit")?,
+                ),
                 Planned::Attachment(id) => {
                     let attachment = current
                         .attachments

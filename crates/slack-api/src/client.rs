@@ -11,6 +11,7 @@ use hyper::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use hyper::{Method, Request, Uri};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::{
     SlackApiToken, SlackApiTokenValue, SlackClient, SlackClientHyperConnector, SlackMessageContent,
 };
@@ -400,18 +401,14 @@ struct PostMessageRequest<'a> {
     unfurl_media: bool,
 }
 
+/// The body of `chat.update` (with `ts`) and `chat.postEphemeral` (with `user`).
 #[derive(Serialize)]
-struct UpdateMessageRequest<'a> {
+struct MessageRequest<'a> {
     channel: &'a str,
-    ts: &'a str,
-    #[serde(flatten)]
-    content: &'a SlackMessageContent,
-}
-
-#[derive(Serialize)]
-struct PostEphemeralRequest<'a> {
-    channel: &'a str,
-    user: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ts: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<&'a str>,
     #[serde(flatten)]
     content: &'a SlackMessageContent,
 }
@@ -456,11 +453,7 @@ impl<'a> SlackSession<'a> {
     {
         let session = self.api.inner.slack.open_session(&self.token);
         let call = session.http_session_api.http_post(method, body, None);
-        match tokio::time::timeout(self.api.inner.retry.call_timeout, call).await {
-            Err(_) => Err(SlackApiError::timeout(method)),
-            Ok(Err(error)) => Err(SlackApiError::from_client(method, &error)),
-            Ok(Ok(answer)) => Ok(answer),
-        }
+        self.within_call_timeout(method, call).await
     }
 
     /// One GET of `method` with query `params`, without retries.
@@ -478,6 +471,15 @@ impl<'a> SlackSession<'a> {
             .collect();
         let session = self.api.inner.slack.open_session(&self.token);
         let call = session.http_session_api.http_get(method, &params, None);
+        self.within_call_timeout(method, call).await
+    }
+
+    /// One attempt `call` of `method`, given up after the call timeout.
+    async fn within_call_timeout<RS>(
+        &self,
+        method: &'static str,
+        call: impl Future<Output = Result<RS, SlackClientError>>,
+    ) -> Result<RS, SlackApiError> {
         match tokio::time::timeout(self.api.inner.retry.call_timeout, call).await {
             Err(_) => Err(SlackApiError::timeout(method)),
             Ok(Err(error)) => Err(SlackApiError::from_client(method, &error)),
@@ -880,9 +882,10 @@ impl<'a> SlackSession<'a> {
         ts: &str,
         content: &SlackMessageContent,
     ) -> Result<(), SlackApiError> {
-        let body = UpdateMessageRequest {
+        let body = MessageRequest {
             channel,
-            ts,
+            ts: Some(ts),
+            user: None,
             content,
         };
         self.post_ok("chat.update", &body).await
@@ -896,9 +899,10 @@ impl<'a> SlackSession<'a> {
         user: &str,
         content: &SlackMessageContent,
     ) -> Result<(), SlackApiError> {
-        let body = PostEphemeralRequest {
+        let body = MessageRequest {
             channel,
-            user,
+            ts: None,
+            user: Some(user),
             content,
         };
         self.post_ok("chat.postEphemeral", &body).await

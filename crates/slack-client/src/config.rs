@@ -6,11 +6,10 @@ use sirslack_domain::limits::ATTACHMENT_MAX_BYTES;
 pub use sirslack_lambda::ConfigError;
 use sirslack_lambda::Env;
 use sirslack_lambda::vars::{
-    ARCHIVE_ON_CLOSE, AWS_REGION, CASE_WAIT_SECONDS, CHANNEL_PREFIX_PARAMETER, CHANNEL_VISIBILITY,
-    CONSOLE_REGION, DEADLINE_MARGIN_SECONDS, GAP_SKIP_RECEIVE_COUNT, MAX_ATTACHMENT_BYTES,
-    MAX_CONCURRENT_CASES, REDELIVERY_FIRST_DELAY_SECONDS, REDELIVERY_MAX_DELAY_SECONDS,
-    REMOVE_DEPARTED_WATCHERS, SECRETS_CACHE_TTL_SECONDS, SLACK_API_URL, SLACK_BOT_TOKEN_PARAMETER,
-    TABLE_NAME,
+    ARCHIVE_ON_CLOSE, CASE_WAIT_SECONDS, CHANNEL_PREFIX_PARAMETER, CHANNEL_VISIBILITY,
+    DEADLINE_MARGIN_SECONDS, GAP_SKIP_RECEIVE_COUNT, MAX_ATTACHMENT_BYTES, MAX_CONCURRENT_CASES,
+    REDELIVERY_FIRST_DELAY_SECONDS, REDELIVERY_MAX_DELAY_SECONDS, REMOVE_DEPARTED_WATCHERS,
+    SECRETS_CACHE_TTL_SECONDS, SLACK_API_URL, SLACK_BOT_TOKEN_PARAMETER, TABLE_NAME,
 };
 
 use crate::redelivery::{MAX_VISIBILITY, RedeliverySchedule};
@@ -101,10 +100,7 @@ impl Config {
                 ("public", ChannelVisibility::Public),
             ],
         )?;
-        let console_region = match env.text(&CONSOLE_REGION) {
-            Some(region) => region,
-            None => env.required(&AWS_REGION)?,
-        };
+        let console_region = env.console_region()?;
         Ok(Self {
             table_name: env.required(&TABLE_NAME)?,
             bot_token_parameter: env.required(&SLACK_BOT_TOKEN_PARAMETER)?,

@@ -34,8 +34,8 @@ use slack_morphism::prelude::SlackMessageContent;
 use tracing::{error, info, warn};
 
 use super::{
-    COMMAND_SCOPE, CommandHandler, InvocationError, Outcome, claim_ttl, is_slack_id, lease_until,
-    time_left_until,
+    Asked, COMMAND_SCOPE, CommandHandler, InvocationError, Outcome, claim_ttl, is_slack_id,
+    lease_until, log_security_refusal, time_left_until,
 };
 use crate::authorize::{Access, Refusal};
 use crate::slack::Person;
@@ -403,16 +403,11 @@ impl CommandHandler {
         refusal: &Refusal,
     ) -> Outcome {
         if refusal.is_security() {
-            error!(
-                user = %invocation.user_id,
-                view = %invocation.view_id,
-                subcommand = CREATE_SUBCOMMAND,
-                reason = refusal.reason(),
-                security = refusal.reason(),
-                "security refusal"
-            );
-            sirslack_lambda::print_metric(
-                &refusal.metric_line(chrono::Utc::now().timestamp_millis()),
+            log_security_refusal(
+                refusal,
+                tracing::field::display(&invocation.user_id),
+                Asked::InView(&invocation.view_id),
+                CREATE_SUBCOMMAND,
             );
         } else {
             warn!(user = %invocation.user_id, view = %invocation.view_id, subcommand = CREATE_SUBCOMMAND, reason = refusal.reason(), "declaration refused");

@@ -41,8 +41,8 @@ use slack_morphism::prelude::SlackMessageContent;
 use tracing::{error, info, warn};
 
 use super::{
-    COMMAND_SCOPE, CommandHandler, InvocationError, Outcome, claim_ttl, is_slack_id, lease_until,
-    time_left_until,
+    Asked, COMMAND_SCOPE, CommandHandler, InvocationError, Outcome, claim_ttl, is_slack_id,
+    lease_until, log_security_refusal, time_left_until,
 };
 use crate::authorize::Refusal;
 
@@ -119,17 +119,13 @@ impl CommandHandler {
                      (2 hours) or the message could not be kept. Please choose *Send to SIR case* \
                      on the message again. Nothing was sent."
                 );
-                self.tell_person(user, None, &text_content(text)).await;
-                return Outcome::Refused;
+                return self.tell_and(user, None, text, Outcome::Refused).await;
             }
             Err(store_error) => {
                 error!(view = %invocation.view_id, error = %store_error, "the message to send could not be read");
-                let text = format!(
-                    "The integration's table is unavailable right now, so nothing was sent to \
-                     case {case_id}. Please try again in a moment."
-                );
-                self.tell_person(user, None, &text_content(text)).await;
-                return Outcome::Failed;
+                return self
+                    .tell_and(user, None, table_unavailable_text(case_id), Outcome::Failed)
+                    .await;
             }
         };
         let from = Some(message.channel_id.as_str());
@@ -140,17 +136,13 @@ impl CommandHandler {
                 let text = format!(
                     "Case {case_id} has no Slack channel linked to it, so nothing was sent to it."
                 );
-                self.tell_person(user, from, &text_content(text)).await;
-                return Outcome::Refused;
+                return self.tell_and(user, from, text, Outcome::Refused).await;
             }
             Err(store_error) => {
                 error!(case = %case_id, error = %store_error, "the case's channel link could not be read");
-                let text = format!(
-                    "The integration's table is unavailable right now, so nothing was sent to \
-                     case {case_id}. Please try again in a moment."
-                );
-                self.tell_person(user, from, &text_content(text)).await;
-                return Outcome::Failed;
+                return self
+                    .tell_and(user, from, table_unavailable_text(case_id), Outcome::Failed)
+                    .await;
             }
         };
         if let Err(refusal) = self.authorizer.check_send_to_case(&channel, user).await {
@@ -172,18 +164,14 @@ impl CommandHandler {
                 let text = format!(
                     "This message was already sent to case {case_id}; it was not sent a second time."
                 );
-                self.tell_person(user, from, &text_content(text)).await;
-                return Outcome::Duplicate;
+                return self.tell_and(user, from, text, Outcome::Duplicate).await;
             }
             Ok(Resumable::Held) => return Outcome::Unfinished,
             Err(store_error) => {
                 error!(view = %invocation.view_id, error = %store_error, "the forward could not be claimed");
-                let text = format!(
-                    "The integration's table is unavailable right now, so nothing was sent to \
-                     case {case_id}. Please try again in a moment."
-                );
-                self.tell_person(user, from, &text_content(text)).await;
-                return Outcome::Failed;
+                return self
+                    .tell_and(user, from, table_unavailable_text(case_id), Outcome::Failed)
+                    .await;
             }
         }
         let time_left = time_left_until(deadline);
@@ -262,8 +250,7 @@ impl CommandHandler {
                          administrator: {reference}.)",
                         sir_error.for_people()
                     );
-                    self.tell_person(user, from, &text_content(text)).await;
-                    return Outcome::Failed;
+                    return self.tell_and(user, from, text, Outcome::Failed).await;
                 }
             };
             if let Err(store_error) = self
@@ -398,17 +385,14 @@ impl CommandHandler {
     ) -> Outcome {
         let case_id = &invocation.case_id;
         if refusal.is_security() {
-            error!(
-                user = %invocation.user_id,
-                channel,
-                case = %case_id,
-                subcommand = SEND_TO_CASE_SUBCOMMAND,
-                reason = refusal.reason(),
-                security = refusal.reason(),
-                "security refusal"
-            );
-            sirslack_lambda::print_metric(
-                &refusal.metric_line(chrono::Utc::now().timestamp_millis()),
+            log_security_refusal(
+                refusal,
+                tracing::field::display(&invocation.user_id),
+                Asked::InChannel {
+                    channel,
+                    case: case_id,
+                },
+                SEND_TO_CASE_SUBCOMMAND,
             );
         } else {
             warn!(user = %invocation.user_id, channel, case = %case_id, subcommand = SEND_TO_CASE_SUBCOMMAND, reason = refusal.reason(), "send to case refused");
@@ -426,11 +410,31 @@ impl CommandHandler {
         Outcome::Refused
     }
 
+    /// Tells `user` `text` (a direct message, else in `from`); the forward ends as `outcome`.
+    async fn tell_and(
+        &self,
+        user: &str,
+        from: Option<&str>,
+        text: String,
+        outcome: Outcome,
+    ) -> Outcome {
+        self.tell_person(user, from, &text_content(text)).await;
+        outcome
+    }
+
     async fn release_forward(&self, key: &str, owner: &str) {
         if let Err(store_error) = self.table.release_claim(COMMAND_SCOPE, key, owner).await {
             warn!(error = %store_error, "the forward claim could not be released; it expires on its own");
         }
     }
+}
+
+/// What the sender reads when the integration's table stopped their message to `case_id`.
+fn table_unavailable_text(case_id: &CaseId) -> String {
+    format!(
+        "The integration's table is unavailable right now, so nothing was sent to case {case_id}. \
+         Please try again in a moment."
+    )
 }
 
 fn text_content(text: String) -> SlackMessageContent {
