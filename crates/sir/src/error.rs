@@ -177,7 +177,8 @@ impl SirError {
 
     /// The failure's class as Lambda's `errorType` names it when a SIR failure ends an
     /// invocation: `SirThrottled`, `SirAccessDenied`, `SirNotFound`, `SirRefused`,
-    /// `SirUnavailable`, `SirUnreachable` (no answer) or `SirFailed`.
+    /// `SirUnavailable` (an internal error or another 5xx), `SirUnreachable` (no answer) or
+    /// `SirFailed`.
     pub fn error_type(&self) -> &'static str {
         if !self.from_service {
             return if self.retryable {
@@ -186,12 +187,15 @@ impl SirError {
                 "SirFailed"
             };
         }
-        match self.code.as_str() {
-            "ThrottlingException" => "SirThrottled",
-            "AccessDeniedException" => "SirAccessDenied",
-            "ResourceNotFoundException" => "SirNotFound",
-            "ValidationException" => "SirRefused",
-            "InternalServerException" | "ServiceUnavailableException" => "SirUnavailable",
+        // From the classification `from_service` already made, not from the code a second time.
+        if self.is_throttled() {
+            return "SirThrottled";
+        }
+        match self.kind {
+            SirErrorKind::AccessDenied => "SirAccessDenied",
+            SirErrorKind::NotFound => "SirNotFound",
+            SirErrorKind::Validation => "SirRefused",
+            _ if self.retryable => "SirUnavailable",
             _ => "SirFailed",
         }
     }
@@ -272,6 +276,39 @@ impl SirError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_failure_has_its_error_type() {
+        let answered =
+            |code, status| SirError::from_service("GetCase", None, Some(code), None, status);
+        assert_eq!(
+            answered("ThrottlingException", 400).error_type(),
+            "SirThrottled"
+        );
+        assert_eq!(
+            answered("AccessDeniedException", 403).error_type(),
+            "SirAccessDenied"
+        );
+        assert_eq!(
+            answered("ResourceNotFoundException", 404).error_type(),
+            "SirNotFound"
+        );
+        assert_eq!(
+            answered("ValidationException", 400).error_type(),
+            "SirRefused"
+        );
+        assert_eq!(
+            answered("InternalServerException", 500).error_type(),
+            "SirUnavailable"
+        );
+        assert_eq!(
+            answered("ServiceUnavailableException", 503).error_type(),
+            "SirUnavailable"
+        );
+        assert_eq!(answered("ConflictException", 409).error_type(), "SirFailed");
+        let invalid = SirError::invalid("CreateCase", None, "InvalidValue", "too long".into());
+        assert_eq!(invalid.error_type(), "SirFailed");
+    }
 
     fn error(kind: SirErrorKind, code: &str, message: &str) -> SirError {
         SirError {
